@@ -1,0 +1,45 @@
+/**
+ * What blocks need from the enrichment layer. The implementation (client + scheduler + cache)
+ * lives beside this file; blocks and tests depend only on this interface.
+ */
+import type {
+	EnrichLeadRequest,
+	EnrichLeadResponse,
+	FindEmailRequest,
+	FindEmailResponse
+} from './sixtyfour-schemas';
+
+/** Accounting a block passes down; the service adds to it as requests happen. */
+export interface CallMeter {
+	/** HTTP requests sent (submits, polls, retries). */
+	calls: number;
+	/** Answers served from the cache (or joined onto an identical in-flight request). */
+	cached: number;
+	costCents: number;
+	/** Requests currently held back by the rate limiter or a Retry-After. */
+	waiting: number;
+}
+
+export interface CallOptions {
+	signal: AbortSignal;
+	meter: CallMeter;
+}
+
+export interface EnrichmentService {
+	enrichLead(request: EnrichLeadRequest, options: CallOptions): Promise<EnrichLeadResponse>;
+	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
+}
+
+/**
+ * A failed call. `fatal` failures (401/402/403) stop the whole job; the others are row errors.
+ */
+export class EnrichmentError extends Error {
+	constructor(
+		message: string,
+		readonly status: number | null,
+		readonly fatal: boolean
+	) {
+		super(message);
+		this.name = 'EnrichmentError';
+	}
+}

@@ -1,0 +1,118 @@
+/**
+ * The SQLite database (better-sqlite3, WAL). Migrations are plain SQL in code, applied in order
+ * once each; `user_version` records how far a file has come.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: string[] = [
+	// 1: enrichment cache and async-task checkpoints
+	`CREATE TABLE cache (
+		key TEXT PRIMARY KEY,
+		endpoint TEXT NOT NULL,
+		response TEXT NOT NULL,
+		cost_cents REAL NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE pending_tasks (
+		key TEXT PRIMARY KEY,
+		endpoint TEXT NOT NULL,
+		task_id TEXT NOT NULL,
+		created_at INTEGER NOT NULL
+	);`,
+	// 2: workflows, uploads, jobs
+	`CREATE TABLE workflows (
+		id TEXT PRIMARY KEY,
+		name TEXT NOT NULL,
+		edit_token TEXT NOT NULL,
+		view_token TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE TABLE uploads (
+		id TEXT PRIMARY KEY,
+		workflow_id TEXT,
+		file_path TEXT NOT NULL UNIQUE,
+		original_name TEXT NOT NULL,
+		columns TEXT NOT NULL,
+		row_count INTEGER NOT NULL,
+		size_bytes INTEGER NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE jobs (
+		id TEXT PRIMARY KEY,
+		workflow_id TEXT,
+		status TEXT NOT NULL,
+		workflow TEXT NOT NULL,
+		options TEXT NOT NULL,
+		retry_of TEXT,
+		current_block TEXT,
+		error TEXT,
+		output_path TEXT,
+		columns TEXT,
+		row_count INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL,
+		started_at INTEGER,
+		finished_at INTEGER
+	);
+	CREATE INDEX jobs_by_created ON jobs (created_at DESC);
+	CREATE INDEX jobs_by_workflow ON jobs (workflow_id, created_at DESC);
+	CREATE TABLE job_blocks (
+		job_id TEXT NOT NULL,
+		position INTEGER NOT NULL,
+		block_id TEXT NOT NULL,
+		progress TEXT NOT NULL,
+		PRIMARY KEY (job_id, position)
+	);
+	CREATE TABLE job_rows (
+		job_id TEXT NOT NULL,
+		idx INTEGER NOT NULL,
+		row TEXT NOT NULL,
+		has_error INTEGER NOT NULL DEFAULT 0,
+		PRIMARY KEY (job_id, idx)
+	) WITHOUT ROWID;
+	CREATE TABLE job_events (
+		job_id TEXT NOT NULL,
+		seq INTEGER NOT NULL,
+		event TEXT NOT NULL,
+		PRIMARY KEY (job_id, seq)
+	) WITHOUT ROWID;`,
+	// 3: collaborative documents
+	`CREATE TABLE doc_snapshots (
+		workflow_id TEXT PRIMARY KEY,
+		state BLOB NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE TABLE doc_updates (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		workflow_id TEXT NOT NULL,
+		update_data BLOB NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+	CREATE INDEX doc_updates_by_workflow ON doc_updates (workflow_id, id);`
+];
+
+/** Opens (and migrates) the database at `path`; `:memory:` for tests. */
+export function openDatabase(path: string): Db {
+	if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+	const db = new Database(path);
+	db.pragma('journal_mode = WAL');
+	db.pragma('synchronous = NORMAL');
+	db.pragma('busy_timeout = 5000');
+	db.pragma('foreign_keys = ON');
+	migrate(db);
+	return db;
+}
+
+function migrate(db: Db): void {
+	const current = db.pragma('user_version', { simple: true }) as number;
+	for (let i = current; i < MIGRATIONS.length; i++) {
+		db.transaction(() => {
+			db.exec(MIGRATIONS[i]);
+			db.pragma(`user_version = ${i + 1}`);
+		})();
+	}
+}
