@@ -1,0 +1,71 @@
+/**
+ * What the API blocks (enrich_lead, find_email) share: concurrency, turning call failures into
+ * `_error` cells or job failures, and merging added columns.
+ */
+import { ERROR_COLUMN, type Cell, type Row } from '../../src/lib/workflow/schema';
+import { EnrichmentError } from '../enrichment/types';
+import { mapRows } from '../engine/map-rows';
+import { JobFailure, type BlockRunContext, type RowStream } from '../engine/types';
+
+/** Rows in flight per API block unless the block or the run says otherwise. */
+export const DEFAULT_BLOCK_CONCURRENCY = 64;
+
+/** Appends `added` to `columns`, without duplicates. */
+export function withColumns(columns: string[], added: string[]): string[] {
+	const seen = new Set(columns);
+	return [...columns, ...added.filter((c) => !seen.has(c))];
+}
+
+/** Adds a failure reason to a row's `_error`, keeping reasons left by earlier blocks. */
+export function withError(row: Row, label: string, message: string): Row {
+	const previous = row[ERROR_COLUMN];
+	const reason = `${label}: ${message}`;
+	return { ...row, [ERROR_COLUMN]: previous ? `${previous} | ${reason}` : reason };
+}
+
+/** Lists and objects from the API become JSON text; scalars stay as they are. */
+export function toCell(value: unknown): Cell {
+	if (value === undefined || value === null) return null;
+	if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+	return JSON.stringify(value);
+}
+
+/** Finds a value by trying column names case-insensitively (`Name`, `full_name`…). */
+export function pickValue(row: Row, candidates: string[]): string | null {
+	const keys = Object.keys(row);
+	for (const candidate of candidates) {
+		const key = keys.find((k) => k.toLowerCase() === candidate);
+		if (key === undefined) continue;
+		const value = row[key];
+		if (value !== null && value !== undefined && String(value).trim() !== '') return String(value).trim();
+	}
+	return null;
+}
+
+/**
+ * Runs `call` for every row with bounded concurrency, in order. A row failure becomes an `_error`
+ * cell; an `EnrichmentError` marked fatal (401/402/403) fails the job; cancellation propagates.
+ */
+export function mapApiRows(
+	rows: RowStream,
+	ctx: BlockRunContext,
+	options: { label: string; concurrency?: number; call: (row: Row, signal: AbortSignal, index: number) => Promise<Row> }
+): RowStream {
+	const concurrency = options.concurrency ?? ctx.options.concurrency ?? DEFAULT_BLOCK_CONCURRENCY;
+	return mapRows(
+		rows,
+		async (row, index, signal) => {
+			try {
+				return await options.call(row, signal, index);
+			} catch (err) {
+				if (signal.aborted) throw signal.reason ?? err;
+				if (err instanceof EnrichmentError && err.fatal) throw new JobFailure(err.message, 'api_refused');
+				if (err instanceof JobFailure) throw err;
+				const message = err instanceof Error ? err.message : String(err);
+				ctx.rowError(index, message);
+				return withError(row, options.label, message);
+			}
+		},
+		{ concurrency, signal: ctx.signal }
+	);
+}

@@ -1,0 +1,48 @@
+/**
+ * enrich_lead: one Sixtyfour lead enrichment per row; adds a column per struct field, the answer's
+ * confidence (0–10) and `_error`.
+ */
+import { CONFIDENCE_COLUMN, ERROR_COLUMN, type Row } from '../../src/lib/workflow/schema';
+import { getBlockDefinition } from '../../src/lib/workflow/blocks';
+import { confidence0to10, type EnrichLeadRequest } from '../enrichment/sixtyfour-schemas';
+import type { BlockRunner } from '../engine/types';
+import { mapApiRows, toCell, withColumns, withError } from './api-block';
+
+const LABEL = 'Enrich Lead';
+
+export const runEnrichLead: BlockRunner<'enrich_lead'> = async ({ params, columns, rows, ctx }) => {
+	const fields = Object.keys(params.struct);
+	const inputColumns = params.input_columns ?? columns.filter((c) => !c.startsWith('_'));
+	const outColumns = withColumns(columns, getBlockDefinition('enrich_lead').addedColumns(params));
+
+	const call = async (row: Row, signal: AbortSignal, index: number): Promise<Row> => {
+		const leadInfo: Record<string, string | number | boolean> = {};
+		for (const column of inputColumns) {
+			const value = row[column];
+			if (value !== null && value !== undefined && String(value).trim() !== '') leadInfo[column] = value;
+		}
+		const out: Row = { ...row };
+		for (const field of fields) if (!(field in out)) out[field] = null;
+		if (!(CONFIDENCE_COLUMN in out)) out[CONFIDENCE_COLUMN] = null;
+		if (!(ERROR_COLUMN in out)) out[ERROR_COLUMN] = null;
+		if (Object.keys(leadInfo).length === 0) {
+			ctx.rowError(index, 'no lead information in this row');
+			return withError(out, LABEL, 'no lead information in this row');
+		}
+		const request: EnrichLeadRequest = {
+			lead_info: leadInfo,
+			struct: params.struct,
+			...(params.research_plan?.trim() ? { research_plan: params.research_plan } : {}),
+			...(params.tier ? { tier: params.tier } : {})
+		};
+		const answer = await ctx.enrichment.enrichLead(request, { signal, meter: ctx.counters });
+		for (const field of fields) out[field] = toCell(answer.structured_data[field]);
+		out[CONFIDENCE_COLUMN] = confidence0to10(answer.confidence_score);
+		return out;
+	};
+
+	return {
+		columns: outColumns,
+		rows: mapApiRows(rows, ctx, { label: LABEL, concurrency: params.concurrency, call })
+	};
+};

@@ -1,0 +1,81 @@
+/**
+ * find_email: finds each lead's email with Sixtyfour. With `only_missing` (the default) rows that
+ * already have an email pass through unchanged and cost nothing.
+ */
+import { ERROR_COLUMN, type Row } from '../../src/lib/workflow/schema';
+import { getBlockDefinition } from '../../src/lib/workflow/blocks';
+import type { FindEmailRequest, FoundEmail } from '../enrichment/sixtyfour-schemas';
+import type { BlockRunner } from '../engine/types';
+import { mapApiRows, pickValue, withColumns, withError } from './api-block';
+
+const LABEL = 'Find Email';
+
+/** Column names (lower case) read for each lead field, in order of preference. */
+export const LEAD_FIELDS = {
+	name: ['name', 'full_name', 'fullname', 'person_name', 'contact_name'],
+	first_name: ['first_name', 'firstname', 'given_name'],
+	last_name: ['last_name', 'lastname', 'surname', 'family_name'],
+	company: ['company', 'company_name', 'organization', 'organisation', 'employer'],
+	title: ['title', 'job_title', 'position', 'role'],
+	linkedin: ['linkedin', 'linkedin_url', 'linkedin_profile', 'profile_url'],
+	domain: ['domain', 'company_domain', 'website', 'company_website'],
+	email: ['email', 'email_address', 'work_email']
+} as const;
+
+/** The best address of a list: a verified one first, then any other that was found. */
+function bestEmail(list: FoundEmail[] | null | undefined): FoundEmail | null {
+	const found = (list ?? []).filter((e) => e.address && e.status.toUpperCase() !== 'NOT_FOUND');
+	return found.find((e) => e.status.toUpperCase() === 'OK') ?? found[0] ?? null;
+}
+
+/** The lead sent to /find-email, or null when the row has nothing to identify a person. */
+export function leadOf(row: Row): FindEmailRequest['lead'] | null {
+	const first = pickValue(row, [...LEAD_FIELDS.first_name]);
+	const last = pickValue(row, [...LEAD_FIELDS.last_name]);
+	const name = pickValue(row, [...LEAD_FIELDS.name]) ?? ([first, last].filter(Boolean).join(' ') || null);
+	const linkedin = pickValue(row, [...LEAD_FIELDS.linkedin]);
+	if (!name && !linkedin) return null;
+	const lead: FindEmailRequest['lead'] = {};
+	if (name) lead.name = name;
+	if (linkedin) lead.linkedin = linkedin;
+	for (const key of ['company', 'title', 'domain'] as const) {
+		const value = pickValue(row, [...LEAD_FIELDS[key]]);
+		if (value) lead[key] = value;
+	}
+	return lead;
+}
+
+export const runFindEmail: BlockRunner<'find_email'> = async ({ params, columns, rows, ctx }) => {
+	const personal = params.mode === 'PERSONAL';
+	const outColumns = withColumns(columns, getBlockDefinition('find_email').addedColumns(params));
+
+	const call = async (row: Row, signal: AbortSignal, index: number): Promise<Row> => {
+		const out: Row = { ...row };
+		for (const column of outColumns) if (!(column in out)) out[column] = null;
+		const existing = pickValue(row, [...LEAD_FIELDS.email]);
+		if (params.only_missing && existing) {
+			ctx.counters.skipped++;
+			return out;
+		}
+		const lead = leadOf(row);
+		if (!lead) {
+			ctx.rowError(index, 'needs a name or a LinkedIn URL to find an email');
+			return withError(out, LABEL, 'needs a name or a LinkedIn URL to find an email');
+		}
+		const answer = await ctx.enrichment.findEmail(
+			{ lead, mode: params.mode, verify_emails: true },
+			{ signal, meter: ctx.counters }
+		);
+		const email = bestEmail(answer.email);
+		out.email = email?.address ?? existing ?? null;
+		out.email_status = email?.status.toUpperCase() ?? 'NOT_FOUND';
+		if (personal) out.personal_email = bestEmail(answer.personal_email)?.address ?? null;
+		if (!(ERROR_COLUMN in out)) out[ERROR_COLUMN] = null;
+		return out;
+	};
+
+	return {
+		columns: outColumns,
+		rows: mapApiRows(rows, ctx, { label: LABEL, concurrency: params.concurrency, call })
+	};
+};

@@ -1,0 +1,19 @@
+/**
+ * The server's runner for every block type. `satisfies` makes a block type without a runner a
+ * type error.
+ */
+import type { BlockType } from '../../src/lib/workflow/schema';
+import type { BlockRunner } from '../engine/types';
+import { runEnrichLead } from './enrich-lead';
+import { runFilter } from './filter';
+import { runFindEmail } from './find-email';
+import { runReadCsv } from './read-csv';
+import { runSaveCsv } from './save-csv';
+
+export const RUNNERS = {
+	read_csv: runReadCsv,
+	filter: runFilter,
+	enrich_lead: runEnrichLead,
+	find_email: runFindEmail,
+	save_csv: runSaveCsv
+} satisfies { [K in BlockType]: BlockRunner<K> };

@@ -1,0 +1,96 @@
+/**
+ * Per-block progress: counters the block and the runner update as rows flow, turned into the
+ * `BlockProgress` snapshots that events, the REST API and the UI show (rows/s, ETA, preview).
+ */
+import type { BlockType, Row } from '../../src/lib/workflow/schema';
+import type { BlockCounters, BlockProgress } from './types';
+
+export const PREVIEW_ROWS = 20;
+const RATE_WINDOW_MS = 5_000;
+
+export function createCounters(): BlockCounters {
+	return { rowsIn: 0, rowsOut: 0, errors: 0, skipped: 0, calls: 0, cached: 0, costCents: 0, waiting: 0, total: null };
+}
+
+export class BlockTracker {
+	readonly counters = createCounters();
+	status: BlockProgress['status'] = 'pending';
+	columns: string[] = [];
+	readonly preview: Row[] = [];
+	startedAt: number | null = null;
+	finishedAt: number | null = null;
+	/** (time, rowsIn) samples for a moving rows/s. */
+	#samples: [number, number][] = [];
+	#lastSignature = '';
+
+	constructor(
+		readonly blockId: string,
+		readonly blockType: BlockType
+	) {}
+
+	start(now = Date.now()): void {
+		if (this.startedAt !== null) return;
+		this.startedAt = now;
+		this.status = 'running';
+	}
+
+	finish(status: BlockProgress['status'], now = Date.now()): void {
+		this.status = status;
+		this.finishedAt = now;
+	}
+
+	addPreview(rows: Row[]): void {
+		for (const row of rows) {
+			if (this.preview.length >= PREVIEW_ROWS) return;
+			this.preview.push({ ...row });
+		}
+	}
+
+	/** True when something a watcher would see changed since the last call. */
+	changed(): boolean {
+		const c = this.counters;
+		const signature = `${this.status}|${c.rowsIn}|${c.rowsOut}|${c.errors}|${c.calls}|${c.cached}|${c.waiting}|${c.total}`;
+		if (signature === this.#lastSignature) return false;
+		this.#lastSignature = signature;
+		return true;
+	}
+
+	snapshot(now = Date.now()): BlockProgress {
+		const c = this.counters;
+		const rate = this.#rate(now);
+		const remaining = c.total !== null ? Math.max(0, c.total - c.rowsIn) : null;
+		const finished = this.finishedAt !== null;
+		return {
+			block_id: this.blockId,
+			block_type: this.blockType,
+			status: this.status,
+			rows_in: c.rowsIn,
+			rows_out: c.rowsOut,
+			errors: c.errors,
+			skipped: c.skipped,
+			calls: c.calls,
+			cached: c.cached,
+			cost_cents: Math.round(c.costCents * 100) / 100,
+			waiting: c.waiting,
+			total: c.total,
+			rows_per_s: Math.round(rate * 10) / 10,
+			eta_s: finished ? 0 : remaining !== null && rate > 0 ? Math.ceil(remaining / rate) : null,
+			duration_ms: this.startedAt === null ? 0 : (this.finishedAt ?? now) - this.startedAt,
+			preview: this.preview,
+			columns: this.columns
+		};
+	}
+
+	#rate(now: number): number {
+		const rowsIn = this.counters.rowsIn;
+		this.#samples.push([now, rowsIn]);
+		while (this.#samples.length > 2 && now - this.#samples[0][0] > RATE_WINDOW_MS) this.#samples.shift();
+		if (this.finishedAt !== null && this.startedAt !== null) {
+			const seconds = (this.finishedAt - this.startedAt) / 1000;
+			return seconds > 0 ? rowsIn / seconds : 0;
+		}
+		const [t0, r0] = this.#samples[0];
+		const seconds = (now - t0) / 1000;
+		return seconds > 0.2 ? (rowsIn - r0) / seconds : 0;
+	}
+}
