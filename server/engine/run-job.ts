@@ -5,6 +5,7 @@
  * batch while block N still works and memory stays bounded. The runner counts rows in/out between
  * blocks, emits typed events (coalesced progress), and turns failures into a job status.
  */
+import { join } from 'node:path';
 import { RUNNERS } from '../blocks';
 import { BlockTracker } from './progress';
 import {
@@ -75,6 +76,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 				blockId: block.id,
 				signal: controller.signal,
 				dataDir,
+				outputDir: options.outputDir ?? join(dataDir, 'outputs'),
 				options: runOptions,
 				enrichment,
 				counters: tracker.counters,

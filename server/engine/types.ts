@@ -32,8 +32,10 @@ export interface BlockRunContext {
 	jobId: string;
 	blockId: string;
 	signal: AbortSignal;
-	/** Absolute data directory: read_csv paths must resolve inside it; outputs go under it. */
+	/** Absolute data directory: read_csv paths must resolve inside it. */
 	dataDir: string;
+	/** Where save_csv writes its files (default `<dataDir>/outputs`). */
+	outputDir: string;
 	options: RunOptions;
 	enrichment: EnrichmentService;
 	counters: BlockCounters;
@@ -115,6 +117,8 @@ export interface RunJobOptions {
 	options?: RunOptions;
 	signal?: AbortSignal;
 	dataDir: string;
+	/** Default `<dataDir>/outputs`. */
+	outputDir?: string;
 	enrichment: EnrichmentService;
 	onEvent?: (event: RunEvent) => void;
 	/** Receives every final row in order (the server stores them for paging). */
