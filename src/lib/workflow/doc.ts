@@ -1,0 +1,481 @@
+/**
+ * The one place that knows the shape of a workflow's Y.Doc, and converts it to and from Workflow
+ * JSON losslessly. Everything else (editor, room server, runs) goes through these functions.
+ *
+ * Shape (chosen so that what two people do at once merges):
+ * ```
+ * meta:   Y.Map { name: Y.Text }                       two people can type the name together
+ * blocks: Y.Map<blockId, Y.Map {
+ *           type: BlockType,
+ *           position: string,                          fractional index; order = (position, id)
+ *           params: Y.Map {
+ *             expression | research_plan: Y.Text,      free text: concurrent typing merges
+ *             struct: Y.Map<field, Y.Map {              enrich_lead: one map per field, so edits
+ *               position, description: Y.Text,         to different fields (or to the description
+ *               type?: string, form: 'text'|'object'    and the type of one field) merge
+ *             }>,
+ *             …every other param: a plain value         last writer wins per param
+ *           } }>
+ * ```
+ * A block is a map entry, not an array element: a move rewrites its `position`, so concurrent
+ * moves never duplicate or lose it, and a delete racing an edit simply deletes.
+ */
+import * as Y from 'yjs';
+import { getBlockDefinition, isBlockType } from './blocks';
+import { comparePositioned, planPositions } from './position';
+import { MAX_BLOCKS, type BlockType, type WorkflowInput } from './schema';
+
+export type BlockInput = WorkflowInput['blocks'][number];
+type Params = Record<string, unknown>;
+
+/** Params people type into together: kept as Y.Text. */
+export const TEXT_PARAMS: { readonly [K in BlockType]?: readonly string[] } = {
+	filter: ['expression'],
+	enrich_lead: ['research_plan']
+};
+
+const META = 'meta';
+const BLOCKS = 'blocks';
+const NAME = 'name';
+const STRUCT = 'struct';
+
+/** Thrown when an edit names a block or param that is not there, or would break a limit. */
+export class WorkflowDocError extends Error {
+	override name = 'WorkflowDocError';
+}
+
+// ─── reading ────────────────────────────────────────────────────────────────────────────────
+
+/** Block ids in display order: sorted by (position, id), so every replica agrees. */
+export function orderedBlockIds(doc: Y.Doc): string[] {
+	const items: { id: string; position: string }[] = [];
+	blocksOf(doc).forEach((value, id) => {
+		if (!(value instanceof Y.Map)) return;
+		const position = value.get('position');
+		items.push({ id, position: typeof position === 'string' ? position : '' });
+	});
+	return items.sort(comparePositioned).map((b) => b.id);
+}
+
+/**
+ * The workflow a Y.Doc holds, as plain JSON (not validated: a half-edited workflow is normal
+ * while people type; validate with `WorkflowSchema` before running).
+ */
+export function docToWorkflow(doc: Y.Doc): WorkflowInput {
+	const name = metaOf(doc).get(NAME);
+	const blocks = orderedBlockIds(doc).map((id) => readBlock(id, blockMap(doc, id)));
+	return {
+		...(name instanceof Y.Text ? { name: name.toString() } : typeof name === 'string' ? { name } : {}),
+		blocks
+	};
+}
+
+/** One block as plain JSON, or undefined if there is no such block. */
+export function getBlock(doc: Y.Doc, id: string): BlockInput | undefined {
+	const map = blocksOf(doc).get(id);
+	return map instanceof Y.Map ? readBlock(id, map) : undefined;
+}
+
+function readBlock(id: string, map: Y.Map<unknown>): BlockInput {
+	const params = map.get('params');
+	return {
+		id,
+		type: map.get('type') as BlockType,
+		params: params instanceof Y.Map ? readParams(params) : {}
+	} as BlockInput;
+}
+
+function readParams(params: Y.Map<unknown>): Params {
+	const out: Params = {};
+	params.forEach((value, key) => {
+		if (value instanceof Y.Text) out[key] = value.toString();
+		else if (value instanceof Y.Map) out[key] = key === STRUCT ? readStruct(value) : value.toJSON();
+		else if (value instanceof Y.AbstractType) out[key] = value.toJSON();
+		else if (value !== undefined) out[key] = structuredClone(value);
+	});
+	return out;
+}
+
+function readStruct(struct: Y.Map<unknown>): Params {
+	const fields: { id: string; position: string; map: Y.Map<unknown> }[] = [];
+	struct.forEach((value, field) => {
+		if (!(value instanceof Y.Map)) return;
+		const position = value.get('position');
+		fields.push({ id: field, position: typeof position === 'string' ? position : '', map: value });
+	});
+	const out: Params = {};
+	for (const { id, map } of fields.sort(comparePositioned)) {
+		const description = map.get('description');
+		const text = description instanceof Y.Text ? description.toString() : String(description ?? '');
+		const type = map.get('type');
+		out[id] =
+			map.get('form') === 'text' && type === undefined
+				? text
+				: { description: text, ...(type !== undefined ? { type } : {}) };
+	}
+	return out;
+}
+
+// ─── writing ────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Writes `workflow` into `doc` (a new one by default) as one transaction. On an existing doc it
+ * reconciles: blocks are matched by id, unchanged values are not rewritten and text is diffed,
+ * so importing over a live room disturbs as little as possible.
+ * @throws WorkflowDocError on duplicate block ids.
+ */
+export function workflowToDoc(workflow: WorkflowInput, doc: Y.Doc = new Y.Doc()): Y.Doc {
+	const ids = workflow.blocks.map((b) => b.id);
+	if (new Set(ids).size !== ids.length) throw new WorkflowDocError('Block ids must be unique');
+	doc.transact(() => {
+		if (workflow.name === undefined) metaOf(doc).delete(NAME);
+		else setName(doc, workflow.name);
+		const blocks = blocksOf(doc);
+		const wanted = new Set(ids);
+		for (const id of [...blocks.keys()]) if (!wanted.has(id)) blocks.delete(id);
+		const existing = workflow.blocks.map((b): Y.Map<unknown> | undefined => {
+			const map = blocks.get(b.id);
+			return map instanceof Y.Map && map.get('type') === b.type ? map : undefined;
+		});
+		const positions = planPositions(existing.map((m) => m?.get('position') as string | undefined));
+		workflow.blocks.forEach((block, i) => {
+			const map = existing[i] ?? createBlockMap(doc, block.id, block.type);
+			if (map.get('position') !== positions[i]) map.set('position', positions[i]);
+			writeParams(paramsOf(map), block.type, block.params as Params);
+		});
+	});
+	return doc;
+}
+
+/** Options of `addBlock`: `index` is where the block ends up (default: last). */
+export interface AddBlockOptions {
+	type: BlockType;
+	params?: Params;
+	index?: number;
+	/** Default: a fresh random id. */
+	id?: string;
+}
+
+/**
+ * Adds a block (with its type's default params unless given) and returns its id.
+ * @throws WorkflowDocError for an unknown type, a taken id, or more than MAX_BLOCKS blocks.
+ */
+export function addBlock(doc: Y.Doc, options: AddBlockOptions): string {
+	if (!isBlockType(options.type)) throw new WorkflowDocError(`Unknown block type: ${String(options.type)}`);
+	const id = options.id ?? newBlockId();
+	const blocks = blocksOf(doc);
+	if (blocks.has(id)) throw new WorkflowDocError(`Block id ${id} is taken`);
+	if (blocks.size >= MAX_BLOCKS) throw new WorkflowDocError(`At most ${MAX_BLOCKS} blocks`);
+	const params = options.params ?? (getBlockDefinition(options.type).defaults() as Params);
+	doc.transact(() => {
+		const map = createBlockMap(doc, id, options.type);
+		placeBlock(doc, id, map, options.index);
+		writeParams(paramsOf(map), options.type, params);
+	});
+	return id;
+}
+
+/**
+ * Moves a block so that it ends up at `toIndex` (clamped). Only the moved block's position
+ * changes (plus any blocks whose keys tied after concurrent inserts), so moves merge.
+ */
+export function moveBlock(doc: Y.Doc, id: string, toIndex: number): void {
+	const map = blockMap(doc, id);
+	doc.transact(() => placeBlock(doc, id, map, toIndex));
+}
+
+/** Deletes a block; returns false if it was not there (e.g. someone else deleted it first). */
+export function removeBlock(doc: Y.Doc, id: string): boolean {
+	const blocks = blocksOf(doc);
+	if (!blocks.has(id)) return false;
+	blocks.delete(id);
+	return true;
+}
+
+/** Copies a block (type and params) right after the original; returns the copy's id. */
+export function duplicateBlock(doc: Y.Doc, id: string): string {
+	const source = readBlock(id, blockMap(doc, id));
+	const index = orderedBlockIds(doc).indexOf(id) + 1;
+	return addBlock(doc, { type: source.type, params: source.params as Params, index });
+}
+
+/**
+ * Sets one param of a block; `undefined` removes it. Text params are diffed into their Y.Text and
+ * a struct is reconciled field by field, so a whole-value write still merges with others' edits.
+ */
+export function setParam(doc: Y.Doc, id: string, key: string, value: unknown): void {
+	const map = blockMap(doc, id);
+	const params = paramsOf(map);
+	doc.transact(() => {
+		if (value === undefined) params.delete(key);
+		else writeParam(params, map.get('type') as BlockType, key, value);
+	});
+}
+
+/**
+ * The Y.Text behind a text param, for binding an input to it (created from the current value if
+ * the param was missing or plain).
+ * @throws WorkflowDocError if `key` is not a free-text param of the block's type.
+ */
+export function getParamText(doc: Y.Doc, id: string, key: string): Y.Text {
+	const map = blockMap(doc, id);
+	const type = map.get('type') as BlockType;
+	if (!TEXT_PARAMS[type]?.includes(key)) {
+		throw new WorkflowDocError(`${key} is not a text param of ${String(type)} blocks`);
+	}
+	const params = paramsOf(map);
+	const current = params.get(key);
+	if (current instanceof Y.Text) return current;
+	return ensureText(params, key, typeof current === 'string' ? current : '');
+}
+
+/**
+ * Sets (or with `undefined` removes) one enrich_lead struct field; a new field goes last. The
+ * field keeps its place and its Y.Text, so others typing in its description are not disturbed.
+ */
+export function setStructField(
+	doc: Y.Doc,
+	id: string,
+	field: string,
+	value: string | { description: string; type?: string } | undefined
+): void {
+	const struct = structOf(doc, id);
+	doc.transact(() => {
+		if (value === undefined) {
+			struct.delete(field);
+			return;
+		}
+		const current = struct.get(field);
+		if (current instanceof Y.Map) writeStructField(current, value);
+		else {
+			const last = readStructOrder(struct).at(-1);
+			const position = planPositions(last === undefined ? [undefined] : [last, undefined]).at(-1) as string;
+			writeStructField(createStructField(struct, field, position), value);
+		}
+	});
+}
+
+/** The Y.Text of a struct field's description, for binding an input to it. */
+export function getStructFieldText(doc: Y.Doc, id: string, field: string): Y.Text {
+	const current = structOf(doc, id).get(field);
+	if (!(current instanceof Y.Map)) throw new WorkflowDocError(`No struct field ${field} in block ${id}`);
+	const description = current.get('description');
+	return description instanceof Y.Text ? description : ensureText(current, 'description', String(description ?? ''));
+}
+
+/** Sets the workflow's name (diffed into the shared Y.Text). */
+export function setName(doc: Y.Doc, name: string): void {
+	replaceText(getNameText(doc), name);
+}
+
+/** The Y.Text of the workflow's name, for binding an input to it. */
+export function getNameText(doc: Y.Doc): Y.Text {
+	const meta = metaOf(doc);
+	const current = meta.get(NAME);
+	if (current instanceof Y.Text) return current;
+	return ensureText(meta, NAME, typeof current === 'string' ? current : '');
+}
+
+// ─── internals ──────────────────────────────────────────────────────────────────────────────
+
+function metaOf(doc: Y.Doc): Y.Map<unknown> {
+	return doc.getMap(META);
+}
+
+function blocksOf(doc: Y.Doc): Y.Map<unknown> {
+	return doc.getMap(BLOCKS);
+}
+
+function blockMap(doc: Y.Doc, id: string): Y.Map<unknown> {
+	const map = blocksOf(doc).get(id);
+	if (!(map instanceof Y.Map)) throw new WorkflowDocError(`No block ${id}`);
+	return map;
+}
+
+function paramsOf(block: Y.Map<unknown>): Y.Map<unknown> {
+	const params = block.get('params');
+	if (params instanceof Y.Map) return params;
+	const created = new Y.Map<unknown>();
+	block.set('params', created);
+	return created;
+}
+
+function structOf(doc: Y.Doc, id: string): Y.Map<unknown> {
+	const map = blockMap(doc, id);
+	if (map.get('type') !== 'enrich_lead') throw new WorkflowDocError(`Block ${id} has no struct`);
+	const params = paramsOf(map);
+	const current = params.get(STRUCT);
+	if (current instanceof Y.Map) return current;
+	const plain = current;
+	const struct = new Y.Map<unknown>();
+	doc.transact(() => {
+		params.set(STRUCT, struct);
+		if (isStructLike(plain)) writeStruct(struct, plain);
+	});
+	return struct;
+}
+
+/** Creates an empty block map in the doc (integrated first, so nested types can be filled). */
+function createBlockMap(doc: Y.Doc, id: string, type: BlockType): Y.Map<unknown> {
+	const map = new Y.Map<unknown>();
+	blocksOf(doc).set(id, map);
+	map.set('type', type);
+	map.set('params', new Y.Map<unknown>());
+	return map;
+}
+
+/** Gives block `id` a position so it lands at `index` among the others. */
+function placeBlock(doc: Y.Doc, id: string, map: Y.Map<unknown>, index = Number.POSITIVE_INFINITY): void {
+	const order = orderedBlockIds(doc).filter((other) => other !== id);
+	const at = Math.max(0, Math.min(order.length, Number.isFinite(index) ? Math.trunc(index) : order.length));
+	order.splice(at, 0, id);
+	const maps = order.map((other) => (other === id ? map : blockMap(doc, other)));
+	const current = maps.map((m) => (m === map ? undefined : (m.get('position') as string | undefined)));
+	const positions = planPositions(current);
+	maps.forEach((m, i) => {
+		if (m.get('position') !== positions[i]) m.set('position', positions[i]);
+	});
+}
+
+function writeParams(params: Y.Map<unknown>, type: BlockType, values: Params): void {
+	for (const key of [...params.keys()]) if (values[key] === undefined) params.delete(key);
+	for (const [key, value] of Object.entries(values)) if (value !== undefined) writeParam(params, type, key, value);
+}
+
+function writeParam(params: Y.Map<unknown>, type: BlockType, key: string, value: unknown): void {
+	const current = params.get(key);
+	if (typeof value === 'string' && TEXT_PARAMS[type]?.includes(key)) {
+		if (current instanceof Y.Text) replaceText(current, value);
+		else ensureText(params, key, value);
+	} else if (key === STRUCT && type === 'enrich_lead' && isStructLike(value)) {
+		if (current instanceof Y.Map) writeStruct(current, value);
+		else {
+			const struct = new Y.Map<unknown>();
+			params.set(key, struct);
+			writeStruct(struct, value);
+		}
+	} else if (current instanceof Y.AbstractType || !deepEqual(current, value)) {
+		params.set(key, structuredClone(value));
+	}
+}
+
+type StructFieldInput = string | { description: string; type?: string };
+
+/** A struct we can store field by field: every field a string or `{description, type?}`. */
+function isStructLike(value: unknown): value is Record<string, StructFieldInput> {
+	if (!isPlainObject(value)) return false;
+	return Object.values(value).every(
+		(field) =>
+			typeof field === 'string' ||
+			(isPlainObject(field) &&
+				typeof field.description === 'string' &&
+				(field.type === undefined || typeof field.type === 'string') &&
+				Object.keys(field).every((k) => k === 'description' || k === 'type'))
+	);
+}
+
+function writeStruct(struct: Y.Map<unknown>, value: Record<string, StructFieldInput>): void {
+	const names = Object.keys(value);
+	const wanted = new Set(names);
+	for (const field of [...struct.keys()]) if (!wanted.has(field)) struct.delete(field);
+	const maps = names.map((field): Y.Map<unknown> | undefined => {
+		const current = struct.get(field);
+		return current instanceof Y.Map ? current : undefined;
+	});
+	const positions = planPositions(maps.map((m) => m?.get('position') as string | undefined));
+	names.forEach((field, i) => {
+		const map = maps[i] ?? createStructField(struct, field, positions[i]);
+		if (map.get('position') !== positions[i]) map.set('position', positions[i]);
+		writeStructField(map, value[field]);
+	});
+}
+
+function readStructOrder(struct: Y.Map<unknown>): string[] {
+	const positions: { id: string; position: string }[] = [];
+	struct.forEach((value, id) => {
+		const position = value instanceof Y.Map ? value.get('position') : undefined;
+		if (typeof position === 'string') positions.push({ id, position });
+	});
+	return positions.sort(comparePositioned).map((p) => p.position);
+}
+
+function createStructField(struct: Y.Map<unknown>, field: string, position: string): Y.Map<unknown> {
+	const map = new Y.Map<unknown>();
+	struct.set(field, map);
+	map.set('position', position);
+	return map;
+}
+
+function writeStructField(map: Y.Map<unknown>, value: StructFieldInput): void {
+	const form = typeof value === 'string' ? 'text' : 'object';
+	const description = typeof value === 'string' ? value : value.description;
+	const type = typeof value === 'string' ? undefined : value.type;
+	if (map.get('form') !== form) map.set('form', form);
+	const text = map.get('description');
+	if (text instanceof Y.Text) replaceText(text, description);
+	else ensureText(map, 'description', description);
+	if (type === undefined) {
+		if (map.has('type')) map.delete('type');
+	} else if (map.get('type') !== type) map.set('type', type);
+}
+
+function ensureText(parent: Y.Map<unknown>, key: string, value: string): Y.Text {
+	const text = new Y.Text();
+	parent.set(key, text);
+	if (value) text.insert(0, value);
+	return text;
+}
+
+/**
+ * Rewrites `text` to `value` by replacing only the middle that differs, so concurrent typing
+ * elsewhere in the same text survives. Never splits a surrogate pair (Yjs would mangle it).
+ */
+export function replaceText(text: Y.Text, value: string): void {
+	const old = text.toString();
+	if (old === value) return;
+	const max = Math.min(old.length, value.length);
+	let start = 0;
+	while (start < max && old.charCodeAt(start) === value.charCodeAt(start)) start++;
+	if (start > 0 && isHighSurrogate(old.charCodeAt(start - 1))) start--;
+	let end = 0;
+	while (end < max - start && old.charCodeAt(old.length - 1 - end) === value.charCodeAt(value.length - 1 - end)) end++;
+	if (end > 0 && isLowSurrogate(old.charCodeAt(old.length - end))) end--;
+	const removed = old.length - start - end;
+	const inserted = value.slice(start, value.length - end);
+	const apply = () => {
+		if (removed > 0) text.delete(start, removed);
+		if (inserted) text.insert(start, inserted);
+	};
+	if (text.doc) text.doc.transact(apply);
+	else apply();
+}
+
+function isHighSurrogate(code: number): boolean {
+	return code >= 0xd800 && code <= 0xdbff;
+}
+
+function isLowSurrogate(code: number): boolean {
+	return code >= 0xdc00 && code <= 0xdfff;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+	if (Object.is(a, b)) return true;
+	if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+	if (isPlainObject(a) && isPlainObject(b)) {
+		const keys = Object.keys(a);
+		return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && deepEqual(a[k], b[k]));
+	}
+	return false;
+}
+
+/** A short unguessable-enough block id (ids only need to be unique within one workflow). */
+function newBlockId(): string {
+	const bytes = crypto.getRandomValues(new Uint8Array(9));
+	let id = 'b';
+	for (const byte of bytes) id += (byte % 36).toString(36);
+	return id;
+}
