@@ -1,0 +1,220 @@
+/**
+ * Typed Sixtyfour client over global `fetch`. Every HTTP request — submit, poll, retry — goes
+ * through the key's scheduler; answers are parsed with the lenient schemas of
+ * `sixtyfour-schemas.ts`; failures become `EnrichmentError`s (fatal for 401/402/403, row errors
+ * otherwise). Cost (`cost_cents`, `charge_amount`) is added to the caller's meter as it is charged.
+ */
+import * as v from 'valibot';
+import { sleep } from './abortable';
+import { errorForStatus } from './http-errors';
+import { PollTiming, type PollTimingOptions } from './poll-timing';
+import { AttemptsExhaustedError, RetryableError, type Scheduler } from './scheduler';
+import {
+	AsyncSubmitSchema,
+	EnrichLeadRequestSchema,
+	EnrichLeadResponseSchema,
+	FindEmailRequestSchema,
+	FindEmailResponseSchema,
+	JobStatusSchema,
+	type EnrichLeadRequest,
+	type EnrichLeadResponse,
+	type FindEmailRequest,
+	type FindEmailResponse
+} from './sixtyfour-schemas';
+import { EnrichmentError, type CallOptions } from './types';
+
+export const ENRICH_LEAD = '/enrich-lead';
+export const FIND_EMAIL = '/find-email';
+
+/** An async task reached an end state other than completed (failed, cancelled, timed_out…). */
+export class TaskEndedError extends EnrichmentError {
+	constructor(
+		message: string,
+		readonly state: string
+	) {
+		super(message, null, false);
+		this.name = 'TaskEndedError';
+	}
+}
+
+export interface SixtyfourClientOptions {
+	apiKey: string;
+	/** Default `https://api.sixtyfour.ai`. */
+	baseUrl?: string;
+	scheduler: Scheduler;
+	/** Default: global fetch. */
+	fetch?: typeof fetch;
+	/** Attempts per request (default: the scheduler's). */
+	maxAttempts?: number;
+	/** Timeout of short requests: submits, polls, find-email (default: the scheduler's). */
+	requestTimeoutMs?: number;
+	/** Timeout of the synchronous /enrich-lead, which can legitimately take minutes (default 15 min). */
+	syncEnrichTimeoutMs?: number;
+	/** Give up waiting for an async task after this long (default 20 min); the task may be resumed. */
+	taskTimeoutMs?: number;
+	polling?: PollTimingOptions;
+	now?: () => number;
+}
+
+export interface AwaitTaskOptions extends CallOptions {
+	/** When the task was submitted (ms, the client's clock), if known — e.g. a resumed task. */
+	submittedAt?: number;
+}
+
+export interface SixtyfourClient {
+	/** `POST /enrich-lead`: one request, holds a socket until the answer. */
+	enrichLead(request: EnrichLeadRequest, options: CallOptions): Promise<EnrichLeadResponse>;
+	/** `POST /enrich-lead-async`: the task id to poll. */
+	submitEnrichLead(request: EnrichLeadRequest, options: CallOptions): Promise<string>;
+	/** Polls `GET /job-status/{id}` until the enrich-lead task ends. */
+	awaitEnrichLead(taskId: string, options: AwaitTaskOptions): Promise<EnrichLeadResponse>;
+	/** Submit then poll; `onSubmitted` runs before the first poll (checkpoint the task id there). */
+	enrichLeadAsync(
+		request: EnrichLeadRequest,
+		options: CallOptions & { onSubmitted?: (taskId: string) => void }
+	): Promise<EnrichLeadResponse>;
+	/** `POST /find-email`. */
+	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
+	/** The clock the client measures task ages with (for `submittedAt`). */
+	now(): number;
+}
+
+/** Builds a client bound to one key and its scheduler. */
+export function createSixtyfourClient(options: SixtyfourClientOptions): SixtyfourClient {
+	const baseUrl = (options.baseUrl ?? 'https://api.sixtyfour.ai').replace(/\/+$/, '');
+	const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+	const timing = new PollTiming(options.polling);
+	const now = options.now ?? (() => Date.now());
+	const syncTimeout = options.syncEnrichTimeoutMs ?? 15 * 60_000;
+	const taskTimeout = options.taskTimeoutMs ?? 20 * 60_000;
+
+	/** One logical request (with retries) → parsed JSON body of a 2xx answer. */
+	async function request(method: 'GET' | 'POST', path: string, body: unknown, call: CallOptions, timeoutMs?: number): Promise<unknown> {
+		const what = `${method} ${path.startsWith('/job-status/') ? '/job-status' : path}`;
+		try {
+			return await options.scheduler.run(
+				async (signal) => {
+					let response: Response;
+					let text: string;
+					try {
+						response = await fetchImpl(`${baseUrl}${path}`, {
+							method,
+							headers: { 'x-api-key': options.apiKey, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+							body: body === undefined ? undefined : JSON.stringify(body),
+							signal
+						});
+						text = await response.text();
+					} catch (error) {
+						if (signal.aborted) throw error;
+						throw new RetryableError(`${what}: network error (${describeError(error)})`, null);
+					}
+					if (!response.ok) throw errorForStatus(response.status, text, response.headers.get('retry-after'), what);
+					try {
+						return JSON.parse(text) as unknown;
+					} catch {
+						throw new RetryableError(`${what}: malformed JSON in the ${response.status} answer`, response.status);
+					}
+				},
+				{ signal: call.signal, meter: call.meter, maxAttempts: options.maxAttempts, timeoutMs: timeoutMs ?? options.requestTimeoutMs }
+			);
+		} catch (error) {
+			if (error instanceof AttemptsExhaustedError) {
+				throw new EnrichmentError(`Sixtyfour ${error.message}`, error.cause.status, false);
+			}
+			throw error;
+		}
+	}
+
+	function parse<S extends v.GenericSchema>(schema: S, data: unknown, what: string): v.InferOutput<S> {
+		const result = v.safeParse(schema, data);
+		if (result.success) return result.output;
+		const issue = result.issues[0];
+		const path = v.getDotPath(issue);
+		throw new EnrichmentError(`${what}: unexpected answer shape (${path ? `${path}: ` : ''}${issue.message})`, null, false);
+	}
+
+	function checkRequest<S extends v.GenericSchema>(schema: S, data: unknown, what: string): v.InferOutput<S> {
+		const result = v.safeParse(schema, data);
+		if (result.success) return result.output;
+		const issue = result.issues[0];
+		const path = v.getDotPath(issue);
+		throw new EnrichmentError(`invalid ${what} request (${path ? `${path}: ` : ''}${issue.message})`, null, false);
+	}
+
+	function costOf(raw: unknown): number {
+		if (!raw || typeof raw !== 'object') return 0;
+		const r = raw as Record<string, unknown>;
+		const cost = typeof r.cost_cents === 'number' ? r.cost_cents : typeof r.charge_amount === 'number' ? r.charge_amount : 0;
+		return Number.isFinite(cost) && cost > 0 ? cost : 0;
+	}
+
+	async function submitEnrichLead(req: EnrichLeadRequest, call: CallOptions): Promise<string> {
+		const body = checkRequest(EnrichLeadRequestSchema, req, 'enrich-lead');
+		const raw = await request('POST', `${ENRICH_LEAD}-async`, body, call);
+		return parse(AsyncSubmitSchema, raw, `POST ${ENRICH_LEAD}-async`).task_id;
+	}
+
+	async function awaitEnrichLead(taskId: string, call: AwaitTaskOptions): Promise<EnrichLeadResponse> {
+		if (typeof taskId !== 'string' || taskId.trim() === '') throw new EnrichmentError('invalid task id (empty)', null, false);
+		const started = call.submittedAt ?? now();
+		let lastRunningAt: number | null = null;
+		for (let poll = 0; ; poll++) {
+			const wait = timing.delay(ENRICH_LEAD, poll, now() - started);
+			if (now() + wait - started > taskTimeout) {
+				throw new EnrichmentError(`Sixtyfour task ${taskId} still running after ${Math.round((now() - started) / 1000)} s (gave up waiting)`, null, false);
+			}
+			await sleep(wait, call.signal);
+			const raw = await request('GET', `/job-status/${encodeURIComponent(taskId)}`, undefined, call);
+			const status = parse(JobStatusSchema, raw, 'GET /job-status');
+			if (status.state === 'running') {
+				lastRunningAt = now() - started;
+				continue;
+			}
+			if (status.state === 'failed') {
+				const reason = typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : '';
+				throw new TaskEndedError(`Sixtyfour task ${taskId} ended ${status.rawStatus}${reason}`, status.rawStatus);
+			}
+			timing.observe(ENRICH_LEAD, now() - started, lastRunningAt);
+			const result = parse(EnrichLeadResponseSchema, status.result, 'GET /job-status result');
+			const cost = costOf(raw) || costOf(status.result);
+			call.meter.costCents += cost;
+			return { ...result, cost_cents: cost };
+		}
+	}
+
+	return {
+		now,
+		async enrichLead(req, call) {
+			const body = checkRequest(EnrichLeadRequestSchema, req, 'enrich-lead');
+			const raw = await request('POST', ENRICH_LEAD, body, call, syncTimeout);
+			const result = parse(EnrichLeadResponseSchema, raw, `POST ${ENRICH_LEAD}`);
+			const cost = costOf(raw);
+			call.meter.costCents += cost;
+			return { ...result, cost_cents: cost };
+		},
+		submitEnrichLead,
+		awaitEnrichLead,
+		async enrichLeadAsync(req, call) {
+			const submittedAt = now();
+			const taskId = await submitEnrichLead(req, call);
+			call.onSubmitted?.(taskId);
+			return awaitEnrichLead(taskId, { ...call, submittedAt });
+		},
+		async findEmail(req, call) {
+			const body = checkRequest(FindEmailRequestSchema, req, 'find-email');
+			const raw = await request('POST', FIND_EMAIL, body, call);
+			const result = parse(FindEmailResponseSchema, raw, `POST ${FIND_EMAIL}`);
+			call.meter.costCents += result.cost_cents ?? 0;
+			return result;
+		}
+	};
+}
+
+function describeError(error: unknown): string {
+	if (error instanceof Error) {
+		const cause = (error as { cause?: unknown }).cause;
+		const code = cause && typeof cause === 'object' && 'code' in cause ? String((cause as { code: unknown }).code) : null;
+		return code ?? error.message;
+	}
+	return String(error);
+}
