@@ -1,0 +1,278 @@
+/**
+ * Column-flow analysis: which columns exist before and after each block, and the problems a person
+ * must see before a run is started (and paid for). Blocks may be arranged in any order; the
+ * analysis says which orders cannot work and why, pointing at the param at fault.
+ *
+ * Rules decided here:
+ * - A workflow reads one file: Read CSV must be the first block, and a second Read CSV is refused
+ *   (it would silently drop the rows of the blocks above it).
+ * - When a source's columns are unknown (`sourceColumns` returns null), column checks downstream are
+ *   skipped (`input: null`) rather than guessed: no false alarms.
+ * - A column a block adds that already exists is not duplicated (the block overwrites it).
+ */
+import * as v from 'valibot';
+import { BLOCKS, isBlockType } from './blocks';
+import { compileExpression } from './expression';
+import { findLeadColumns } from './lead-columns';
+import { PARAMS_SCHEMAS, type BlockType, type ParamsOf } from './schema';
+
+export const ProblemSchema = v.object({
+	/** The block at fault, or null for the workflow as a whole. */
+	block_id: v.nullable(v.string()),
+	/** Dot path into the workflow, e.g. `blocks.2.params.expression`. */
+	path: v.string(),
+	severity: v.picklist(['error', 'warning']),
+	message: v.string(),
+	/** For expressions: 0-based offset of the problem in the text, and how far it spans. */
+	position: v.optional(v.number()),
+	length: v.optional(v.number())
+});
+export type Problem = v.InferOutput<typeof ProblemSchema>;
+
+/** The columns around one block. `null` means "not known" (e.g. the file has not been read). */
+export interface BlockColumns {
+	block_id: string;
+	index: number;
+	input: string[] | null;
+	output: string[] | null;
+	problems: Problem[];
+}
+
+export interface ColumnAnalysis {
+	blocks: BlockColumns[];
+	/** Every problem: the workflow's own, then each block's in order. */
+	problems: Problem[];
+	/** False when any problem is an error: the run must not start. */
+	ok: boolean;
+}
+
+export interface AnalyzeColumnsOptions {
+	/** The header of a Read CSV source, or null when it cannot be known (yet). */
+	sourceColumns: (path: string) => string[] | null;
+}
+
+/** A workflow as stored or edited: params are checked here, not assumed valid. */
+export interface WorkflowBlocks {
+	blocks: readonly { id: string; type: string; params: unknown }[];
+}
+
+const MAX_LISTED_COLUMNS = 12;
+
+function label(type: string): string {
+	return isBlockType(type) ? BLOCKS[type].label : type;
+}
+
+function withAdded(columns: readonly string[], added: readonly string[]): string[] {
+	return [...new Set([...columns, ...added])];
+}
+
+function listColumns(columns: readonly string[]): string {
+	if (columns.length === 0) return 'none';
+	const shown = columns.slice(0, MAX_LISTED_COLUMNS).map((c) => `"${c}"`);
+	const more = columns.length - shown.length;
+	return shown.join(', ') + (more > 0 ? ` and ${more} more` : '');
+}
+
+/** The columns `params` makes a block add, or null when its params are not valid. */
+function addedColumns(type: BlockType, params: unknown): string[] | null {
+	const parsed = v.safeParse(PARAMS_SCHEMAS[type], params);
+	if (!parsed.success) return null;
+	return (BLOCKS[type].addedColumns as (p: unknown) => string[])(parsed.output);
+}
+
+/**
+ * Analyses the flow of columns through a workflow.
+ *
+ * @example
+ * const flow = analyzeColumns(workflow, { sourceColumns: (path) => headers.get(path) ?? null });
+ * if (!flow.ok) showProblems(flow.problems);
+ */
+export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumnsOptions): ColumnAnalysis {
+	const blocks = Array.isArray(workflow?.blocks) ? workflow.blocks : [];
+	const problems: Problem[] = [];
+	if (blocks.length === 0) {
+		problems.push({
+			block_id: null,
+			path: 'blocks',
+			severity: 'error',
+			message: 'The workflow has no blocks: start with a Read CSV block'
+		});
+	}
+	const adds = blocks.map((b) => (isBlockType(b.type) ? addedColumns(b.type, b.params) : null));
+	const firstRead = blocks.findIndex((b) => b.type === 'read_csv');
+	const seenIds = new Set<string>();
+
+	/** Rows exist once a Read CSV has run; `columns` is null when their names are unknown. */
+	let read = false;
+	let columns: string[] | null = [];
+	const results: BlockColumns[] = [];
+
+	blocks.forEach((block, index) => {
+		const base = `blocks.${index}`;
+		const found: Problem[] = [];
+		const report = (path: string, severity: Problem['severity'], message: string, extra?: Partial<Problem>) =>
+			found.push({ block_id: block.id, path: `${base}${path}`, severity, message, ...extra });
+		const input = read ? columns : [];
+		const checkable = read ? columns : null;
+
+		/** The message for a column that does not exist where it is used. */
+		const missing = (column: string, available: string[]): string => {
+			const later = adds.findIndex((a, j) => j > index && a !== null && a.includes(column));
+			if (later >= 0) {
+				return `"${column}" does not exist yet: ${label(blocks[later].type)} (block ${later + 1}) adds it later; move this block after it`;
+			}
+			const similar = available.find((c) => c.toLowerCase() === column.toLowerCase());
+			if (similar !== undefined) return `There is no column "${column}": did you mean "${similar}"? (names are case-sensitive)`;
+			return `There is no column "${column}" here; the columns are ${listColumns(available)}`;
+		};
+
+		if (seenIds.has(block.id)) report('.id', 'error', `Another block already has the id "${block.id}"`);
+		seenIds.add(block.id);
+
+		let output: string[] | null = input;
+		if (!isBlockType(block.type)) {
+			report('.type', 'error', `Unknown block type "${String(block.type)}"`);
+			output = read ? null : [];
+		} else {
+			const type: BlockType = block.type;
+			const parsed = v.safeParse(PARAMS_SCHEMAS[type] as v.GenericSchema, block.params);
+			if (!parsed.success) {
+				for (const issue of parsed.issues) {
+					const dot = v.getDotPath(issue);
+					report(dot ? `.params.${dot}` : '.params', 'error', issue.message);
+				}
+			}
+			if (index === 0 && type !== 'read_csv') {
+				const move = firstRead > 0 ? ` Move Read CSV (block ${firstRead + 1}) to the top.` : ' Add a Read CSV block first.';
+				report(
+					'.type',
+					'error',
+					type === 'save_csv'
+						? `Save CSV is before any Read CSV: there are no rows to save.${move}`
+						: `${label(type)} comes after nothing: it has no rows to work on.${move}`
+				);
+			}
+			if (index > 0 && type === 'read_csv') {
+				report(
+					'.type',
+					'error',
+					'Read CSV must be the first block: a workflow reads one file, and a second Read CSV would drop the rows of the blocks above it'
+				);
+			}
+
+			const params = parsed.success ? parsed.output : null;
+			switch (type) {
+				case 'read_csv': {
+					read = true;
+					output = params ? sourceColumnsOf(options, (params as ParamsOf<'read_csv'>).path) : null;
+					break;
+				}
+				case 'filter':
+					checkFilter(block.params, params as ParamsOf<'filter'> | null, checkable, report, missing);
+					break;
+				case 'enrich_lead':
+					if (params) checkEnrichLead(params as ParamsOf<'enrich_lead'>, checkable, report, missing);
+					output = input && adds[index] ? withAdded(input, adds[index]) : null;
+					break;
+				case 'find_email':
+					if (checkable) checkFindEmail(checkable, report);
+					output = input && adds[index] ? withAdded(input, adds[index]) : null;
+					break;
+				case 'save_csv':
+					break;
+			}
+		}
+		if (read) columns = output;
+		results.push({ block_id: block.id, index, input, output, problems: found });
+		problems.push(...found);
+	});
+
+	return { blocks: results, problems, ok: !problems.some((p) => p.severity === 'error') };
+}
+
+function sourceColumnsOf(options: AnalyzeColumnsOptions, path: string): string[] | null {
+	try {
+		const found = options.sourceColumns(path);
+		return Array.isArray(found) ? [...new Set(found)] : null;
+	} catch {
+		return null;
+	}
+}
+
+type Report = (path: string, severity: Problem['severity'], message: string, extra?: Partial<Problem>) => void;
+type Missing = (column: string, available: string[]) => string;
+
+function checkFilter(
+	raw: unknown,
+	params: ParamsOf<'filter'> | null,
+	columns: string[] | null,
+	report: Report,
+	missing: Missing
+) {
+	// The expression is checked even when other params are invalid: its errors carry a position.
+	const expression = typeof raw === 'object' && raw !== null ? (raw as { expression?: unknown }).expression : undefined;
+	if (typeof expression === 'string' && expression.trim() !== '') {
+		const compiled = compileExpression(expression);
+		if (!compiled.ok) {
+			const { message, position, length } = compiled.error;
+			report('.params.expression', 'error', message, { position, length });
+			return;
+		}
+		if (params?.column || params?.operator) {
+			report('.params.column', 'warning', 'The column and operator are ignored: the expression is used');
+		}
+		if (!columns) return;
+		const reported = new Set<string>();
+		for (const ref of compiled.expression.references) {
+			if (columns.includes(ref.name) || reported.has(ref.name)) continue;
+			reported.add(ref.name);
+			report('.params.expression', 'error', missing(ref.name, columns), { position: ref.position, length: ref.length });
+		}
+		return;
+	}
+	if (!params?.column || !params.operator) return;
+	if (columns && !columns.includes(params.column)) report('.params.column', 'error', missing(params.column, columns));
+	if (params.value === undefined && params.operator !== 'is_empty' && params.operator !== 'is_not_empty') {
+		report('.params.value', 'error', 'Give a value to compare with');
+	}
+}
+
+function checkEnrichLead(params: ParamsOf<'enrich_lead'>, columns: string[] | null, report: Report, missing: Missing) {
+	const fields = Object.keys(params.struct);
+	if (fields.length === 0) {
+		report('.params.struct', 'error', 'Enrich Lead needs at least one field to find (e.g. title: "Current job title")');
+	}
+	if (params.input_columns?.length === 0) {
+		report('.params.input_columns', 'error', 'Choose at least one input column, or leave the list unset to send every column');
+	}
+	if (!columns) return;
+	params.input_columns?.forEach((column, k) => {
+		if (!columns.includes(column)) report(`.params.input_columns.${k}`, 'error', missing(column, columns));
+	});
+	if (!params.input_columns && !columns.some((c) => !c.startsWith('_'))) {
+		report('.params.input_columns', 'error', 'There are no columns to describe the lead with');
+	}
+	for (const field of fields) {
+		if (columns.includes(field)) {
+			report(`.params.struct.${field}`, 'warning', `The column "${field}" already exists: Enrich Lead will overwrite it`);
+		}
+	}
+}
+
+function checkFindEmail(columns: string[], report: Report) {
+	const lead = findLeadColumns(columns);
+	const person = lead.name ?? lead.first_name ?? lead.last_name ?? lead.linkedin;
+	if (person === undefined) {
+		report(
+			'',
+			'error',
+			`Find Email needs a column that identifies a person: a name (name, full_name, or first_name + last_name) or a LinkedIn URL; the columns here are ${listColumns(columns)}`
+		);
+	} else if (!lead.linkedin && !lead.company && !lead.domain) {
+		report(
+			'',
+			'warning',
+			'Find Email has a name but no company, domain or LinkedIn column: few emails are found from a name alone'
+		);
+	}
+}
