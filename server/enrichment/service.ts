@@ -1,0 +1,135 @@
+/**
+ * The enrichment service blocks call: cache → scheduler → client. enrich-lead goes through the
+ * async endpoint by default (its task id is checkpointed before polling, so a crash or a cancel
+ * never pays twice for a row); find-email, a few seconds long, stays synchronous.
+ *
+ * Cost is reported through the caller's `CallMeter` only: answers carry no cost field (a cached
+ * answer costs nothing, and the same object may be served from the cache many times).
+ */
+import { ENRICH_LEAD, FIND_EMAIL, TaskEndedError, createSixtyfourClient, type SixtyfourClient } from './sixtyfour-client';
+import { createResponseCache, type CacheStats, type MissContext, type ResponseCache } from './cache';
+import { getScheduler, type Scheduler, type SchedulerStats } from './scheduler';
+import type { PollTimingOptions } from './poll-timing';
+import type { EnrichLeadRequest, EnrichLeadResponse, FindEmailRequest } from './sixtyfour-schemas';
+import { EnrichmentError, type EnrichmentService } from './types';
+import type { Db } from '../store/db';
+
+export interface EnrichmentServiceOptions {
+	apiKey: string;
+	/** Default `https://api.sixtyfour.ai`. */
+	baseUrl?: string;
+	db: Db;
+	/** Requests per minute for this key, polls included (default 500, the lower documented figure). */
+	rateLimitPerMinute?: number;
+	/** Ceiling of the adaptive in-flight cap (default 100). */
+	maxInFlight?: number;
+	/** Use `/enrich-lead-async` + polling (default true: survives a crash, holds no socket for minutes). */
+	asyncMode?: { enrichLead?: boolean };
+	/** Timeout of one short request — submit, poll, find-email (default 60 s). */
+	requestTimeoutMs?: number;
+	/** Timeout of a synchronous /enrich-lead (default 15 min, as Sixtyfour advises). */
+	syncEnrichTimeoutMs?: number;
+	/** Attempts per request, the first included (default 4). */
+	maxAttempts?: number;
+	/** Cache entries older than this are refetched (ms; 0 = forever, the default). */
+	cacheTtlMs?: number;
+	polling?: PollTimingOptions;
+	/** Injectable for tests. */
+	fetch?: typeof fetch;
+	/** Use this scheduler instead of the process-wide one for the key (tests, isolation). */
+	scheduler?: Scheduler;
+}
+
+/** An EnrichmentService with its live figures (for /api stats, the CLI summary, benchmarks). */
+export interface EnrichmentServiceHandle extends EnrichmentService {
+	stats(): { scheduler: SchedulerStats; cache: CacheStats };
+	readonly client: SixtyfourClient;
+	readonly cache: ResponseCache;
+}
+
+/** The registry key of a (base URL, API key) pair: the same key against another server is another budget. */
+export function schedulerKey(baseUrl: string, apiKey: string): string {
+	return `${baseUrl.replace(/\/+$/, '')} ${apiKey}`;
+}
+
+/**
+ * Builds the service for one API key. The scheduler is shared by every service of the same key and
+ * base URL in the process, so two jobs never exceed the key's limits together.
+ * @example createEnrichmentService({ apiKey, db: openDatabase('data/app.db') })
+ */
+export function createEnrichmentService(options: EnrichmentServiceOptions): EnrichmentServiceHandle {
+	if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
+		throw new EnrichmentError('a Sixtyfour API key is required (SIXTYFOUR_API_KEY)', null, true);
+	}
+	const baseUrl = (options.baseUrl ?? 'https://api.sixtyfour.ai').replace(/\/+$/, '');
+	const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+	const scheduler =
+		options.scheduler ??
+		getScheduler(schedulerKey(baseUrl, options.apiKey), {
+			ratePerMinute: options.rateLimitPerMinute ?? 500,
+			maxInFlight: options.maxInFlight ?? 100,
+			maxAttempts: options.maxAttempts ?? 4,
+			requestTimeoutMs
+		});
+	const client = createSixtyfourClient({
+		apiKey: options.apiKey,
+		baseUrl,
+		scheduler,
+		fetch: options.fetch,
+		maxAttempts: options.maxAttempts,
+		requestTimeoutMs,
+		syncEnrichTimeoutMs: options.syncEnrichTimeoutMs,
+		polling: options.polling
+	});
+	const cache = createResponseCache({ db: options.db, ttlMs: options.cacheTtlMs });
+	const useAsync = options.asyncMode?.enrichLead ?? true;
+
+	/** Resume the checkpointed task of this request if there is one, else submit and checkpoint. */
+	async function enrichViaTask(request: EnrichLeadRequest, { key, signal, meter }: MissContext): Promise<EnrichLeadResponse> {
+		const pending = cache.pendingTask(key);
+		if (pending) {
+			try {
+				return await client.awaitEnrichLead(pending.taskId, { signal, meter, submittedAt: pending.createdAt });
+			} catch (error) {
+				if (!(error instanceof EnrichmentError && error.status === 404)) throw forgetIfEnded(error, key);
+				cache.clearPendingTask(key); // the server no longer knows the task: submit afresh
+			}
+		}
+		try {
+			return await client.enrichLeadAsync(request, {
+				signal,
+				meter,
+				onSubmitted: (taskId) => cache.savePendingTask(key, ENRICH_LEAD, taskId)
+			});
+		} catch (error) {
+			throw forgetIfEnded(error, key);
+		}
+	}
+
+	/** A task that ended badly or vanished is no longer worth resuming; anything else may be. */
+	function forgetIfEnded(error: unknown, key: string): unknown {
+		if (error instanceof TaskEndedError || (error instanceof EnrichmentError && error.status === 404)) cache.clearPendingTask(key);
+		return error;
+	}
+
+	return {
+		client,
+		cache,
+		stats: () => ({ scheduler: scheduler.stats(), cache: cache.stats() }),
+		enrichLead(request, call) {
+			return cache.getOrCall(ENRICH_LEAD, request, call, async (context) => {
+				const { cost_cents, ...value } = useAsync
+					? await enrichViaTask(request, context)
+					: await client.enrichLead(request, { signal: context.signal, meter: context.meter });
+				return { value, costCents: cost_cents ?? 0 };
+			});
+		},
+		findEmail(request: FindEmailRequest, call) {
+			const keyed = { ...request, mode: request?.mode ?? 'PROFESSIONAL' };
+			return cache.getOrCall(FIND_EMAIL, keyed, call, async ({ signal, meter }) => {
+				const answer = await client.findEmail(request, { signal, meter });
+				return { value: { ...answer, cost_cents: null }, costCents: answer.cost_cents ?? 0 };
+			});
+		}
+	};
+}
