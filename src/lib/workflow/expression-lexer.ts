@@ -141,8 +141,8 @@ export function tokenize(text: string): Token[] {
 			push({ kind: 'name', value, quoted: true, position: i, length: end - i });
 		} else if (ch >= '0' && ch <= '9') {
 			const digits = matchAt(NUMBER, text, i) as string;
-			const after = text[i + digits.length];
-			if (after !== undefined && NAME_CHAR.test(String.fromCodePoint(text.codePointAt(i + digits.length) as number))) {
+			const after = text.codePointAt(i + digits.length);
+			if (after !== undefined && NAME_CHAR.test(String.fromCodePoint(after))) {
 				const word = matchAt(/[\p{L}\p{N}_]+/uy, text, i) as string;
 				throw new ExpressionSyntaxError(
 					`"${word}" is not a number, and a name cannot start with a digit: quote the column name with backticks, e.g. \`${word}\``,
