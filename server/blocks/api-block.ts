@@ -49,7 +49,13 @@ export function pickValue(row: Row, candidates: string[]): string | null {
 export function mapApiRows(
 	rows: RowStream,
 	ctx: BlockRunContext,
-	options: { label: string; concurrency?: number; call: (row: Row, signal: AbortSignal, index: number) => Promise<Row> }
+	options: {
+		label: string;
+		/** The block's output columns: a failed row gets them too (empty), so every row has one shape. */
+		columns: string[];
+		concurrency?: number;
+		call: (row: Row, signal: AbortSignal, index: number) => Promise<Row>;
+	}
 ): RowStream {
 	const concurrency = options.concurrency ?? ctx.options.concurrency ?? DEFAULT_BLOCK_CONCURRENCY;
 	return mapRows(
@@ -63,7 +69,9 @@ export function mapApiRows(
 				if (err instanceof JobFailure) throw err;
 				const message = err instanceof Error ? err.message : String(err);
 				ctx.rowError(index, message);
-				return withError(row, options.label, message);
+				const blank: Row = { ...row };
+				for (const column of options.columns) if (!(column in blank)) blank[column] = null;
+				return withError(blank, options.label, message);
 			}
 		},
 		{ concurrency, signal: ctx.signal }

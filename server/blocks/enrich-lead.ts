@@ -43,6 +43,6 @@ export const runEnrichLead: BlockRunner<'enrich_lead'> = async ({ params, column
 
 	return {
 		columns: outColumns,
-		rows: mapApiRows(rows, ctx, { label: LABEL, concurrency: params.concurrency, call })
+		rows: mapApiRows(rows, ctx, { label: LABEL, columns: outColumns, concurrency: params.concurrency, call })
 	};
 };

@@ -6,21 +6,11 @@ import { ERROR_COLUMN, type Row } from '../../src/lib/workflow/schema';
 import { getBlockDefinition } from '../../src/lib/workflow/blocks';
 import type { FindEmailRequest, FoundEmail } from '../enrichment/sixtyfour-schemas';
 import type { BlockRunner } from '../engine/types';
+import { LEAD_FIELDS } from '../../src/lib/workflow/lead-columns';
 import { mapApiRows, pickValue, withColumns, withError } from './api-block';
 
 const LABEL = 'Find Email';
 
-/** Column names (lower case) read for each lead field, in order of preference. */
-export const LEAD_FIELDS = {
-	name: ['name', 'full_name', 'fullname', 'person_name', 'contact_name'],
-	first_name: ['first_name', 'firstname', 'given_name'],
-	last_name: ['last_name', 'lastname', 'surname', 'family_name'],
-	company: ['company', 'company_name', 'organization', 'organisation', 'employer'],
-	title: ['title', 'job_title', 'position', 'role'],
-	linkedin: ['linkedin', 'linkedin_url', 'linkedin_profile', 'profile_url'],
-	domain: ['domain', 'company_domain', 'website', 'company_website'],
-	email: ['email', 'email_address', 'work_email']
-} as const;
 
 /** The best address of a list: a verified one first, then any other that was found. */
 function bestEmail(list: FoundEmail[] | null | undefined): FoundEmail | null {
@@ -76,6 +66,6 @@ export const runFindEmail: BlockRunner<'find_email'> = async ({ params, columns,
 
 	return {
 		columns: outColumns,
-		rows: mapApiRows(rows, ctx, { label: LABEL, concurrency: params.concurrency, call })
+		rows: mapApiRows(rows, ctx, { label: LABEL, columns: outColumns, concurrency: params.concurrency, call })
 	};
 };
