@@ -6,6 +6,7 @@
  * Cost is reported through the caller's `CallMeter` only: answers carry no cost field (a cached
  * answer costs nothing, and the same object may be served from the cache many times).
  */
+import { setMaxListeners } from 'node:events';
 import { ENRICH_LEAD, FIND_EMAIL, TaskEndedError, createSixtyfourClient, type SixtyfourClient } from './sixtyfour-client';
 import { createResponseCache, type CacheStats, type MissContext, type ResponseCache } from './cache';
 import { getScheduler, type Scheduler, type SchedulerStats } from './scheduler';
@@ -117,6 +118,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		cache,
 		stats: () => ({ scheduler: scheduler.stats(), cache: cache.stats() }),
 		enrichLead(request, call) {
+			allowManyWaiters(call.signal);
 			return cache.getOrCall(ENRICH_LEAD, request, call, async (context) => {
 				const { cost_cents, ...value } = useAsync
 					? await enrichViaTask(request, context)
@@ -125,6 +127,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 			});
 		},
 		findEmail(request: FindEmailRequest, call) {
+			allowManyWaiters(call.signal);
 			const keyed = { ...request, mode: request?.mode ?? 'PROFESSIONAL' };
 			return cache.getOrCall(FIND_EMAIL, keyed, call, async ({ signal, meter }) => {
 				const answer = await client.findEmail(request, { signal, meter });
@@ -132,4 +135,13 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 			});
 		}
 	};
+}
+
+/**
+ * A job's signal is shared by every row it has in flight (hundreds with async calls), each adding
+ * an abort listener that is removed when the call settles: that is expected, not a leak, so lift
+ * Node's warning threshold for this signal.
+ */
+function allowManyWaiters(signal: AbortSignal): void {
+	if (signal instanceof EventTarget) setMaxListeners(0, signal);
 }

@@ -186,3 +186,19 @@ describe('setup', () => {
 		forgetScheduler(schedulerKey(fake.url, 'sk-other'));
 	});
 });
+
+describe('many rows on one job signal', () => {
+	it('serves 40 concurrent rows sharing one AbortSignal without a listener-leak warning', async () => {
+		fake.setHandler(asyncApi());
+		const warnings: string[] = [];
+		const onWarning = (w: Error) => warnings.push(w.name);
+		process.on('warning', onWarning);
+		const job = new AbortController();
+		const s = service();
+		await Promise.all(Array.from({ length: 40 }, (_, i) => s.findEmail({ lead: { name: `Lead ${i}` } }, call(meter(), job.signal))));
+		await new Promise((r) => setTimeout(r, 10));
+		process.off('warning', onWarning);
+		expect(warnings).not.toContain('MaxListenersExceededWarning');
+		expect(fake.requests).toHaveLength(40);
+	});
+});
