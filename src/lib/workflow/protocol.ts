@@ -1,0 +1,160 @@
+/**
+ * The /live wire protocol: every JSON frame between the job-event hub and a browser, defined once
+ * as valibot schemas. The server's `RunEvent`s (server/engine/types.ts) fit the delta messages
+ * as they are, so the job manager's events are forwarded without translation. Every inbound frame
+ * goes through `parseServerMessage` / `parseClientMessage`, which never throw.
+ *
+ * Conversation: server → `hello`, `snapshot`, then deltas (`job_created` … `job_finished`) and
+ * `pong`s; client → `ping`. `block_progress` is coalesced by the server (at most 10 a second per
+ * job per client); every other delta is delivered, in order.
+ */
+import * as v from 'valibot';
+import { BLOCK_TYPES } from './schema';
+
+/** Bumped on any incompatible change; a client that sees another version in `hello` must reload. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest client frame the server reads (bytes); client messages are tiny. */
+export const MAX_CLIENT_FRAME_BYTES = 4_096;
+
+const Id = v.pipe(v.string(), v.minLength(1), v.maxLength(128));
+/** Milliseconds since the epoch. */
+const Millis = v.pipe(v.number(), v.finite());
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const NonNegative = v.pipe(v.number(), v.finite(), v.minValue(0));
+const Cell = v.union([v.string(), v.number(), v.boolean(), v.null()]);
+
+export const JobStatusSchema = v.picklist(['pending', 'running', 'completed', 'failed', 'cancelled']);
+export type LiveJobStatus = v.InferOutput<typeof JobStatusSchema>;
+/** States a job never leaves. */
+export const FinalJobStatusSchema = v.picklist(['completed', 'failed', 'cancelled']);
+export const AccessSchema = v.picklist(['edit', 'view']);
+
+export const BlockRefSchema = v.object({ block_id: Id, block_type: v.picklist(BLOCK_TYPES) });
+
+/** One block's counters as the engine reports them (mirrors `BlockProgress`). */
+export const BlockProgressSchema = v.object({
+	block_id: Id,
+	block_type: v.picklist(BLOCK_TYPES),
+	status: JobStatusSchema,
+	rows_in: Count,
+	rows_out: Count,
+	errors: Count,
+	skipped: Count,
+	calls: Count,
+	cached: Count,
+	cost_cents: NonNegative,
+	waiting: Count,
+	total: v.nullable(Count),
+	rows_per_s: NonNegative,
+	eta_s: v.nullable(NonNegative),
+	duration_ms: NonNegative,
+	preview: v.array(v.record(v.string(), Cell)),
+	columns: v.array(v.string())
+});
+export type LiveBlockProgress = v.InferOutput<typeof BlockProgressSchema>;
+
+export const RowErrorSchema = v.object({ block_id: Id, row: Count, message: v.string() });
+export type LiveRowError = v.InferOutput<typeof RowErrorSchema>;
+
+/** What a watcher knows about one job: the `snapshot` carries these; deltas update them. */
+export const LiveJobSchema = v.object({
+	job_id: Id,
+	status: JobStatusSchema,
+	created_at: v.nullable(Millis),
+	started_at: v.nullable(Millis),
+	finished_at: v.nullable(Millis),
+	error: v.nullable(v.string()),
+	output_path: v.nullable(v.string()),
+	retry_of: v.nullable(Id),
+	blocks: v.array(BlockProgressSchema),
+	/** The job's first row errors (see `ROW_ERRORS_KEPT`); block counters hold the full count. */
+	row_errors: v.array(RowErrorSchema)
+});
+export type LiveJob = v.InferOutput<typeof LiveJobSchema>;
+
+const JobCreated = v.object({
+	type: v.literal('job_created'),
+	job_id: Id,
+	at: Millis,
+	workflow_id: v.nullable(Id),
+	retry_of: v.nullable(Id)
+});
+const JobStarted = v.object({ type: v.literal('job_started'), job_id: Id, at: Millis, blocks: v.array(BlockRefSchema) });
+const blockEvent = <T extends 'block_started' | 'block_progress' | 'block_finished'>(type: T) =>
+	v.object({ type: v.literal(type), job_id: Id, at: Millis, block: BlockProgressSchema });
+const RowError = v.object({
+	type: v.literal('row_error'),
+	job_id: Id,
+	at: Millis,
+	block_id: Id,
+	row: Count,
+	message: v.string()
+});
+const JobFinished = v.object({
+	type: v.literal('job_finished'),
+	job_id: Id,
+	at: Millis,
+	status: FinalJobStatusSchema,
+	error: v.nullable(v.string()),
+	output_path: v.nullable(v.string()),
+	blocks: v.array(BlockProgressSchema)
+});
+
+const DELTAS = [
+	JobCreated,
+	JobStarted,
+	blockEvent('block_started'),
+	blockEvent('block_progress'),
+	blockEvent('block_finished'),
+	RowError,
+	JobFinished
+] as const;
+
+/** A change to a job: what the hub publishes and forwards (the job manager's events, as they are). */
+export const LiveEventSchema = v.variant('type', [...DELTAS]);
+export type LiveEvent = v.InferOutput<typeof LiveEventSchema>;
+
+const Hello = v.object({
+	type: v.literal('hello'),
+	/** A number, not a literal, so a client can tell "newer server" apart from "garbage". */
+	version: v.pipe(v.number(), v.integer()),
+	workflow_id: Id,
+	access: AccessSchema
+});
+const Snapshot = v.object({ type: v.literal('snapshot'), jobs: v.array(LiveJobSchema) });
+const Pong = v.object({ type: v.literal('pong'), id: v.optional(v.pipe(v.number(), v.integer())) });
+
+export const ServerMessageSchema = v.variant('type', [Hello, Snapshot, Pong, ...DELTAS]);
+export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;
+
+const Ping = v.object({ type: v.literal('ping'), id: v.optional(v.pipe(v.number(), v.integer())) });
+export const ClientMessageSchema = v.variant('type', [Ping]);
+export type ClientMessage = v.InferOutput<typeof ClientMessageSchema>;
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: string };
+
+/** Reads a server frame; a bad frame is a result, never a throw. */
+export function parseServerMessage(text: unknown): ParseResult<ServerMessage> {
+	return parseFrame(ServerMessageSchema, text);
+}
+
+/** Reads a client frame; a bad frame is a result, never a throw. */
+export function parseClientMessage(text: unknown): ParseResult<ClientMessage> {
+	return parseFrame(ClientMessageSchema, text);
+}
+
+function parseFrame<T extends v.GenericSchema>(schema: T, text: unknown): ParseResult<v.InferOutput<T>> {
+	if (typeof text !== 'string') return { ok: false, error: 'Expected a text frame' };
+	let json: unknown;
+	try {
+		json = JSON.parse(text);
+	} catch {
+		return { ok: false, error: 'Frame is not JSON' };
+	}
+	const result = v.safeParse(schema, json);
+	if (result.success) return { ok: true, message: result.output };
+	const issue = result.issues[0];
+	const path = v.getDotPath(issue);
+	return { ok: false, error: path ? `${path}: ${issue.message}` : issue.message };
+}
