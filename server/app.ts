@@ -1,0 +1,81 @@
+/**
+ * The REST API as one Hono app: one sub-app per resource mounted under `/api`, one error handler
+ * that gives every 4xx/5xx the same shape, body-size limits, and a JSON 404 for unknown routes.
+ * Transport-free: `startServer` (index.ts) mounts it on node:http, tests call `app.request()`.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import { HttpError, toErrorResponse } from './http-error';
+import type { JobManager } from './jobs/job-manager';
+import { createBlockRoutes } from './routes/blocks';
+import { createJobRoutes } from './routes/jobs';
+import { createRunRoutes } from './routes/runs';
+import { createStatusRoutes } from './routes/status';
+import { createUploadRoutes } from './routes/uploads';
+import type { JobStore } from './store/job-store';
+import type { UploadStore } from './store/upload-store';
+
+/** Largest JSON body (a 100-block workflow with long research plans fits easily). */
+export const JSON_BODY_LIMIT = 2 * 1024 * 1024;
+
+export interface AppDeps {
+	/** Absolute data directory (uploads, outputs, samples). */
+	dataDir: string;
+	uploadLimitBytes: number;
+	jobs: JobManager;
+	jobStore: JobStore;
+	uploads: UploadStore;
+	logger: Logger;
+	/** True when the built-in simulator answers instead of the real Sixtyfour API. */
+	simulated: boolean;
+	/**
+	 * Issue 4 mounts its shared-workflow routes here (`POST /api/workflows`, `GET /api/workflows/:id`,
+	 * `GET /api/workflows/:id/export`). Mounted after this app's own `/api/workflows/*` routes so
+	 * `/blocks`, `/jobs`, `/upload`… are never taken for a workflow id.
+	 */
+	workflowRoutes?: Hono;
+}
+
+/**
+ * Builds the API app.
+ * @example const app = createApp(deps); const res = await app.request('/api/workflows/blocks')
+ */
+export function createApp(deps: AppDeps) {
+	const { logger } = deps;
+	const jsonLimit = bodyLimit({
+		maxSize: JSON_BODY_LIMIT,
+		onError: () => {
+			throw new HttpError(413, 'payload_too_large', `The request body is larger than ${JSON_BODY_LIMIT / 1024 / 1024} MB`);
+		}
+	});
+
+	const workflows = new Hono()
+		// Uploads stream to disk with their own limit; every other body is JSON and small.
+		.use('*', async (c, next) => (c.req.path.endsWith('/upload') ? next() : jsonLimit(c, next)))
+		.route('/', createBlockRoutes())
+		.route('/', createUploadRoutes({ dataDir: deps.dataDir, uploads: deps.uploads, maxBytes: deps.uploadLimitBytes, logger }))
+		.route('/', createRunRoutes({ dataDir: deps.dataDir, uploads: deps.uploads, jobs: deps.jobs }))
+		.route('/', createJobRoutes({ dataDir: deps.dataDir, store: deps.jobStore, jobs: deps.jobs }));
+	if (deps.workflowRoutes) workflows.route('/', deps.workflowRoutes);
+
+	const api = new Hono()
+		.route('/', createStatusRoutes({ simulated: deps.simulated, uploadLimitBytes: deps.uploadLimitBytes }))
+		.route('/workflows', workflows);
+
+	const app = new Hono().route('/api', api);
+
+	app.notFound((c) =>
+		c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404)
+	);
+	app.onError((err, c) => {
+		const { status, body, internal } = toErrorResponse(err);
+		if (internal) logger.error({ err, method: c.req.method, path: c.req.path }, 'request failed');
+		else logger.debug({ status, code: body.error.code, path: c.req.path }, 'request refused');
+		return c.json(body, status);
+	});
+	return app;
+}
+
+/** The app's type, for the browser's typed client (`hc<AppType>`; `import type` only). */
+export type AppType = ReturnType<typeof createApp>;

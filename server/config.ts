@@ -1,0 +1,225 @@
+/**
+ * Server configuration: read once at start-up from the environment (and an optional `.env` file),
+ * validated with valibot. A bad value stops the start with one line that names the variable, so a
+ * typo in a deployment never turns into a half-working server.
+ */
+import * as v from 'valibot';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/** An integer env var with bounds; empty strings count as "not set" so the default applies. */
+function intVar(min: number, max: number, fallback: number) {
+	return v.optional(
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.regex(/^-?\d+$/, `expected a whole number from ${min} to ${max}`),
+			v.transform(Number),
+			v.number(),
+			v.minValue(min, `expected a whole number from ${min} to ${max}`),
+			v.maxValue(max, `expected a whole number from ${min} to ${max}`)
+		),
+		String(fallback)
+	);
+}
+
+/** A positive decimal number (sizes, hours). */
+function numberVar(min: number, max: number, fallback: number) {
+	return v.optional(
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.regex(/^\d+(\.\d+)?$/, `expected a number from ${min} to ${max}`),
+			v.transform(Number),
+			v.number(),
+			v.minValue(min, `expected a number from ${min} to ${max}`),
+			v.maxValue(max, `expected a number from ${min} to ${max}`)
+		),
+		String(fallback)
+	);
+}
+
+const BooleanVar = (fallback: boolean) =>
+	v.optional(
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.toLowerCase(),
+			v.picklist(['true', 'false', '1', '0', 'yes', 'no'], 'expected true or false'),
+			v.transform((s) => s === 'true' || s === '1' || s === 'yes')
+		),
+		String(fallback)
+	);
+
+/** Blank → undefined, so `SIXTYFOUR_API_KEY=` in a `.env` means "no key" (the simulator). */
+const OptionalSecret = v.pipe(
+	v.optional(v.string()),
+	v.transform((s) => (s && s.trim() ? s.trim() : undefined))
+);
+
+const HttpUrl = v.pipe(
+	v.string(),
+	v.trim(),
+	v.url('expected an http(s) URL'),
+	v.regex(/^https?:\/\//i, 'expected an http(s) URL'),
+	v.transform((s) => s.replace(/\/+$/, ''))
+);
+
+const OriginList = v.pipe(
+	v.optional(v.string(), ''),
+	v.transform((s) =>
+		s
+			.split(',')
+			.map((o) => o.trim())
+			.filter(Boolean)
+	),
+	v.array(v.pipe(v.string(), v.url('expected a comma-separated list of origins like https://example.com')))
+);
+
+/** The environment as the server reads it. Every variable is a string (or absent) on the way in. */
+export const EnvSchema = v.object({
+	PORT: intVar(0, 65_535, 3000),
+	HOST: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'expected a host name or address')), '127.0.0.1'),
+	DATA_DIR: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'expected a directory')), './data'),
+	SIXTYFOUR_API_KEY: OptionalSecret,
+	SIXTYFOUR_BASE_URL: v.optional(HttpUrl, 'https://api.sixtyfour.ai'),
+	SIXTYFOUR_RATE_LIMIT_PER_MIN: intVar(1, 1_000_000, 500),
+	/** Most requests in flight to the API at once (the adaptive cap starts below it). */
+	SIXTYFOUR_MAX_IN_FLIGHT: intVar(1, 10_000, 200),
+	/** Use the async endpoints (submit + poll): a paid answer survives a crash. */
+	SIXTYFOUR_ASYNC: BooleanVar(true),
+	/** Timeout of one short request (submit, poll, find-email). */
+	SIXTYFOUR_REQUEST_TIMEOUT_MS: intVar(1_000, 3_600_000, 60_000),
+	/** Rows in flight per API block unless a workflow says otherwise. */
+	DEFAULT_CONCURRENCY: intVar(1, 1_000, 50),
+	MAX_CONCURRENT_JOBS: intVar(1, 100, 2),
+	UPLOAD_LIMIT_MB: numberVar(0.001, 10_240, 50),
+	/** How long a cached API answer is reused; 0 = forever. */
+	CACHE_TTL_HOURS: numberVar(0, 1_000_000, 720),
+	NODE_ENV: v.optional(
+		v.picklist(['development', 'production', 'test'], 'expected development, production or test'),
+		'development'
+	),
+	ALLOWED_ORIGINS: OriginList,
+	LOG_LEVEL: v.optional(
+		v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected a pino level (info, debug, …)'),
+		'info'
+	)
+});
+
+export type Env = v.InferOutput<typeof EnvSchema>;
+
+/** The validated configuration the server runs with. */
+export interface Config {
+	port: number;
+	host: string;
+	/** Absolute. */
+	dataDir: string;
+	apiKey: string | undefined;
+	baseUrl: string;
+	rateLimitPerMinute: number;
+	maxInFlight: number;
+	asyncMode: boolean;
+	requestTimeoutMs: number;
+	defaultConcurrency: number;
+	maxConcurrentJobs: number;
+	uploadLimitBytes: number;
+	cacheTtlMs: number;
+	nodeEnv: Env['NODE_ENV'];
+	allowedOrigins: string[];
+	logLevel: Env['LOG_LEVEL'];
+}
+
+/** A configuration problem: its message is the one line printed before exiting. */
+export class ConfigError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'ConfigError';
+	}
+}
+
+/**
+ * Parses a `.env` file's text: `KEY=VALUE` lines, `#` comments, optional `export ` and quotes.
+ * Deliberately small (no interpolation, no multi-line values) so nothing surprising happens.
+ */
+export function parseDotEnv(text: string): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (const raw of text.split(/\r?\n/)) {
+		const line = raw.trim();
+		if (!line || line.startsWith('#')) continue;
+		const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+		if (!m) continue;
+		let value = m[2];
+		const quote = value[0];
+		if ((quote === '"' || quote === "'") && value.length >= 2 && value.endsWith(quote)) {
+			value = value.slice(1, -1);
+		} else {
+			value = value.replace(/\s+#.*$/, '').trim();
+		}
+		out[m[1]] = value;
+	}
+	return out;
+}
+
+export interface LoadConfigOptions {
+	/** Defaults to `process.env`. */
+	env?: Record<string, string | undefined>;
+	/** A `.env` file to read first (the environment wins); missing is fine. Default `./.env`. */
+	envFile?: string | null;
+	/** Base for a relative DATA_DIR. Default `process.cwd()`. */
+	cwd?: string;
+}
+
+/**
+ * Reads and validates the configuration. Throws `ConfigError` with one line naming the variable.
+ * @example loadConfig({ env: { PORT: '0', DATA_DIR: '/tmp/x' }, envFile: null })
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+	const cwd = options.cwd ?? process.cwd();
+	const envFile = options.envFile === undefined ? resolve(cwd, '.env') : options.envFile;
+	let fromFile: Record<string, string> = {};
+	if (envFile && existsSync(envFile)) {
+		try {
+			fromFile = parseDotEnv(readFileSync(envFile, 'utf8'));
+		} catch (err) {
+			throw new ConfigError(`Cannot read ${envFile}: ${(err as Error).message}`);
+		}
+	}
+	const env = options.env ?? process.env;
+	const merged: Record<string, string | undefined> = { ...fromFile };
+	for (const key of Object.keys(EnvSchema.entries)) {
+		if (env[key] !== undefined) merged[key] = env[key];
+		// An empty value means "unset" for everything but the key (handled by its own schema).
+		if (merged[key] !== undefined && merged[key]!.trim() === '' && key !== 'SIXTYFOUR_API_KEY') {
+			delete merged[key];
+		}
+	}
+	const picked = Object.fromEntries(Object.keys(EnvSchema.entries).map((k) => [k, merged[k]]));
+	const result = v.safeParse(EnvSchema, picked);
+	if (!result.success) {
+		const issue = result.issues[0];
+		const name = v.getDotPath(issue) ?? 'environment';
+		// Never echo a secret back; other values are shown so the typo is visible.
+		const shown = name === 'SIXTYFOUR_API_KEY' ? '' : ` (got ${JSON.stringify(picked[name] ?? '')})`;
+		throw new ConfigError(`Invalid configuration: ${name}: ${issue.message}${shown}`);
+	}
+	const e = result.output;
+	return {
+		port: e.PORT,
+		host: e.HOST,
+		dataDir: resolve(cwd, e.DATA_DIR),
+		apiKey: e.SIXTYFOUR_API_KEY,
+		baseUrl: e.SIXTYFOUR_BASE_URL,
+		rateLimitPerMinute: e.SIXTYFOUR_RATE_LIMIT_PER_MIN,
+		maxInFlight: e.SIXTYFOUR_MAX_IN_FLIGHT,
+		asyncMode: e.SIXTYFOUR_ASYNC,
+		requestTimeoutMs: e.SIXTYFOUR_REQUEST_TIMEOUT_MS,
+		defaultConcurrency: e.DEFAULT_CONCURRENCY,
+		maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
+		uploadLimitBytes: Math.round(e.UPLOAD_LIMIT_MB * 1024 * 1024),
+		cacheTtlMs: e.CACHE_TTL_HOURS * 3_600_000,
+		nodeEnv: e.NODE_ENV,
+		allowedOrigins: e.ALLOWED_ORIGINS,
+		logLevel: e.LOG_LEVEL
+	};
+}

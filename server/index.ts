@@ -1,0 +1,288 @@
+/**
+ * The one process, one port: a node:http server that sends `/api/*` to the Hono app, WebSocket
+ * upgrades to whoever registered their path (`/yjs/`, `/live/` — issue 4), and everything else to
+ * the SvelteKit handler (adapter-node build) or, before the first build, a small text page.
+ *
+ * `startServer(config)` is what tests call (port 0, in-process); `tsx server/index.ts` reads the
+ * environment, starts, resumes unfinished jobs, and shuts down gracefully on SIGTERM/SIGINT.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { createApp } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { runJob } from './engine/run-job';
+import { createEnrichmentService } from './enrichment/service';
+import { DEMO_SIMULATOR_OPTIONS, startSimulator } from './enrichment/simulator';
+import type { EnrichmentService } from './enrichment/types';
+import { createJobManager, type JobManager } from './jobs/job-manager';
+import { createLogger, type Logger } from './log';
+import { openDatabase, type Db } from './store/db';
+import { createSqliteJobStore } from './store/sqlite-job-store';
+import { createSqliteUploadStore } from './store/upload-store';
+import type { JobStore } from './store/job-store';
+
+/** Handles a WebSocket upgrade for one path prefix (e.g. `/yjs/`). */
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** What an extension gets: the shared pieces of the running server. */
+export interface ServerContext {
+	config: Config;
+	db: Db;
+	logger: Logger;
+	jobs: JobManager;
+	jobStore: JobStore;
+}
+
+/**
+ * A feature that plugs into the server without editing it: issue 4's rooms (`/yjs/`), live job
+ * events (`/live/`) and shared-workflow routes come in this way.
+ */
+export interface ServerExtension {
+	/** Path prefix → upgrade handler, e.g. `{ '/yjs/': rooms.handleUpgrade }`. */
+	upgrades?: Record<string, UpgradeHandler>;
+	/** Mounted under `/api/workflows` after the built-in routes. */
+	workflowRoutes?: Hono;
+	/** Called on shutdown, before the database closes (persist rooms, tell clients). */
+	close?: () => Promise<void> | void;
+}
+
+export interface StartServerOptions {
+	logger?: Logger;
+	/** Extensions created once the database and the job manager exist. */
+	extensions?: ((context: ServerContext) => ServerExtension | Promise<ServerExtension>)[];
+	/** Don't resume unfinished jobs at start (tests that inspect them). Default: resume. */
+	resumeJobs?: boolean;
+}
+
+export interface RunningServer {
+	url: string;
+	port: number;
+	/** True when the built-in simulator answers enrichment calls. */
+	simulated: boolean;
+	jobs: JobManager;
+	jobStore: JobStore;
+	db: Db;
+	logger: Logger;
+	/** Stops taking requests and work, checkpoints running jobs, closes everything. */
+	close(): Promise<void>;
+}
+
+const SVELTEKIT_HANDLER = fileURLToPath(new URL('../build/handler.js', import.meta.url));
+
+type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
+
+/** The SvelteKit adapter-node handler when a build exists; else a page saying how to get one. */
+async function loadPageHandler(logger: Logger): Promise<NodeHandler> {
+	if (existsSync(SVELTEKIT_HANDLER)) {
+		const mod = (await import(pathToFileURL(SVELTEKIT_HANDLER).href)) as { handler: NodeHandler };
+		logger.info('serving the SvelteKit build');
+		return mod.handler;
+	}
+	logger.warn('no SvelteKit build found (run `npm run build`): serving the API only');
+	return (_req, res) => {
+		res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+		res.end('The API is running under /api. Build the web app with `npm run build` (or use `npm run dev`).\n');
+	};
+}
+
+/**
+ * Starts everything: database, enrichment (real API or the in-process simulator), job manager,
+ * HTTP server. Resolves once listening; unfinished jobs from an earlier run are queued again.
+ * @example const server = await startServer({ ...loadConfig(), port: 0 }); await server.close()
+ */
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+	const logger = options.logger ?? createLogger({ level: config.logLevel, secret: config.apiKey });
+	await mkdir(config.dataDir, { recursive: true });
+	const db = openDatabase(join(config.dataDir, 'app.db'));
+	const closers: (() => Promise<void> | void)[] = [];
+
+	let enrichment: EnrichmentService;
+	let simulated = false;
+	try {
+		if (config.apiKey) {
+			enrichment = createEnrichmentService({
+				apiKey: config.apiKey,
+				baseUrl: config.baseUrl,
+				db,
+				rateLimitPerMinute: config.rateLimitPerMinute,
+				maxInFlight: config.maxInFlight,
+				asyncMode: { enrichLead: config.asyncMode },
+				requestTimeoutMs: config.requestTimeoutMs,
+				cacheTtlMs: config.cacheTtlMs
+			});
+			logger.info({ base_url: config.baseUrl, rate_limit_per_min: config.rateLimitPerMinute }, 'using the Sixtyfour API');
+		} else {
+			const simulator = await startSimulator({ ...DEMO_SIMULATOR_OPTIONS, host: '127.0.0.1', port: 0 });
+			closers.push(() => simulator.close());
+			simulated = true;
+			enrichment = createEnrichmentService({
+				apiKey: 'simulator',
+				baseUrl: simulator.url,
+				db,
+				rateLimitPerMinute: Math.min(config.rateLimitPerMinute, DEMO_SIMULATOR_OPTIONS.rateLimit.requests),
+				maxInFlight: config.maxInFlight,
+				asyncMode: { enrichLead: config.asyncMode },
+				requestTimeoutMs: config.requestTimeoutMs,
+				cacheTtlMs: config.cacheTtlMs
+			});
+			logger.warn({ simulator_url: simulator.url }, 'no SIXTYFOUR_API_KEY: enrichment answers come from the built-in simulator');
+		}
+	} catch (err) {
+		db.close();
+		throw err;
+	}
+
+	const jobStore = createSqliteJobStore(db);
+	const uploads = createSqliteUploadStore(db);
+	const jobs = createJobManager({
+		store: jobStore,
+		dataDir: config.dataDir,
+		enrichment,
+		logger,
+		maxConcurrentJobs: config.maxConcurrentJobs,
+		defaultConcurrency: config.defaultConcurrency,
+		runJob
+	});
+
+	const context: ServerContext = { config, db, logger, jobs, jobStore };
+	const upgrades = new Map<string, UpgradeHandler>();
+	let workflowRoutes: Hono | undefined;
+	for (const create of options.extensions ?? []) {
+		const ext = await create(context);
+		for (const [prefix, handler] of Object.entries(ext.upgrades ?? {})) upgrades.set(prefix, handler);
+		if (ext.workflowRoutes) workflowRoutes = ext.workflowRoutes;
+		if (ext.close) closers.unshift(ext.close);
+	}
+
+	const app = createApp({
+		dataDir: config.dataDir,
+		uploadLimitBytes: config.uploadLimitBytes,
+		jobs,
+		jobStore,
+		uploads,
+		logger,
+		simulated,
+		workflowRoutes
+	});
+	const api = getRequestListener(app.fetch, {
+		errorHandler: (err) => {
+			logger.error({ err }, 'unhandled API error');
+		}
+	});
+	const page = await loadPageHandler(logger);
+
+	const server = createServer((req, res) => {
+		const path = (req.url ?? '/').split('?')[0];
+		if (path === '/api' || path.startsWith('/api/')) void api(req, res);
+		else page(req, res, () => {
+			res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+			res.end('Not found\n');
+		});
+	});
+	// WebSocket endpoints: `/yjs/:id` (rooms) and `/live/:id` (job events) register through extensions.
+	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+		const path = (req.url ?? '/').split('?')[0];
+		for (const [prefix, handler] of upgrades) {
+			if (path.startsWith(prefix)) return handler(req, socket, head);
+		}
+		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+	});
+	server.on('clientError', (_err, socket) => {
+		if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+	});
+
+	await new Promise<void>((resolve, reject) => {
+		server.once('error', reject);
+		server.listen(config.port, config.host, () => {
+			server.off('error', reject);
+			resolve();
+		});
+	});
+	const port = (server.address() as AddressInfo).port;
+	const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+	const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+	logger.info({ url, data_dir: config.dataDir, max_concurrent_jobs: config.maxConcurrentJobs, simulated }, 'server listening');
+
+	if (options.resumeJobs !== false) {
+		const resumed = await jobs.resumeUnfinished();
+		if (resumed.length > 0) logger.info({ jobs: resumed }, 'resumed unfinished jobs');
+	}
+
+	let closing: Promise<void> | null = null;
+	return {
+		url,
+		port,
+		simulated,
+		jobs,
+		jobStore,
+		db,
+		logger,
+		close() {
+			closing ??= (async () => {
+				logger.info('server stopping');
+				const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+				server.closeIdleConnections();
+				await jobs.shutdown();
+				for (const close of closers) await close();
+				server.closeAllConnections();
+				await stopped;
+				db.close();
+				logger.info('server stopped');
+			})();
+			return closing;
+		}
+	};
+}
+
+/** `tsx server/index.ts`: configuration from the environment, graceful shutdown on signals. */
+async function main(): Promise<void> {
+	let config: Config;
+	try {
+		config = loadConfig();
+	} catch (err) {
+		if (err instanceof ConfigError) {
+			process.stderr.write(`${err.message}\n`);
+			process.exit(1);
+		}
+		throw err;
+	}
+	const logger = createLogger({ level: config.logLevel, secret: config.apiKey });
+	process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+	let server: RunningServer;
+	try {
+		// Issue 4 adds its extensions here (rooms, live events, shared-workflow routes).
+		server = await startServer(config, { logger, extensions: [] });
+	} catch (err) {
+		logger.fatal({ err }, 'could not start');
+		process.exit(1);
+	}
+	let signalled = false;
+	const stop = (signal: NodeJS.Signals) => {
+		if (signalled) {
+			logger.warn({ signal }, 'second signal: exiting now');
+			process.exit(1);
+		}
+		signalled = true;
+		logger.info({ signal }, 'shutting down: running jobs are checkpointed and resume at the next start');
+		server.close().then(
+			() => process.exit(0),
+			(err) => {
+				logger.error({ err }, 'shutdown failed');
+				process.exit(1);
+			}
+		);
+	};
+	process.on('SIGTERM', stop);
+	process.on('SIGINT', stop);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+	void main();
+}

@@ -1,0 +1,91 @@
+/**
+ * The cost bound shown before a run: the most paid calls each API block could make and what they
+ * could cost. An upper bound by construction — filters are assumed to keep every row, find_email's
+ * `only_missing` to skip none, the cache to hold nothing — so the real bill can only be lower.
+ */
+import type { Block, RunOptions, Workflow } from '../../src/lib/workflow/schema';
+
+/**
+ * Cents per find-email call, from Sixtyfour's price list ($0.05 professional, $0.20 personal).
+ */
+export const FIND_EMAIL_CENTS = { PROFESSIONAL: 5, PERSONAL: 20 } as const;
+
+/**
+ * Cents per enrich-lead call: an ASSUMPTION. Sixtyfour publishes no per-call price for
+ * enrich-lead; its job-status example shows `charge_amount: 5` for a lead enrichment, taken here
+ * as 5 cents at the default/low tier, doubling per tier step as a deliberately generous bound.
+ */
+export const ENRICH_LEAD_ASSUMED_CENTS = { low: 5, medium: 10, high: 20, xhigh: 40 } as const;
+
+export interface BlockEstimate {
+	block_id: string;
+	block_type: Block['type'];
+	/** Most rows that can reach the block. */
+	max_rows: number | null;
+	/** Most paid API calls (one per row; polls of async calls are free but count against the rate limit). */
+	max_calls: number | null;
+	cents_per_call: number;
+	max_cost_cents: number | null;
+}
+
+export interface RunEstimate {
+	/** Rows in the input file (null when unknown). */
+	input_rows: number | null;
+	/** Rows the run will read (`row_limit` applied). */
+	rows: number | null;
+	blocks: BlockEstimate[];
+	max_calls: number | null;
+	max_cost_cents: number | null;
+	assumptions: string[];
+}
+
+const ASSUMPTIONS = [
+	'Upper bound: every filter keeps every row and nothing is in the cache yet',
+	'find_email costs 5 cents (PROFESSIONAL) or 20 cents (PERSONAL) per row sent',
+	'enrich_lead is assumed to cost 5 cents per row at the default or low tier (10 medium, 20 high, 40 xhigh): Sixtyfour publishes no price'
+];
+
+function centsPerCall(block: Block): number {
+	if (block.type === 'find_email') return FIND_EMAIL_CENTS[block.params.mode];
+	if (block.type === 'enrich_lead') return ENRICH_LEAD_ASSUMED_CENTS[block.params.tier ?? 'low'];
+	return 0;
+}
+
+/**
+ * Estimates a validated workflow run. `sourceRows` gives the row count of each `read_csv` block's
+ * file (null when unknown); blocks see the rows of the nearest `read_csv` above them.
+ * @example estimateRun(workflow, { row_limit: 100 }, { read: 10_000 }).max_cost_cents
+ */
+export function estimateRun(
+	workflow: Workflow,
+	options: RunOptions,
+	sourceRows: Record<string, number | null>
+): RunEstimate {
+	const limit = (n: number | null) => (n === null ? null : Math.min(n, options.row_limit ?? Infinity));
+	const firstSource = workflow.blocks.find((b) => b.type === 'read_csv');
+	const inputRows = firstSource ? (sourceRows[firstSource.id] ?? null) : 0;
+	let rows: number | null = 0;
+	let maxCalls: number | null = 0;
+	let maxCost: number | null = 0;
+	const blocks: BlockEstimate[] = [];
+	for (const block of workflow.blocks) {
+		if (block.type === 'read_csv') rows = limit(sourceRows[block.id] ?? null);
+		const cents = centsPerCall(block);
+		const usesApi = block.type === 'enrich_lead' || block.type === 'find_email';
+		const calls = usesApi ? rows : 0;
+		const cost = calls === null ? null : calls * cents;
+		if (usesApi) {
+			maxCalls = maxCalls === null || calls === null ? null : maxCalls + calls;
+			maxCost = maxCost === null || cost === null ? null : maxCost + cost;
+		}
+		blocks.push({
+			block_id: block.id,
+			block_type: block.type,
+			max_rows: rows,
+			max_calls: calls,
+			cents_per_call: cents,
+			max_cost_cents: cost
+		});
+	}
+	return { input_rows: inputRows, rows: limit(inputRows), blocks, max_calls: maxCalls, max_cost_cents: maxCost, assumptions: ASSUMPTIONS };
+}

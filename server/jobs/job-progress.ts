@@ -1,0 +1,110 @@
+/**
+ * The JobProgress view (the seed's `GET /jobs/{id}` shape, field names kept) built from what the
+ * store holds, so a running job, a finished one and one read after a restart look the same.
+ */
+import { isAbsolute, relative, sep } from 'node:path';
+import type { BlockType, Row } from '../../src/lib/workflow/schema';
+import type { BlockProgress, JobStatus } from '../engine/types';
+import type { JobRecord } from '../store/job-store';
+
+/** Rows of the final output shown inline; the rest is paged through `/rows`. */
+export const SAMPLE_ROWS = 10;
+
+export interface BlockResult extends Omit<BlockProgress, 'block_type'> {
+	block_type: BlockType;
+}
+
+export interface JobProgress {
+	job_id: string;
+	status: JobStatus;
+	current_block: string | null;
+	current_block_progress: { done: number; total: number | null; errors: number } | null;
+	results: BlockResult[];
+	sample_data: Row[];
+	output_path: string | null;
+	error: string | null;
+	created_at: string;
+	started_at: string | null;
+	finished_at: string | null;
+	workflow_id: string | null;
+	workflow_name: string;
+	retry_of: string | null;
+	row_count: number;
+	columns: string[] | null;
+	totals: { calls: number; cached: number; cost_cents: number; errors: number };
+}
+
+/** A row of the history list: the progress view without per-block previews and sample rows. */
+export type JobSummary = Omit<JobProgress, 'results' | 'sample_data'>;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A server path shown to clients relative to the data dir: never leak the server's layout. */
+export function publicPath(dataDir: string, path: string | null): string | null {
+	if (!path) return null;
+	if (!isAbsolute(path)) return path.split(sep).join('/');
+	const rel = relative(dataDir, path);
+	return rel.startsWith('..') || isAbsolute(rel) ? path.split(sep).pop() ?? null : rel.split(sep).join('/');
+}
+
+function pendingBlock(blockId: string, blockType: BlockType): BlockResult {
+	return {
+		block_id: blockId,
+		block_type: blockType,
+		status: 'pending',
+		rows_in: 0,
+		rows_out: 0,
+		errors: 0,
+		skipped: 0,
+		calls: 0,
+		cached: 0,
+		cost_cents: 0,
+		waiting: 0,
+		total: null,
+		rows_per_s: 0,
+		eta_s: null,
+		duration_ms: 0,
+		preview: [],
+		columns: []
+	};
+}
+
+/** Builds the history-list summary of a job. */
+export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: string): JobSummary {
+	const current = job.currentBlock ? blocks.find((b) => b.block_id === job.currentBlock) : undefined;
+	const totals = { calls: 0, cached: 0, cost_cents: 0, errors: 0 };
+	for (const b of blocks) {
+		totals.calls += b.calls;
+		totals.cached += b.cached;
+		totals.cost_cents += b.cost_cents;
+		totals.errors += b.errors;
+	}
+	totals.cost_cents = Math.round(totals.cost_cents * 100) / 100;
+	return {
+		job_id: job.id,
+		status: job.status,
+		current_block: job.currentBlock,
+		// Rows the current block has finished, out of the rows it will get (a filter drops rows: count its input).
+		current_block_progress: current
+			? { done: current.block_type === 'filter' ? current.rows_in : current.rows_out, total: current.total, errors: current.errors }
+			: null,
+		output_path: publicPath(dataDir, job.outputPath),
+		error: job.error,
+		created_at: iso(job.createdAt)!,
+		started_at: iso(job.startedAt),
+		finished_at: iso(job.finishedAt),
+		workflow_id: job.workflowId,
+		workflow_name: job.workflow.name,
+		retry_of: job.retryOf,
+		row_count: job.rowCount,
+		columns: job.columns,
+		totals
+	};
+}
+
+/** Builds the full progress view: every block of the workflow, started or not, in order. */
+export function toJobProgress(job: JobRecord, blocks: BlockProgress[], sample: Row[], dataDir: string): JobProgress {
+	const byId = new Map(blocks.map((b) => [b.block_id, b]));
+	const results = job.workflow.blocks.map((b) => (byId.get(b.id) as BlockResult | undefined) ?? pendingBlock(b.id, b.type));
+	return { ...toJobSummary(job, blocks, dataDir), results, sample_data: sample.slice(0, SAMPLE_ROWS) };
+}

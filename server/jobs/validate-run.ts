@@ -1,0 +1,89 @@
+/**
+ * Everything checked before a run is queued, past the schema: every `read_csv` path resolves to a
+ * readable CSV inside the data dir, every filter expression compiles, and the column flow makes the
+ * run possible. All problems are collected (not just the first), each with its path in the request
+ * (`workflow.blocks.2.params.expression`), so the editor can point at every one at once.
+ */
+import { statSync } from 'node:fs';
+import { analyzeColumns } from '../../src/lib/workflow/columns';
+import type { Workflow } from '../../src/lib/workflow/schema';
+import { countCsvRows, readCsvHeader, resolveDataPath } from '../blocks/read-csv';
+import { JobFailure } from '../engine/types';
+import type { Issue } from '../http-error';
+import type { UploadStore } from '../store/upload-store';
+
+/** Sample files up to this size are counted for the estimate. */
+const COUNT_UP_TO_BYTES = 32 * 1024 * 1024;
+
+export interface SourceFile {
+	blockId: string;
+	/** Absolute, resolved inside the data dir. */
+	file: string;
+	columns: string[];
+	rowCount: number | null;
+}
+
+export interface RunCheck {
+	/** Problems that stop the run. */
+	issues: Issue[];
+	/** Things worth a look that do not stop it (e.g. a filter column that may be empty). */
+	warnings: Issue[];
+	/** The input of each `read_csv` block that resolved. */
+	sources: Record<string, SourceFile>;
+}
+
+export interface CheckRunOptions {
+	dataDir: string;
+	uploads: UploadStore;
+	/** Where the workflow sits in the request body (issue paths start with it). */
+	pathPrefix?: string;
+}
+
+/**
+ * Checks a schema-valid workflow against the files it reads.
+ * @example const { issues } = await checkRun(workflow, { dataDir, uploads }); if (issues.length) …
+ */
+export async function checkRun(workflow: Workflow, options: CheckRunOptions): Promise<RunCheck> {
+	const prefix = options.pathPrefix ?? 'workflow';
+	const issues: Issue[] = [];
+	const warnings: Issue[] = [];
+	const sources: Record<string, SourceFile> = {};
+	const columnsByPath = new Map<string, string[]>();
+
+	for (let i = 0; i < workflow.blocks.length; i++) {
+		const block = workflow.blocks[i];
+		if (block.type !== 'read_csv') continue;
+		try {
+			const source = await describeSource(block.id, block.params.path, options);
+			sources[block.id] = source;
+			columnsByPath.set(block.params.path, source.columns);
+		} catch (err) {
+			if (!(err instanceof JobFailure)) throw err;
+			issues.push({ path: `${prefix}.blocks.${i}.params.path`, message: err.message });
+		}
+	}
+
+	// Column flow, filter expressions (with their positions), block order: one analysis shared with the editor.
+	const flow = analyzeColumns(workflow, { sourceColumns: (path) => columnsByPath.get(path) ?? null });
+	for (const problem of flow.problems) {
+		const where = problem.position !== undefined ? ` (at character ${problem.position + 1})` : '';
+		const issue: Issue = { path: `${prefix}.${problem.path}`, message: `${problem.message}${where}` };
+		if (problem.position !== undefined) {
+			issue.position = problem.position;
+			if (problem.length !== undefined) issue.length = problem.length;
+		}
+		(problem.severity === 'error' ? issues : warnings).push(issue);
+	}
+	return { issues, warnings, sources };
+}
+
+async function describeSource(blockId: string, path: string, options: CheckRunOptions): Promise<SourceFile> {
+	const file = resolveDataPath(options.dataDir, path);
+	// An upload was described when it arrived; other files (samples) are read now.
+	const upload = await options.uploads.getByPath(path.replace(/^(\.\/)+/, ''));
+	if (upload) return { blockId, file, columns: upload.columns, rowCount: upload.rowCount };
+	const { columns } = await readCsvHeader(file, { previewRows: 0 });
+	// Counting a huge file would hold up the request; its estimate then says "unknown".
+	const rowCount = statSync(file).size <= COUNT_UP_TO_BYTES ? await countCsvRows(file) : null;
+	return { blockId, file, columns, rowCount };
+}

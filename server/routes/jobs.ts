@@ -1,0 +1,105 @@
+/**
+ * Jobs: progress (the seed's JobProgress), history, cancel, retry, the final CSV and the final rows
+ * paged. Reads come from the store, so a job looks the same during its run, after it and after a
+ * restart; changes go through the job manager.
+ */
+import { Hono } from 'hono';
+import * as v from 'valibot';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { HttpError, notFound } from '../http-error';
+import type { JobManager } from '../jobs/job-manager';
+import { SAMPLE_ROWS, toJobProgress, toJobSummary } from '../jobs/job-progress';
+import { columnsOf, rowsCsvStream } from '../jobs/rows-csv';
+import type { JobRecord, JobStore } from '../store/job-store';
+import { queryInt, queryParams } from './validate';
+
+export interface JobRoutesOptions {
+	dataDir: string;
+	store: JobStore;
+	jobs: JobManager;
+}
+
+/** Largest page of rows one request may ask for. */
+export const MAX_ROWS_PAGE = 1_000;
+
+const HistoryQuery = v.object({ offset: queryInt(0, 1e9, 0), limit: queryInt(1, 100, 20) });
+const RowsQuery = v.object({ offset: queryInt(0, 1e9, 0), limit: queryInt(1, MAX_ROWS_PAGE, 100) });
+
+/** Job ids are UUIDs; anything else is unknown without a database round trip. */
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Sub-app mounted under `/api/workflows`. */
+export function createJobRoutes(options: JobRoutesOptions) {
+	const { dataDir, store, jobs } = options;
+
+	async function load(id: string): Promise<JobRecord> {
+		const job = JOB_ID.test(id) ? await store.get(id) : null;
+		if (!job) throw notFound(`Job ${JSON.stringify(id.slice(0, 100))}`);
+		return job;
+	}
+
+	async function progress(job: JobRecord) {
+		const [blocks, sample] = await Promise.all([store.listBlocks(job.id), store.readRows(job.id, 0, SAMPLE_ROWS)]);
+		return toJobProgress(job, blocks, sample, dataDir);
+	}
+
+	return new Hono()
+		.get('/jobs', queryParams(HistoryQuery), async (c) => {
+			const { offset, limit } = c.req.valid('query');
+			const { jobs: list, total } = await store.list({ offset, limit });
+			const items = await Promise.all(list.map(async (job) => toJobSummary(job, await store.listBlocks(job.id), dataDir)));
+			return c.json({ jobs: items, total, offset, limit });
+		})
+		.get('/jobs/:id', async (c) => c.json(await progress(await load(c.req.param('id')))))
+		.post('/jobs/:id/cancel', async (c) => {
+			const job = await load(c.req.param('id'));
+			const after = (await jobs.cancel(job.id)) ?? job;
+			return c.json(await progress(after));
+		})
+		.post('/jobs/:id/retry', async (c) => {
+			const job = await load(c.req.param('id'));
+			if (job.status === 'pending' || job.status === 'running') {
+				throw new HttpError(409, 'conflict', 'The job is still running: cancel it or wait for it to finish');
+			}
+			const next = await jobs.retry(job.id);
+			return c.json({ job_id: next!.id, status: next!.status, retry_of: job.id });
+		})
+		.get('/jobs/:id/rows', queryParams(RowsQuery), async (c) => {
+			const job = await load(c.req.param('id'));
+			const { offset, limit } = c.req.valid('query');
+			const rows = await store.readRows(job.id, offset, limit);
+			return c.json({
+				job_id: job.id,
+				status: job.status,
+				offset,
+				limit,
+				total: job.rowCount,
+				columns: await columnsOf(store, job.id, job.columns),
+				rows
+			});
+		})
+		.get('/jobs/:id/download', async (c) => {
+			const job = await load(c.req.param('id'));
+			if (job.status === 'pending' || job.status === 'running') {
+				throw new HttpError(409, 'conflict', 'The job has not finished yet');
+			}
+			const name = `${job.workflow.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'results'}-${job.id.slice(0, 8)}.csv`;
+			c.header('Content-Type', 'text/csv; charset=utf-8');
+			c.header('Content-Disposition', `attachment; filename="${name}"`);
+			c.header('Cache-Control', 'no-store');
+			// The save_csv output when there is one (same bytes the job wrote), else the stored rows.
+			if (job.outputPath && job.status === 'completed') {
+				const file = isAbsolute(job.outputPath) ? job.outputPath : join(dataDir, job.outputPath);
+				const info = await stat(file).catch(() => null);
+				if (info?.isFile()) {
+					c.header('Content-Length', String(info.size));
+					return c.body(Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>);
+				}
+			}
+			const columns = await columnsOf(store, job.id, job.columns);
+			return c.body(rowsCsvStream(store, job.id, columns, job.rowCount));
+		});
+}

@@ -1,0 +1,87 @@
+/**
+ * `POST /api/workflows/upload`: a CSV file in the multipart field `file`, streamed to
+ * `<data>/uploads/<random id>.csv` (the name is the server's; the client's never touches the disk),
+ * checked, and described: `{ file_path, columns, row_count, preview }`. A refused file is deleted.
+ */
+import { Hono } from 'hono';
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { countCsvRows, readCsvHeader } from '../blocks/read-csv';
+import { JobFailure } from '../engine/types';
+import { HttpError } from '../http-error';
+import type { UploadStore } from '../store/upload-store';
+import { formatBytes, receiveFile } from './multipart-file';
+import { checkCsvName, checkUtf8Text, displayName, MAX_UPLOAD_COLUMNS } from './upload-checks';
+
+export interface UploadRoutesOptions {
+	dataDir: string;
+	uploads: UploadStore;
+	/** Largest file accepted (bytes). */
+	maxBytes: number;
+	logger: Logger;
+}
+
+/** Multipart framing around the file: a request this much over the limit is refused unread. */
+const MULTIPART_OVERHEAD = 64 * 1024;
+const PREVIEW_ROWS = 10;
+
+/** Sub-app mounted under `/api/workflows`. */
+export function createUploadRoutes(options: UploadRoutesOptions) {
+	const { dataDir, uploads, maxBytes, logger } = options;
+	return new Hono().post('/upload', async (c) => {
+		const declared = Number(c.req.header('content-length'));
+		if (Number.isFinite(declared) && declared > maxBytes + MULTIPART_OVERHEAD) {
+			throw new HttpError(413, 'payload_too_large', `The file is larger than the upload limit of ${formatBytes(maxBytes)}`);
+		}
+		const id = randomUUID();
+		const filePath = `uploads/${id}.csv`;
+		const absolute = join(dataDir, 'uploads', `${id}.csv`);
+		await mkdir(join(dataDir, 'uploads'), { recursive: true });
+
+		const received = await receiveFile(c.req.raw, { field: 'file', destination: absolute, maxBytes });
+		try {
+			const originalName = displayName(received.filename);
+			checkCsvName(originalName);
+			if (received.sizeBytes === 0) throw new HttpError(400, 'invalid_csv', 'The file is empty');
+			await checkUtf8Text(absolute);
+			const { columns, preview } = await readCsvHeader(absolute, { previewRows: PREVIEW_ROWS });
+			if (columns.length > MAX_UPLOAD_COLUMNS) {
+				throw new HttpError(
+					400,
+					'invalid_csv',
+					`The file has ${columns.length} columns; at most ${MAX_UPLOAD_COLUMNS} are supported`
+				);
+			}
+			const rowCount = await countCsvRows(absolute);
+			await uploads.create({
+				id,
+				workflowId: null,
+				filePath,
+				originalName,
+				columns,
+				rowCount,
+				sizeBytes: received.sizeBytes,
+				createdAt: Date.now()
+			});
+			logger.info({ upload_id: id, bytes: received.sizeBytes, rows: rowCount, columns: columns.length }, 'upload stored');
+			return c.json({
+				file_path: filePath,
+				columns,
+				row_count: rowCount,
+				preview,
+				upload_id: id,
+				original_name: originalName,
+				size_bytes: received.sizeBytes
+			});
+		} catch (err) {
+			await rm(absolute, { force: true });
+			if (err instanceof JobFailure) {
+				// The parser names the stored file; people know it by the name they uploaded.
+				throw new HttpError(400, 'invalid_csv', err.message.split(`${id}.csv`).join(displayName(received.filename)));
+			}
+			throw err;
+		}
+	});
+}

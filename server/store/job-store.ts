@@ -1,0 +1,80 @@
+/**
+ * The jobs repository: jobs, their per-block results, their final rows and their events. An async
+ * interface so a PostgreSQL implementation can stand beside the SQLite one (sqlite-job-store.ts)
+ * when one machine is not enough; callers never see SQL.
+ */
+import type { Row, RunOptions, Workflow } from '../../src/lib/workflow/schema';
+import type { BlockProgress, JobStatus, RunEvent } from '../engine/types';
+
+export interface JobRecord {
+	id: string;
+	/** The shared workflow the job ran (issue 4); null for a workflow posted as JSON. */
+	workflowId: string | null;
+	status: JobStatus;
+	/** The exact snapshot that runs: re-runs and resumes use it, never a newer edit. */
+	workflow: Workflow;
+	options: RunOptions;
+	retryOf: string | null;
+	currentBlock: string | null;
+	error: string | null;
+	outputPath: string | null;
+	/** Columns of the final rows, known once the job finished. */
+	columns: string[] | null;
+	/** Final rows stored so far. */
+	rowCount: number;
+	createdAt: number;
+	startedAt: number | null;
+	finishedAt: number | null;
+}
+
+export interface NewJob {
+	id: string;
+	workflowId?: string | null;
+	workflow: Workflow;
+	options: RunOptions;
+	retryOf?: string | null;
+	createdAt: number;
+}
+
+export type JobPatch = Partial<
+	Pick<JobRecord, 'status' | 'currentBlock' | 'error' | 'outputPath' | 'columns' | 'rowCount' | 'startedAt' | 'finishedAt'>
+>;
+
+export interface ListJobsOptions {
+	offset: number;
+	limit: number;
+	workflowId?: string;
+}
+
+export interface StoredEvent {
+	seq: number;
+	event: RunEvent;
+}
+
+export interface JobStore {
+	create(job: NewJob): Promise<JobRecord>;
+	get(id: string): Promise<JobRecord | null>;
+	/** Newest first. */
+	list(options: ListJobsOptions): Promise<{ jobs: JobRecord[]; total: number }>;
+	/** Jobs a crash or shutdown left `pending` or `running`, oldest first: the ones to resume. */
+	listUnfinished(): Promise<JobRecord[]>;
+	update(id: string, patch: JobPatch): Promise<void>;
+	/**
+	 * Sets the status only if the job is still in one of `from`; true when it changed. This is how a
+	 * cancel and a finishing run never overwrite each other's final state.
+	 */
+	transition(id: string, from: JobStatus[], patch: JobPatch & { status: JobStatus }): Promise<boolean>;
+
+	saveBlock(jobId: string, position: number, progress: BlockProgress): Promise<void>;
+	listBlocks(jobId: string): Promise<BlockProgress[]>;
+
+	/** Appends final rows at indexes `firstIndex…`; returns the new row count. */
+	appendRows(jobId: string, firstIndex: number, rows: Row[]): Promise<number>;
+	readRows(jobId: string, offset: number, limit: number): Promise<Row[]>;
+
+	appendEvent(jobId: string, event: RunEvent): Promise<number>;
+	listEvents(jobId: string, afterSeq?: number, limit?: number): Promise<StoredEvent[]>;
+
+	/** Forgets blocks, rows and events of a job about to be re-run from the start (resume). */
+	resetProgress(jobId: string): Promise<void>;
+}

@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { EnrichmentService } from '../../server/enrichment/types';
+import type { JobProgress } from '../../server/jobs/job-progress';
+import { createTestApp, uploadForm, waitForJob, type TestApp } from '../helpers/test-app';
+
+/**
+ * An enrichment double whose answers wait for `open()`: lets a test hold a job `running` (and the
+ * next one `pending`) for exactly as long as it needs, then finish it. Aborts are honoured.
+ */
+function gatedEnrichment() {
+	let release!: () => void;
+	let gate = new Promise<void>((r) => (release = r));
+	let calls = 0;
+	const service: EnrichmentService = {
+		async enrichLead(request, { signal, meter }) {
+			calls++;
+			meter.calls++;
+			await new Promise<void>((resolve, reject) => {
+				const onAbort = () => reject(signal.reason);
+				signal.addEventListener('abort', onAbort, { once: true });
+				gate.then(() => {
+					signal.removeEventListener('abort', onAbort);
+					resolve();
+				});
+			});
+			const name = String(request.lead_info.name ?? '');
+			return { notes: null, structured_data: { title: `Title of ${name}` }, findings: [], references: null, confidence_score: 7 };
+		},
+		async findEmail() {
+			throw new Error('not used');
+		}
+	};
+	return {
+		service,
+		calls: () => calls,
+		open: () => release(),
+		close: () => (gate = new Promise<void>((r) => (release = r)))
+	};
+}
+
+const gated = gatedEnrichment();
+let t: TestApp;
+let filePath: string;
+const CSV = 'name,company,email\nAda,Analytical Engines,\nGrace,Navy,grace@navy.example\n=HYPERLINK("x"),Evil Corp,\n';
+
+beforeAll(async () => {
+	t = await createTestApp({ enrichment: gated.service, maxConcurrentJobs: 1 });
+	const res = await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(CSV) });
+	filePath = (await res.json()).file_path;
+});
+afterAll(async () => {
+	gated.open();
+	await t.close();
+});
+
+const json = (res: Response) => res.json();
+const run = (blocks: unknown[], options?: unknown) =>
+	t.app.request('/api/workflows/run', {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ workflow: { name: 'Test run', blocks }, ...(options ? { options } : {}) })
+	});
+const getJob = async (id: string): Promise<JobProgress> => json(await t.app.request(`/api/workflows/jobs/${id}`));
+const read = () => ({ id: 'read', type: 'read_csv', params: { path: filePath } });
+const enrich = { id: 'enrich', type: 'enrich_lead', params: { struct: { title: 'Current job title' } } };
+const save = { id: 'save', type: 'save_csv', params: { filename: 'out' } };
+
+describe('a job through the API', () => {
+	let jobId: string;
+
+	it('runs read → filter → enrich → save and reports the seed JobProgress shape', async () => {
+		gated.open();
+		const res = await run([read(), { id: 'keep', type: 'filter', params: { expression: 'not is_empty(name)' } }, enrich, save]);
+		expect(res.status).toBe(200);
+		const started = await json(res);
+		expect(started.estimate).toMatchObject({ input_rows: 3, max_calls: 3, max_cost_cents: 15 });
+		jobId = started.job_id;
+		const job = await waitForJob(() => getJob(jobId));
+		expect(job).toMatchObject({
+			job_id: jobId,
+			status: 'completed',
+			error: null,
+			output_path: expect.stringMatching(/^outputs\/.+\.csv$/),
+			row_count: 3,
+			created_at: expect.any(String),
+			started_at: expect.any(String),
+			finished_at: expect.any(String)
+		});
+		expect(job.results.map((r: { block_id: string; status: string }) => [r.block_id, r.status])).toEqual([
+			['read', 'completed'],
+			['keep', 'completed'],
+			['enrich', 'completed'],
+			['save', 'completed']
+		]);
+		for (const key of ['rows_in', 'rows_out', 'errors', 'calls', 'cached', 'cost_cents', 'duration_ms', 'preview']) {
+			expect(job.results[2]).toHaveProperty(key);
+		}
+		expect(job.results[2]).toMatchObject({ rows_in: 3, rows_out: 3, errors: 0, calls: 3 });
+		expect(job.sample_data[0]).toMatchObject({ name: 'Ada', title: 'Title of Ada' });
+	});
+
+	it('pages the final rows, in order, within the limit', async () => {
+		const page = await json(await t.app.request(`/api/workflows/jobs/${jobId}/rows?offset=1&limit=1`));
+		expect(page).toMatchObject({ offset: 1, limit: 1, total: 3 });
+		expect(page.rows).toEqual([expect.objectContaining({ name: 'Grace', title: 'Title of Grace' })]);
+		expect(page.columns).toEqual(['name', 'company', 'email', 'title', '_confidence', '_error']);
+		const past = await json(await t.app.request(`/api/workflows/jobs/${jobId}/rows?offset=10`));
+		expect(past.rows).toEqual([]);
+	});
+
+	it('downloads the final CSV as an attachment, formulas neutralised', async () => {
+		const res = await t.app.request(`/api/workflows/jobs/${jobId}/download`);
+		expect(res.status).toBe(200);
+		expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="Test-run-[0-9a-f]{8}\.csv"$/);
+		const text = await res.text();
+		const job = await getJob(jobId);
+		expect(text).toBe(await readFile(join(t.dataDir, job.output_path!), 'utf8'));
+		expect(text.split('\n')[0]).toBe('name,company,email,title,_confidence,_error');
+		expect(text).toContain(`"'=HYPERLINK(""x"")"`);
+	});
+
+	it('downloads from the stored rows when the workflow has no save block', async () => {
+		const started = await json(await run([read(), { id: 'few', type: 'filter', params: { column: 'company', operator: 'equals', value: 'Navy' } }]));
+		const job = await waitForJob(() => getJob(started.job_id));
+		expect(job.status).toBe('completed');
+		expect(job.output_path).toBeNull();
+		const text = await (await t.app.request(`/api/workflows/jobs/${started.job_id}/download`)).text();
+		expect(text).toBe('name,company,email\nGrace,Navy,grace@navy.example\n');
+	});
+
+	it('honours row_limit', async () => {
+		const started = await json(await run([read(), save], { row_limit: 2 }));
+		expect(started.estimate.rows).toBe(2);
+		const job = await waitForJob(() => getJob(started.job_id));
+		expect(job.row_count).toBe(2);
+	});
+
+	it('lists history newest first, paged', async () => {
+		const page1 = await json(await t.app.request('/api/workflows/jobs?limit=2'));
+		const page2 = await json(await t.app.request('/api/workflows/jobs?limit=2&offset=2'));
+		expect(page1.total).toBe(3);
+		expect(page1.jobs).toHaveLength(2);
+		expect(page2.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([jobId]);
+		const times = [...page1.jobs, ...page2.jobs].map((j: { created_at: string }) => j.created_at);
+		expect([...times].sort().reverse()).toEqual(times);
+	});
+});
+
+describe('queue, cancel and retry', () => {
+	it('runs one job at a time (MAX_CONCURRENT_JOBS=1): the next waits pending, and cancels cleanly', async () => {
+		gated.close();
+		const first = await json(await run([read(), enrich, save]));
+		const second = await json(await run([read(), enrich, save]));
+		await expect.poll(async () => (await getJob(first.job_id)).status).toBe('running');
+		expect((await getJob(second.job_id)).status).toBe('pending');
+
+		const cancelledPending = await json(await t.app.request(`/api/workflows/jobs/${second.job_id}/cancel`, { method: 'POST' }));
+		expect(cancelledPending.status).toBe('cancelled');
+
+		const cancelledRunning = await json(await t.app.request(`/api/workflows/jobs/${first.job_id}/cancel`, { method: 'POST' }));
+		expect(cancelledRunning.status).toBe('cancelled');
+		expect(cancelledRunning.finished_at).not.toBeNull();
+		// No save_csv output for a cancelled run; the download is refused for an unfinished job only.
+		expect(cancelledRunning.output_path).toBeNull();
+
+		// A second cancel changes nothing.
+		const again = await json(await t.app.request(`/api/workflows/jobs/${first.job_id}/cancel`, { method: 'POST' }));
+		expect(again.status).toBe('cancelled');
+	});
+
+	it('retries a job as a new job over the same workflow, and refuses to retry a running one', async () => {
+		gated.close();
+		const blocked = await json(await run([read(), enrich, save]));
+		await expect.poll(async () => (await getJob(blocked.job_id)).status).toBe('running');
+		const refused = await t.app.request(`/api/workflows/jobs/${blocked.job_id}/retry`, { method: 'POST' });
+		expect(refused.status).toBe(409);
+		const download = await t.app.request(`/api/workflows/jobs/${blocked.job_id}/download`);
+		expect(download.status).toBe(409);
+		await t.app.request(`/api/workflows/jobs/${blocked.job_id}/cancel`, { method: 'POST' });
+
+		gated.open();
+		const retried = await json(await t.app.request(`/api/workflows/jobs/${blocked.job_id}/retry`, { method: 'POST' }));
+		expect(retried.retry_of).toBe(blocked.job_id);
+		const job = await waitForJob(() => getJob(retried.job_id));
+		expect(job).toMatchObject({ status: 'completed', retry_of: blocked.job_id, row_count: 3 });
+	});
+});
