@@ -206,7 +206,7 @@ describe('enrich-company', () => {
 			target_company: { company_name: 'Ariglad Inc', website: 'https://www.ariglad.com' },
 			struct: { industry: 'Industry', employee_count: { description: 'Number of employees', type: 'int' }, website: 'Website' },
 			find_people: true,
-			people_focus_prompt: 'engineering people',
+			people_focus_prompt: 'Find the people who lead software engineering',
 			lead_struct: { email: 'Work email', is_technical: { description: 'Technical role', type: 'bool' } }
 		};
 		let sawPeople = false;

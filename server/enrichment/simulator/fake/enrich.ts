@@ -89,7 +89,7 @@ const FOCUS: ReadonlyArray<[RegExp, (t: TitleEntry) => boolean]> = [
 	[/marketing|growth|brand/i, (t) => t.department === 'Marketing'],
 	[/product/i, (t) => t.department === 'Product'],
 	[/data|analytics/i, (t) => t.department === 'Data'],
-	[/recruit|talent|people|\bhr\b/i, (t) => t.department === 'People'],
+	[/recruit|talent|\bhr\b|people (team|ops|operations)/i, (t) => t.department === 'People'],
 	[/executive|leader|c-level|founder|decision|ceo/i, (t) => ['Director', 'VP', 'C-Level', 'Founder'].includes(t.seniority)]
 ];
 
