@@ -1,8 +1,20 @@
 import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vitest/config';
 
+/** UI development against a separately started backend: `LEADFLOW_BACKEND=http://127.0.0.1:3100 vite dev`. */
+const backend = process.env.LEADFLOW_BACKEND;
+
 export default defineConfig({
 	plugins: [sveltekit()],
+	server: backend
+		? {
+				proxy: {
+					'/api': backend,
+					'/yjs': { target: backend.replace(/^http/, 'ws'), ws: true },
+					'/live': { target: backend.replace(/^http/, 'ws'), ws: true }
+				}
+			}
+		: undefined,
 	test: {
 		projects: [
 			{ extends: false, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], environment: 'node' } },

@@ -1,0 +1,151 @@
+/**
+ * Typed calls to every REST route the browser uses. Shapes come from the server's own types
+ * (`import type` only: nothing from server/ reaches the bundle).
+ */
+import type { Row, RunOptions, WorkflowInput } from '$lib/workflow/schema';
+import type { JobProgress, JobSummary } from '../../../server/jobs/job-progress';
+import type { RunEstimate } from '../../../server/jobs/estimate';
+import { ApiError, requestJson, withQuery } from './http';
+
+export type { JobProgress, JobSummary, RunEstimate };
+export type Access = 'edit' | 'view';
+
+/** What `POST /api/workflows` answers: the new workflow and its two capability links. */
+export interface CreatedWorkflow {
+	id: string;
+	name?: string;
+	edit_url: string;
+	view_url: string;
+	edit_token: string;
+	view_token: string;
+}
+
+export interface WorkflowInfo {
+	id: string;
+	name: string;
+	access: Access;
+	workflow: WorkflowInput;
+	/** Given to edit links only: the token of the read-only link, for sharing. */
+	view_token?: string;
+}
+
+export interface UploadResult {
+	file_path: string;
+	columns: string[];
+	row_count: number;
+	preview: Row[];
+	/** The name the file had on the uploader's computer (display only). */
+	original_name?: string;
+}
+
+/** `GET /api/status`: where enrichment answers come from, and the upload limit. */
+export interface ServerStatus {
+	enrichment: 'simulator' | 'sixtyfour';
+	upload_limit_bytes: number;
+}
+
+/** Creates a workflow: empty, from an example name (`basic`, `filtered`) or from imported JSON. */
+export function createWorkflow(input: { name?: string; from?: string | WorkflowInput }): Promise<CreatedWorkflow> {
+	return requestJson('/api/workflows', { method: 'POST', body: input });
+}
+
+/** The current snapshot of a workflow and what this token may do with it. */
+export function getWorkflow(id: string, token: string, signal?: AbortSignal): Promise<WorkflowInfo> {
+	return requestJson(withQuery(`/api/workflows/${encodeURIComponent(id)}`, { token }), { token, signal });
+}
+
+/** URL of the JSON export (a download the import re-reads losslessly). */
+export function exportUrl(id: string, token: string): string {
+	return withQuery(`/api/workflows/${encodeURIComponent(id)}/export`, { token });
+}
+
+/** Uploads a CSV; the server chooses the stored name and answers with its columns and first rows. */
+export function uploadCsv(file: File, token?: string | null, workflowId?: string): Promise<UploadResult> {
+	const form = new FormData();
+	form.set('file', file);
+	if (workflowId) form.set('workflow_id', workflowId);
+	return requestJson('/api/workflows/upload', { method: 'POST', body: form, token });
+}
+
+/**
+ * Columns, row count and first rows of a CSV a workflow reads (an upload or a sample), so everyone
+ * on the workflow sees what the uploader saw. Null when the server does not know the path.
+ */
+export async function describeSource(path: string, token?: string | null): Promise<UploadResult | null> {
+	try {
+		return await requestJson<UploadResult>(withQuery('/api/workflows/source', { path }), { token });
+	} catch (e) {
+		if (e instanceof ApiError && [400, 404, 405].includes(e.status)) return null;
+		throw e;
+	}
+}
+
+/**
+ * Starts a run of the workflow's shared document (the server snapshots it and records which
+ * snapshot ran). 400 → `ApiError.issues` with a path per problem.
+ */
+export function runWorkflow(workflowId: string, token: string, options: RunOptions = {}): Promise<{ job_id: string; estimate?: RunEstimate }> {
+	return requestJson('/api/workflows/run', { method: 'POST', body: { workflow_id: workflowId, options }, token });
+}
+
+/** Upper bounds for a run of `workflow` before it starts: API calls per block and the cost. */
+export function estimateRun(workflow: WorkflowInput, options: RunOptions, token?: string | null, signal?: AbortSignal): Promise<RunEstimate> {
+	return requestJson('/api/workflows/estimate', { method: 'POST', body: { workflow, options }, token, signal });
+}
+
+export function getJob(jobId: string, token?: string | null, signal?: AbortSignal): Promise<JobProgress> {
+	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}`, { token, signal });
+}
+
+/** The workflow's jobs, newest first. */
+export function listJobs(
+	workflowId: string,
+	token: string,
+	page: { offset?: number; limit?: number } = {}
+): Promise<{ jobs: JobSummary[]; total: number; offset: number; limit: number }> {
+	return requestJson(withQuery('/api/workflows/jobs', { workflow_id: workflowId, offset: page.offset, limit: page.limit ?? 20 }), { token });
+}
+
+export function cancelJob(jobId: string, token: string): Promise<JobProgress> {
+	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/cancel`, { method: 'POST', token });
+}
+
+/** A new job over the same input: thanks to the cache only the failed rows reach the API. */
+export function retryJob(jobId: string, token: string): Promise<{ job_id: string; retry_of: string }> {
+	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/retry`, { method: 'POST', token });
+}
+
+export interface RowsPage {
+	job_id: string;
+	rows: Row[];
+	total: number;
+	offset: number;
+	limit: number;
+	columns: string[];
+}
+
+export function getJobRows(
+	jobId: string,
+	query: { offset: number; limit: number; errors?: boolean },
+	token?: string | null,
+	signal?: AbortSignal
+): Promise<RowsPage> {
+	return requestJson(
+		withQuery(`/api/workflows/jobs/${encodeURIComponent(jobId)}/rows`, {
+			offset: query.offset,
+			limit: query.limit,
+			errors: query.errors ? 'only' : undefined,
+			token: token ?? undefined
+		}),
+		{ token, signal }
+	);
+}
+
+export function downloadUrl(jobId: string, token?: string | null): string {
+	return withQuery(`/api/workflows/jobs/${encodeURIComponent(jobId)}/download`, { token: token ?? undefined });
+}
+
+/** Whether the server answers enrichment calls with its built-in simulator (no API key set). */
+export function getStatus(signal?: AbortSignal): Promise<ServerStatus> {
+	return requestJson('/api/status', { signal });
+}

@@ -1,0 +1,151 @@
+/**
+ * The state of one open workflow editor, handed to every component of the page by context: the
+ * shared document session, the live job feed, what we know about CSV sources, the column-flow
+ * analysis of the current document, and which job the run panel shows.
+ */
+import { createContext } from 'svelte';
+import { SvelteMap, SvelteSet } from 'svelte/reactivity';
+import { ApiError } from '$lib/api/http';
+import { describeSource, getWorkflow, type Access, type UploadResult } from '$lib/api/endpoints';
+import { CollabSession } from '$lib/collab/session.svelte';
+import { LiveFeed } from '$lib/live/live-feed.svelte';
+import { analyzeColumns, type Problem } from '$lib/workflow/columns';
+import type { LiveJob } from '$lib/workflow/protocol';
+
+export interface EditorOptions {
+	workflowId: string;
+	token: string;
+	access: Access;
+	/** The read-only link's token, when we know it (the creator does). */
+	viewToken: string | null;
+	user: { name: string; colour: string };
+}
+
+/** A CSV source as the editor knows it: columns for the analysis, a few rows to show. */
+export type SourceInfo = UploadResult;
+
+export class Editor {
+	readonly workflowId: string;
+	readonly token: string;
+	readonly access: Access;
+	readonly readOnly: boolean;
+	readonly viewToken: string | null;
+	readonly session: CollabSession;
+	readonly live: LiveFeed;
+	/** CSV sources by `read_csv.path`. */
+	readonly sources = new SvelteMap<string, SourceInfo>();
+
+	/** The job the run panel and the cards show (null: the newest). */
+	selectedJobId = $state<string | null>(null);
+	/** Which tab of the centre column is open. */
+	tab = $state<'workflow' | 'results'>('workflow');
+	/** A block to scroll to and focus (after an add or a keyboard move), and which control. */
+	reveal = $state<{ id: string; focus?: string } | null>(null);
+	/** Cards folded by this person (local only). */
+	readonly collapsed = new SvelteSet<string>();
+
+	/** Column flow of the current document: inputs, outputs and problems of every block. */
+	analysis = $derived.by(() =>
+		analyzeColumns(this.session.workflow, { sourceColumns: (path) => this.#columnsOf(path) })
+	);
+
+	/** The job shown: the selected one, else the newest. */
+	job = $derived.by((): LiveJob | undefined => this.live.job(this.selectedJobId) ?? this.live.jobs[0]);
+
+	#requested = new Set<string>();
+
+	constructor(options: EditorOptions) {
+		this.workflowId = options.workflowId;
+		this.token = options.token;
+		this.access = options.access;
+		this.readOnly = options.access !== 'edit';
+		this.viewToken = options.viewToken;
+		const probeAccess = () => this.#probeAccess();
+		this.session = new CollabSession({
+			workflowId: options.workflowId,
+			token: options.token,
+			readOnly: this.readOnly,
+			user: options.user,
+			probeAccess
+		});
+		this.live = new LiveFeed({ workflowId: options.workflowId, token: options.token, probeAccess });
+	}
+
+	/** Problems of one block (optionally only those about one param, e.g. `expression`). */
+	problemsOf(blockId: string, param?: string): Problem[] {
+		const entry = this.analysis.blocks.find((b) => b.block_id === blockId);
+		if (!entry) return [];
+		if (param === undefined) return entry.problems;
+		return entry.problems.filter((p) => p.path.includes(`.params.${param}`));
+	}
+
+	/** Columns available as input of a block (null while the source's columns are unknown). */
+	inputColumnsOf(blockId: string): string[] | null {
+		return this.analysis.blocks.find((b) => b.block_id === blockId)?.input ?? null;
+	}
+
+	/** Asks the block list to bring a block into view (and focus one of its controls). */
+	revealBlock(id: string, focus?: string): void {
+		this.reveal = { id, focus };
+	}
+
+	/** Records what an upload told us about a file. */
+	rememberSource(info: SourceInfo): void {
+		this.sources.set(info.file_path, info);
+	}
+
+	/** Display names of uploaded files by path, for summaries. */
+	get fileNames(): Map<string, string> {
+		const names = new Map<string, string>();
+		for (const [path, info] of this.sources) if (info.original_name) names.set(path, info.original_name);
+		return names;
+	}
+
+	destroy(): void {
+		this.session.destroy();
+		this.live.close();
+	}
+
+	/**
+	 * Columns of a source: what an upload told us, else the server's description (asked once),
+	 * else the columns a finished run's Read CSV reported.
+	 */
+	#columnsOf(path: string): string[] | null {
+		const known = this.sources.get(path);
+		if (known) return known.columns;
+		if (!this.#requested.has(path) && path.trim()) {
+			this.#requested.add(path);
+			describeSource(path, this.token).then(
+				(info) => info && this.sources.set(path, info),
+				() => {}
+			);
+		}
+		for (const job of this.live.jobs) {
+			const read = job.blocks.find((b) => b.block_type === 'read_csv' && b.columns.length > 0);
+			const block = this.session.workflow.blocks.find((b) => b.id === read?.block_id);
+			if (read && block && (block.params as { path?: string }).path === path) return read.columns;
+		}
+		return null;
+	}
+
+	/** Why the server refuses this link (null when it does not, or cannot be reached). */
+	async #probeAccess(): Promise<string | null> {
+		try {
+			await getWorkflow(this.workflowId, this.token);
+			return null;
+		} catch (e) {
+			if (e instanceof ApiError && [401, 403, 404].includes(e.status)) return linkRefusal(e.status);
+			return null;
+		}
+	}
+}
+
+/** What to tell someone whose link the server refuses. */
+export function linkRefusal(status: number): string {
+	if (status === 404) return 'This workflow does not exist (or was deleted).';
+	if (status === 401) return 'This link has no access token. Ask for the full link.';
+	return 'This link is not valid for this workflow. Ask for a new link.';
+}
+
+const [getEditor, setEditor] = createContext<Editor>();
+export { getEditor, setEditor };
