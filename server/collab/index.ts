@@ -1,0 +1,177 @@
+/**
+ * The collaboration server: Yjs rooms over the y-websocket protocol at `/yjs/:workflowId?token=…`,
+ * stored in SQLite. Plug it into a node:http server's `upgrade` event; the stock `y-websocket`
+ * WebsocketProvider connects to it unchanged (`new WebsocketProvider(base + '/yjs', id, doc,
+ * { params: { token } })`).
+ *
+ * @example
+ * const collab = createCollabServer({ db, authorize: (id, token) => workflows.access(id, token) });
+ * server.on('upgrade', (req, socket, head) => {
+ *   if (!collab.handleUpgrade(req, socket, head)) socket.destroy();
+ * });
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type * as Y from 'yjs';
+import { COLLAB_CLOSE } from '../../src/lib/workflow/collab-close-codes';
+import type { Db } from '../store/db';
+import {
+	createCounters,
+	resolveLimits,
+	silentLogger,
+	type CollabCounters,
+	type CollabLimits,
+	type CollabLogger
+} from './limits';
+import { createSqlitePersistence } from './persistence';
+import type { Access, CollabSocket } from './room';
+import { RoomRegistry } from './rooms';
+import { createUpgradeHandler, type Authorize } from './upgrade';
+
+export type { Access } from './room';
+export type { Authorize, AuthorizeResult } from './upgrade';
+export type { CollabLimits, CollabCounters, CollabLogger } from './limits';
+
+export interface CollabServerOptions {
+	db: Db;
+	authorize: Authorize;
+	/** Browser origins allowed to open rooms (set in production); unset = any. */
+	allowedOrigins?: readonly string[];
+	limits?: Partial<CollabLimits>;
+	log?: CollabLogger;
+	/** URL prefix of the rooms (default `/yjs`). */
+	pathPrefix?: string;
+}
+
+export interface CollabStats extends CollabCounters {
+	rooms: number;
+	connections: number;
+}
+
+export interface CollabServer {
+	/** For the http `upgrade` event: true if the request was for a room (it is handled then). */
+	handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+	/**
+	 * The live document of a workflow (loaded if needed), e.g. to snapshot it for a run. Edits made
+	 * to it are persisted and relayed like anyone's; use it right away, do not keep it (an idle
+	 * room is unloaded after `idleEvictMs`).
+	 */
+	getDoc(workflowId: string): Promise<Y.Doc>;
+	/** Persists every room and closes every socket with 1001; new upgrades get 503. */
+	close(): Promise<void>;
+	stats(): CollabStats;
+}
+
+/** Creates the room server (it listens on nothing itself: hand it upgrade requests). */
+export function createCollabServer(options: CollabServerOptions): CollabServer {
+	const limits = resolveLimits(options.limits);
+	const log = options.log ?? silentLogger;
+	const counters = createCounters();
+	const registry = new RoomRegistry({ persistence: createSqlitePersistence(options.db), limits, counters, log });
+	const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
+	const alive = new Map<WebSocket, boolean>();
+	let closing = false;
+
+	const pinger = setInterval(() => {
+		for (const [ws, ok] of alive) {
+			if (!ok) ws.terminate();
+			else {
+				alive.set(ws, false);
+				ws.ping();
+			}
+		}
+	}, limits.pingIntervalMs);
+	pinger.unref();
+
+	function attach(ws: WebSocket, workflowId: string, access: Access): void {
+		let room;
+		try {
+			room = registry.retain(workflowId);
+		} catch (error) {
+			log.error({ workflowId, error: String(error) }, 'Could not load a collaborative document');
+			ws.close(COLLAB_CLOSE.INTERNAL, 'Could not load the document');
+			return;
+		}
+		const socket: CollabSocket = {
+			send: (data) => {
+				if (ws.readyState === WebSocket.OPEN) ws.send(data);
+			},
+			close: (code, reason) => ws.close(code, reason),
+			get bufferedAmount() {
+				return ws.bufferedAmount;
+			}
+		};
+		alive.set(ws, true);
+		ws.on('pong', () => alive.set(ws, true));
+		ws.on('message', (data, isBinary) => {
+			alive.set(ws, true);
+			if (!isBinary) room.refuse(socket, COLLAB_CLOSE.UNSUPPORTED, 'Binary frames only', 'unsupported');
+			else room.receive(socket, toBytes(data));
+		});
+		ws.on('error', (error: Error & { code?: string }) => {
+			// `ws` closes the socket itself (1009 for maxPayload, 1002/1007 for bad frames).
+			if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') counters.tooBig++;
+			else counters.malformed++;
+			log.warn({ workflowId, error: error.message }, 'Collab socket error');
+		});
+		ws.on('close', () => {
+			alive.delete(ws);
+			room.leave(socket);
+		});
+		room.join(socket, access);
+	}
+
+	const handleUpgrade = createUpgradeHandler({
+		authorize: options.authorize,
+		allowedOrigins: options.allowedOrigins,
+		pathPrefix: options.pathPrefix,
+		isClosing: () => closing,
+		log,
+		onRefused: () => counters.refusedUpgrades++,
+		accept: (req, socket, head, workflowId, access) =>
+			wss.handleUpgrade(req, socket, head, (ws) => attach(ws, workflowId, access))
+	});
+
+	return {
+		handleUpgrade,
+		async getDoc(workflowId) {
+			if (closing) throw new Error('Collab server is closed');
+			return registry.getUnjoined(workflowId).doc;
+		},
+		async close() {
+			if (closing) return;
+			closing = true;
+			clearInterval(pinger);
+			const sockets = [...alive.keys()];
+			const closed = Promise.all(
+				sockets.map(
+					(ws) =>
+						new Promise<void>((resolve) => {
+							if (ws.readyState === WebSocket.CLOSED) resolve();
+							else ws.once('close', () => resolve());
+						})
+				)
+			);
+			registry.closeAll(COLLAB_CLOSE.GOING_AWAY, 'Server shutting down');
+			const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, 1_000, 'timeout').unref());
+			if ((await Promise.race([closed, timeout])) === 'timeout') for (const ws of sockets) ws.terminate();
+			await new Promise<void>((resolve) => wss.close(() => resolve()));
+		},
+		stats() {
+			let rooms = 0;
+			let connections = 0;
+			for (const room of registry.rooms()) {
+				rooms++;
+				connections += room.size;
+			}
+			return { ...counters, rooms, connections };
+		}
+	};
+}
+
+function toBytes(data: WebSocket.RawData): Uint8Array {
+	if (Array.isArray(data)) return Buffer.concat(data);
+	if (data instanceof ArrayBuffer) return new Uint8Array(data);
+	return data;
+}

@@ -1,0 +1,92 @@
+/**
+ * The room server's limits and counters. Each limit protects the server and the other people in a
+ * room from one misbehaving (or merely huge) client; hitting one closes only that client's socket.
+ */
+import * as v from 'valibot';
+
+const Positive = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+export const CollabLimitsSchema = v.strictObject({
+	/** Largest WebSocket frame accepted (`ws` closes bigger ones with 1009). */
+	maxPayloadBytes: Positive,
+	/** Largest document: an update that would grow it past this is refused (close 4413). */
+	maxDocBytes: Positive,
+	/** Per-connection token bucket: sustained messages per second… */
+	messagesPerSecond: Positive,
+	/** …and the burst allowed after a quiet spell (beyond it: close 4429). */
+	messageBurst: Positive,
+	/** Largest awareness (presence) message: it is relayed to everyone, so it is kept small. */
+	maxAwarenessBytes: Positive,
+	/** A client with more than this queued unsent is too slow to follow the room (close 1013). */
+	maxBufferedBytes: Positive,
+	/** Compact the update log into a snapshot after this many updates. */
+	compactEvery: Positive,
+	/** Unload a room this long after its last client left (it is persisted first). */
+	idleEvictMs: v.pipe(v.number(), v.integer(), v.minValue(0)),
+	/** Ping interval; a socket that missed a pong by the next ping is terminated. */
+	pingIntervalMs: Positive
+});
+export type CollabLimits = v.InferOutput<typeof CollabLimitsSchema>;
+
+export const DEFAULT_LIMITS: CollabLimits = {
+	maxPayloadBytes: 2 * 1024 * 1024,
+	maxDocBytes: 5_000_000,
+	messagesPerSecond: 200,
+	messageBurst: 200,
+	maxAwarenessBytes: 64 * 1024,
+	maxBufferedBytes: 16 * 1024 * 1024,
+	compactEvery: 200,
+	idleEvictMs: 30_000,
+	pingIntervalMs: 30_000
+};
+
+/** Defaults overridden by `overrides`; throws a readable error for a bad value. */
+export function resolveLimits(overrides: Partial<CollabLimits> = {}): CollabLimits {
+	const result = v.safeParse(CollabLimitsSchema, { ...DEFAULT_LIMITS, ...overrides });
+	if (!result.success) {
+		const issue = result.issues[0];
+		throw new TypeError(`Invalid collab limit ${v.getDotPath(issue) ?? ''}: ${issue.message}`);
+	}
+	return result.output;
+}
+
+/** What the room server has done since it started (for `stats()`, logs and tests). */
+export interface CollabCounters {
+	updatesPersisted: number;
+	compactions: number;
+	/** Document updates sent on view-only connections: dropped, never applied or relayed. */
+	droppedViewUpdates: number;
+	refusedDocTooLarge: number;
+	rateLimited: number;
+	malformed: number;
+	unsupported: number;
+	tooBig: number;
+	slowClients: number;
+	persistFailures: number;
+	refusedUpgrades: number;
+}
+
+export function createCounters(): CollabCounters {
+	return {
+		updatesPersisted: 0,
+		compactions: 0,
+		droppedViewUpdates: 0,
+		refusedDocTooLarge: 0,
+		rateLimited: 0,
+		malformed: 0,
+		unsupported: 0,
+		tooBig: 0,
+		slowClients: 0,
+		persistFailures: 0,
+		refusedUpgrades: 0
+	};
+}
+
+/** The slice of a pino logger the room server uses. */
+export interface CollabLogger {
+	info(obj: object, msg: string): void;
+	warn(obj: object, msg: string): void;
+	error(obj: object, msg: string): void;
+}
+
+export const silentLogger: CollabLogger = { info() {}, warn() {}, error() {} };

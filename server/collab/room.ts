@@ -1,0 +1,367 @@
+/**
+ * A Room owns one workflow's Y.Doc, its connections and their awareness (presence), and speaks
+ * the y-websocket protocol with them: sync step 1/2 and updates (y-protocols/sync), awareness
+ * (y-protocols/awareness) and awareness queries. Sockets sit behind `CollabSocket`, so the room
+ * knows nothing of `ws` and tests could drive it with fakes.
+ *
+ * Order of effects for an edit: validate → apply to the doc → append to the log (synchronous,
+ * durable) → relay to the others. Nobody sees an edit the server has not stored.
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as syncProtocol from 'y-protocols/sync';
+import * as Y from 'yjs';
+import { COLLAB_CLOSE } from '../../src/lib/workflow/collab-close-codes';
+import type { CollabCounters, CollabLimits, CollabLogger } from './limits';
+import type { DocPersistence } from './persistence';
+import { createMessageBudget } from './rate-limit';
+
+/** y-websocket top-level message types. */
+export const MESSAGE_SYNC = 0;
+export const MESSAGE_AWARENESS = 1;
+export const MESSAGE_AUTH = 2;
+export const MESSAGE_QUERY_AWARENESS = 3;
+
+/** What a connection may do: `view` gets sync and presence, but its document updates are dropped. */
+export type Access = 'edit' | 'view';
+
+/** The little a room needs from a socket. */
+export interface CollabSocket {
+	send(data: Uint8Array): void;
+	close(code: number, reason: string): void;
+	/** Bytes queued but not yet written: how far behind this client is. */
+	readonly bufferedAmount: number;
+}
+
+class Connection {
+	closed = false;
+	dropped = 0;
+	readonly budget;
+	constructor(
+		readonly socket: CollabSocket,
+		readonly access: Access,
+		limits: CollabLimits
+	) {
+		this.budget = createMessageBudget({ perSecond: limits.messagesPerSecond, burst: limits.messageBurst });
+	}
+}
+
+/** A frame we refuse: closes the sender with `code`. */
+class Refusal extends Error {
+	constructor(
+		readonly code: number,
+		message: string,
+		readonly counter: keyof CollabCounters
+	) {
+		super(message);
+	}
+}
+
+export interface RoomOptions {
+	id: string;
+	persistence: DocPersistence;
+	limits: CollabLimits;
+	counters: CollabCounters;
+	log: CollabLogger;
+	/** The last connection left (the room has compacted already). */
+	onEmpty: (room: Room) => void;
+	/** Storing an edit failed: the room closed everyone and must be dropped without compacting. */
+	onFailed: (room: Room) => void;
+}
+
+export class Room {
+	readonly id: string;
+	readonly doc: Y.Doc;
+	readonly awareness: awarenessProtocol.Awareness;
+	readonly #options: RoomOptions;
+	readonly #conns = new Map<CollabSocket, Connection>();
+	/** Awareness client id → the connection that last spoke for it. */
+	readonly #owners = new Map<number, Connection>();
+	#sinceCompaction = 0;
+	#approxBytes = 0;
+	#compactionQueued = false;
+	#state: 'open' | 'failed' | 'closed' = 'open';
+
+	/** Loads the stored document (synchronously); throws if the store cannot be read. */
+	constructor(options: RoomOptions) {
+		this.#options = options;
+		this.id = options.id;
+		this.doc = new Y.Doc();
+		const { replayed, skipped } = options.persistence.load(this.id, this.doc);
+		if (skipped > 0) options.log.warn({ workflowId: this.id, skipped }, 'Skipped undecodable stored updates');
+		this.#approxBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
+		// Loading replays the log; fold it into the snapshot now so the next load reads one blob.
+		if (replayed + skipped > 0) this.compact();
+		this.awareness = new awarenessProtocol.Awareness(this.doc);
+		this.awareness.setLocalState(null);
+		this.doc.on('update', this.#onDocUpdate);
+		this.awareness.on('update', this.#onAwarenessUpdate);
+	}
+
+	/** Number of open connections. */
+	get size(): number {
+		return this.#conns.size;
+	}
+
+	/** Adds a connection and starts the sync handshake (our step 1, then everyone's presence). */
+	join(socket: CollabSocket, access: Access): void {
+		if (this.#state !== 'open') {
+			socket.close(COLLAB_CLOSE.GOING_AWAY, 'Room closing');
+			return;
+		}
+		const conn = new Connection(socket, access, this.#options.limits);
+		this.#conns.set(socket, conn);
+		const step1 = encoding.createEncoder();
+		encoding.writeVarUint(step1, MESSAGE_SYNC);
+		syncProtocol.writeSyncStep1(step1, this.doc);
+		this.#send(conn, encoding.toUint8Array(step1));
+		const states = this.awareness.getStates();
+		if (states.size > 0) this.#send(conn, this.#awarenessMessage([...states.keys()]));
+	}
+
+	/** Handles one binary frame from `socket`. Never throws: bad input closes only that socket. */
+	receive(socket: CollabSocket, data: Uint8Array): void {
+		const conn = this.#conns.get(socket);
+		if (!conn || conn.closed) return;
+		if (!conn.budget.take()) {
+			this.#options.counters.rateLimited++;
+			this.#close(conn, COLLAB_CLOSE.RATE_LIMITED, 'Too many messages');
+			return;
+		}
+		try {
+			const decoder = decoding.createDecoder(data);
+			const type = decoding.readVarUint(decoder);
+			switch (type) {
+				case MESSAGE_SYNC:
+					this.#receiveSync(conn, decoder);
+					break;
+				case MESSAGE_AWARENESS:
+					this.#receiveAwareness(conn, decoding.readVarUint8Array(decoder));
+					break;
+				case MESSAGE_QUERY_AWARENESS:
+					this.#send(conn, this.#awarenessMessage([...this.awareness.getStates().keys()]));
+					break;
+				default:
+					throw new Refusal(COLLAB_CLOSE.UNSUPPORTED, `Unsupported message type ${type}`, 'unsupported');
+			}
+		} catch (error) {
+			const refusal =
+				error instanceof Refusal ? error : new Refusal(COLLAB_CLOSE.MALFORMED, 'Malformed message', 'malformed');
+			this.#options.counters[refusal.counter]++;
+			this.#options.log.warn(
+				{ workflowId: this.id, code: refusal.code, error: error instanceof Error ? error.message : String(error) },
+				'Collab frame refused'
+			);
+			this.#close(conn, refusal.code, refusal.message);
+		}
+	}
+
+	/** Closes one connection on purpose (e.g. a text frame) and counts it. */
+	refuse(socket: CollabSocket, code: number, reason: string, counter: keyof CollabCounters): void {
+		const conn = this.#conns.get(socket);
+		if (!conn || conn.closed) return;
+		this.#options.counters[counter]++;
+		this.#close(conn, code, reason);
+	}
+
+	/** The socket closed (from either side): forget it and clear its presence at once. */
+	leave(socket: CollabSocket): void {
+		const conn = this.#conns.get(socket);
+		if (conn) this.#forget(conn);
+	}
+
+	/** Folds the update log into one snapshot. */
+	compact(): void {
+		if (this.#state === 'failed') return;
+		this.#options.persistence.compact(this.id, this.doc);
+		this.#options.counters.compactions++;
+		this.#sinceCompaction = 0;
+		this.#approxBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
+	}
+
+	/** Persists, closes every connection with `code`, and releases the doc. */
+	close(code: number = COLLAB_CLOSE.GOING_AWAY, reason = 'Server shutting down'): void {
+		if (this.#state === 'closed') return;
+		const wasOpen = this.#state === 'open';
+		this.#state = 'closed';
+		for (const conn of [...this.#conns.values()]) {
+			conn.closed = true;
+			this.#conns.delete(conn.socket);
+			safeClose(conn.socket, code, reason);
+		}
+		if (wasOpen && this.#sinceCompaction > 0) this.compact();
+		this.#release();
+	}
+
+	#receiveSync(conn: Connection, decoder: decoding.Decoder): void {
+		const type = decoding.readVarUint(decoder);
+		if (type === syncProtocol.messageYjsSyncStep1) {
+			const stateVector = decoding.readVarUint8Array(decoder);
+			const reply = encoding.createEncoder();
+			encoding.writeVarUint(reply, MESSAGE_SYNC);
+			encoding.writeVarUint(reply, syncProtocol.messageYjsSyncStep2);
+			encoding.writeVarUint8Array(reply, Y.encodeStateAsUpdate(this.doc, stateVector));
+			this.#send(conn, encoding.toUint8Array(reply));
+		} else if (type === syncProtocol.messageYjsSyncStep2 || type === syncProtocol.messageYjsUpdate) {
+			this.#receiveUpdate(conn, decoding.readVarUint8Array(decoder));
+		} else {
+			throw new Refusal(COLLAB_CLOSE.MALFORMED, `Unknown sync message ${type}`, 'malformed');
+		}
+	}
+
+	#receiveUpdate(conn: Connection, update: Uint8Array): void {
+		// Decoding first (throws on garbage) means a malformed update never half-applies.
+		const decoded = Y.decodeUpdate(update);
+		if (decoded.structs.length === 0 && decoded.ds.clients.size === 0) return;
+		if (conn.access === 'view') {
+			conn.dropped++;
+			this.#options.counters.droppedViewUpdates++;
+			return;
+		}
+		const { maxDocBytes } = this.#options.limits;
+		if (this.#approxBytes + update.byteLength > maxDocBytes) {
+			this.#approxBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
+			if (this.#approxBytes + update.byteLength > maxDocBytes) {
+				throw new Refusal(COLLAB_CLOSE.DOC_TOO_LARGE, 'Document size limit reached', 'refusedDocTooLarge');
+			}
+		}
+		Y.applyUpdate(this.doc, update, conn);
+	}
+
+	#receiveAwareness(conn: Connection, update: Uint8Array): void {
+		if (update.byteLength > this.#options.limits.maxAwarenessBytes) {
+			throw new Refusal(COLLAB_CLOSE.TOO_BIG, 'Presence state too large', 'tooBig');
+		}
+		validateAwarenessUpdate(update);
+		awarenessProtocol.applyAwarenessUpdate(this.awareness, update, conn);
+	}
+
+	readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+		if (this.#state !== 'open') return;
+		try {
+			this.#options.persistence.appendUpdate(this.id, update);
+		} catch (error) {
+			this.#fail(error);
+			return;
+		}
+		this.#options.counters.updatesPersisted++;
+		this.#approxBytes += update.byteLength;
+		const message = encoding.createEncoder();
+		encoding.writeVarUint(message, MESSAGE_SYNC);
+		syncProtocol.writeUpdate(message, update);
+		const bytes = encoding.toUint8Array(message);
+		for (const conn of this.#conns.values()) if (conn !== origin) this.#send(conn, bytes);
+		if (++this.#sinceCompaction >= this.#options.limits.compactEvery) this.#queueCompaction();
+	};
+
+	readonly #onAwarenessUpdate = (
+		{ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+		origin: unknown
+	): void => {
+		if (origin instanceof Connection) {
+			for (const id of added) this.#owners.set(id, origin);
+			for (const id of updated) this.#owners.set(id, origin);
+		}
+		for (const id of removed) this.#owners.delete(id);
+		const changed = [...added, ...updated, ...removed];
+		if (changed.length === 0) return;
+		// Sent to the sender too: a lone client's own echo is what keeps the provider's
+		// "no message for 30 s" watchdog from reconnecting.
+		const bytes = this.#awarenessMessage(changed);
+		for (const conn of this.#conns.values()) this.#send(conn, bytes);
+	};
+
+	#awarenessMessage(clients: number[]): Uint8Array {
+		const encoder = encoding.createEncoder();
+		encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
+		encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(this.awareness, clients));
+		return encoding.toUint8Array(encoder);
+	}
+
+	#send(conn: Connection, bytes: Uint8Array): void {
+		if (conn.closed) return;
+		if (conn.socket.bufferedAmount > this.#options.limits.maxBufferedBytes) {
+			this.#options.counters.slowClients++;
+			this.#close(conn, COLLAB_CLOSE.TRY_AGAIN, 'Client too slow');
+			return;
+		}
+		try {
+			conn.socket.send(bytes);
+		} catch (error) {
+			this.#options.log.warn({ workflowId: this.id, error: String(error) }, 'Collab send failed');
+			this.#close(conn, COLLAB_CLOSE.INTERNAL, 'Send failed');
+		}
+	}
+
+	#close(conn: Connection, code: number, reason: string): void {
+		if (conn.closed) return;
+		this.#forget(conn);
+		safeClose(conn.socket, code, reason);
+	}
+
+	#forget(conn: Connection): void {
+		conn.closed = true;
+		if (!this.#conns.delete(conn.socket)) return;
+		const owned = [...this.#owners].filter(([, owner]) => owner === conn).map(([id]) => id);
+		if (owned.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, owned, 'connection closed');
+		if (this.#conns.size === 0 && this.#state === 'open') {
+			if (this.#sinceCompaction > 0) this.compact();
+			this.#options.onEmpty(this);
+		}
+	}
+
+	#queueCompaction(): void {
+		if (this.#compactionQueued) return;
+		this.#compactionQueued = true;
+		queueMicrotask(() => {
+			this.#compactionQueued = false;
+			if (this.#state === 'open' && this.#sinceCompaction >= this.#options.limits.compactEvery) this.compact();
+		});
+	}
+
+	/**
+	 * Storing an edit failed, but the doc in memory already has it. Drop this copy: close everyone
+	 * (1011), never compact it, and let the registry reload from disk. Clients still hold their
+	 * edits and send them again on reconnect, so nothing acknowledged is lost and nothing unsaved
+	 * is relayed.
+	 */
+	#fail(error: unknown): void {
+		this.#state = 'failed';
+		this.#options.counters.persistFailures++;
+		this.#options.log.error({ workflowId: this.id, error: String(error) }, 'Could not persist a document update');
+		for (const conn of [...this.#conns.values()]) {
+			conn.closed = true;
+			this.#conns.delete(conn.socket);
+			safeClose(conn.socket, COLLAB_CLOSE.INTERNAL, 'Could not save the change');
+		}
+		this.#release();
+		this.#options.onFailed(this);
+	}
+
+	#release(): void {
+		this.doc.off('update', this.#onDocUpdate);
+		this.awareness.off('update', this.#onAwarenessUpdate);
+		this.awareness.destroy();
+		this.#owners.clear();
+	}
+}
+
+/** Parses an awareness update completely (every state must be JSON) before anything applies it. */
+function validateAwarenessUpdate(update: Uint8Array): void {
+	const decoder = decoding.createDecoder(update);
+	const count = decoding.readVarUint(decoder);
+	for (let i = 0; i < count; i++) {
+		decoding.readVarUint(decoder);
+		decoding.readVarUint(decoder);
+		JSON.parse(decoding.readVarString(decoder));
+	}
+}
+
+function safeClose(socket: CollabSocket, code: number, reason: string): void {
+	try {
+		socket.close(code, reason);
+	} catch {
+		// already closed
+	}
+}

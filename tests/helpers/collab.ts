@@ -1,0 +1,175 @@
+/**
+ * Test harness for the room server: a node:http server on 127.0.0.1:0 with the collab upgrade
+ * handler and an authorize function backed by a token table, plus real y-websocket clients.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { createCollabServer, type Access, type CollabLimits, type CollabServer } from '../../server/collab';
+import { openDatabase, type Db } from '../../server/store/db';
+import { docToWorkflow } from '../../src/lib/workflow/doc';
+
+export interface TokenGrant {
+	workflowId: string;
+	access: Access;
+}
+
+export interface CollabHarnessOptions {
+	/** token → grant */
+	tokens: Record<string, TokenGrant>;
+	/** SQLite file (default: a fresh temp file, removed on close). */
+	dbPath?: string;
+	limits?: Partial<CollabLimits>;
+	allowedOrigins?: string[];
+}
+
+export interface CollabHarness {
+	collab: CollabServer;
+	db: Db;
+	dbPath: string;
+	/** `ws://127.0.0.1:<port>/yjs` */
+	base: string;
+	server: Server;
+	/** Closes clients opened through `connect`, the collab server, the http server and the db. */
+	close(options?: { keepFile?: boolean }): Promise<void>;
+	connect(workflowId: string, token: string, options?: { connect?: boolean }): CollabClient;
+}
+
+export interface CollabClient {
+	doc: Y.Doc;
+	provider: WebsocketProvider;
+	/** Resolves once the provider has synced with the server (again, after a reconnect). */
+	synced(): Promise<void>;
+	destroy(): void;
+}
+
+/** A fresh temp directory for a SQLite file. */
+export function tempDbPath(): { path: string; remove: () => void } {
+	const dir = mkdtempSync(join(tmpdir(), 'collab-test-'));
+	return { path: join(dir, 'app.db'), remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export async function startCollab(options: CollabHarnessOptions): Promise<CollabHarness> {
+	// Every y-websocket provider adds a process 'exit' listener; tests open dozens.
+	process.setMaxListeners(Math.max(process.getMaxListeners(), 200));
+	const temp = options.dbPath ? null : tempDbPath();
+	const dbPath = options.dbPath ?? temp!.path;
+	const db = openDatabase(dbPath);
+	const collab = createCollabServer({
+		db,
+		allowedOrigins: options.allowedOrigins,
+		limits: options.limits,
+		authorize: async (workflowId, token) => {
+			const grant = options.tokens[token];
+			if (!grant) return null;
+			return grant.workflowId === workflowId ? grant.access : 'forbidden';
+		}
+	});
+	const server = createServer((_req, res) => res.writeHead(404).end());
+	server.on('upgrade', (req, socket, head) => {
+		if (!collab.handleUpgrade(req, socket, head)) socket.destroy();
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as AddressInfo;
+	const base = `ws://127.0.0.1:${port}/yjs`;
+	const clients = new Set<CollabClient>();
+
+	return {
+		collab,
+		db,
+		dbPath,
+		base,
+		server,
+		connect(workflowId, token, { connect = true } = {}) {
+			const doc = new Y.Doc();
+			const provider = new WebsocketProvider(base, workflowId, doc, {
+				params: { token },
+				WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+				disableBc: true,
+				maxBackoffTime: 200,
+				connect
+			});
+			const client: CollabClient = {
+				doc,
+				provider,
+				synced: () =>
+					provider.synced
+						? Promise.resolve()
+						: new Promise<void>((resolve) => {
+								const on = (state: boolean) => {
+									if (!state) return;
+									provider.off('sync', on);
+									resolve();
+								};
+								provider.on('sync', on);
+							}),
+				destroy() {
+					clients.delete(client);
+					provider.destroy();
+					doc.destroy();
+				}
+			};
+			clients.add(client);
+			return client;
+		},
+		async close({ keepFile = false } = {}) {
+			for (const client of [...clients]) client.destroy();
+			await collab.close();
+			server.closeAllConnections();
+			await new Promise<void>((resolve) => server.close(() => resolve()));
+			db.close();
+			if (!keepFile) temp?.remove();
+		}
+	};
+}
+
+/** Polls `predicate` until true; fails with `message` after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, message: string, timeoutMs = 5_000): Promise<void> {
+	const start = Date.now();
+	while (!predicate()) {
+		if (Date.now() - start > timeoutMs) throw new Error(`Timed out: ${message}`);
+		await new Promise((resolve) => setTimeout(resolve, 5));
+	}
+}
+
+/** Waits until every doc holds the same workflow; returns it. */
+export async function waitConverged(docs: Y.Doc[], timeoutMs = 5_000) {
+	const key = (doc: Y.Doc) => JSON.stringify(docToWorkflow(doc));
+	await waitFor(() => docs.every((d) => key(d) === key(docs[0])), 'documents converge', timeoutMs);
+	return docToWorkflow(docs[0]);
+}
+
+export interface RawClient {
+	ws: WebSocket;
+	messages: Uint8Array[];
+	opened: Promise<void>;
+	closed: Promise<{ code: number; reason: string }>;
+	/** Status of a refused upgrade (the socket never opens then). */
+	refused: Promise<number>;
+}
+
+/** A bare `ws` client, for frames the real provider would never send. */
+export function rawClient(url: string, headers: Record<string, string> = {}): RawClient {
+	const ws = new WebSocket(url, { headers });
+	const messages: Uint8Array[] = [];
+	ws.on('message', (data) => messages.push(new Uint8Array(data as Buffer)));
+	ws.on('error', () => {});
+	return {
+		ws,
+		messages,
+		opened: new Promise((resolve) => ws.once('open', () => resolve())),
+		closed: new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
+		refused: new Promise((resolve) =>
+			ws.once('unexpected-response', (req, res) => {
+				resolve(res.statusCode ?? 0);
+				req.destroy();
+				ws.terminate();
+			})
+		)
+	};
+}
