@@ -1,0 +1,38 @@
+/**
+ * `read_csv`: the first block of a workflow. Streams a CSV file from the data directory as row
+ * batches (never the whole file in memory), so block N+1 starts on the first rows while the rest
+ * of the file is still on disk. How odd files read (BOM, ragged rows, invalid UTF-8, duplicate
+ * headers…) is documented once, in `csv-source.ts`.
+ */
+import { statSync } from 'node:fs';
+import type { BlockRunner } from '../engine/types';
+import { resolveDataPath } from './csv-path';
+import { countCsvRows, openCsv } from './csv-source';
+
+export { resolveDataPath, BUNDLED_SAMPLES_DIR } from './csv-path';
+export { countCsvRows, readCsvHeader, uniqueColumnNames } from './csv-source';
+
+/** Files up to this size are counted before the run, so progress has a total and an ETA. */
+const COUNT_UP_TO_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads `params.path` (relative to the data directory; see `resolveDataPath`). Resolves once the
+ * header is read: `columns` are the file's (made unique), `rows` stream in batches of ≤ 256.
+ * `ctx.options.row_limit` stops reading after N rows. A row with extra non-empty cells carries
+ * `_error` and is reported through `ctx.rowError`; the run goes on.
+ */
+export const runReadCsv: BlockRunner<'read_csv'> = async ({ params, ctx }) => {
+	const file = resolveDataPath(ctx.dataDir, params.path);
+	const rowLimit = ctx.options.row_limit;
+	if (statSync(file).size <= COUNT_UP_TO_BYTES) {
+		const count = await countCsvRows(file, { signal: ctx.signal, label: params.path });
+		ctx.counters.total = rowLimit !== undefined ? Math.min(rowLimit, count) : count;
+	}
+	const source = await openCsv(file, {
+		signal: ctx.signal,
+		rowLimit,
+		label: params.path,
+		onRowError: ctx.rowError
+	});
+	return { columns: source.columns, rows: source.batches };
+};

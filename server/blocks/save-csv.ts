@@ -1,0 +1,51 @@
+/**
+ * `save_csv`: writes the rows that reach it to `<outputDir>/<jobId>-<name>.csv` (by default
+ * `<dataDir>/outputs`) and passes them on unchanged, so it may sit anywhere in a workflow (save an
+ * intermediate result, then keep enriching). The file appears under its final name only when
+ * every row is written.
+ */
+import { mkdir } from 'node:fs/promises';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import type { Row } from '../../src/lib/workflow/schema';
+import type { BlockRunner, RowStream } from '../engine/types';
+import { outputFileName } from './csv-output-name';
+import { createCsvSink } from './csv-sink';
+
+export { neutraliseFormula } from './csv-formula';
+export { outputFileName, sanitiseOutputName } from './csv-output-name';
+
+/**
+ * Streams rows through csv-stringify (back-pressure honoured, formula-looking cells neutralised)
+ * into a temporary file, renames it when the input ends, then reports the file through
+ * `ctx.setOutputPath`: relative to the data directory (`outputs/<file>.csv`) when it lies inside
+ * it, so a stored job survives the data directory moving; absolute otherwise (CLI `--out`).
+ * Columns are the incoming columns, in order. A cancelled or failed run leaves no file behind.
+ */
+export const runSaveCsv: BlockRunner<'save_csv'> = async ({ params, columns, rows, ctx }) => {
+	const file = join(ctx.outputDir, outputFileName(ctx.jobId, params.filename));
+
+	async function* passThrough(): RowStream {
+		await mkdir(ctx.outputDir, { recursive: true });
+		const sink = createCsvSink({ path: file, columns, signal: ctx.signal });
+		try {
+			for await (const batch of rows) {
+				ctx.signal.throwIfAborted();
+				await sink.write(batch);
+				yield batch satisfies Row[];
+			}
+			ctx.signal.throwIfAborted();
+			await sink.commit();
+			ctx.setOutputPath(reportedPath(ctx.dataDir, file));
+		} finally {
+			await sink.discard();
+		}
+	}
+
+	return { columns, rows: passThrough() };
+};
+
+function reportedPath(dataDir: string, file: string): string {
+	const rel = relative(dataDir, file);
+	if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return file;
+	return rel.split(sep).join('/');
+}
