@@ -85,6 +85,11 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 	pinger.unref();
 
 	function attach(ws: WebSocket, workflowId: string, access: Access): void {
+		if (closing) {
+			// The handshake finished while `close()` ran: do not load a room nobody will persist.
+			ws.close(COLLAB_CLOSE.GOING_AWAY, 'Server shutting down');
+			return;
+		}
 		let room;
 		try {
 			room = registry.retain(workflowId);

@@ -1,0 +1,323 @@
+/**
+ * Benchmark — edit propagation through the room server on loopback. The server runs in its own
+ * process (so its CPU and RSS are its own); the clients are real y-websocket providers in this
+ * process. One client edits a shared workflow (a keystroke in a filter expression, through
+ * doc.ts); the figure is the time until every other client in the room has applied it.
+ *   - 50 clients in one room: edits one after another, each awaited by the 49 others.
+ *   - 500 clients across 100 rooms: every room edits at the same moment, round after round.
+ * Target: p99 ≤ 50 ms for 50 clients in a room.
+ * Runnable alone: `npx tsx tests/bench/collab.ts [edits]`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { WebSocket } from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { createCollabServer, type CollabStats } from '../../server/collab';
+import { openDatabase } from '../../server/store/db';
+import { getParamText, workflowToDoc } from '../../src/lib/workflow/doc';
+import { makeTempDir } from '../helpers/temp-dir';
+
+export const COLLAB_P99_TARGET_MS = 50;
+/** Unmeasured rounds first, so JIT compilation is not counted as latency. */
+const WARMUP_ROUNDS = 10;
+
+export interface CollabScenarioResult {
+	name: string;
+	clients: number;
+	rooms: number;
+	edits: number;
+	/** One sample per (edit, receiving client). */
+	samples: number;
+	p50: number;
+	p95: number;
+	p99: number;
+	max: number;
+	/** Samples that never arrived within the wait (should be 0). */
+	lost: number;
+	/** Server process CPU over the measured phase, in % of one core. */
+	serverCpuPercent: number;
+	serverRssMiB: number;
+}
+
+export interface CollabBenchResult {
+	scenarios: CollabScenarioResult[];
+	target: number;
+	meetsTarget: boolean;
+	/** 1-minute load average at the end and core count: on a busy machine the tail says more about it. */
+	loadAverage: number;
+	cores: number;
+}
+
+export interface CollabBenchOptions {
+	/** Edits in the one-room scenario (default 200); rounds in the many-rooms one = edits / 4. */
+	edits?: number;
+}
+
+/** Runs both scenarios; prints nothing (the caller does). */
+export async function benchCollab(options: CollabBenchOptions = {}): Promise<CollabBenchResult> {
+	const edits = options.edits ?? 200;
+	process.setMaxListeners(Math.max(process.getMaxListeners(), 1_000));
+	const server = await spawnServer();
+	try {
+		const one = await runScenario(server, { name: '50 clients, 1 room', rooms: 1, perRoom: 50, rounds: edits });
+		const many = await runScenario(server, {
+			name: '500 clients, 100 rooms',
+			rooms: 100,
+			perRoom: 5,
+			rounds: Math.max(1, Math.round(edits / 4))
+		});
+		return {
+			scenarios: [one, many],
+			target: COLLAB_P99_TARGET_MS,
+			meetsTarget: one.p99 <= COLLAB_P99_TARGET_MS,
+			loadAverage: Math.round(loadavg()[0] * 10) / 10,
+			cores: cpus().length
+		};
+	} finally {
+		await server.close();
+	}
+}
+
+/** The result as a Markdown table. */
+export function formatCollab(r: CollabBenchResult): string {
+	return [
+		'| scenario | clients | rooms | edits | samples | p50 ms | p95 ms | p99 ms | max ms | lost | server CPU | server RSS |',
+		'|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+		...r.scenarios.map(
+			(s) =>
+				`| ${s.name} | ${s.clients} | ${s.rooms} | ${s.edits} | ${s.samples} | ${s.p50} | ${s.p95} | ${s.p99} | ${s.max} | ${s.lost} | ${s.serverCpuPercent}% | ${s.serverRssMiB} MiB |`
+		),
+		'',
+		`Target: p99 ≤ ${r.target} ms with 50 clients in a room — ${r.meetsTarget ? 'met' : 'NOT met'}. Latency is edit → applied ` +
+			'by every other client; all clients share one process (and the machine with the server), so their event loop is part of it. ' +
+			`Machine load average during the run: ${r.loadAverage} on ${r.cores} cores.`
+	].join('\n');
+}
+
+// ─── scenario ───────────────────────────────────────────────────────────────────────────────
+
+interface ScenarioSpec {
+	name: string;
+	rooms: number;
+	perRoom: number;
+	/** One-room: edits in sequence; many rooms: rounds in which every room edits once. */
+	rounds: number;
+}
+
+interface BenchClient {
+	doc: Y.Doc;
+	provider: WebsocketProvider;
+	/** Highest edit sequence number this client has applied. */
+	seen: number;
+}
+
+async function runScenario(server: ServerProcess, spec: ScenarioSpec): Promise<CollabScenarioResult> {
+	const rooms: BenchClient[][] = [];
+	const prefix = `bench-${spec.rooms}x${spec.perRoom}`;
+	for (let r = 0; r < spec.rooms; r++) {
+		const clients = Array.from({ length: spec.perRoom }, () => connect(server.base, `${prefix}-${r}`));
+		rooms.push(clients);
+	}
+	const all = rooms.flat();
+	await waitUntil(() => all.every((c) => c.provider.synced), 60_000, 'clients sync');
+	for (const clients of rooms) workflowToDoc({ blocks: [{ id: 'f', type: 'filter', params: { expression: '' } }] }, clients[0].doc);
+	await waitUntil(() => all.every((c) => c.doc.getMap('blocks').size === 1), 30_000, 'seed reaches everyone');
+
+	const latencies: number[] = [];
+	let lost = 0;
+	let seq = 0;
+	let before = await server.stats();
+	let started = performance.now();
+	for (let round = -WARMUP_ROUNDS; round < spec.rounds; round++) {
+		if (round === 0) {
+			// Warm-up done (JIT, socket buffers): measure from here.
+			latencies.length = 0;
+			lost = 0;
+			before = await server.stats();
+			started = performance.now();
+		}
+		seq++;
+		const pending: Promise<void>[] = [];
+		rooms.forEach((clients) => {
+			const sentAt = performance.now();
+			const sender = clients[(round + WARMUP_ROUNDS) % clients.length];
+			const receivers = clients.filter((c) => c !== sender);
+			pending.push(
+				...receivers.map((c) =>
+					arrival(c, seq, 5_000).then(
+						(at) => void latencies.push(at - sentAt),
+						() => void lost++
+					)
+				)
+			);
+			sender.doc.transact(() => {
+				getParamText(sender.doc, 'f', 'expression').insert(0, 'x');
+				sender.doc.getMap('bench').set('seq', seq);
+			});
+			sender.seen = seq;
+		});
+		await Promise.all(pending);
+		await new Promise((resolve) => setTimeout(resolve, 2));
+	}
+	const elapsedMs = performance.now() - started;
+	const after = await server.stats();
+
+	for (const c of all) {
+		c.provider.destroy();
+		c.doc.destroy();
+	}
+	latencies.sort((a, b) => a - b);
+	const cpuMs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1_000;
+	return {
+		name: spec.name,
+		clients: all.length,
+		rooms: spec.rooms,
+		edits: spec.rounds * spec.rooms,
+		samples: latencies.length,
+		p50: round1(quantile(latencies, 0.5)),
+		p95: round1(quantile(latencies, 0.95)),
+		p99: round1(quantile(latencies, 0.99)),
+		max: round1(latencies.at(-1) ?? 0),
+		lost,
+		serverCpuPercent: Math.round((cpuMs / elapsedMs) * 100),
+		serverRssMiB: Math.round(after.rss / 2 ** 20)
+	};
+}
+
+function connect(base: string, room: string): BenchClient {
+	const doc = new Y.Doc();
+	const provider = new WebsocketProvider(base, room, doc, {
+		params: { token: 'bench' },
+		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+		disableBc: true
+	});
+	const client: BenchClient = { doc, provider, seen: 0 };
+	doc.on('update', () => {
+		const seq = doc.getMap('bench').get('seq');
+		if (typeof seq === 'number' && seq > client.seen) {
+			client.seen = seq;
+			doc.emit('bench-seq' as never, [seq] as never);
+		}
+	});
+	return client;
+}
+
+/** Resolves with the time client `c` applied edit `seq`. */
+function arrival(c: BenchClient, seq: number, timeoutMs: number): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(() => {
+			c.doc.off('bench-seq' as never, on as never);
+			reject(new Error('lost'));
+		}, timeoutMs);
+		function on(got: number) {
+			if (got < seq) return;
+			clearTimeout(timer);
+			c.doc.off('bench-seq' as never, on as never);
+			resolve(performance.now());
+		}
+		c.doc.on('bench-seq' as never, on as never);
+	});
+}
+
+// ─── the server process ─────────────────────────────────────────────────────────────────────
+
+interface ServerProcess {
+	base: string;
+	stats(): Promise<{ cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats }>;
+	close(): Promise<void>;
+}
+
+type ToServer = { type: 'stats' } | { type: 'exit' };
+type FromServer = { type: 'ready'; port: number } | { type: 'stats'; cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats };
+
+async function spawnServer(): Promise<ServerProcess> {
+	const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
+		stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+	});
+	const next = <T extends FromServer['type']>(type: T) =>
+		new Promise<Extract<FromServer, { type: T }>>((resolve, reject) => {
+			const onExit = (code: number | null) => reject(new Error(`collab bench server exited with ${code}`));
+			child.once('exit', onExit);
+			const onMessage = (message: FromServer) => {
+				if (message.type !== type) return;
+				child.off('message', onMessage);
+				child.off('exit', onExit);
+				resolve(message as Extract<FromServer, { type: T }>);
+			};
+			child.on('message', onMessage);
+		});
+	const { port } = await next('ready');
+	const send = (message: ToServer) => child.send(message);
+	return {
+		base: `ws://127.0.0.1:${port}/yjs`,
+		async stats() {
+			const reply = next('stats');
+			send({ type: 'stats' });
+			const { cpu, rss, collab } = await reply;
+			return { cpu, rss, collab };
+		},
+		async close() {
+			if (child.exitCode !== null) return;
+			send({ type: 'exit' });
+			await once(child, 'exit');
+		}
+	};
+}
+
+/** The child side: a room server on an ephemeral loopback port, answering stats over IPC. */
+async function serve(): Promise<void> {
+	const temp = await makeTempDir('collab-bench-');
+	const db = openDatabase(`${temp.dir}/bench.db`);
+	const collab = createCollabServer({ db, authorize: (_id, token) => (token === 'bench' ? 'edit' : null) });
+	const server = createServer((_req, res) => res.writeHead(404).end());
+	server.on('upgrade', (req, socket, head) => {
+		if (!collab.handleUpgrade(req, socket, head)) socket.destroy();
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const reply = (message: FromServer) => process.send!(message);
+	process.on('message', async (message: ToServer) => {
+		if (message.type === 'stats') {
+			reply({ type: 'stats', cpu: process.cpuUsage(), rss: process.memoryUsage().rss, collab: collab.stats() });
+		} else if (message.type === 'exit') {
+			await collab.close();
+			server.closeAllConnections();
+			server.close();
+			db.close();
+			await temp.cleanup();
+			process.exit(0);
+		}
+	});
+	reply({ type: 'ready', port: (server.address() as AddressInfo).port });
+}
+
+// ─── helpers ────────────────────────────────────────────────────────────────────────────────
+
+async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+	const start = Date.now();
+	while (!predicate()) {
+		if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${what}`);
+		await new Promise((resolve) => setTimeout(resolve, 10));
+	}
+}
+
+function quantile(sorted: number[], q: number): number {
+	if (sorted.length === 0) return 0;
+	return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+	if (process.argv[2] === '--serve') await serve();
+	else {
+		const edits = Number(process.argv[2]) || undefined;
+		const result = await benchCollab({ edits });
+		console.log(formatCollab(result));
+		process.exit(0);
+	}
+}
