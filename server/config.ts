@@ -88,6 +88,22 @@ export const EnvSchema = v.object({
 	SIXTYFOUR_MAX_IN_FLIGHT: intVar(1, 10_000, 200),
 	/** Use the async endpoints (submit + poll): a paid answer survives a crash. */
 	SIXTYFOUR_ASYNC: BooleanVar(true),
+	/**
+	 * Expected time of an async enrichment before any was observed: the first poll goes out then
+	 * (later ones adapt to what the API really takes). Unset: the client's default.
+	 */
+	SIXTYFOUR_POLL_INITIAL_MS: v.optional(
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.regex(/^\d+$/, 'expected a whole number of milliseconds from 10 to 3600000'),
+			v.transform(Number),
+			v.minValue(10, 'expected a whole number of milliseconds from 10 to 3600000'),
+			v.maxValue(3_600_000, 'expected a whole number of milliseconds from 10 to 3600000')
+		)
+	),
+	/** Attempts per API request, the first included (retries on 408/429/5xx/network errors). */
+	SIXTYFOUR_MAX_ATTEMPTS: intVar(1, 20, 4),
 	/** Timeout of one short request (submit, poll, find-email). */
 	SIXTYFOUR_REQUEST_TIMEOUT_MS: intVar(1_000, 3_600_000, 60_000),
 	/** Rows in flight per API block unless a workflow says otherwise. */
@@ -121,6 +137,8 @@ export interface Config {
 	maxInFlight: number;
 	asyncMode: boolean;
 	requestTimeoutMs: number;
+	maxAttempts: number;
+	pollInitialMs: number | undefined;
 	defaultConcurrency: number;
 	maxConcurrentJobs: number;
 	uploadLimitBytes: number;
@@ -198,7 +216,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 	const result = v.safeParse(EnvSchema, picked);
 	if (!result.success) {
 		const issue = result.issues[0];
-		const name = v.getDotPath(issue) ?? 'environment';
+		const name = String(issue.path?.[0]?.key ?? 'environment');
 		// Never echo a secret back; other values are shown so the typo is visible.
 		const shown = name === 'SIXTYFOUR_API_KEY' ? '' : ` (got ${JSON.stringify(picked[name] ?? '')})`;
 		throw new ConfigError(`Invalid configuration: ${name}: ${issue.message}${shown}`);
@@ -214,6 +232,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		maxInFlight: e.SIXTYFOUR_MAX_IN_FLIGHT,
 		asyncMode: e.SIXTYFOUR_ASYNC,
 		requestTimeoutMs: e.SIXTYFOUR_REQUEST_TIMEOUT_MS,
+		maxAttempts: e.SIXTYFOUR_MAX_ATTEMPTS,
+		pollInitialMs: e.SIXTYFOUR_POLL_INITIAL_MS,
 		defaultConcurrency: e.DEFAULT_CONCURRENCY,
 		maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
 		uploadLimitBytes: Math.round(e.UPLOAD_LIMIT_MB * 1024 * 1024),

@@ -105,17 +105,22 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
 	let enrichment: EnrichmentService;
 	let simulated = false;
+	const common = {
+		db,
+		maxInFlight: config.maxInFlight,
+		asyncMode: { enrichLead: config.asyncMode },
+		requestTimeoutMs: config.requestTimeoutMs,
+		maxAttempts: config.maxAttempts,
+		cacheTtlMs: config.cacheTtlMs,
+		...(config.pollInitialMs ? { polling: { initialMs: config.pollInitialMs } } : {})
+	};
 	try {
 		if (config.apiKey) {
 			enrichment = createEnrichmentService({
+				...common,
 				apiKey: config.apiKey,
 				baseUrl: config.baseUrl,
-				db,
-				rateLimitPerMinute: config.rateLimitPerMinute,
-				maxInFlight: config.maxInFlight,
-				asyncMode: { enrichLead: config.asyncMode },
-				requestTimeoutMs: config.requestTimeoutMs,
-				cacheTtlMs: config.cacheTtlMs
+				rateLimitPerMinute: config.rateLimitPerMinute
 			});
 			logger.info({ base_url: config.baseUrl, rate_limit_per_min: config.rateLimitPerMinute }, 'using the Sixtyfour API');
 		} else {
@@ -123,14 +128,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
 			closers.push(() => simulator.close());
 			simulated = true;
 			enrichment = createEnrichmentService({
+				...common,
 				apiKey: 'simulator',
 				baseUrl: simulator.url,
-				db,
-				rateLimitPerMinute: Math.min(config.rateLimitPerMinute, DEMO_SIMULATOR_OPTIONS.rateLimit.requests),
-				maxInFlight: config.maxInFlight,
-				asyncMode: { enrichLead: config.asyncMode },
-				requestTimeoutMs: config.requestTimeoutMs,
-				cacheTtlMs: config.cacheTtlMs
+				rateLimitPerMinute: Math.min(config.rateLimitPerMinute, DEMO_SIMULATOR_OPTIONS.rateLimit.requests)
 			});
 			logger.warn({ simulator_url: simulator.url }, 'no SIXTYFOUR_API_KEY: enrichment answers come from the built-in simulator');
 		}

@@ -15,15 +15,12 @@ import { createSqliteUploadStore, type UploadStore } from '../../server/store/up
 import type { RunJobOptions, RunJobResult } from '../../server/engine/types';
 import { makeTempDir } from './temp-dir';
 
-/** An enrichment service for workflows that must not call the API: any call fails the row. */
-export const noEnrichment: EnrichmentService = {
-	enrichLead: async () => {
-		throw new EnrichmentError('no enrichment service in this test', null, false);
-	},
-	findEmail: async () => {
-		throw new EnrichmentError('no enrichment service in this test', null, false);
-	}
+const refuse = async (): Promise<never> => {
+	throw new EnrichmentError('no enrichment service in this test', null, false);
 };
+const refusingService = { enrichLead: refuse, findEmail: refuse, enrichCompany: refuse };
+/** An enrichment service for workflows that must not call the API: any call fails the row. */
+export const noEnrichment: EnrichmentService = refusingService;
 
 export interface TestAppOptions {
 	enrichment?: EnrichmentService;

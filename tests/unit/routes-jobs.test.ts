@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EnrichmentService } from '../../server/enrichment/types';
+import type { EnrichLeadRequest } from '../../server/enrichment/sixtyfour-schemas';
+import type { CallOptions, EnrichmentService } from '../../server/enrichment/types';
 import type { JobProgress } from '../../server/jobs/job-progress';
 import { createTestApp, uploadForm, waitForJob, type TestApp } from '../helpers/test-app';
 
@@ -13,8 +14,8 @@ function gatedEnrichment() {
 	let release!: () => void;
 	let gate = new Promise<void>((r) => (release = r));
 	let calls = 0;
-	const service: EnrichmentService = {
-		async enrichLead(request, { signal, meter }) {
+	const methods = {
+		async enrichLead(request: EnrichLeadRequest, { signal, meter }: CallOptions) {
 			calls++;
 			meter.calls++;
 			await new Promise<void>((resolve, reject) => {
@@ -28,10 +29,14 @@ function gatedEnrichment() {
 			const name = String(request.lead_info.name ?? '');
 			return { notes: null, structured_data: { title: `Title of ${name}` }, findings: [], references: null, confidence_score: 7 };
 		},
-		async findEmail() {
+		async findEmail(): Promise<never> {
+			throw new Error('not used');
+		},
+		async enrichCompany(): Promise<never> {
 			throw new Error('not used');
 		}
 	};
+	const service: EnrichmentService = methods;
 	return {
 		service,
 		calls: () => calls,

@@ -1,0 +1,102 @@
+/**
+ * Starting the real server for tests: in-process on port 0 (`startTestServer`), or as a child
+ * process (`spawnServer`) when a test must kill it — SIGKILL for crash tests, SIGTERM for graceful
+ * shutdown. Both read their configuration the way production does (`loadConfig` over env vars).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../../server/config';
+import { startServer, type RunningServer, type StartServerOptions } from '../../server/index';
+import { createLogger } from '../../server/log';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Env for a server that calls `baseUrl` (a simulator) with a test key and no rate-limit wait. */
+export function testServerEnv(dataDir: string, baseUrl: string | null, extra: Record<string, string> = {}): Record<string, string> {
+	return {
+		PORT: '0',
+		HOST: '127.0.0.1',
+		DATA_DIR: dataDir,
+		NODE_ENV: 'test',
+		SIXTYFOUR_RATE_LIMIT_PER_MIN: '100000',
+		...(baseUrl ? { SIXTYFOUR_API_KEY: 'test-key', SIXTYFOUR_BASE_URL: baseUrl } : {}),
+		...extra
+	};
+}
+
+/** Starts the server in this process with env-style settings; logs are silent unless asked for. */
+export async function startTestServer(env: Record<string, string>, options: StartServerOptions = {}): Promise<RunningServer> {
+	const config = loadConfig({ env, envFile: null });
+	return startServer(config, { logger: createLogger({ level: env.LOG_LEVEL ?? 'silent' }), ...options });
+}
+
+export interface ServerProcess {
+	url: string;
+	child: ChildProcess;
+	/** Every stdout/stderr line so far (pino JSON lines on stdout). */
+	lines: string[];
+	exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Runs `server/index.ts` in a child process (node + tsx: the pid is the server itself, so a signal
+ * reaches it, not a wrapper) and resolves with its URL once it logs "server listening".
+ */
+export async function spawnServer(env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
+	const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+		cwd: REPO,
+		env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'info', ...env },
+		stdio: ['ignore', 'pipe', 'pipe']
+	});
+	const lines: string[] = [];
+	const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+		child.once('exit', (code, signal) => resolve({ code, signal }))
+	);
+	const url = await new Promise<string>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${lines.join('\n')}`)), timeoutMs);
+		const onLine = (line: string) => {
+			lines.push(line);
+			if (!line.includes('"server listening"')) return;
+			try {
+				const parsed = JSON.parse(line) as { url?: string };
+				if (parsed.url) {
+					clearTimeout(timer);
+					resolve(parsed.url);
+				}
+			} catch {
+				// not JSON: keep waiting
+			}
+		};
+		for (const stream of [child.stdout!, child.stderr!]) {
+			let rest = '';
+			stream.setEncoding('utf8');
+			stream.on('data', (chunk: string) => {
+				const parts = (rest + chunk).split('\n');
+				rest = parts.pop() ?? '';
+				parts.forEach(onLine);
+			});
+		}
+		void exited.then(({ code, signal }) => {
+			clearTimeout(timer);
+			reject(new Error(`server exited (code ${code}, signal ${signal}) before listening:\n${lines.join('\n')}`));
+		});
+	});
+	return { url, child, lines, exited };
+}
+
+/** Runs `server/index.ts` to its exit (for start-up failures); returns its code and output. */
+export async function runServerToExit(env: Record<string, string>, timeoutMs = 30_000) {
+	const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+		cwd: REPO,
+		env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+		stdio: ['ignore', 'pipe', 'pipe']
+	});
+	let stdout = '';
+	let stderr = '';
+	child.stdout!.on('data', (d) => (stdout += d));
+	child.stderr!.on('data', (d) => (stderr += d));
+	const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+	const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+	clearTimeout(timer);
+	return { code, stdout, stderr };
+}
