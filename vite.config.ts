@@ -8,6 +8,8 @@ export default defineConfig({
 	plugins: [sveltekit()],
 	server: backend
 		? {
+				// LEADFLOW_HMR=0: no live reloads (e.g. while driving the UI from scripts).
+				hmr: process.env.LEADFLOW_HMR !== '0',
 				proxy: {
 					'/api': backend,
 					'/yjs': { target: backend.replace(/^http/, 'ws'), ws: true },

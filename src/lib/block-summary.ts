@@ -57,6 +57,13 @@ export function summarizeBlock(block: BlockInput, fileNames: ReadonlyMap<string,
 			const more = fields.length > 3 ? ` +${fields.length - 3}` : '';
 			return `Finds ${shown}${more}`;
 		}
+		case 'enrich_company': {
+			const fields = p.struct && typeof p.struct === 'object' ? Object.keys(p.struct) : [];
+			const shown = fields.slice(0, 3).join(', ') + (fields.length > 3 ? ` +${fields.length - 3}` : '');
+			const people = p.find_people === true ? 'people' : '';
+			if (!shown && !people) return 'No fields to find yet';
+			return `Finds ${[shown, people].filter(Boolean).join(' and ')}`;
+		}
 		case 'find_email': {
 			const mode = p.mode === 'PERSONAL' ? 'Personal email' : 'Work email';
 			return p.only_missing === false ? `${mode} for every row` : `${mode} for rows without one`;

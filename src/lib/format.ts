@@ -20,6 +20,7 @@ export function formatCents(cents: number | null | undefined): string {
 /** Seconds as "45s", "3m 05s", "2h 10m"; null → "—". */
 export function formatSeconds(s: number | null | undefined): string {
 	if (s === null || s === undefined || !Number.isFinite(s) || s < 0) return '—';
+	if (s < 10) return `${s < 0.05 ? '0' : s.toFixed(1).replace(/\.0$/, '')}s`;
 	const total = Math.round(s);
 	if (total < 60) return `${total}s`;
 	const m = Math.floor(total / 60);

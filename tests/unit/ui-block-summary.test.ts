@@ -31,3 +31,14 @@ describe('summarizeBlock', () => {
 		expect(summarizeBlock(block('read_csv', { path: 'uploads/9f1c.csv' }), names)).toBe('leads-march.csv');
 	});
 });
+
+describe('summarizeBlock: enrich_company', () => {
+	it.each([
+		{ params: { struct: { industry: 'x' } }, expected: 'Finds industry' },
+		{ params: { struct: { industry: 'x' }, find_people: true }, expected: 'Finds industry and people' },
+		{ params: { struct: {}, find_people: true }, expected: 'Finds people' },
+		{ params: { struct: {} }, expected: 'No fields to find yet' }
+	])('$expected', ({ params, expected }) => {
+		expect(summarizeBlock(block('enrich_company', params))).toBe(expected);
+	});
+});

@@ -25,8 +25,20 @@ export interface WorkflowInfo {
 	name: string;
 	access: Access;
 	workflow: WorkflowInput;
-	/** Given to edit links only: the token of the read-only link, for sharing. */
-	view_token?: string;
+	/** The read-only link (`/w/<id>?token=…`), for sharing. */
+	view_url?: string;
+	/** Given to edit links only. */
+	edit_url?: string;
+}
+
+/** The token inside a `/w/<id>?token=…` link. */
+export function tokenOfLink(url: string | undefined): string | null {
+	if (!url) return null;
+	try {
+		return new URL(url, 'http://x').searchParams.get('token');
+	} catch {
+		return null;
+	}
 }
 
 export interface UploadResult {
@@ -84,8 +96,15 @@ export async function describeSource(path: string, token?: string | null): Promi
  * Starts a run of the workflow's shared document (the server snapshots it and records which
  * snapshot ran). 400 → `ApiError.issues` with a path per problem.
  */
-export function runWorkflow(workflowId: string, token: string, options: RunOptions = {}): Promise<{ job_id: string; estimate?: RunEstimate }> {
-	return requestJson('/api/workflows/run', { method: 'POST', body: { workflow_id: workflowId, options }, token });
+export function runWorkflow(
+	workflowId: string,
+	token: string,
+	options: RunOptions = {},
+	/** The document as this browser sees it, for servers that run a posted workflow. */
+	snapshot?: WorkflowInput
+): Promise<{ job_id: string; estimate?: RunEstimate }> {
+	const body = { workflow_id: workflowId, options, ...(snapshot ? { workflow: snapshot } : {}) };
+	return requestJson('/api/workflows/run', { method: 'POST', body, token });
 }
 
 /** Upper bounds for a run of `workflow` before it starts: API calls per block and the cost. */

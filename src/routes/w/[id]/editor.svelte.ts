@@ -6,7 +6,7 @@
 import { createContext } from 'svelte';
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import { ApiError } from '$lib/api/http';
-import { describeSource, getWorkflow, type Access, type UploadResult } from '$lib/api/endpoints';
+import { describeSource, getJob, getWorkflow, type Access, type JobProgress, type UploadResult } from '$lib/api/endpoints';
 import { CollabSession } from '$lib/collab/session.svelte';
 import { LiveFeed } from '$lib/live/live-feed.svelte';
 import { analyzeColumns, type Problem } from '$lib/workflow/columns';
@@ -49,8 +49,19 @@ export class Editor {
 		analyzeColumns(this.session.workflow, { sourceColumns: (path) => this.#columnsOf(path) })
 	);
 
+	/**
+	 * Jobs the live feed does not carry (it is down, or the job is older than its snapshot), read
+	 * from the REST API instead while they are shown.
+	 */
+	readonly #polled = new SvelteMap<string, LiveJob>();
+
 	/** The job shown: the selected one, else the newest. */
-	job = $derived.by((): LiveJob | undefined => this.live.job(this.selectedJobId) ?? this.live.jobs[0]);
+	job = $derived.by(
+		(): LiveJob | undefined =>
+			this.live.job(this.selectedJobId) ??
+			(this.selectedJobId ? this.#polled.get(this.selectedJobId) : undefined) ??
+			this.live.jobs[0]
+	);
 
 	#requested = new Set<string>();
 
@@ -69,6 +80,37 @@ export class Editor {
 			probeAccess
 		});
 		this.live = new LiveFeed({ workflowId: options.workflowId, token: options.token, probeAccess });
+		this.#stopPolling = $effect.root(() => {
+			$effect(() => this.#pollSelected(this.selectedJobId));
+		});
+	}
+
+	#stopPolling: () => void;
+
+	/** Polls a selected job the live feed does not know, until it finishes or the feed has it. */
+	#pollSelected(jobId: string | null): (() => void) | void {
+		if (!jobId) return;
+		let stopped = false;
+		let timer: ReturnType<typeof setTimeout>;
+		const tick = async () => {
+			if (stopped) return;
+			if (!this.live.job(jobId)) {
+				try {
+					const progress = await getJob(jobId, this.token);
+					if (stopped) return;
+					this.#polled.set(jobId, toLiveJob(progress));
+					if (progress.status !== 'pending' && progress.status !== 'running') return;
+				} catch {
+					/* keep trying: the server may be restarting */
+				}
+			}
+			timer = setTimeout(tick, 1_000);
+		};
+		timer = setTimeout(tick, 300);
+		return () => {
+			stopped = true;
+			clearTimeout(timer);
+		};
 	}
 
 	/** Problems of one block (optionally only those about one param, e.g. `expression`). */
@@ -102,6 +144,7 @@ export class Editor {
 	}
 
 	destroy(): void {
+		this.#stopPolling();
 		this.session.destroy();
 		this.live.close();
 	}
@@ -120,7 +163,7 @@ export class Editor {
 				() => {}
 			);
 		}
-		for (const job of this.live.jobs) {
+		for (const job of [...this.live.jobs, ...this.#polled.values()]) {
 			const read = job.blocks.find((b) => b.block_type === 'read_csv' && b.columns.length > 0);
 			const block = this.session.workflow.blocks.find((b) => b.id === read?.block_id);
 			if (read && block && (block.params as { path?: string }).path === path) return read.columns;
@@ -138,6 +181,23 @@ export class Editor {
 			return null;
 		}
 	}
+}
+
+/** A job read over REST in the live feed's shape. */
+function toLiveJob(p: JobProgress): LiveJob {
+	const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
+	return {
+		job_id: p.job_id,
+		status: p.status,
+		created_at: ms(p.created_at),
+		started_at: ms(p.started_at),
+		finished_at: ms(p.finished_at),
+		error: p.error,
+		output_path: p.output_path,
+		retry_of: p.retry_of,
+		blocks: p.results,
+		row_errors: []
+	};
 }
 
 /** What to tell someone whose link the server refuses. */
