@@ -4,6 +4,7 @@
  */
 import type { BlockType } from '../../src/lib/workflow/schema';
 import type { BlockRunner } from '../engine/types';
+import { runEnrichCompany } from './enrich-company';
 import { runEnrichLead } from './enrich-lead';
 import { runFilter } from './filter';
 import { runFindEmail } from './find-email';
@@ -13,6 +14,7 @@ import { runSaveCsv } from './save-csv';
 export const RUNNERS = {
 	read_csv: runReadCsv,
 	filter: runFilter,
+	enrich_company: runEnrichCompany,
 	enrich_lead: runEnrichLead,
 	find_email: runFindEmail,
 	save_csv: runSaveCsv

@@ -1,8 +1,13 @@
 /**
- * Ordered concurrent map over a row stream: up to `concurrency` rows in flight at once, across batch
- * boundaries, output in input order. This is what lets an API block keep hundreds of slow calls in
- * flight while the stream stays ordered and bounded (it never holds more than `concurrency` rows
- * plus one input batch).
+ * Ordered concurrent maps over a row stream: up to `concurrency` input rows in flight at once,
+ * across batch boundaries, output in input order. This is what lets an API block keep hundreds of
+ * slow calls in flight while the stream stays ordered and bounded.
+ *
+ * `flatMapRows` maps one row to any number of rows (Enrich Company's Find people turns a company
+ * into its people); `mapRows` is its one-to-one case. Memory stays bounded with expansion too: an
+ * input row occupies its place in the window until the consumer has taken all of its output rows,
+ * so at most `concurrency` rows' results plus one input batch are ever held — a company with many
+ * people slows the intake of further companies instead of making the engine buffer the file.
  */
 import { setMaxListeners } from 'node:events';
 import type { Row } from '../../src/lib/workflow/schema';
@@ -18,20 +23,40 @@ export interface MapRowsOptions {
 /** `fn` gets the row, its index in this stream, and a signal aborted when the stream is abandoned. */
 export type RowMapper = (row: Row, index: number, signal: AbortSignal) => Promise<Row>;
 
+/** Like `RowMapper`, but a row may become any number of rows (none drops it). */
+export type RowFlatMapper = (row: Row, index: number, signal: AbortSignal) => Promise<Row[]>;
+
 interface Slot {
-	promise: Promise<Row>;
 	settled: boolean;
-	value?: Row;
+	value?: Row[];
+	/** How many of `value` were already handed out (a large expansion spans output batches). */
+	taken: number;
 	error?: unknown;
 	failed: boolean;
 }
 
-export async function* mapRows(source: RowStream, fn: RowMapper, options: MapRowsOptions): RowStream {
-	const { concurrency, signal, batchSize = 256 } = options;
+/**
+ * One output row per input row, in order, at most `concurrency` calls of `fn` at once.
+ * @example mapRows(rows, async (row) => ({ ...row, title: await lookUp(row) }), { concurrency: 64, signal })
+ */
+export function mapRows(source: RowStream, fn: RowMapper, options: MapRowsOptions): RowStream {
+	return flatMapRows(source, async (row, index, signal) => [await fn(row, index, signal)], options);
+}
+
+/**
+ * Each input row becomes the rows `fn` gives for it; outputs keep input order (and the order `fn`
+ * gave within one row). At most `concurrency` input rows are in the window at once — running, or
+ * finished and waiting for the consumer to take their rows. The first failure ends the stream; so
+ * does `signal`. Abandoning the stream aborts the calls in flight and closes the source.
+ * @example flatMapRows(companies, async (company) => peopleAt(company), { concurrency: 8, signal })
+ */
+export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options: MapRowsOptions): RowStream {
+	const { signal, batchSize = 256 } = options;
+	const concurrency = Math.max(1, Math.floor(options.concurrency));
 	const inner = new AbortController();
 	setMaxListeners(0, inner.signal); // one listener per row in flight is expected
 	/** The first failure: it ends the stream at once, not when its row reaches the head. */
-	let failure: { error: unknown } | null = null;
+	let failure = null as { error: unknown } | null;
 	const onAbort = () => inner.abort(signal.reason);
 	if (signal.aborted) inner.abort(signal.reason);
 	else signal.addEventListener('abort', onAbort, { once: true });
@@ -47,13 +72,23 @@ export async function* mapRows(source: RowStream, fn: RowMapper, options: MapRow
 	let wake: (() => void) | null = null;
 
 	const start = (row: Row) => {
-		const slot: Slot = { settled: false, failed: false, promise: undefined as unknown as Promise<Row> };
-		slot.promise = fn(row, nextIndex++, inner.signal).then(
+		const slot: Slot = { settled: false, failed: false, taken: 0 };
+		let call: Promise<Row[]>;
+		try {
+			call = fn(row, nextIndex++, inner.signal);
+		} catch (error) {
+			call = Promise.reject(error);
+		}
+		Promise.resolve(call).then(
 			(value) => {
 				slot.settled = true;
-				slot.value = value;
+				if (Array.isArray(value)) slot.value = value;
+				else {
+					slot.failed = true;
+					slot.error = new TypeError('flatMapRows: the mapper must resolve to an array of rows');
+					failure ??= { error: slot.error };
+				}
 				wake?.();
-				return value;
 			},
 			(error: unknown) => {
 				slot.settled = true;
@@ -61,10 +96,8 @@ export async function* mapRows(source: RowStream, fn: RowMapper, options: MapRow
 				slot.error = error;
 				failure ??= { error };
 				wake?.();
-				throw error;
 			}
 		);
-		slot.promise.catch(() => {}); // observed through `slot.error`
 		window.push(slot);
 	};
 
@@ -90,16 +123,20 @@ export async function* mapRows(source: RowStream, fn: RowMapper, options: MapRow
 				nextBatch.catch(() => {});
 			}
 			if (window.length === 0 && sourceDone) return;
-			const head = window[0];
-			if (head?.settled) {
+			if (window[0]?.settled) {
 				const out: Row[] = [];
 				while (window.length > 0 && window[0].settled && out.length < batchSize) {
-					const slot = window.shift()!;
-					if (slot.failed) throw slot.error;
-					out.push(slot.value!);
+					const head = window[0];
+					if (head.failed) throw head.error;
+					const rows = head.value!;
+					const end = Math.min(rows.length, head.taken + batchSize - out.length);
+					for (let k = head.taken; k < end; k++) out.push(rows[k]);
+					head.taken = end;
+					if (head.taken < rows.length) break; // the batch is full; the rest goes next time
+					window.shift();
 				}
 				fill();
-				yield out;
+				if (out.length > 0) yield out;
 				continue;
 			}
 			// Wait for whichever comes first: the head row finishing, or more input to start.

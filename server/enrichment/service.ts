@@ -1,17 +1,26 @@
 /**
- * The enrichment service blocks call: cache → scheduler → client. enrich-lead goes through the
- * async endpoint by default (its task id is checkpointed before polling, so a crash or a cancel
- * never pays twice for a row); find-email, a few seconds long, stays synchronous.
+ * The enrichment service blocks call: cache → scheduler → client. enrich-lead and enrich-company go
+ * through their async endpoints by default (the task id is checkpointed before polling, so a crash
+ * or a cancel never pays twice for a row); find-email, a few seconds long, stays synchronous.
  *
  * Cost is reported through the caller's `CallMeter` only: answers carry no cost field (a cached
  * answer costs nothing, and the same object may be served from the cache many times).
  */
 import { setMaxListeners } from 'node:events';
-import { ENRICH_LEAD, FIND_EMAIL, TaskEndedError, createSixtyfourClient, type SixtyfourClient } from './sixtyfour-client';
+import {
+	ENRICH_COMPANY,
+	ENRICH_LEAD,
+	FIND_EMAIL,
+	TaskEndedError,
+	createSixtyfourClient,
+	type AwaitTaskOptions,
+	type SixtyfourClient
+} from './sixtyfour-client';
 import { createResponseCache, type CacheStats, type MissContext, type ResponseCache } from './cache';
 import { getScheduler, type Scheduler, type SchedulerStats } from './scheduler';
 import type { PollTimingOptions } from './poll-timing';
-import type { EnrichLeadRequest, EnrichLeadResponse, FindEmailRequest } from './sixtyfour-schemas';
+import type { FindEmailRequest } from './sixtyfour-schemas';
+import type { CallOptions } from './types';
 import { EnrichmentError, type EnrichmentService } from './types';
 import type { Db } from '../store/db';
 
@@ -24,8 +33,8 @@ export interface EnrichmentServiceOptions {
 	rateLimitPerMinute?: number;
 	/** Ceiling of the adaptive in-flight cap (default 100). */
 	maxInFlight?: number;
-	/** Use `/enrich-lead-async` + polling (default true: survives a crash, holds no socket for minutes). */
-	asyncMode?: { enrichLead?: boolean };
+	/** Use `/enrich-lead-async`, `/enrich-company-async` + polling (default true: survives a crash, holds no socket for minutes). */
+	asyncMode?: { enrichLead?: boolean; enrichCompany?: boolean };
 	/** Timeout of one short request — submit, poll, find-email (default 60 s). */
 	requestTimeoutMs?: number;
 	/** Timeout of a synchronous /enrich-lead (default 15 min, as Sixtyfour advises). */
@@ -83,24 +92,42 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		polling: options.polling
 	});
 	const cache = createResponseCache({ db: options.db, ttlMs: options.cacheTtlMs });
-	const useAsync = options.asyncMode?.enrichLead ?? true;
+	const asyncLead = options.asyncMode?.enrichLead ?? true;
+	const asyncCompany = options.asyncMode?.enrichCompany ?? true;
+
+	/** How one endpoint's async task is submitted and awaited. */
+	interface TaskCalls<Req, Res> {
+		endpoint: string;
+		submitAndAwait: (request: Req, call: CallOptions & { onSubmitted: (taskId: string) => void }) => Promise<Res>;
+		await: (taskId: string, call: AwaitTaskOptions) => Promise<Res>;
+	}
+	const leadTask: TaskCalls<Parameters<SixtyfourClient['enrichLead']>[0], Awaited<ReturnType<SixtyfourClient['enrichLead']>>> = {
+		endpoint: ENRICH_LEAD,
+		submitAndAwait: (request, call) => client.enrichLeadAsync(request, call),
+		await: (taskId, call) => client.awaitEnrichLead(taskId, call)
+	};
+	const companyTask: TaskCalls<Parameters<SixtyfourClient['enrichCompany']>[0], Awaited<ReturnType<SixtyfourClient['enrichCompany']>>> = {
+		endpoint: ENRICH_COMPANY,
+		submitAndAwait: (request, call) => client.enrichCompanyAsync(request, call),
+		await: (taskId, call) => client.awaitEnrichCompany(taskId, call)
+	};
 
 	/** Resume the checkpointed task of this request if there is one, else submit and checkpoint. */
-	async function enrichViaTask(request: EnrichLeadRequest, { key, signal, meter }: MissContext): Promise<EnrichLeadResponse> {
+	async function viaTask<Req, Res>(task: TaskCalls<Req, Res>, request: Req, { key, signal, meter }: MissContext): Promise<Res> {
 		const pending = cache.pendingTask(key);
 		if (pending) {
 			try {
-				return await client.awaitEnrichLead(pending.taskId, { signal, meter, submittedAt: pending.createdAt });
+				return await task.await(pending.taskId, { signal, meter, submittedAt: pending.createdAt });
 			} catch (error) {
 				if (!(error instanceof EnrichmentError && error.status === 404)) throw forgetIfEnded(error, key);
 				cache.clearPendingTask(key); // the server no longer knows the task: submit afresh
 			}
 		}
 		try {
-			return await client.enrichLeadAsync(request, {
+			return await task.submitAndAwait(request, {
 				signal,
 				meter,
-				onSubmitted: (taskId) => cache.savePendingTask(key, ENRICH_LEAD, taskId)
+				onSubmitted: (taskId) => cache.savePendingTask(key, task.endpoint, taskId)
 			});
 		} catch (error) {
 			throw forgetIfEnded(error, key);
@@ -120,9 +147,18 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		enrichLead(request, call) {
 			allowManyWaiters(call.signal);
 			return cache.getOrCall(ENRICH_LEAD, request, call, async (context) => {
-				const { cost_cents, ...value } = useAsync
-					? await enrichViaTask(request, context)
+				const { cost_cents, ...value } = asyncLead
+					? await viaTask(leadTask, request, context)
 					: await client.enrichLead(request, { signal: context.signal, meter: context.meter });
+				return { value, costCents: cost_cents ?? 0 };
+			});
+		},
+		enrichCompany(request, call) {
+			allowManyWaiters(call.signal);
+			return cache.getOrCall(ENRICH_COMPANY, request, call, async (context) => {
+				const { cost_cents, ...value } = asyncCompany
+					? await viaTask(companyTask, request, context)
+					: await client.enrichCompany(request, { signal: context.signal, meter: context.meter });
 				return { value, costCents: cost_cents ?? 0 };
 			});
 		},

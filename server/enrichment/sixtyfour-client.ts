@@ -11,11 +11,15 @@ import { PollTiming, type PollTimingOptions } from './poll-timing';
 import { AttemptsExhaustedError, RetryableError, type Scheduler } from './scheduler';
 import {
 	AsyncSubmitSchema,
+	EnrichCompanyRequestSchema,
+	EnrichCompanyResponseSchema,
 	EnrichLeadRequestSchema,
 	EnrichLeadResponseSchema,
 	FindEmailRequestSchema,
 	FindEmailResponseSchema,
 	JobStatusSchema,
+	type EnrichCompanyRequest,
+	type EnrichCompanyResponse,
 	type EnrichLeadRequest,
 	type EnrichLeadResponse,
 	type FindEmailRequest,
@@ -25,6 +29,7 @@ import { EnrichmentError, type CallOptions } from './types';
 
 export const ENRICH_LEAD = '/enrich-lead';
 export const FIND_EMAIL = '/find-email';
+export const ENRICH_COMPANY = '/enrich-company';
 
 /** An async task reached an end state other than completed (failed, cancelled, timed_out…). */
 export class TaskEndedError extends EnrichmentError {
@@ -73,6 +78,17 @@ export interface SixtyfourClient {
 		request: EnrichLeadRequest,
 		options: CallOptions & { onSubmitted?: (taskId: string) => void }
 	): Promise<EnrichLeadResponse>;
+	/** `POST /enrich-company`: one request, holds a socket until the answer. */
+	enrichCompany(request: EnrichCompanyRequest, options: CallOptions): Promise<EnrichCompanyResponse>;
+	/** `POST /enrich-company-async`: the task id to poll. */
+	submitEnrichCompany(request: EnrichCompanyRequest, options: CallOptions): Promise<string>;
+	/** Polls `GET /job-status/{id}` until the enrich-company task ends. */
+	awaitEnrichCompany(taskId: string, options: AwaitTaskOptions): Promise<EnrichCompanyResponse>;
+	/** Submit then poll; `onSubmitted` runs before the first poll (checkpoint the task id there). */
+	enrichCompanyAsync(
+		request: EnrichCompanyRequest,
+		options: CallOptions & { onSubmitted?: (taskId: string) => void }
+	): Promise<EnrichCompanyResponse>;
 	/** `POST /find-email`. */
 	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
 	/** The clock the client measures task ages with (for `submittedAt`). */
@@ -148,18 +164,25 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 		return Number.isFinite(cost) && cost > 0 ? cost : 0;
 	}
 
-	async function submitEnrichLead(req: EnrichLeadRequest, call: CallOptions): Promise<string> {
-		const body = checkRequest(EnrichLeadRequestSchema, req, 'enrich-lead');
-		const raw = await request('POST', `${ENRICH_LEAD}-async`, body, call);
-		return parse(AsyncSubmitSchema, raw, `POST ${ENRICH_LEAD}-async`).task_id;
+	/** `POST <endpoint>-async` with a checked body: the task id. */
+	async function submitTask<S extends v.GenericSchema>(endpoint: string, schema: S, req: unknown, call: CallOptions): Promise<string> {
+		const body = checkRequest(schema, req, endpoint.slice(1));
+		const raw = await request('POST', `${endpoint}-async`, body, call);
+		return parse(AsyncSubmitSchema, raw, `POST ${endpoint}-async`).task_id;
 	}
 
-	async function awaitEnrichLead(taskId: string, call: AwaitTaskOptions): Promise<EnrichLeadResponse> {
+	/** Polls a task of `endpoint` (its poll timing is learnt per endpoint) until it ends; parses its result. */
+	async function awaitTask<S extends v.GenericSchema>(
+		endpoint: string,
+		resultSchema: S,
+		taskId: string,
+		call: AwaitTaskOptions
+	): Promise<v.InferOutput<S> & { cost_cents: number }> {
 		if (typeof taskId !== 'string' || taskId.trim() === '') throw new EnrichmentError('invalid task id (empty)', null, false);
 		const started = call.submittedAt ?? now();
 		let lastRunningAt: number | null = null;
 		for (let poll = 0; ; poll++) {
-			const wait = timing.delay(ENRICH_LEAD, poll, now() - started);
+			const wait = timing.delay(endpoint, poll, now() - started);
 			if (now() + wait - started > taskTimeout) {
 				throw new EnrichmentError(`Sixtyfour task ${taskId} still running after ${Math.round((now() - started) / 1000)} s (gave up waiting)`, null, false);
 			}
@@ -174,24 +197,41 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 				const reason = typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : '';
 				throw new TaskEndedError(`Sixtyfour task ${taskId} ended ${status.rawStatus}${reason}`, status.rawStatus);
 			}
-			timing.observe(ENRICH_LEAD, now() - started, lastRunningAt);
-			const result = parse(EnrichLeadResponseSchema, status.result, 'GET /job-status result');
+			timing.observe(endpoint, now() - started, lastRunningAt);
+			const result = parse(resultSchema, status.result, 'GET /job-status result') as object;
 			const cost = costOf(raw) || costOf(status.result);
 			call.meter.costCents += cost;
-			return { ...result, cost_cents: cost };
+			return { ...result, cost_cents: cost } as v.InferOutput<S> & { cost_cents: number };
 		}
 	}
 
+	/** A synchronous enrichment call: holds a socket for as long as the API takes (up to `syncTimeout`). */
+	async function syncCall<S extends v.GenericSchema>(
+		endpoint: string,
+		requestSchema: v.GenericSchema,
+		resultSchema: S,
+		req: unknown,
+		call: CallOptions
+	): Promise<v.InferOutput<S> & { cost_cents: number }> {
+		const body = checkRequest(requestSchema, req, endpoint.slice(1));
+		const raw = await request('POST', endpoint, body, call, syncTimeout);
+		const result = parse(resultSchema, raw, `POST ${endpoint}`) as object;
+		const cost = costOf(raw);
+		call.meter.costCents += cost;
+		return { ...result, cost_cents: cost } as v.InferOutput<S> & { cost_cents: number };
+	}
+
+	const submitEnrichLead = (req: EnrichLeadRequest, call: CallOptions) => submitTask(ENRICH_LEAD, EnrichLeadRequestSchema, req, call);
+	const awaitEnrichLead = (taskId: string, call: AwaitTaskOptions): Promise<EnrichLeadResponse> =>
+		awaitTask(ENRICH_LEAD, EnrichLeadResponseSchema, taskId, call);
+	const submitEnrichCompany = (req: EnrichCompanyRequest, call: CallOptions) =>
+		submitTask(ENRICH_COMPANY, EnrichCompanyRequestSchema, req, call);
+	const awaitEnrichCompany = (taskId: string, call: AwaitTaskOptions): Promise<EnrichCompanyResponse> =>
+		awaitTask(ENRICH_COMPANY, EnrichCompanyResponseSchema, taskId, call);
+
 	return {
 		now,
-		async enrichLead(req, call) {
-			const body = checkRequest(EnrichLeadRequestSchema, req, 'enrich-lead');
-			const raw = await request('POST', ENRICH_LEAD, body, call, syncTimeout);
-			const result = parse(EnrichLeadResponseSchema, raw, `POST ${ENRICH_LEAD}`);
-			const cost = costOf(raw);
-			call.meter.costCents += cost;
-			return { ...result, cost_cents: cost };
-		},
+		enrichLead: (req, call) => syncCall(ENRICH_LEAD, EnrichLeadRequestSchema, EnrichLeadResponseSchema, req, call),
 		submitEnrichLead,
 		awaitEnrichLead,
 		async enrichLeadAsync(req, call) {
@@ -199,6 +239,15 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 			const taskId = await submitEnrichLead(req, call);
 			call.onSubmitted?.(taskId);
 			return awaitEnrichLead(taskId, { ...call, submittedAt });
+		},
+		enrichCompany: (req, call) => syncCall(ENRICH_COMPANY, EnrichCompanyRequestSchema, EnrichCompanyResponseSchema, req, call),
+		submitEnrichCompany,
+		awaitEnrichCompany,
+		async enrichCompanyAsync(req, call) {
+			const submittedAt = now();
+			const taskId = await submitEnrichCompany(req, call);
+			call.onSubmitted?.(taskId);
+			return awaitEnrichCompany(taskId, { ...call, submittedAt });
 		},
 		async findEmail(req, call) {
 			const body = checkRequest(FindEmailRequestSchema, req, 'find-email');

@@ -35,6 +35,62 @@ export type EnrichLeadResponse = v.InferOutput<typeof EnrichLeadResponseSchema> 
 	cost_cents?: number;
 };
 
+export const EnrichCompanyRequestSchema = v.object({
+	target_company: LeadInfoSchema,
+	struct: EnrichLeadRequestSchema.entries.struct,
+	find_people: v.optional(v.boolean()),
+	people_focus_prompt: v.optional(v.string()),
+	lead_struct: v.optional(EnrichLeadRequestSchema.entries.struct),
+	research_plan: v.optional(v.string()),
+	tier: v.optional(v.picklist(TIERS)),
+	max_iterations: v.optional(v.number())
+});
+export type EnrichCompanyRequest = v.InferOutput<typeof EnrichCompanyRequestSchema>;
+
+/** One person of a Find people answer: an object, or (leniently) just a name. */
+const PersonSchema = v.union([
+	v.record(v.string(), v.unknown()),
+	v.pipe(
+		v.string(),
+		v.transform((name) => ({ name }) as Record<string, unknown>)
+	)
+]);
+
+/** A people list: non-person entries (null, numbers) are dropped rather than failing the company. */
+const PeopleList = v.pipe(
+	v.array(v.unknown()),
+	v.transform((items) => items.flatMap((item) => {
+		const person = v.safeParse(PersonSchema, item);
+		return person.success ? [person.output] : [];
+	}))
+);
+
+/**
+ * `/enrich-company` answer: the enrich-lead envelope, plus `people` — the Find people list, read
+ * from `structured_data.leads` or `structured_data.people` (sources differ; top-level `leads` /
+ * `people` are accepted too), or null when the answer carries no list.
+ */
+export const EnrichCompanyResponseSchema = v.pipe(
+	v.looseObject({ ...EnrichLeadResponseSchema.entries }),
+	v.transform((answer) => {
+		const structured = answer.structured_data;
+		const raw = [structured.leads, structured.people, answer.leads, answer.people].find(Array.isArray);
+		const people = raw === undefined ? null : v.parse(PeopleList, raw);
+		return {
+			notes: answer.notes,
+			structured_data: structured,
+			findings: answer.findings,
+			references: answer.references,
+			confidence_score: answer.confidence_score,
+			people
+		};
+	})
+);
+export type EnrichCompanyResponse = v.InferOutput<typeof EnrichCompanyResponseSchema> & {
+	/** Cents charged for this answer, when the API said (async `charge_amount`). */
+	cost_cents?: number;
+};
+
 export const FindEmailRequestSchema = v.object({
 	lead: LeadInfoSchema,
 	mode: v.optional(v.picklist(['PROFESSIONAL', 'PERSONAL'])),

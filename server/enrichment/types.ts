@@ -3,6 +3,8 @@
  * lives beside this file; blocks and tests depend only on this interface.
  */
 import type {
+	EnrichCompanyRequest,
+	EnrichCompanyResponse,
 	EnrichLeadRequest,
 	EnrichLeadResponse,
 	FindEmailRequest,
@@ -28,6 +30,8 @@ export interface CallOptions {
 export interface EnrichmentService {
 	enrichLead(request: EnrichLeadRequest, options: CallOptions): Promise<EnrichLeadResponse>;
 	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
+	/** `/enrich-company`; with `find_people` the people found are in `people` (null: the answer had no list). */
+	enrichCompany(request: EnrichCompanyRequest, options: CallOptions): Promise<EnrichCompanyResponse>;
 }
 
 /**

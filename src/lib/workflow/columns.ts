@@ -9,12 +9,17 @@
  * - When a source's columns are unknown (`sourceColumns` returns null), column checks downstream are
  *   skipped (`input: null`) rather than guessed: no false alarms.
  * - A column a block adds that already exists is not duplicated (the block overwrites it).
+ * - Row kinds (see row-kinds.ts): each block's rows must be of the kind it accepts; a chain that
+ *   does not fit is an error on the block that refuses the rows, naming the block that made them
+ *   and the fix. A kind that cannot be known (the file's columns unknown) is never refused.
  */
 import * as v from 'valibot';
-import { BLOCKS, isBlockType } from './blocks';
+import { BLOCKS, isBlockType, personFieldsOf, type BlockRowKinds } from './blocks';
+import { COMPANY_FIELDS, findCompanyColumns } from './company-columns';
 import { compileExpression } from './expression';
 import { findLeadColumns } from './lead-columns';
-import { PARAMS_SCHEMAS, type BlockType, type ParamsOf } from './schema';
+import { inferRowKind, kindFits, kindMismatchMessage } from './row-kinds';
+import { COMPANY_KEYS, PARAMS_SCHEMAS, type BlockType, type ParamsOf, type RowKind } from './schema';
 
 export const ProblemSchema = v.object({
 	/** The block at fault, or null for the workflow as a whole. */
@@ -35,6 +40,12 @@ export interface BlockColumns {
 	index: number;
 	input: string[] | null;
 	output: string[] | null;
+	/** The kind of row the block accepts (`any` for Filter, Read CSV, Save CSV). */
+	accepts: RowKind | null;
+	/** The kind of the rows arriving (null: none arrive, or not known). */
+	input_kind: RowKind | null;
+	/** The kind of the rows leaving (null: not known). */
+	output_kind: RowKind | null;
 	problems: Problem[];
 }
 
@@ -105,6 +116,9 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 	/** Rows exist once a Read CSV has run; `columns` is null when their names are unknown. */
 	let read = false;
 	let columns: string[] | null = [];
+	/** The kind of the rows so far, and the block that made them so (null: unknown / no rows). */
+	let kind: RowKind | null = null;
+	let kindFrom: { index: number; type: BlockType; evidence: string[] | null } | null = null;
 	const results: BlockColumns[] = [];
 
 	blocks.forEach((block, index) => {
@@ -130,9 +144,15 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 		seenIds.add(block.id);
 
 		let output: string[] | null = input;
+		const inputKind = read ? kind : null;
+		let outputKind: RowKind | null = inputKind;
+		let accepts: RowKind | null = null;
+		/** True when the rows are of the wrong kind: column checks would only repeat it. */
+		let misfit = false;
 		if (!isBlockType(block.type)) {
 			report('.type', 'error', `Unknown block type "${String(block.type)}"`);
 			output = read ? null : [];
+			outputKind = null;
 		} else {
 			const type: BlockType = block.type;
 			const parsed = v.safeParse(PARAMS_SCHEMAS[type] as v.GenericSchema, block.params);
@@ -161,12 +181,33 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 			}
 
 			const params = parsed.success ? parsed.output : null;
+			const kinds = rowKindsOf(type, params ?? block.params);
+			accepts = kinds.accepts;
+			if (read && type !== 'read_csv' && kindFrom && !kindFits(kinds.accepts, inputKind)) {
+				misfit = true;
+				const producer = blocks[kindFrom.index];
+				report(
+					'',
+					'error',
+					kindMismatchMessage({
+						consumer: label(type),
+						consumerType: type,
+						accepts: kinds.accepts,
+						have: inputKind!,
+						producer: { label: label(producer.type), type: producer.type, index: kindFrom.index, evidence: kindFrom.evidence }
+					})
+				);
+			}
 			switch (type) {
 				case 'read_csv': {
 					read = true;
 					output = params ? sourceColumnsOf(options, (params as ParamsOf<'read_csv'>).path) : null;
 					break;
 				}
+				case 'enrich_company':
+					if (params) checkEnrichCompany(params as ParamsOf<'enrich_company'>, misfit ? null : checkable, report, missing);
+					output = input && adds[index] ? withAdded(input, adds[index]) : null;
+					break;
 				case 'filter':
 					checkFilter(block.params, params as ParamsOf<'filter'> | null, checkable, report, missing);
 					break;
@@ -175,19 +216,45 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 					output = input && adds[index] ? withAdded(input, adds[index]) : null;
 					break;
 				case 'find_email':
-					if (checkable) checkFindEmail(checkable, report);
+					if (checkable && !misfit) checkFindEmail(checkable, report);
 					output = input && adds[index] ? withAdded(input, adds[index]) : null;
 					break;
 				case 'save_csv':
 					break;
 			}
+			if (kinds.produces === 'columns') {
+				const inferred = output ? inferRowKind(output) : null;
+				outputKind = inferred?.kind ?? null;
+				kindFrom = { index, type, evidence: inferred ? (inferred.kind === 'lead' ? inferred.person : inferred.company) : [] };
+			} else if (kinds.produces !== 'input') {
+				outputKind = kinds.produces;
+				kindFrom = { index, type, evidence: null };
+			}
 		}
-		if (read) columns = output;
-		results.push({ block_id: block.id, index, input, output, problems: found });
+		if (read) {
+			columns = output;
+			kind = outputKind;
+		}
+		results.push({
+			block_id: block.id,
+			index,
+			input,
+			output,
+			accepts,
+			input_kind: inputKind,
+			output_kind: read ? outputKind : null,
+			problems: found
+		});
 		problems.push(...found);
 	});
 
 	return { blocks: results, problems, ok: !problems.some((p) => p.severity === 'error') };
+}
+
+/** A block's row kinds, from its params as written (invalid params read as the defaults). */
+function rowKindsOf(type: BlockType, params: unknown): BlockRowKinds {
+	const loose = typeof params === 'object' && params !== null ? params : {};
+	return (BLOCKS[type].rowKinds as (p: unknown) => BlockRowKinds)(loose);
 }
 
 function sourceColumnsOf(options: AnalyzeColumnsOptions, path: string): string[] | null {
@@ -274,5 +341,59 @@ function checkFindEmail(columns: string[], report: Report) {
 			'warning',
 			'Find Email has a name but no company, domain or LinkedIn column: few emails are found from a name alone'
 		);
+	}
+}
+
+function checkEnrichCompany(params: ParamsOf<'enrich_company'>, columns: string[] | null, report: Report, missing: Missing) {
+	const fields = Object.keys(params.struct);
+	if (fields.length === 0 && !params.find_people) {
+		report(
+			'.params.struct',
+			'error',
+			'Enrich Company needs at least one field to find (e.g. industry: "The industry the company is in"), or Find people turned on'
+		);
+	}
+	if (!params.find_people) {
+		if (params.people_focus_prompt?.trim()) report('.params.people_focus_prompt', 'warning', 'Ignored: Find people is off');
+		if (params.lead_struct) report('.params.lead_struct', 'warning', 'Ignored: Find people is off');
+	} else {
+		const people = personFieldsOf(params);
+		if (people.length === 0) report('.params.lead_struct', 'error', 'Find people needs at least one person field (e.g. name: "Full name")');
+		else if (!people.some((f) => ['name', 'full_name', 'linkedin', 'linkedin_url'].includes(f.toLowerCase()))) {
+			report(
+				'.params.lead_struct',
+				'warning',
+				'No person field names the person (name or linkedin): the people found cannot be told apart, and Find Email cannot look them up'
+			);
+		}
+		for (const field of people) {
+			if (fields.includes(field)) {
+				report(`.params.lead_struct.${field}`, 'warning', `"${field}" is also a company field: on person rows the person's value replaces the company's`);
+			}
+		}
+	}
+	if (!columns) return;
+	if (params.company_columns) {
+		for (const key of COMPANY_KEYS) {
+			const column = params.company_columns[key];
+			if (column !== undefined && !columns.includes(column)) report(`.params.company_columns.${key}`, 'error', missing(column, columns));
+		}
+	} else if (Object.keys(findCompanyColumns(columns)).length === 0) {
+		report(
+			'.params.company_columns',
+			'error',
+			`Enrich Company needs a column that names the company (${[...COMPANY_FIELDS.company_name.slice(0, 2), ...COMPANY_FIELDS.website.slice(0, 1), ...COMPANY_FIELDS.domain.slice(0, 1), COMPANY_FIELDS.linkedin_url[0]].join(', ')}…), or map one under Company columns; the columns here are ${listColumns(columns)}`
+		);
+	}
+	for (const field of fields) {
+		if (columns.includes(field)) {
+			report(`.params.struct.${field}`, 'warning', `The column "${field}" already exists: Enrich Company will overwrite it`);
+		}
+	}
+	if (!params.find_people) return;
+	for (const field of personFieldsOf(params)) {
+		if (columns.includes(field) && !fields.includes(field)) {
+			report(`.params.lead_struct.${field}`, 'warning', `The column "${field}" already exists: on person rows it will hold the person's value`);
+		}
 	}
 }

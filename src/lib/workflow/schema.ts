@@ -5,7 +5,7 @@
 import * as v from 'valibot';
 
 /** Block type ids are part of the public API. */
-export const BLOCK_TYPES = ['read_csv', 'filter', 'enrich_lead', 'find_email', 'save_csv'] as const;
+export const BLOCK_TYPES = ['read_csv', 'filter', 'enrich_company', 'enrich_lead', 'find_email', 'save_csv'] as const;
 export type BlockType = (typeof BLOCK_TYPES)[number];
 
 const MAX_TEXT = 20_000;
@@ -44,6 +44,21 @@ export const STRUCT_FIELD_TYPES = [
 
 export const TIERS = ['low', 'medium', 'high', 'xhigh'] as const;
 
+/**
+ * What a row describes: a person (`lead`), a company, or `any` table. Blocks declare the kind they
+ * need and the kind they produce, so a chain that cannot work (Enrich Company on people) is refused
+ * before a run is paid for.
+ */
+export const ROW_KINDS = ['lead', 'company', 'any'] as const;
+export type RowKind = (typeof ROW_KINDS)[number];
+
+/** Read CSV's row kind: `auto` infers it from the file's columns. */
+export const READ_CSV_KINDS = ['auto', 'lead', 'company'] as const;
+
+/** The keys of Sixtyfour's `target_company` that Enrich Company fills from columns. */
+export const COMPANY_KEYS = ['company_name', 'website', 'domain', 'linkedin_url'] as const;
+export type CompanyKey = (typeof COMPANY_KEYS)[number];
+
 const ColumnName = v.pipe(v.string(), v.trim(), v.minLength(1, 'Column name is empty'), v.maxLength(200));
 
 /** Output field name of a struct: becomes a column, so it must be a plain identifier-like name. */
@@ -70,7 +85,9 @@ export const StructSchema = v.pipe(
 const Concurrency = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000)));
 
 export const ReadCsvParams = v.strictObject({
-	path: v.pipe(v.string(), v.trim(), v.minLength(1, 'Choose a CSV file'), v.maxLength(1_000))
+	path: v.pipe(v.string(), v.trim(), v.minLength(1, 'Choose a CSV file'), v.maxLength(1_000)),
+	/** What each row of the file describes; unset or `auto` = inferred from the columns. */
+	kind: v.optional(v.picklist(READ_CSV_KINDS))
 });
 
 export const FilterParams = v.pipe(
@@ -94,6 +111,34 @@ export const EnrichLeadParams = v.strictObject({
 	concurrency: Concurrency
 });
 
+/** Which column holds each `target_company` key; unset = detected from the column names. */
+export const CompanyColumnsSchema = v.pipe(
+	v.strictObject({
+		company_name: v.optional(ColumnName),
+		website: v.optional(ColumnName),
+		domain: v.optional(ColumnName),
+		linkedin_url: v.optional(ColumnName)
+	}),
+	v.check(
+		(m) => Object.values(m).some((c) => c !== undefined),
+		'Map at least one company column, or leave Company columns unset to detect them by name'
+	)
+);
+
+export const EnrichCompanyParams = v.strictObject({
+	company_columns: v.optional(CompanyColumnsSchema),
+	/** Company fields to find: one column each. May be empty only when `find_people` is on. */
+	struct: StructSchema,
+	research_plan: v.optional(v.pipe(v.string(), v.maxLength(MAX_TEXT))),
+	/** Turn each company row into one row per person found there (rows become leads). */
+	find_people: v.optional(v.boolean(), false),
+	people_focus_prompt: v.optional(v.pipe(v.string(), v.maxLength(MAX_TEXT))),
+	/** Person fields to find for each person (default name, title, linkedin): one column each. */
+	lead_struct: v.optional(StructSchema),
+	tier: v.optional(v.picklist(TIERS)),
+	concurrency: Concurrency
+});
+
 export const FindEmailParams = v.strictObject({
 	mode: v.optional(v.picklist(['PROFESSIONAL', 'PERSONAL']), 'PROFESSIONAL'),
 	only_missing: v.optional(v.boolean(), true),
@@ -107,6 +152,7 @@ export const SaveCsvParams = v.strictObject({
 export const PARAMS_SCHEMAS = {
 	read_csv: ReadCsvParams,
 	filter: FilterParams,
+	enrich_company: EnrichCompanyParams,
 	enrich_lead: EnrichLeadParams,
 	find_email: FindEmailParams,
 	save_csv: SaveCsvParams
@@ -126,6 +172,7 @@ function blockVariant<K extends BlockType>(type: K) {
 export const BlockSchema = v.variant('type', [
 	blockVariant('read_csv'),
 	blockVariant('filter'),
+	blockVariant('enrich_company'),
 	blockVariant('enrich_lead'),
 	blockVariant('find_email'),
 	blockVariant('save_csv')
@@ -165,3 +212,5 @@ export type Row = Record<string, Cell>;
 /** Columns whose names start with `_` are bookkeeping (`_error`, `_confidence`), never API input. */
 export const ERROR_COLUMN = '_error';
 export const CONFIDENCE_COLUMN = '_confidence';
+/** Enrich Company with Find people: how many people were found at the row's company (0 = nobody). */
+export const PEOPLE_FOUND_COLUMN = '_people_found';
