@@ -3,6 +3,7 @@
  * could cost. An upper bound by construction — filters are assumed to keep every row, find_email's
  * `only_missing` to skip none, the cache to hold nothing — so the real bill can only be lower.
  */
+import { BLOCKS } from '../../src/lib/workflow/blocks';
 import type { Block, RunOptions, Workflow } from '../../src/lib/workflow/schema';
 
 /**
@@ -16,6 +17,9 @@ export const FIND_EMAIL_CENTS = { PROFESSIONAL: 5, PERSONAL: 20 } as const;
  * as 5 cents at the default/low tier, doubling per tier step as a deliberately generous bound.
  */
 export const ENRICH_LEAD_ASSUMED_CENTS = { low: 5, medium: 10, high: 20, xhigh: 40 } as const;
+
+/** Cents per enrich-company call: an ASSUMPTION as well (no published price): twice enrich-lead. */
+export const ENRICH_COMPANY_ASSUMED_CENTS = { low: 10, medium: 20, high: 40, xhigh: 80 } as const;
 
 export interface BlockEstimate {
 	block_id: string;
@@ -42,12 +46,15 @@ export interface RunEstimate {
 const ASSUMPTIONS = [
 	'Upper bound: every filter keeps every row and nothing is in the cache yet',
 	'find_email costs 5 cents (PROFESSIONAL) or 20 cents (PERSONAL) per row sent',
-	'enrich_lead is assumed to cost 5 cents per row at the default or low tier (10 medium, 20 high, 40 xhigh): Sixtyfour publishes no price'
+	'enrich_lead is assumed to cost 5 cents per row at the default or low tier (10 medium, 20 high, 40 xhigh): Sixtyfour publishes no price',
+	'enrich_company is assumed to cost 10 cents per row at the default or low tier (20, 40, 80 above)',
+	'After an enrich_company that finds people, the number of rows is not known in advance: later blocks have no bound'
 ];
 
 function centsPerCall(block: Block): number {
 	if (block.type === 'find_email') return FIND_EMAIL_CENTS[block.params.mode];
 	if (block.type === 'enrich_lead') return ENRICH_LEAD_ASSUMED_CENTS[block.params.tier ?? 'low'];
+	if (block.type === 'enrich_company') return ENRICH_COMPANY_ASSUMED_CENTS[block.params.tier ?? 'low'];
 	return 0;
 }
 
@@ -71,7 +78,7 @@ export function estimateRun(
 	for (const block of workflow.blocks) {
 		if (block.type === 'read_csv') rows = limit(sourceRows[block.id] ?? null);
 		const cents = centsPerCall(block);
-		const usesApi = block.type === 'enrich_lead' || block.type === 'find_email';
+		const usesApi = BLOCKS[block.type].usesApi;
 		const calls = usesApi ? rows : 0;
 		const cost = calls === null ? null : calls * cents;
 		if (usesApi) {
@@ -86,6 +93,8 @@ export function estimateRun(
 			cents_per_call: cents,
 			max_cost_cents: cost
 		});
+		// Each company may become any number of people: no bound below this block.
+		if (block.type === 'enrich_company' && block.params.find_people) rows = null;
 	}
 	return { input_rows: inputRows, rows: limit(inputRows), blocks, max_calls: maxCalls, max_cost_cents: maxCost, assumptions: ASSUMPTIONS };
 }

@@ -153,6 +153,45 @@ describe('a job through the API', () => {
 	});
 });
 
+describe('POST /api/workflows/estimate', () => {
+	const estimate = async (blocks: unknown[], options?: unknown) =>
+		json(
+			await t.app.request('/api/workflows/estimate', {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ workflow: { blocks }, ...(options ? { options } : {}) })
+			})
+		);
+
+	it.each([
+		['enrich (low tier) + professional emails', [enrich, { id: 'e', type: 'find_email', params: { only_missing: false } }], undefined, 6, 3 * 5 + 3 * 5],
+		['personal emails cost 20 cents', [{ id: 'e', type: 'find_email', params: { mode: 'PERSONAL' } }], undefined, 3, 3 * 20],
+		['a high tier costs more', [{ ...enrich, params: { ...enrich.params, tier: 'high' } }], undefined, 3, 3 * 20],
+		['row_limit bounds every block', [enrich, { id: 'e', type: 'find_email', params: {} }], { row_limit: 1 }, 2, 10],
+		['no API block costs nothing', [save], undefined, 0, 0]
+	])('%s', async (_name, blocks, options, calls, cents) => {
+		const before = (await json(await t.app.request('/api/workflows/jobs'))).total;
+		const body = await estimate([read(), ...blocks], options);
+		expect(body).toMatchObject({ max_calls: calls, max_cost_cents: cents });
+		expect(body.assumptions.length).toBeGreaterThan(0);
+		expect((await json(await t.app.request('/api/workflows/jobs'))).total).toBe(before);
+	});
+
+	it('has no bound after an enrich_company that finds people', async () => {
+		const companies = 'company,website\nAcme,acme.example\nGlobex,globex.example\nInitech,initech.example\n';
+		const up = await json(await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(companies) }));
+		const body = await estimate([
+			{ id: 'read', type: 'read_csv', params: { path: up.file_path } },
+			{ id: 'co', type: 'enrich_company', params: { struct: {}, find_people: true } },
+			{ id: 'e', type: 'find_email', params: {} }
+		]);
+		expect(body.error).toBeUndefined();
+		expect(body.blocks[1]).toMatchObject({ max_calls: 3 });
+		expect(body.blocks[2]).toMatchObject({ max_calls: null, max_cost_cents: null });
+		expect(body.max_cost_cents).toBeNull();
+	});
+});
+
 describe('queue, cancel and retry', () => {
 	it('runs one job at a time (MAX_CONCURRENT_JOBS=1): the next waits pending, and cancels cleanly', async () => {
 		gated.close();

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLOCK_TYPES } from '../../src/lib/workflow/schema';
 import { createTestApp, uploadForm, type TestApp } from '../helpers/test-app';
 
 let t: TestApp;
@@ -46,7 +47,8 @@ describe('the API error shape', () => {
 		const res = await t.app.request('/api/workflows/blocks');
 		expect(res.status).toBe(200);
 		const { blocks } = await res.json();
-		expect(blocks.map((b: { type: string }) => b.type)).toEqual(['read_csv', 'filter', 'enrich_lead', 'find_email', 'save_csv']);
+		expect(blocks.map((b: { type: string }) => b.type)).toEqual([...BLOCK_TYPES]);
+		expect(BLOCK_TYPES).toEqual(expect.arrayContaining(['read_csv', 'filter', 'enrich_lead', 'find_email', 'save_csv']));
 		for (const b of blocks) {
 			expect(b.label).toBeTruthy();
 			expect(b.category).toBeTruthy();
@@ -137,6 +139,16 @@ describe('POST /api/workflows/run refuses what cannot run, with every problem an
 		const res = await post('/api/workflows/run', { workflow: { name: 'x'.repeat(3 * 1024 * 1024), blocks: [] } });
 		expect(res.status).toBe(413);
 		expect((await res.json()).error.code).toBe('payload_too_large');
+	});
+
+	it.each([
+		['deeply nested arrays', `{"workflow":{"blocks":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`],
+		['deeply nested objects', `{"workflow":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`],
+		['a NUL byte in a path', JSON.stringify({ workflow: { blocks: [{ id: 'r', type: 'read_csv', params: { path: 'uploads/a\u0000.csv' } }] } })]
+	])('refuses %s with a 400, nothing crashes', async (_name, body) => {
+		const res = await post('/api/workflows/run', body);
+		expect(res.status).toBe(400);
+		expect((await res.json()).error.code).toMatch(/^invalid_/);
 	});
 
 	it('refuses a body that is not JSON with 415', async () => {
