@@ -1,5 +1,9 @@
 import { sveltekit } from '@sveltejs/kit/vite';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+/** Node-side tests resolve SvelteKit's `$lib` alias themselves (they run without the kit plugin). */
+const resolve = { alias: { $lib: fileURLToPath(new URL('./src/lib', import.meta.url)) } };
 
 /** UI development against a separately started backend: `LEADFLOW_BACKEND=http://127.0.0.1:3100 vite dev`. */
 const backend = process.env.LEADFLOW_BACKEND;
@@ -19,13 +23,15 @@ export default defineConfig({
 		: undefined,
 	test: {
 		projects: [
-			{ extends: false, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], environment: 'node' } },
+			{ extends: false, resolve, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], environment: 'node' } },
 			{
 				extends: false,
+				resolve,
 				test: { name: 'integration', include: ['tests/integration/**/*.test.ts'], environment: 'node', testTimeout: 60_000, hookTimeout: 60_000 }
 			},
 			{
 				extends: false,
+				resolve,
 				test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false }
 			}
 		]

@@ -167,8 +167,9 @@ async function* countInput(
 	}
 }
 
+/** Blocks whose output row count differs from their input's (so totals cannot flow through). */
 function isFilter(tracker: BlockTracker): boolean {
-	return tracker.blockType === 'filter';
+	return tracker.blockType === 'filter' || tracker.blockType === 'enrich_company';
 }
 
 /** Counts rows leaving a block and keeps its preview. */

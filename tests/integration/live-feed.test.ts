@@ -121,6 +121,9 @@ describe('live channel over the real job manager', () => {
 			},
 			async findEmail() {
 				throw new EnrichmentError('not used', null, false);
+			},
+			async enrichCompany() {
+				throw new EnrichmentError('not used', null, false);
 			}
 		};
 		app = await createTestApp({ enrichment: fakeEnrichment });

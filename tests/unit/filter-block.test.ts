@@ -12,7 +12,8 @@ import { FilterParams, WorkflowSchema, type ParamsOf, type Row } from '../../src
 /** The filter never calls the API: any call is a test failure. */
 const noApi: EnrichmentService = {
 	enrichLead: () => Promise.reject(new Error('filter must not call the API')),
-	findEmail: () => Promise.reject(new Error('filter must not call the API'))
+	findEmail: () => Promise.reject(new Error('filter must not call the API')),
+	enrichCompany: () => Promise.reject(new Error('filter must not call the API'))
 };
 
 function context(signal = new AbortController().signal) {

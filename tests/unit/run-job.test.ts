@@ -51,6 +51,9 @@ function fakeEnrichment(options: { fail?: (name: string) => EnrichmentError | nu
 				stats.inFlight--;
 			}
 		},
+		async enrichCompany() {
+			throw new Error('enrich_company is not part of these workflows');
+		},
 		async findEmail(request, { meter }) {
 			stats.calls++;
 			meter.calls++;

@@ -1,0 +1,69 @@
+/**
+ * `npm run bench`: every benchmark, measured side by side in one run, printed as Markdown tables
+ * (the README's numbers come from here). `npm run bench -- throughput streaming` runs a subset.
+ * Each module can also run alone with `npx tsx tests/bench/<name>.ts`.
+ */
+import { cpus, totalmem } from 'node:os';
+
+interface Bench {
+	name: string;
+	run: () => Promise<string>;
+}
+
+const BENCHES: Bench[] = [
+	{
+		name: 'throughput',
+		run: async () => {
+			const { benchThroughput, formatThroughput } = await import('./throughput');
+			return formatThroughput(await benchThroughput());
+		}
+	},
+	{
+		name: 'streaming',
+		run: async () => {
+			const m = await import('./streaming');
+			return m.formatStreaming(await m.benchStreaming());
+		}
+	},
+	{
+		name: 'overhead',
+		run: async () => {
+			const m = await import('./engine-overhead');
+			return m.formatEngineOverhead(await m.benchEngineOverhead());
+		}
+	},
+	{
+		name: 'collab',
+		run: async () => {
+			const m = await import('./collab');
+			return m.formatCollab(await m.benchCollab());
+		}
+	},
+	{
+		name: 'fanout',
+		run: async () => {
+			const m = await import('./fanout');
+			return m.formatFanout(await m.benchFanout());
+		}
+	}
+];
+
+async function main() {
+	const wanted = process.argv.slice(2);
+	const selected = wanted.length ? BENCHES.filter((b) => wanted.includes(b.name)) : BENCHES;
+	console.log(`# Benchmarks — ${new Date().toISOString()} · Node ${process.version} · ${cpus().length} cores · ${Math.round(totalmem() / 2 ** 30)} GiB\n`);
+	for (const bench of selected) {
+		const started = Date.now();
+		console.error(`… ${bench.name}`);
+		const table = await bench.run();
+		console.log(`## ${bench.name} (${((Date.now() - started) / 1000).toFixed(0)} s)\n\n${table}\n`);
+	}
+}
+
+main().then(
+	() => process.exit(0),
+	(err: unknown) => {
+		console.error(err);
+		process.exit(1);
+	}
+);
