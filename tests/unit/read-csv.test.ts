@@ -177,15 +177,23 @@ describe('read_csv: file shapes', () => {
 		expect(result.rows[1]).toEqual({ text: 'next' });
 	});
 
-	it('keeps a row with extra non-empty cells, marks it with _error naming the line, and reports it', async () => {
+	it('keeps a row with extra non-empty cells, marks it with _error naming its row, and reports it', async () => {
 		const result = await read(upload('a,b\n1,2\n3,4,5\n6,7\n'));
 		expect(result.rows).toEqual([
 			{ a: '1', b: '2' },
-			{ a: '3', b: '4', _error: 'Line 3 has 3 fields but the header has 2: the extra fields were dropped' },
+			{ a: '3', b: '4', _error: 'Row 3 has 3 fields but the header has 2: the extra fields were dropped' },
 			{ a: '6', b: '7' }
 		]);
-		expect(result.rowErrors).toEqual([{ index: 1, message: expect.stringContaining('Line 3') }]);
+		expect(result.rowErrors).toEqual([{ index: 1, message: expect.stringContaining('Row 3 ') }]);
 		expect(result.counters.errors).toBe(1);
+	});
+	it.each([
+		{ name: 'after a multi-line quoted field', content: 'a,b\n"x\ny",2\n3,4,5\n', row: 3 },
+		{ name: 'after blank lines (not counted)', content: 'a,b\n\n1,2\n\n3,4,5\n', row: 3 },
+		{ name: 'right after the header', content: 'a,b\n1,2,3\n', row: 2 }
+	])('numbers a ragged row as a spreadsheet shows it: $name', async ({ content, row }) => {
+		const result = await read(upload(content));
+		expect(result.rowErrors.map((e) => e.message)).toEqual([`Row ${row} has 3 fields but the header has 2: the extra fields were dropped`]);
 	});
 });
 
