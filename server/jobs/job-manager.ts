@@ -79,7 +79,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 	const waiters = new Map<string, ((job: JobRecord | null) => void)[]>();
 	let stopping = false;
 
-	const queue = (options.createQueue ?? defaultQueue(options.maxConcurrentJobs))(execute);
+	const queue = (options.createQueue ?? defaultQueue(options.maxConcurrentJobs, logger))(execute);
 
 	function publish(event: JobEvent) {
 		for (const listener of listeners) {
@@ -293,11 +293,13 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 	return manager;
 }
 
-function defaultQueue(concurrency: number) {
+function defaultQueue(concurrency: number, logger: Logger) {
 	return (worker: JobWorker) =>
 		createInProcessQueue({
 			concurrency,
-			worker
+			worker,
+			// The store failed under the manager (disk full, database locked): the job stays where it was.
+			onWorkerError: (jobId, err) => logger.error({ err, job_id: jobId }, 'job could not be run')
 		});
 }
 

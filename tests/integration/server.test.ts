@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from 'node:net';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { startSimulator, type RunningSimulator } from '../../server/enrichment/simulator';
 import type { RunningServer } from '../../server/index';
@@ -161,10 +163,11 @@ describe('a real server on an ephemeral port, against the simulator', () => {
 		expect(await readFile(join(temp.dir, filePath), 'utf8')).toBe(csv);
 	});
 
-	it('serves a plain page outside /api when there is no web build, and refuses unknown upgrades', async () => {
+	it('serves the web app (or, before a build, a plain page) outside /api, and refuses unknown upgrades', async () => {
+		const built = existsSync(fileURLToPath(new URL('../../build/handler.js', import.meta.url)));
 		const page = await fetch(`${server.url}/`);
 		expect(page.status).toBe(200);
-		expect(await page.text()).toMatch(/API is running/);
+		expect(await page.text()).toMatch(built ? /<html/i : /API is running/);
 		const answer = await rawUpgrade(server.port, '/nowhere');
 		expect(answer).toMatch(/^HTTP\/1\.1 404 /);
 	});
