@@ -13,8 +13,8 @@
  *   runs, and the person sees exactly which rows to look at. Rows are numbered as a spreadsheet
  *   shows them (the header is row 1; a quoted multi-line field stays one row; blank lines are
  *   skipped and not counted) — csv-parse only gives exact line numbers at a per-row cost;
- * - header names are trimmed and made unique: a blank name becomes `column_<n>`, a repeated one
- *   `name_2`, `name_3`…;
+ * - header names are trimmed and made unique: a blank name (or `__proto__`) becomes
+ *   `column_<n>`, a repeated one `name_2`, `name_3`…;
  * - an empty file (nothing but a BOM, blank lines or nothing at all) is a `JobFailure`; a file
  *   with only a header has its columns and zero rows;
  * - an unclosed quote at the end of the file is a `JobFailure` naming the line.
@@ -174,10 +174,14 @@ export async function openCsv(file: string, options: OpenCsvOptions = {}): Promi
 
 /**
  * Makes header names usable as column keys: trimmed, blank → `column_<position>`, repeats →
- * `name_2`, `name_3`… (skipping names the header already uses).
+ * `name_2`, `name_3`… (skipping names the header already uses). `__proto__` is renamed like a
+ * blank name: as a key of a plain object it would set the prototype instead of holding a value.
  */
 export function uniqueColumnNames(header: string[]): string[] {
-	const names = header.map((h, i) => (h.trim() === '' ? `column_${i + 1}` : h.trim()));
+	const names = header.map((h, i) => {
+		const name = h.trim();
+		return name === '' || name === '__proto__' ? `column_${i + 1}` : name;
+	});
 	const reserved = new Set(names);
 	const seen = new Set<string>();
 	return names.map((name) => {

@@ -141,6 +141,12 @@ describe('read_csv: file shapes', () => {
 			rows: [{ name: '1', name_3: '2', name_2: '3' }]
 		},
 		{
+			name: 'a __proto__ header becomes a plain column, not a prototype',
+			content: '__proto__,constructor\nx,y\n',
+			columns: ['column_1', 'constructor'],
+			rows: [{ column_1: 'x', constructor: 'y' }]
+		},
+		{
 			name: 'blank lines are skipped',
 			content: 'a\n\n1\n\n\n2\n',
 			columns: ['a'],
