@@ -6,7 +6,7 @@
  * `flatMapRows` maps one row to any number of rows (Enrich Company's Find people turns a company
  * into its people); `mapRows` is its one-to-one case. Memory stays bounded with expansion too: an
  * input row occupies its place in the window until the consumer has taken all of its output rows,
- * so at most `concurrency` rows' results plus one input batch are ever held — a company with many
+ * so at most `window` (4 × concurrency by default) rows' results plus one input batch are ever held — a company with many
  * people slows the intake of further companies instead of making the engine buffer the file.
  */
 import { setMaxListeners } from 'node:events';
@@ -14,7 +14,14 @@ import type { Row } from '../../src/lib/workflow/schema';
 import type { RowStream } from './types';
 
 export interface MapRowsOptions {
+	/** Calls of `fn` running at once. */
 	concurrency: number;
+	/**
+	 * Input rows held at once: running, or finished and waiting behind a slower row for their turn
+	 * in the output (default 4 × concurrency). Larger than `concurrency` so that one slow call
+	 * (a p99 answer) does not stall the others: the window keeps starting new rows around it.
+	 */
+	window?: number;
 	signal: AbortSignal;
 	/** Largest output batch. */
 	batchSize?: number;
@@ -45,14 +52,17 @@ export function mapRows(source: RowStream, fn: RowMapper, options: MapRowsOption
 
 /**
  * Each input row becomes the rows `fn` gives for it; outputs keep input order (and the order `fn`
- * gave within one row). At most `concurrency` input rows are in the window at once — running, or
- * finished and waiting for the consumer to take their rows. The first failure ends the stream; so
+ * gave within one row). At most `concurrency` calls run at once, and at most `window` input rows
+ * are held — running, or finished and waiting for the consumer to take their rows. The first failure ends the stream; so
  * does `signal`. Abandoning the stream aborts the calls in flight and closes the source.
  * @example flatMapRows(companies, async (company) => peopleAt(company), { concurrency: 8, signal })
  */
 export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options: MapRowsOptions): RowStream {
 	const { signal, batchSize = 256 } = options;
 	const concurrency = Math.max(1, Math.floor(options.concurrency));
+	const maxWindow = Math.max(concurrency, Math.floor(options.window ?? concurrency * 4));
+	/** Calls of `fn` not yet settled. */
+	let running = 0;
 	const inner = new AbortController();
 	setMaxListeners(0, inner.signal); // one listener per row in flight is expected
 	/** The first failure: it ends the stream at once, not when its row reaches the head. */
@@ -73,6 +83,7 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 
 	const start = (row: Row) => {
 		const slot: Slot = { settled: false, failed: false, taken: 0 };
+		running++;
 		let call: Promise<Row[]>;
 		try {
 			call = fn(row, nextIndex++, inner.signal);
@@ -82,6 +93,7 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 		Promise.resolve(call).then(
 			(value) => {
 				slot.settled = true;
+				running--;
 				if (Array.isArray(value)) slot.value = value;
 				else {
 					slot.failed = true;
@@ -92,6 +104,7 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 			},
 			(error: unknown) => {
 				slot.settled = true;
+				running--;
 				slot.failed = true;
 				slot.error = error;
 				failure ??= { error };
@@ -102,7 +115,7 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 	};
 
 	const fill = () => {
-		while (window.length < concurrency && pendingAt < pending.length) start(pending[pendingAt++]);
+		while (running < concurrency && window.length < maxWindow && pendingAt < pending.length) start(pending[pendingAt++]);
 	};
 
 	try {
@@ -110,7 +123,7 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 			if (failure) throw failure.error;
 			if (inner.signal.aborted) throw inner.signal.reason;
 			fill();
-			const needInput = !sourceDone && pendingAt >= pending.length && window.length < concurrency;
+			const needInput = !sourceDone && pendingAt >= pending.length && running < concurrency && window.length < maxWindow;
 			if (needInput && !nextBatch) {
 				nextBatch = iterator.next().then((result) => {
 					nextBatch = null;
@@ -139,9 +152,10 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 				if (out.length > 0) yield out;
 				continue;
 			}
-			// Wait for whichever comes first: the head row finishing, or more input to start.
+			// Wait for whichever comes first: a row finishing (the head, or one whose place can be
+			// refilled), or more input to start.
 			const waits: Promise<unknown>[] = [];
-			if (window.length > 0) waits.push(new Promise<void>((resolve) => (wake = resolve)));
+			if (running > 0) waits.push(new Promise<void>((resolve) => (wake = resolve)));
 			if (nextBatch) waits.push(nextBatch);
 			if (waits.length === 0) return;
 			await Promise.race(waits);
