@@ -22,13 +22,34 @@ export interface JobTotals {
 	rowsOut: number;
 }
 
+/** Rows a block has finished: a filter's are the rows it read, every other block's the rows it passed on. */
+export function rowsDone(b: LiveBlockProgress): number {
+	return b.block_type === 'filter' ? b.rows_in : b.rows_out;
+}
+
 /** Share of a block's work done (0–1), null when its total is unknown. */
 export function blockFraction(b: LiveBlockProgress): number | null {
 	if (b.status === 'completed') return 1;
 	if (b.status === 'pending') return 0;
 	if (b.total === null || b.total <= 0) return b.total === 0 ? 1 : null;
-	const done = b.block_type === 'filter' ? b.rows_in : b.rows_out;
-	return Math.max(0, Math.min(1, done / b.total));
+	return Math.max(0, Math.min(1, rowsDone(b) / b.total));
+}
+
+/**
+ * Rows finished per second since the block started. Rows *entering* an API block arrive at once
+ * and wait for answers, so speed and ETA are measured on rows done, not rows in.
+ */
+export function blockSpeed(b: LiveBlockProgress): number {
+	const seconds = b.duration_ms / 1000;
+	return seconds > 0 ? rowsDone(b) / seconds : 0;
+}
+
+/** Seconds until the block is done at its speed so far (null when unknown). */
+export function blockEta(b: LiveBlockProgress): number | null {
+	if (b.status === 'completed') return 0;
+	const speed = blockSpeed(b);
+	if (b.total === null || speed <= 0) return null;
+	return Math.max(0, (b.total - rowsDone(b)) / speed);
 }
 
 export function jobTotals(blocks: readonly LiveBlockProgress[]): JobTotals {
@@ -50,8 +71,10 @@ export function jobTotals(blocks: readonly LiveBlockProgress[]): JobTotals {
 		if (b.status === 'running') {
 			running++;
 			waiting += b.waiting;
-			if (b.rows_per_s > 0) rowsPerSecond = Math.min(rowsPerSecond, b.rows_per_s);
-			if (b.eta_s !== null) etaSeconds = Math.max(etaSeconds ?? 0, b.eta_s);
+			const speed = blockSpeed(b);
+			if (speed > 0) rowsPerSecond = Math.min(rowsPerSecond, speed);
+			const eta = blockEta(b);
+			if (eta !== null) etaSeconds = Math.max(etaSeconds ?? 0, eta);
 		}
 		const f = blockFraction(b);
 		if (f === null) unknown = true;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockFraction, jobTotals } from '../../src/lib/job-totals';
+import { blockEta, blockFraction, blockSpeed, jobTotals } from '../../src/lib/job-totals';
 import { pendingBlock } from '../../src/lib/workflow/live-jobs';
 import type { LiveBlockProgress } from '../../src/lib/workflow/protocol';
 
@@ -26,8 +26,8 @@ describe('jobTotals', () => {
 	it('sums counters and takes the slowest running block as the bottleneck', () => {
 		const t = jobTotals([
 			block({ block_id: 'r', block_type: 'read_csv', status: 'completed', rows_in: 100, rows_out: 100, total: 100 }),
-			block({ block_id: 'e', status: 'running', rows_out: 40, total: 100, calls: 45, cached: 10, cost_cents: 225.004, errors: 2, waiting: 3, rows_per_s: 4, eta_s: 15 }),
-			block({ block_id: 'f', block_type: 'find_email', status: 'running', rows_out: 10, total: 100, calls: 10, cost_cents: 50, rows_per_s: 2, eta_s: 45 }),
+			block({ block_id: 'e', status: 'running', rows_out: 40, total: 100, calls: 45, cached: 10, cost_cents: 225.004, errors: 2, waiting: 3, duration_ms: 10_000 }),
+			block({ block_id: 'f', block_type: 'find_email', status: 'running', rows_out: 10, total: 100, calls: 10, cost_cents: 50, duration_ms: 5_000 }),
 			block({ block_id: 's', block_type: 'save_csv', status: 'pending' })
 		]);
 		expect(t).toMatchObject({ calls: 55, cached: 10, costCents: 275, errors: 2, waiting: 3, rowsPerSecond: 2, etaSeconds: 45, rowsOut: 0 });
@@ -35,11 +35,26 @@ describe('jobTotals', () => {
 	});
 
 	it('has no speed, ETA or waiting once nothing runs', () => {
-		const t = jobTotals([block({ status: 'completed', rows_out: 7, waiting: 4, rows_per_s: 9, eta_s: 0 })]);
+		const t = jobTotals([block({ status: 'completed', rows_out: 7, waiting: 4, duration_ms: 1000 })]);
 		expect(t).toMatchObject({ rowsPerSecond: 0, etaSeconds: null, waiting: 0, percent: 100, rowsOut: 7 });
 	});
 
 	it('says nothing about progress for an empty job', () => {
 		expect(jobTotals([]).percent).toBeNull();
+	});
+});
+
+describe('speed and ETA are measured on rows done', () => {
+	it.each([
+		// all 10 rows entered the API block at once, 4 answered in 2 s: 2 rows/s, 3 s to go
+		{ b: block({ status: 'running', rows_in: 10, rows_out: 4, total: 10, duration_ms: 2000 }), speed: 2, eta: 3 },
+		// nothing answered yet: no speed, no ETA (not "0 s")
+		{ b: block({ status: 'running', rows_in: 10, rows_out: 0, total: 10, duration_ms: 2000 }), speed: 0, eta: null },
+		// unknown total: a speed but no ETA
+		{ b: block({ status: 'running', rows_out: 6, total: null, duration_ms: 3000 }), speed: 2, eta: null },
+		{ b: block({ status: 'completed', rows_out: 6, total: 6, duration_ms: 3000 }), speed: 2, eta: 0 }
+	])('speed $speed, eta $eta', ({ b, speed, eta }) => {
+		expect(blockSpeed(b)).toBe(speed);
+		expect(blockEta(b)).toBe(eta);
 	});
 });

@@ -185,7 +185,9 @@ export class CollabSession {
 		this.#refreshPeers();
 
 		const onOnline = () => {
-			if (this.status === 'offline') this.status = 'reconnecting';
+			if (this.status !== 'offline') return;
+			// The socket may have survived the outage (its traffic only paused): then we are back.
+			this.status = provider.wsconnected ? 'connected' : 'reconnecting';
 		};
 		const onOffline = () => {
 			if (this.status !== 'stopped') this.status = 'offline';

@@ -94,7 +94,7 @@ export class Editor {
 		let timer: ReturnType<typeof setTimeout>;
 		const tick = async () => {
 			if (stopped) return;
-			if (!this.live.job(jobId)) {
+			if (!this.live.job(jobId) && navigator.onLine) {
 				try {
 					const progress = await getJob(jobId, this.token);
 					if (stopped) return;
@@ -173,6 +173,7 @@ export class Editor {
 
 	/** Why the server refuses this link (null when it does not, or cannot be reached). */
 	async #probeAccess(): Promise<string | null> {
+		if (!navigator.onLine) return null;
 		try {
 			await getWorkflow(this.workflowId, this.token);
 			return null;

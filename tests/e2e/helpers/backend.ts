@@ -3,21 +3,19 @@
  * Yjs rooms (`/yjs/`) and live job events (`/live/`) wired in, on the simulator.
  * Until server/index.ts wires these extensions itself, this is the one place that does.
  *
- * Run standalone (for `vite dev`, which proxies to it): `PORT=3100 DATA_DIR=/tmp/x tsx tests/e2e/dev-backend.ts`
+ * Run standalone (for `vite dev`, which proxies to it): `PORT=3100 DATA_DIR=/tmp/x tsx tests/e2e/helpers/backend.ts`
  */
-import { pathToFileURL } from 'node:url';
-import { join } from 'node:path';
-import { loadConfig, type Config } from '../../server/config';
-import { startServer, type RunningServer, type ServerContext, type ServerExtension } from '../../server/index';
-import { createCollabServer } from '../../server/collab/index';
-import { createLiveHub } from '../../server/live/live-hub';
-import { forwardJobEvents } from '../../server/live/job-feed';
-import { createLiveJobsLoader } from '../../server/live/load-live-jobs';
-import { createWorkflowRoutes } from '../../server/routes/workflows';
-import { createSqliteWorkflowsRepo } from '../../server/store/workflows-repo';
-import { publicPath } from '../../server/jobs/job-progress';
-import { docToWorkflow, workflowToDoc } from '../../src/lib/workflow/doc';
-import type { LiveEvent } from '../../src/lib/workflow/protocol';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { loadConfig, type Config } from '../../../server/config';
+import { startServer, type RunningServer, type ServerContext, type ServerExtension } from '../../../server/index';
+import { createCollabServer } from '../../../server/collab/index';
+import { createLiveHub } from '../../../server/live/live-hub';
+import { forwardJobEvents } from '../../../server/live/job-feed';
+import { createLiveJobsLoader } from '../../../server/live/load-live-jobs';
+import { createWorkflowRoutes } from '../../../server/routes/workflows';
+import { createSqliteWorkflowsRepo } from '../../../server/store/workflows-repo';
+import { publicPath } from '../../../server/jobs/job-progress';
+import { docToWorkflow, workflowToDoc } from '../../../src/lib/workflow/doc';
 
 /** The collaboration and live-progress extension of the server. */
 export async function collabExtension(ctx: ServerContext): Promise<ServerExtension> {
@@ -36,7 +34,7 @@ export async function collabExtension(ctx: ServerContext): Promise<ServerExtensi
 	});
 	const workflowRoutes = createWorkflowRoutes({
 		workflows,
-		examplesDir: join(process.cwd(), 'data', 'examples'),
+		examplesDir: fileURLToPath(new URL('../../../data/examples', import.meta.url)),
 		docs: {
 			async createDoc(id, workflow) {
 				workflowToDoc(workflow, await collab.getDoc(id));
@@ -59,8 +57,6 @@ export async function collabExtension(ctx: ServerContext): Promise<ServerExtensi
 		}
 	};
 }
-
-export type { LiveEvent };
 
 /** Starts the whole backend on `config` (port 0 for tests). */
 export function startBackend(config: Config): Promise<RunningServer> {
