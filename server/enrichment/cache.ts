@@ -9,6 +9,7 @@
 import { abortError, raceAbort } from './abortable';
 import { RelayMeter } from './relay-meter';
 import { requestKey } from './request-key';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../store/db';
 import type { CallMeter, CallOptions } from './types';
 
@@ -63,6 +64,8 @@ export interface ResponseCache {
 	savePendingTask(key: string, endpoint: string, taskId: string): void;
 	clearPendingTask(key: string): void;
 	stats(): CacheStats;
+	/** Writes the answers still held in memory now (the server calls it before closing the db). */
+	flush(): void;
 }
 
 interface Flight {
@@ -89,13 +92,10 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 	);
 	const storePending = db.prepare('INSERT OR REPLACE INTO pending_tasks (key, endpoint, task_id, created_at) VALUES (?, ?, ?, ?)');
 	const deletePending = db.prepare('DELETE FROM pending_tasks WHERE key = ?');
-	const storeDone = db.transaction((key: string, endpoint: string, response: string, cost: number) => {
-		storeAnswer.run(key, endpoint, response, cost, now());
-		deletePending.run(key);
-	});
+	const writer = writeBehindFor(db, storeAnswer, deletePending, figures);
 
 	function read<T>(key: string): T | undefined {
-		const row = selectAnswer.get(key);
+		const row = writer.unflushed.get(key) ?? selectAnswer.get(key);
 		if (!row) return undefined;
 		if (ttlMs > 0 && now() - row.created_at > ttlMs) return undefined;
 		try {
@@ -166,7 +166,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 				try {
 					const { value, costCents } = await miss({ key, signal: controller.signal, meter });
 					try {
-						storeDone(key, endpoint, JSON.stringify(value), costCents);
+						writer.store(key, { endpoint, response: JSON.stringify(value), cost: costCents, created_at: now() });
 					} catch {
 						// The answer is paid for: hand it to the callers even if it could not be kept.
 						figures.storeErrors++;
@@ -181,6 +181,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 			return join<T>(key, flight, call);
 		},
 		pendingTask(key) {
+			if (writer.unflushed.has(key)) return null; // answered: its task is done
 			const row = selectPending.get(key);
 			return row ? { taskId: row.task_id, endpoint: row.endpoint, createdAt: row.created_at } : null;
 		},
@@ -190,6 +191,66 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 		clearPendingTask(key) {
 			deletePending.run(key);
 		},
-		stats: () => ({ ...figures })
+		stats: () => ({ ...figures }),
+		flush: () => writer.flush()
 	};
+}
+
+interface Unflushed {
+	endpoint: string;
+	response: string;
+	cost: number;
+	created_at: number;
+}
+
+interface WriteBehind {
+	unflushed: Map<string, Unflushed>;
+	store(key: string, entry: Unflushed): void;
+	flush(): void;
+}
+
+/** One writer per database, so every cache over it sees the answers not yet written. */
+const writers = new WeakMap<Db, WriteBehind>();
+
+/**
+ * Answers are written behind, in one transaction per turn of the event loop: at hundreds of
+ * answers a second, a transaction each was the engine's largest cost. An answer waits at most
+ * until the next `setImmediate` — less time than the calls still in flight, which a crash loses
+ * too — and is served from `unflushed` meanwhile.
+ */
+function writeBehindFor(db: Db, storeAnswer: Statement, deletePending: Statement, figures: CacheStats): WriteBehind {
+	const existing = writers.get(db);
+	if (existing) return existing;
+	const unflushed = new Map<string, Unflushed>();
+	let scheduled = false;
+	const writeAll = db.transaction((entries: [string, Unflushed][]) => {
+		for (const [key, e] of entries) {
+			storeAnswer.run(key, e.endpoint, e.response, e.cost, e.created_at);
+			deletePending.run(key);
+		}
+	});
+	const writer: WriteBehind = {
+		unflushed,
+		store(key, entry) {
+			unflushed.set(key, entry);
+			if (!scheduled) {
+				scheduled = true;
+				setImmediate(writer.flush);
+			}
+		},
+		flush() {
+			scheduled = false;
+			if (unflushed.size === 0 || !db.open) return;
+			const entries = [...unflushed];
+			try {
+				writeAll(entries);
+			} catch {
+				// The answers are paid for and were handed to their callers; they just won't be reused.
+				figures.storeErrors += entries.length;
+			}
+			for (const [key, entry] of entries) if (unflushed.get(key) === entry) unflushed.delete(key);
+		}
+	};
+	writers.set(db, writer);
+	return writer;
 }

@@ -4,6 +4,9 @@ import { normaliseRequest, requestKey } from '../../server/enrichment/request-ke
 import type { CallMeter } from '../../server/enrichment/types';
 import { openDatabase, type Db } from '../../server/store/db';
 
+/** Answers reach SQLite one turn of the event loop after they arrive (written behind, batched). */
+const writtenBehind = () => new Promise((resolve) => setImmediate(resolve));
+
 const meter = (): CallMeter => ({ calls: 0, cached: 0, costCents: 0, waiting: 0 });
 const call = (m = meter(), signal = new AbortController().signal) => ({ signal, meter: m });
 const REQUEST = { lead: { name: 'Ada', company: 'AE' } };
@@ -75,6 +78,7 @@ describe('getOrCall', () => {
 		const reopened = createResponseCache({ db });
 		expect(await reopened.getOrCall('/find-email', REQUEST, call(), miss)).toEqual({ email: 'ada@ae.example' });
 		expect(calls).toHaveLength(1);
+		await writtenBehind();
 		expect(db.prepare('SELECT endpoint, cost_cents FROM cache').all()).toEqual([{ endpoint: '/find-email', cost_cents: 5 }]);
 	});
 

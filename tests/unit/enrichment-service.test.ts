@@ -6,6 +6,9 @@ import type { EnrichLeadRequest } from '../../server/enrichment/sixtyfour-schema
 import { openDatabase, type Db } from '../../server/store/db';
 import { startFakeSixtyfour, type FakeHandler, type FakeSixtyfour } from '../helpers/fake-sixtyfour';
 
+/** Answers reach SQLite one turn of the event loop after they arrive (written behind, batched). */
+const writtenBehind = () => new Promise((resolve) => setImmediate(resolve));
+
 const LEAD: EnrichLeadRequest = { lead_info: { name: 'Ada Lovelace', company: 'AE' }, struct: { title: 'Current job title' } };
 const RESULT = { notes: null, structured_data: { title: 'Countess' }, confidence_score: 0.92 };
 
@@ -66,6 +69,7 @@ describe('enrich-lead', () => {
 		expect(first).not.toHaveProperty('cost_cents');
 		expect(paths()).toEqual(['POST /enrich-lead-async', 'GET /job-status/t1', 'GET /job-status/t1']);
 		expect(m).toEqual({ calls: 3, cached: 0, costCents: 5, waiting: 0 });
+		await writtenBehind();
 		expect(pendingRows()).toEqual([]);
 
 		const again = meter();
@@ -110,6 +114,7 @@ describe('enrich-lead', () => {
 		expect(paths().filter((p) => p.startsWith('POST'))).toEqual(['POST /enrich-lead-async']);
 		expect(paths().at(-1)).toBe('GET /job-status/t1');
 		expect(m.costCents).toBe(5);
+		await writtenBehind();
 		expect(pendingRows()).toEqual([]);
 	});
 
@@ -119,6 +124,7 @@ describe('enrich-lead', () => {
 		s.cache.savePendingTask(s.cache.key('/enrich-lead', LEAD), '/enrich-lead', 't-old');
 		expect((await s.enrichLead(LEAD, call())).structured_data.title).toBe('Countess');
 		expect(paths()).toEqual(['GET /job-status/t-old', 'POST /enrich-lead-async', 'GET /job-status/t1']);
+		await writtenBehind();
 		expect(pendingRows()).toEqual([]);
 	});
 
@@ -126,6 +132,7 @@ describe('enrich-lead', () => {
 		fake.setHandler(asyncApi({ end: { status: 'failed', error: 'no such person' } }));
 		const s = service();
 		await expect(s.enrichLead(LEAD, call())).rejects.toThrow(/ended failed: no such person/);
+		await writtenBehind();
 		expect(pendingRows()).toEqual([]);
 		fake.setHandler(asyncApi());
 		fake.requests.length = 0;
