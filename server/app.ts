@@ -14,6 +14,8 @@ import { createRunRoutes } from './routes/runs';
 import { createStatusRoutes } from './routes/status';
 import { createUploadRoutes } from './routes/uploads';
 import type { JobStore } from './store/job-store';
+import type { WorkflowsRepo } from './store/workflows-repo';
+import type { WorkflowDocs } from './routes/workflows';
 import type { UploadStore } from './store/upload-store';
 
 /** Largest JSON body (a 100-block workflow with long research plans fits easily). */
@@ -35,6 +37,14 @@ export interface AppDeps {
 	 * `/blocks`, `/jobs`, `/upload`… are never taken for a workflow id.
 	 */
 	workflowRoutes?: Hono;
+	/** Shared workflows (issue 4): token checks and document snapshots for runs, jobs and uploads. */
+	shared?: SharedWorkflows;
+}
+
+/** What the REST routes need of shared workflows. */
+export interface SharedWorkflows {
+	workflows: WorkflowsRepo;
+	docs: WorkflowDocs;
 }
 
 /**

@@ -15,7 +15,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { createApp } from './app';
+import { createApp, type SharedWorkflows } from './app';
+import { collaboration } from './collaboration';
 import { ConfigError, loadConfig, type Config } from './config';
 import { runJob } from './engine/run-job';
 import { createEnrichmentService } from './enrichment/service';
@@ -49,6 +50,8 @@ export interface ServerExtension {
 	upgrades?: Record<string, UpgradeHandler>;
 	/** Mounted under `/api/workflows` after the built-in routes. */
 	workflowRoutes?: Hono;
+	/** Shared workflows: lets runs, jobs and uploads check tokens and snapshot documents. */
+	shared?: SharedWorkflows;
 	/** Called on shutdown, before the database closes (persist rooms, tell clients). */
 	close?: () => Promise<void> | void;
 }
@@ -155,10 +158,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	const context: ServerContext = { config, db, logger, jobs, jobStore };
 	const upgrades = new Map<string, UpgradeHandler>();
 	let workflowRoutes: Hono | undefined;
+	let shared: SharedWorkflows | undefined;
 	for (const create of options.extensions ?? []) {
 		const ext = await create(context);
 		for (const [prefix, handler] of Object.entries(ext.upgrades ?? {})) upgrades.set(prefix, handler);
 		if (ext.workflowRoutes) workflowRoutes = ext.workflowRoutes;
+		if (ext.shared) shared = ext.shared;
 		if (ext.close) closers.unshift(ext.close);
 	}
 
@@ -170,7 +175,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		uploads,
 		logger,
 		simulated,
-		workflowRoutes
+		workflowRoutes,
+		shared
 	});
 	const api = getRequestListener(app.fetch, {
 		errorHandler: (err) => {
@@ -258,8 +264,7 @@ async function main(): Promise<void> {
 	process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 	let server: RunningServer;
 	try {
-		// Issue 4 adds its extensions here (rooms, live events, shared-workflow routes).
-		server = await startServer(config, { logger, extensions: [] });
+		server = await startServer(config, { logger, extensions: [collaboration] });
 	} catch (err) {
 		logger.fatal({ err }, 'could not start');
 		process.exit(1);

@@ -1,0 +1,68 @@
+/**
+ * Issue 4 plugged into the server: shared workflows (capability tokens), their Yjs rooms on
+ * `/yjs/:id`, the live job channel on `/live/:id`, and the routes that create, read and export
+ * workflows. One `ServerExtension`, so index.ts stays transport plumbing.
+ */
+import { isAbsolute, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createCollabServer } from './collab';
+import type { ServerContext, ServerExtension } from './index';
+import { createLiveHub } from './live/live-hub';
+import { forwardJobEvents } from './live/job-feed';
+import { createLiveJobsLoader } from './live/load-live-jobs';
+import { collabWorkflowDocs } from './routes/workflow-docs';
+import { createWorkflowRoutes } from './routes/workflows';
+import { createSqliteWorkflowsRepo } from './store/workflows-repo';
+
+/** The committed example workflows (whatever DATA_DIR is). */
+const EXAMPLES_DIR = fileURLToPath(new URL('../data/examples', import.meta.url));
+
+/** Stored output paths are shown relative to the data dir (`outputs/…`), never the server's layout. */
+export function publicOutputPath(dataDir: string) {
+	return (path: string | null): string | null => {
+		if (!path) return null;
+		if (!isAbsolute(path)) return path;
+		const inside = relative(dataDir, path);
+		return inside.startsWith('..') ? null : inside;
+	};
+}
+
+export function collaboration(context: ServerContext): ServerExtension {
+	const { config, db, logger, jobs, jobStore } = context;
+	const workflows = createSqliteWorkflowsRepo(db);
+	const allowedOrigins = config.allowedOrigins.length > 0 ? config.allowedOrigins : undefined;
+	const collab = createCollabServer({
+		db,
+		allowedOrigins,
+		authorize: async (id, token) => (await workflows.get(id)) ? ((await workflows.authorize(id, token)) ?? 'forbidden') : null,
+		log: logger
+	});
+	const docs = collabWorkflowDocs(collab);
+	const publicPath = publicOutputPath(config.dataDir);
+	const hub = createLiveHub({
+		authorize: (id, token) => workflows.authorize(id, token),
+		loadSnapshot: createLiveJobsLoader({ store: jobStore, publicPath }),
+		allowedOrigins,
+		onError: (err, where) => logger.warn({ err, where }, 'live channel error')
+	});
+	const stopFeed = forwardJobEvents({
+		subscribe: jobs.subscribe,
+		hub,
+		workflowOf: async (jobId) => (await jobStore.get(jobId))?.workflowId ?? null,
+		publicPath,
+		onError: (err) => logger.warn({ err }, 'could not route a job event')
+	});
+	return {
+		upgrades: {
+			'/yjs/': (req, socket, head) => void collab.handleUpgrade(req, socket, head),
+			'/live/': (req, socket, head) => void hub.handleUpgrade(req, socket, head)
+		},
+		workflowRoutes: createWorkflowRoutes({ workflows, docs, examplesDir: EXAMPLES_DIR }),
+		shared: { workflows, docs },
+		async close() {
+			stopFeed();
+			await hub.close();
+			await collab.close();
+		}
+	};
+}
