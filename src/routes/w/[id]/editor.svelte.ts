@@ -91,6 +91,7 @@ export class Editor {
 	#pollSelected(jobId: string | null): (() => void) | void {
 		if (!jobId) return;
 		let stopped = false;
+		let finalSeen = 0;
 		let timer: ReturnType<typeof setTimeout>;
 		const tick = async () => {
 			if (stopped) return;
@@ -99,7 +100,8 @@ export class Editor {
 					const progress = await getJob(jobId, this.token);
 					if (stopped) return;
 					this.#polled.set(jobId, toLiveJob(progress));
-					if (progress.status !== 'pending' && progress.status !== 'running') return;
+					// Read a finished job once more: its last block results may land just after its status.
+					if (progress.status !== 'pending' && progress.status !== 'running' && ++finalSeen > 1) return;
 				} catch {
 					/* keep trying: the server may be restarting */
 				}
