@@ -6,7 +6,7 @@
  * `startServer(config)` is what tests call (port 0, in-process); `tsx server/index.ts` reads the
  * environment, starts, resumes unfinished jobs, and shuts down gracefully on SIGTERM/SIGINT.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -62,6 +62,11 @@ export interface StartServerOptions {
 	extensions?: ((context: ServerContext) => ServerExtension | Promise<ServerExtension>)[];
 	/** Don't resume unfinished jobs at start (tests that inspect them). Default: resume. */
 	resumeJobs?: boolean;
+	/**
+	 * The handler of every non-API page, given the HTTP server (Vite's dev middleware needs it for
+	 * hot reload). Default: the SvelteKit build.
+	 */
+	pages?: (server: Server) => Promise<NodeHandler>;
 }
 
 export interface RunningServer {
@@ -79,7 +84,7 @@ export interface RunningServer {
 
 const SVELTEKIT_HANDLER = fileURLToPath(new URL('../build/handler.js', import.meta.url));
 
-type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
 
 /** The SvelteKit adapter-node handler when a build exists; else a page saying how to get one. */
 async function loadPageHandler(logger: Logger): Promise<NodeHandler> {
@@ -183,8 +188,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 			logger.error({ err }, 'unhandled API error');
 		}
 	});
-	const page = await loadPageHandler(logger);
-
+	let page: NodeHandler = () => {};
 	const server = createServer((req, res) => {
 		const path = (req.url ?? '/').split('?')[0];
 		if (path === '/api' || path.startsWith('/api/')) void api(req, res);
@@ -199,11 +203,15 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		for (const [prefix, handler] of upgrades) {
 			if (path.startsWith(prefix)) return handler(req, socket, head);
 		}
+		// Vite's hot-reload socket (dev only) is Vite's to answer.
+		if (options.pages && String(req.headers['sec-websocket-protocol'] ?? '').includes('vite-hmr')) return;
 		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
 	});
 	server.on('clientError', (_err, socket) => {
 		if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
 	});
+
+	page = options.pages ? await options.pages(server) : await loadPageHandler(logger);
 
 	await new Promise<void>((resolve, reject) => {
 		server.once('error', reject);
@@ -248,8 +256,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	};
 }
 
-/** `tsx server/index.ts`: configuration from the environment, graceful shutdown on signals. */
-async function main(): Promise<void> {
+/**
+ * `tsx server/index.ts`: configuration from the environment, graceful shutdown on signals.
+ * `server/dev.ts` calls it with Vite's dev middleware as `pages`.
+ */
+export async function main(extra: Pick<StartServerOptions, 'pages'> = {}): Promise<void> {
 	let config: Config;
 	try {
 		config = loadConfig();
@@ -264,7 +275,7 @@ async function main(): Promise<void> {
 	process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 	let server: RunningServer;
 	try {
-		server = await startServer(config, { logger, extensions: [collaboration] });
+		server = await startServer(config, { logger, extensions: [collaboration], ...extra });
 	} catch (err) {
 		logger.fatal({ err }, 'could not start');
 		process.exit(1);
