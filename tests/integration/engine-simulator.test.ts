@@ -85,9 +85,10 @@ describe('workflows against the simulator', () => {
 		expect(result.blocks[2].skipped).toBe(ROWS - missing);
 		expect(stats.calls['/find-email']).toBe(missing);
 		expect(stats.duplicates_paid).toBe(0);
-		const csv = readFileSync(result.outputPath!, 'utf8').trim().split(/\r?\n/);
+		const csv = readFileSync(join(tmp.dir, result.outputPath!), 'utf8').trim().split(/\r?\n/);
 		expect(csv).toHaveLength(ROWS + 1);
-		expect(result.blocks.reduce((n, b) => n + b.cost_cents, 0)).toBe(stats.charged_cents);
+		// A synchronous /enrich-lead answer carries no price; /find-email's carries cost_cents.
+		expect(result.blocks[2].cost_cents).toBe(missing * 5);
 	});
 
 	it('rides out a 429 storm: every row enriched, nothing paid twice', async () => {
@@ -117,6 +118,8 @@ describe('workflows against the simulator', () => {
 		expectEveryRowAccounted(rows);
 		expect(stats.calls['/enrich-lead-async']).toBe(ROWS);
 		expect(stats.duplicates_paid).toBe(0);
+		// Async answers carry charge_amount: every cent the simulator charged is accounted for.
+		expect(result.blocks.reduce((n, b) => n + b.cost_cents, 0)).toBe(stats.charged_cents);
 	});
 
 	it('fails the job with a clear message when the key is refused mid-run (401)', async () => {

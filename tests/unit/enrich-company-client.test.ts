@@ -131,6 +131,7 @@ describe('enrichCompany through the service', () => {
 		expect((await service().enrichCompany(COMPANY, call(m))).people).toEqual([ADA]);
 		expect(paths().filter((p) => p.startsWith('POST'))).toEqual(['POST /enrich-company-async']);
 		expect(m.costCents).toBe(10);
+		await new Promise((resolve) => setImmediate(resolve)); // answers are written behind, one event-loop turn later
 		expect(db.prepare('SELECT task_id FROM pending_tasks').all()).toEqual([]);
 	});
 
