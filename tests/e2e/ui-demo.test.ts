@@ -57,7 +57,7 @@ describe('a newcomer runs the demo', () => {
 		expect(jobId).toBeTruthy();
 		const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
 		const csv = parse(await readFile((await download.path())!, 'utf8'), { columns: true }) as Record<string, string>[];
-		const server = await jobRows(app.url, jobId!);
+		const server = await jobRows(app.url, jobId!, new URL(page.url()).searchParams.get('token')!);
 		expect(csv.length).toBe(server.rows.length);
 		expect(csv.length).toBeGreaterThan(0);
 		const asText = (v: unknown) => (v === null || v === undefined ? '' : String(v));

@@ -5,7 +5,7 @@
 import type { Row, RunOptions, WorkflowInput } from '$lib/workflow/schema';
 import type { JobProgress, JobSummary } from '../../../server/jobs/job-progress';
 import type { RunEstimate } from '../../../server/jobs/estimate';
-import { ApiError, requestJson, withQuery } from './http';
+import { ApiError, requestJson, withQuery, type ApiIssue } from './http';
 
 export type { JobProgress, JobSummary, RunEstimate };
 export type Access = 'edit' | 'view';
@@ -99,17 +99,19 @@ export async function describeSource(path: string, token?: string | null): Promi
 export function runWorkflow(
 	workflowId: string,
 	token: string,
-	options: RunOptions = {},
-	/** The document as this browser sees it, for servers that run a posted workflow. */
-	snapshot?: WorkflowInput
-): Promise<{ job_id: string; estimate?: RunEstimate }> {
-	const body = { workflow_id: workflowId, options, ...(snapshot ? { workflow: snapshot } : {}) };
-	return requestJson('/api/workflows/run', { method: 'POST', body, token });
+	options: RunOptions = {}
+): Promise<{ job_id: string; estimate?: RunEstimate; warnings?: ApiIssue[] }> {
+	return requestJson('/api/workflows/run', { method: 'POST', body: { workflow_id: workflowId, options }, token });
 }
 
-/** Upper bounds for a run of `workflow` before it starts: API calls per block and the cost. */
-export function estimateRun(workflow: WorkflowInput, options: RunOptions, token?: string | null, signal?: AbortSignal): Promise<RunEstimate> {
-	return requestJson('/api/workflows/estimate', { method: 'POST', body: { workflow, options }, token, signal });
+/** Upper bounds for a run of the shared workflow before it starts: API calls per block and the cost. */
+export function estimateRun(
+	workflowId: string,
+	options: RunOptions,
+	token: string,
+	signal?: AbortSignal
+): Promise<RunEstimate & { warnings?: ApiIssue[] }> {
+	return requestJson('/api/workflows/estimate', { method: 'POST', body: { workflow_id: workflowId, options }, token, signal });
 }
 
 export function getJob(jobId: string, token?: string | null, signal?: AbortSignal): Promise<JobProgress> {
