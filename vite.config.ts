@@ -23,14 +23,12 @@ export default defineConfig({
 		: undefined,
 	test: {
 		projects: [
-			{ extends: false, resolve, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], environment: 'node' } },
+			{ resolve, test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], environment: 'node' } },
 			{
-				extends: false,
 				resolve,
 				test: { name: 'integration', include: ['tests/integration/**/*.test.ts'], environment: 'node', testTimeout: 60_000, hookTimeout: 60_000 }
 			},
 			{
-				extends: false,
 				resolve,
 				test: { name: 'e2e', include: ['tests/e2e/**/*.test.ts'], environment: 'node', testTimeout: 120_000, hookTimeout: 180_000, fileParallelism: false }
 			}
