@@ -10,9 +10,12 @@ import { HttpError, toErrorResponse } from './http-error';
 import type { JobManager } from './jobs/job-manager';
 import { createBlockRoutes } from './routes/blocks';
 import { createJobRoutes } from './routes/jobs';
+import { createSourceClassifier } from './jobs/source-access';
 import { createRunRoutes } from './routes/runs';
+import { createSourceRoutes } from './routes/sources';
 import { createStatusRoutes } from './routes/status';
 import { createUploadRoutes } from './routes/uploads';
+import { createWorkflowGuard } from './routes/workflow-guard';
 import type { JobStore } from './store/job-store';
 import type { WorkflowsRepo } from './store/workflows-repo';
 import type { WorkflowDocs } from './routes/workflows';
@@ -60,13 +63,19 @@ export function createApp(deps: AppDeps) {
 		}
 	});
 
+	// Runs, jobs, uploads and sources of a shared workflow answer to its tokens (see workflow-guard.ts).
+	const guard = createWorkflowGuard(deps.shared?.workflows);
+	const classify = createSourceClassifier({ dataDir: deps.dataDir, uploads: deps.uploads, jobs: deps.jobStore });
+	const { dataDir } = deps;
+
 	const workflows = new Hono()
 		// Uploads stream to disk with their own limit; every other body is JSON and small.
 		.use('*', async (c, next) => (c.req.path.endsWith('/upload') ? next() : jsonLimit(c, next)))
 		.route('/', createBlockRoutes())
-		.route('/', createUploadRoutes({ dataDir: deps.dataDir, uploads: deps.uploads, maxBytes: deps.uploadLimitBytes, logger }))
-		.route('/', createRunRoutes({ dataDir: deps.dataDir, uploads: deps.uploads, jobs: deps.jobs }))
-		.route('/', createJobRoutes({ dataDir: deps.dataDir, store: deps.jobStore, jobs: deps.jobs }));
+		.route('/', createUploadRoutes({ dataDir, uploads: deps.uploads, maxBytes: deps.uploadLimitBytes, logger, guard }))
+		.route('/', createSourceRoutes({ dataDir, classify, guard }))
+		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs }))
+		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard }));
 	if (deps.workflowRoutes) workflows.route('/', deps.workflowRoutes);
 
 	const api = new Hono()

@@ -3,7 +3,7 @@
  * store holds, so a running job, a finished one and one read after a restart look the same.
  */
 import { isAbsolute, relative, sep } from 'node:path';
-import type { BlockType, Row } from '../../src/lib/workflow/schema';
+import type { BlockType, Row, Workflow } from '../../src/lib/workflow/schema';
 import type { BlockProgress, JobStatus } from '../engine/types';
 import type { JobRecord } from '../store/job-store';
 
@@ -32,10 +32,12 @@ export interface JobProgress {
 	row_count: number;
 	columns: string[] | null;
 	totals: { calls: number; cached: number; cost_cents: number; errors: number };
+	/** The exact workflow the job runs: for a shared workflow, the document snapshot taken at the start. */
+	workflow: Workflow;
 }
 
-/** A row of the history list: the progress view without per-block previews and sample rows. */
-export type JobSummary = Omit<JobProgress, 'results' | 'sample_data'>;
+/** A row of the history list: the progress view without the workflow, per-block previews and sample rows. */
+export type JobSummary = Omit<JobProgress, 'results' | 'sample_data' | 'workflow'>;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -106,5 +108,5 @@ export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: s
 export function toJobProgress(job: JobRecord, blocks: BlockProgress[], sample: Row[], dataDir: string): JobProgress {
 	const byId = new Map(blocks.map((b) => [b.block_id, b]));
 	const results = job.workflow.blocks.map((b) => (byId.get(b.id) as BlockResult | undefined) ?? pendingBlock(b.id, b.type));
-	return { ...toJobSummary(job, blocks, dataDir), results, sample_data: sample.slice(0, SAMPLE_ROWS) };
+	return { ...toJobSummary(job, blocks, dataDir), results, sample_data: sample.slice(0, SAMPLE_ROWS), workflow: job.workflow };
 }

@@ -1,7 +1,8 @@
 /**
  * Everything checked before a run is queued, past the schema: every `read_csv` path resolves to a
- * readable CSV inside the data dir, every filter expression compiles, and the column flow makes the
- * run possible. All problems are collected (not just the first), each with its path in the request
+ * readable CSV inside the data dir that this run may read (not another workflow's upload or output,
+ * see source-access.ts), every filter expression compiles, and the column flow makes the run
+ * possible. All problems are collected (not just the first), each with its path in the request
  * (`workflow.blocks.2.params.expression`), so the editor can point at every one at once.
  */
 import { statSync } from 'node:fs';
@@ -10,7 +11,7 @@ import type { Workflow } from '../../src/lib/workflow/schema';
 import { countCsvRows, readCsvHeader, resolveDataPath } from '../blocks/read-csv';
 import { JobFailure } from '../engine/types';
 import type { Issue } from '../http-error';
-import type { UploadStore } from '../store/upload-store';
+import { ownerOf, OTHER_WORKFLOWS_FILE, PRIVATE_FILE, type CsvSource } from './source-access';
 
 /** Sample files up to this size are counted for the estimate. */
 const COUNT_UP_TO_BYTES = 32 * 1024 * 1024;
@@ -34,14 +35,20 @@ export interface RunCheck {
 
 export interface CheckRunOptions {
 	dataDir: string;
-	uploads: UploadStore;
+	/** What each resolved file is and whose (`createSourceClassifier`). */
+	classify: (file: string) => Promise<CsvSource>;
+	/**
+	 * Whether this run may read a file that belongs to workflow `workflowId`: a shared workflow's
+	 * run reads its own files only; a posted workflow those whose workflow its token reaches.
+	 */
+	mayReadOwned: (workflowId: string) => boolean | Promise<boolean>;
 	/** Where the workflow sits in the request body (issue paths start with it). */
 	pathPrefix?: string;
 }
 
 /**
  * Checks a schema-valid workflow against the files it reads.
- * @example const { issues } = await checkRun(workflow, { dataDir, uploads }); if (issues.length) …
+ * @example const { issues } = await checkRun(workflow, { dataDir, classify, mayReadOwned: (id) => id === workflowId })
  */
 export async function checkRun(workflow: Workflow, options: CheckRunOptions): Promise<RunCheck> {
 	const prefix = options.pathPrefix ?? 'workflow';
@@ -79,9 +86,12 @@ export async function checkRun(workflow: Workflow, options: CheckRunOptions): Pr
 
 async function describeSource(blockId: string, path: string, options: CheckRunOptions): Promise<SourceFile> {
 	const file = resolveDataPath(options.dataDir, path);
+	const source = await options.classify(file);
+	if (source.kind === 'private') throw new JobFailure(PRIVATE_FILE, 'invalid_path');
+	const owner = ownerOf(source);
+	if (owner !== null && !(await options.mayReadOwned(owner))) throw new JobFailure(OTHER_WORKFLOWS_FILE, 'forbidden');
 	// An upload was described when it arrived; other files (samples) are read now.
-	const upload = await options.uploads.getByPath(path.replace(/^(\.\/)+/, ''));
-	if (upload) return { blockId, file, columns: upload.columns, rowCount: upload.rowCount };
+	if (source.kind === 'upload') return { blockId, file, columns: source.upload.columns, rowCount: source.upload.rowCount };
 	const { columns } = await readCsvHeader(file, { previewRows: 0 });
 	// Counting a huge file would hold up the request; its estimate then says "unknown".
 	const rowCount = statSync(file).size <= COUNT_UP_TO_BYTES ? await countCsvRows(file) : null;

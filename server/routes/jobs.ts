@@ -2,8 +2,12 @@
  * Jobs: progress (the seed's JobProgress), history, cancel, retry, the final CSV and the final rows
  * paged. Reads come from the store, so a job looks the same during its run, after it and after a
  * restart; changes go through the job manager.
+ *
+ * A job of a shared workflow belongs to it: reading it needs that workflow's view or edit token,
+ * cancelling or retrying its edit token, and another workflow's token reaches nothing. A job
+ * posted as raw JSON belongs to no workflow: its unguessable id is the capability, as in the seed.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import * as v from 'valibot';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -13,31 +17,47 @@ import { HttpError, notFound } from '../http-error';
 import type { JobManager } from '../jobs/job-manager';
 import { SAMPLE_ROWS, toJobProgress, toJobSummary } from '../jobs/job-progress';
 import { columnsOf, rowsCsvStream } from '../jobs/rows-csv';
+import type { Access } from '../access';
 import type { JobRecord, JobStore } from '../store/job-store';
 import { queryInt, queryParams } from './validate';
+import { requestToken, type WorkflowGuard } from './workflow-guard';
 
 export interface JobRoutesOptions {
 	dataDir: string;
 	store: JobStore;
 	jobs: JobManager;
+	guard: WorkflowGuard;
 }
 
 /** Largest page of rows one request may ask for. */
 export const MAX_ROWS_PAGE = 1_000;
 
-const HistoryQuery = v.object({ offset: queryInt(0, 1e9, 0), limit: queryInt(1, 100, 20) });
-const RowsQuery = v.object({ offset: queryInt(0, 1e9, 0), limit: queryInt(1, MAX_ROWS_PAGE, 100) });
+const HistoryQuery = v.object({
+	offset: queryInt(0, 1e9, 0),
+	limit: queryInt(1, 100, 20),
+	/** A shared workflow's jobs (with its token); absent: the anonymous jobs only. */
+	workflow_id: v.optional(v.pipe(v.string(), v.minLength(1, 'Give a workflow id'), v.maxLength(100)))
+});
+const RowsQuery = v.object({
+	offset: queryInt(0, 1e9, 0),
+	limit: queryInt(1, MAX_ROWS_PAGE, 100),
+	/** `only`: just the rows whose `_error` is non-empty, paged among themselves. */
+	errors: v.optional(v.picklist(['only'], 'errors takes the value "only"'))
+});
 
 /** Job ids are UUIDs; anything else is unknown without a database round trip. */
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createJobRoutes(options: JobRoutesOptions) {
-	const { dataDir, store, jobs } = options;
+	const { dataDir, store, jobs, guard } = options;
 
-	async function load(id: string): Promise<JobRecord> {
+	/** The job, once the request's token may do `level` on its workflow (if it has one). */
+	async function load(c: Context, level: Access): Promise<JobRecord> {
+		const id = c.req.param('id') ?? '';
 		const job = JOB_ID.test(id) ? await store.get(id) : null;
 		if (!job) throw notFound(`Job ${JSON.stringify(id.slice(0, 100))}`);
+		await guard.requireIfOwned(job.workflowId, requestToken(c), level);
 		return job;
 	}
 
@@ -48,41 +68,46 @@ export function createJobRoutes(options: JobRoutesOptions) {
 
 	return new Hono()
 		.get('/jobs', queryParams(HistoryQuery), async (c) => {
-			const { offset, limit } = c.req.valid('query');
-			const { jobs: list, total } = await store.list({ offset, limit });
+			const { offset, limit, workflow_id: workflowId = null } = c.req.valid('query');
+			if (workflowId !== null) await guard.require(workflowId, requestToken(c), 'view');
+			const { jobs: list, total } = await store.list({ offset, limit, workflowId });
 			const items = await Promise.all(list.map(async (job) => toJobSummary(job, await store.listBlocks(job.id), dataDir)));
 			return c.json({ jobs: items, total, offset, limit });
 		})
-		.get('/jobs/:id', async (c) => c.json(await progress(await load(c.req.param('id')))))
+		.get('/jobs/:id', async (c) => c.json(await progress(await load(c, 'view'))))
 		.post('/jobs/:id/cancel', async (c) => {
-			const job = await load(c.req.param('id'));
+			const job = await load(c, 'edit');
 			const after = (await jobs.cancel(job.id)) ?? job;
 			return c.json(await progress(after));
 		})
 		.post('/jobs/:id/retry', async (c) => {
-			const job = await load(c.req.param('id'));
+			const job = await load(c, 'edit');
 			if (job.status === 'pending' || job.status === 'running') {
 				throw new HttpError(409, 'conflict', 'The job is still running: cancel it or wait for it to finish');
 			}
 			const next = await jobs.retry(job.id);
-			return c.json({ job_id: next!.id, status: next!.status, retry_of: job.id });
+			return c.json({ job_id: next!.id, status: next!.status, retry_of: job.id, workflow_id: next!.workflowId });
 		})
 		.get('/jobs/:id/rows', queryParams(RowsQuery), async (c) => {
-			const job = await load(c.req.param('id'));
-			const { offset, limit } = c.req.valid('query');
-			const rows = await store.readRows(job.id, offset, limit);
+			const job = await load(c, 'view');
+			const { offset, limit, errors } = c.req.valid('query');
+			const errorsOnly = errors === 'only';
+			const [rows, total] = errorsOnly
+				? await Promise.all([store.readErrorRows(job.id, offset, limit), store.countErrorRows(job.id)])
+				: [await store.readRows(job.id, offset, limit), job.rowCount];
 			return c.json({
 				job_id: job.id,
 				status: job.status,
 				offset,
 				limit,
-				total: job.rowCount,
+				total,
+				...(errorsOnly ? { errors: 'only' as const } : {}),
 				columns: await columnsOf(store, job.id, job.columns),
 				rows
 			});
 		})
 		.get('/jobs/:id/download', async (c) => {
-			const job = await load(c.req.param('id'));
+			const job = await load(c, 'view');
 			if (job.status === 'pending' || job.status === 'running') {
 				throw new HttpError(409, 'conflict', 'The job has not finished yet');
 			}

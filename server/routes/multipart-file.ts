@@ -1,7 +1,8 @@
 /**
  * Streams one file field of a `multipart/form-data` body straight to disk, counting bytes as they
  * come, so a 50 MB upload never sits in memory and a 5 GB one is refused after the limit, not after
- * it has been read. Deliberately narrow: one named file field; other fields are skipped (bounded).
+ * it has been read. Deliberately narrow: one named file field, plus the few short text fields the
+ * caller names (e.g. `workflow_id`); other fields are skipped (bounded).
  */
 import { open, rm } from 'node:fs/promises';
 import { HttpError } from '../http-error';
@@ -13,6 +14,8 @@ export interface ReceiveFileOptions {
 	destination: string;
 	/** Largest file accepted, in bytes (→ 413 beyond). */
 	maxBytes: number;
+	/** Short text fields to keep (each at most `MAX_TEXT_FIELD_BYTES`); the first of each name counts. */
+	textFields?: readonly string[];
 }
 
 export interface ReceivedFile {
@@ -20,7 +23,12 @@ export interface ReceivedFile {
 	filename: string;
 	contentType: string;
 	sizeBytes: number;
+	/** The kept text fields that were present, by name. */
+	fields: Record<string, string>;
 }
+
+/** Longest value of a kept text field. */
+export const MAX_TEXT_FIELD_BYTES = 1024;
 
 const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -92,8 +100,9 @@ export async function receiveFile(request: Request, options: ReceiveFileOptions)
 
 	const handle = await open(options.destination, 'wx');
 	let written = 0;
-	let found: ReceivedFile | null = null;
+	let found: Omit<ReceivedFile, 'fields'> | null = null;
 	let skipped = 0;
+	const fields: Record<string, string> = {};
 	try {
 		// Skip the preamble up to the first delimiter.
 		for (;;) {
@@ -118,6 +127,10 @@ export async function receiveFile(request: Request, options: ReceiveFileOptions)
 			const headers = partHeaders(buffer.subarray(0, headerEnd).toString('utf8'));
 			buffer = buffer.subarray(headerEnd + HEADER_END.length);
 			const isFile = headers.name === options.field && headers.filename !== null && found === null;
+			const keep =
+				!isFile && headers.filename === null && headers.name !== null && options.textFields?.includes(headers.name) && !(headers.name in fields);
+			const kept: Buffer[] = [];
+			let keptBytes = 0;
 
 			// The part's content runs to the next delimiter; keep a tail that might hold its start.
 			for (;;) {
@@ -135,6 +148,9 @@ export async function receiveFile(request: Request, options: ReceiveFileOptions)
 							);
 						}
 						await handle.write(content);
+					} else if (keep) {
+						if ((keptBytes += content.length) > MAX_TEXT_FIELD_BYTES) throw malformed(`the field "${headers.name}" is too long`);
+						kept.push(Buffer.from(content));
 					} else if ((skipped += content.length) > MAX_SKIPPED_BYTES) {
 						throw malformed(`fields other than "${options.field}" are too large`);
 					}
@@ -147,10 +163,11 @@ export async function receiveFile(request: Request, options: ReceiveFileOptions)
 				if (!(await pull())) throw malformed('the body ended inside a part');
 			}
 			if (isFile) found = { filename: headers.filename!, contentType: headers.contentType, sizeBytes: written };
+			if (keep) fields[headers.name!] = Buffer.concat(kept).toString('utf8');
 		}
 		if (!found) throw new HttpError(400, 'invalid_request', `No file in the form field "${options.field}"`);
 		await handle.close();
-		return found;
+		return { ...found, fields };
 	} catch (err) {
 		await handle.close().catch(() => {});
 		await rm(options.destination, { force: true });

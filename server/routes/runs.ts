@@ -2,61 +2,99 @@
  * Starting runs: `POST /api/workflows/run` validates a workflow completely (schema, files, filter
  * expressions, column flow) before anything is queued, and `POST /api/workflows/estimate` answers
  * what a run could cost without starting it. Both share one request schema and one check.
+ *
+ * Two kinds of request:
+ * - `{ workflow_id, options? }`: a shared workflow. The server snapshots the room's document (any
+ *   posted `workflow` is ignored: the document is the truth), validates it, and the job records the
+ *   workflow id and that snapshot. Running needs the edit token, estimating the view token.
+ * - `{ workflow, options? }`: a workflow posted as JSON, as the seed had it. The job belongs to no
+ *   workflow; its unguessable id is its capability.
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
-import { RunOptionsSchema, WorkflowSchema } from '../../src/lib/workflow/schema';
-import { HttpError } from '../http-error';
+import { RunOptionsSchema, WorkflowSchema, type RunOptions, type Workflow } from '../../src/lib/workflow/schema';
+import { allows, ID_PATTERN, type Access } from '../access';
+import { HttpError, toIssues, type Issue } from '../http-error';
 import { estimateRun } from '../jobs/estimate';
 import type { JobManager } from '../jobs/job-manager';
 import { checkRun } from '../jobs/validate-run';
-import type { UploadStore } from '../store/upload-store';
-import { jsonBody, MAX_ISSUES } from './validate';
+import type { CsvSource } from '../jobs/source-access';
+import type { WorkflowDocs } from './workflows';
+import { jsonBodyBy, MAX_ISSUES } from './validate';
+import { requestToken, type WorkflowGuard } from './workflow-guard';
 
-/**
- * `{ workflow, options? }`. Issue 4 extends this with `{ workflow_id }` (run the shared document's
- * current snapshot): add it as a second variant here, resolve it to a Workflow, then the same check.
- */
-export const RunRequestSchema = v.object({
+/** `{ workflow, options? }`: a workflow posted as JSON (an anonymous job). */
+export const PostedRunRequestSchema = v.object({
 	workflow: WorkflowSchema,
 	options: v.optional(RunOptionsSchema, {})
 });
+
+/** `{ workflow_id, options? }`: the shared workflow's current document runs; `workflow` is ignored. */
+export const SharedRunRequestSchema = v.object({
+	workflow_id: v.pipe(v.string(), v.regex(ID_PATTERN, 'This is not a workflow id')),
+	options: v.optional(RunOptionsSchema, {}),
+	workflow: v.optional(v.unknown())
+});
+
+/** Either request; which one is meant is told by `workflow_id`. */
+export const RunRequestSchema = v.union([SharedRunRequestSchema, PostedRunRequestSchema]);
 export type RunRequest = v.InferOutput<typeof RunRequestSchema>;
+
+const isShared = (body: unknown) =>
+	typeof body === 'object' && body !== null && (body as Record<string, unknown>).workflow_id != null;
+const runBody = jsonBodyBy((body) => (isShared(body) ? SharedRunRequestSchema : PostedRunRequestSchema));
 
 export interface RunRoutesOptions {
 	dataDir: string;
-	uploads: UploadStore;
 	jobs: JobManager;
+	/** Classifies read_csv files (upload, sample, output…) and says whose they are. */
+	classify: (file: string) => Promise<CsvSource>;
+	guard: WorkflowGuard;
+	/** The shared documents; without them `workflow_id` requests find no workflow (404). */
+	docs?: WorkflowDocs;
 }
+
+const problems = (issues: Issue[]) => {
+	const n = issues.length;
+	return new HttpError(400, 'invalid_workflow', `The workflow cannot run: ${n} problem${n === 1 ? '' : 's'}`, issues.slice(0, MAX_ISSUES));
+};
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createRunRoutes(options: RunRoutesOptions) {
-	const { dataDir, uploads, jobs } = options;
+	const { dataDir, jobs, classify, guard, docs } = options;
 
-	async function plan(body: RunRequest) {
-		const { issues, warnings, sources } = await checkRun(body.workflow, { dataDir, uploads });
-		if (issues.length > 0) {
-			const n = issues.length;
-			throw new HttpError(
-				400,
-				'invalid_workflow',
-				`The workflow cannot run: ${n} problem${n === 1 ? '' : 's'}`,
-				issues.slice(0, MAX_ISSUES)
-			);
+	/** What runs, and whose files it may read, for a request needing `level` on its workflow. */
+	async function resolve(body: RunRequest, token: string | null, level: Access) {
+		if ('workflow_id' in body) {
+			const workflowId = body.workflow_id;
+			await guard.require(workflowId, token, level);
+			if (!docs) throw new HttpError(404, 'not_found', 'Workflow not found');
+			const parsed = v.safeParse(WorkflowSchema, await docs.snapshot(workflowId));
+			if (!parsed.success) throw problems(toIssues(parsed.issues, 'workflow'));
+			return { workflow: parsed.output, options: body.options, workflowId, mayReadOwned: (owner: string) => owner === workflowId };
 		}
+		// A posted workflow reads a shared workflow's files only with a token of that workflow.
+		const mayReadOwned = async (owner: string) => allows(await guard.accessOf(owner, token), level);
+		return { workflow: body.workflow, options: body.options, workflowId: null, mayReadOwned };
+	}
+
+	async function plan(run: { workflow: Workflow; options: RunOptions; mayReadOwned: (owner: string) => boolean | Promise<boolean> }) {
+		const { issues, warnings, sources } = await checkRun(run.workflow, { dataDir, classify, mayReadOwned: run.mayReadOwned });
+		if (issues.length > 0) throw problems(issues);
 		const rows = Object.fromEntries(Object.entries(sources).map(([id, s]) => [id, s.rowCount]));
-		return { estimate: estimateRun(body.workflow, body.options, rows), warnings };
+		return { estimate: estimateRun(run.workflow, run.options, rows), warnings };
 	}
 
 	return new Hono()
-		.post('/run', jsonBody(RunRequestSchema), async (c) => {
-			const body = c.req.valid('json');
-			const { estimate, warnings } = await plan(body);
-			const job = await jobs.submit({ workflow: body.workflow, options: body.options });
-			return c.json({ job_id: job.id, status: job.status, estimate, warnings });
+		.post('/run', runBody, async (c) => {
+			const run = await resolve(c.req.valid('json'), requestToken(c), 'edit');
+			const { estimate, warnings } = await plan(run);
+			const job = await jobs.submit({ workflow: run.workflow, options: run.options, workflowId: run.workflowId });
+			return c.json({ job_id: job.id, status: job.status, workflow_id: run.workflowId, estimate, warnings });
 		})
-		.post('/estimate', jsonBody(RunRequestSchema), async (c) => {
-			const { estimate, warnings } = await plan(c.req.valid('json'));
+		.post('/estimate', runBody, async (c) => {
+			const run = await resolve(c.req.valid('json'), requestToken(c), 'view');
+			const { estimate, warnings } = await plan(run);
 			return c.json({ ...estimate, warnings });
 		});
 }

@@ -2,6 +2,10 @@
  * `POST /api/workflows/upload`: a CSV file in the multipart field `file`, streamed to
  * `<data>/uploads/<random id>.csv` (the name is the server's; the client's never touches the disk),
  * checked, and described: `{ file_path, columns, row_count, preview }`. A refused file is deleted.
+ *
+ * With a `workflow_id` (form field, or query parameter to be refused before any byte is stored)
+ * and that workflow's edit token, the upload belongs to the workflow: only its runs read it and
+ * only its tokens describe it. Without one it is anonymous, as in the seed.
  */
 import { Hono } from 'hono';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +18,7 @@ import { HttpError } from '../http-error';
 import type { UploadStore } from '../store/upload-store';
 import { formatBytes, receiveFile } from './multipart-file';
 import { checkCsvName, checkUtf8Text, displayName, MAX_UPLOAD_COLUMNS } from './upload-checks';
+import { requestToken, type WorkflowGuard } from './workflow-guard';
 
 export interface UploadRoutesOptions {
 	dataDir: string;
@@ -21,6 +26,7 @@ export interface UploadRoutesOptions {
 	/** Largest file accepted (bytes). */
 	maxBytes: number;
 	logger: Logger;
+	guard: WorkflowGuard;
 }
 
 /** Multipart framing around the file: a request this much over the limit is refused unread. */
@@ -29,19 +35,28 @@ const PREVIEW_ROWS = 10;
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createUploadRoutes(options: UploadRoutesOptions) {
-	const { dataDir, uploads, maxBytes, logger } = options;
+	const { dataDir, uploads, maxBytes, logger, guard } = options;
 	return new Hono().post('/upload', async (c) => {
 		const declared = Number(c.req.header('content-length'));
 		if (Number.isFinite(declared) && declared > maxBytes + MULTIPART_OVERHEAD) {
 			throw new HttpError(413, 'payload_too_large', `The file is larger than the upload limit of ${formatBytes(maxBytes)}`);
 		}
+		const token = requestToken(c);
+		const queried = c.req.query('workflow_id') || null;
+		if (queried !== null) await guard.require(queried, token, 'edit');
 		const id = randomUUID();
 		const filePath = `uploads/${id}.csv`;
 		const absolute = join(dataDir, 'uploads', `${id}.csv`);
 		await mkdir(join(dataDir, 'uploads'), { recursive: true });
 
-		const received = await receiveFile(c.req.raw, { field: 'file', destination: absolute, maxBytes });
+		const received = await receiveFile(c.req.raw, { field: 'file', destination: absolute, maxBytes, textFields: ['workflow_id'] });
 		try {
+			const posted = received.fields.workflow_id?.trim() || null;
+			if (posted !== null && queried !== null && posted !== queried) {
+				throw new HttpError(400, 'invalid_request', 'The form and the query name different workflows');
+			}
+			const workflowId = posted ?? queried;
+			if (posted !== null && queried === null) await guard.require(posted, token, 'edit');
 			const originalName = displayName(received.filename);
 			checkCsvName(originalName);
 			if (received.sizeBytes === 0) throw new HttpError(400, 'invalid_csv', 'The file is empty');
@@ -57,7 +72,7 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 			const rowCount = await countCsvRows(absolute);
 			await uploads.create({
 				id,
-				workflowId: null,
+				workflowId,
 				filePath,
 				originalName,
 				columns,
@@ -65,7 +80,10 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 				sizeBytes: received.sizeBytes,
 				createdAt: Date.now()
 			});
-			logger.info({ upload_id: id, bytes: received.sizeBytes, rows: rowCount, columns: columns.length }, 'upload stored');
+			logger.info(
+				{ upload_id: id, workflow_id: workflowId, bytes: received.sizeBytes, rows: rowCount, columns: columns.length },
+				'upload stored'
+			);
 			return c.json({
 				file_path: filePath,
 				columns,
@@ -73,7 +91,8 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 				preview,
 				upload_id: id,
 				original_name: originalName,
-				size_bytes: received.sizeBytes
+				size_bytes: received.sizeBytes,
+				workflow_id: workflowId
 			});
 		} catch (err) {
 			await rm(absolute, { force: true });

@@ -24,12 +24,21 @@ function invalid(message: string, issues: v.BaseIssue<unknown>[]) {
  * @example route.post('/run', jsonBody(RunRequestSchema), (c) => c.json(c.req.valid('json')))
  */
 export function jsonBody<S extends v.GenericSchema>(schema: S) {
+	return jsonBodyBy(() => schema);
+}
+
+/**
+ * Validates a JSON body against the schema `choose` picks for it: for bodies of two shapes told
+ * apart by a key, so the issues are those of the shape meant (a union would report both).
+ * @example jsonBodyBy((body) => (hasKey(body, 'workflow_id') ? SharedRun : PostedRun))
+ */
+export function jsonBodyBy<S extends v.GenericSchema>(choose: (value: unknown) => S) {
 	return validator('json', (value, c) => {
 		const mediaType = (c.req.header('content-type') ?? '').split(';')[0].trim();
 		if (!JSON_TYPE.test(mediaType)) {
 			throw new HttpError(415, 'unsupported_media_type', 'Send a JSON body with Content-Type: application/json');
 		}
-		const result = v.safeParse(schema, value);
+		const result = v.safeParse(choose(value), value);
 		if (!result.success) throw invalid('The request body is not valid', result.issues);
 		return result.output as v.InferOutput<S>;
 	});

@@ -43,7 +43,11 @@ export type JobPatch = Partial<
 export interface ListJobsOptions {
 	offset: number;
 	limit: number;
-	workflowId?: string;
+	/**
+	 * A workflow's jobs (an id), only the anonymous jobs posted as JSON (`null`), or every job
+	 * (absent). A shared workflow's list never mixes in another's jobs.
+	 */
+	workflowId?: string | null;
 }
 
 export interface StoredEvent {
@@ -71,6 +75,10 @@ export interface JobStore {
 	/** Appends final rows at indexes `firstIndex…`; returns the new row count. */
 	appendRows(jobId: string, firstIndex: number, rows: Row[]): Promise<number>;
 	readRows(jobId: string, offset: number, limit: number): Promise<Row[]>;
+	/** Final rows whose `_error` is non-empty, in order, paged among themselves. */
+	readErrorRows(jobId: string, offset: number, limit: number): Promise<Row[]>;
+	/** How many final rows carry an `_error`. */
+	countErrorRows(jobId: string): Promise<number>;
 
 	appendEvent(jobId: string, event: RunEvent): Promise<number>;
 	listEvents(jobId: string, afterSeq?: number, limit?: number): Promise<StoredEvent[]>;

@@ -82,6 +82,10 @@ export function createSqliteJobStore(db: Db): JobStore {
 		'SELECT * FROM jobs WHERE workflow_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?'
 	);
 	const countByWorkflow = db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE workflow_id = ?');
+	const listAnonymous = db.prepare(
+		'SELECT * FROM jobs WHERE workflow_id IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?'
+	);
+	const countAnonymous = db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE workflow_id IS NULL');
 	const unfinished = db.prepare(
 		"SELECT * FROM jobs WHERE status IN ('pending', 'running') ORDER BY created_at ASC, rowid ASC"
 	);
@@ -93,6 +97,10 @@ export function createSqliteJobStore(db: Db): JobStore {
 	const insertRow = db.prepare('INSERT OR REPLACE INTO job_rows (job_id, idx, row, has_error) VALUES (?, ?, ?, ?)');
 	const setRowCount = db.prepare('UPDATE jobs SET row_count = ? WHERE id = ?');
 	const selectRows = db.prepare('SELECT row FROM job_rows WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?');
+	const selectErrorRows = db.prepare(
+		'SELECT row FROM job_rows WHERE job_id = ? AND has_error = 1 ORDER BY idx LIMIT ? OFFSET ?'
+	);
+	const countErrors = db.prepare('SELECT COUNT(*) AS n FROM job_rows WHERE job_id = ? AND has_error = 1');
 	const lastSeq = db.prepare('SELECT MAX(seq) AS seq FROM job_events WHERE job_id = ?');
 	const insertEvent = db.prepare('INSERT INTO job_events (job_id, seq, event) VALUES (?, ?, ?)');
 	const selectEvents = db.prepare('SELECT seq, event FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?');
@@ -142,11 +150,13 @@ export function createSqliteJobStore(db: Db): JobStore {
 			return row ? toRecord(row) : null;
 		},
 		async list({ offset, limit, workflowId }: ListJobsOptions) {
-			const rows = (
-				workflowId ? listByWorkflow.all(workflowId, limit, offset) : listAll.all(limit, offset)
-			) as JobRow[];
-			const total = ((workflowId ? countByWorkflow.get(workflowId) : countAll.get()) as { n: number }).n;
-			return { jobs: rows.map(toRecord), total };
+			const [rows, count] =
+				workflowId === undefined
+					? [listAll.all(limit, offset), countAll.get()]
+					: workflowId === null
+						? [listAnonymous.all(limit, offset), countAnonymous.get()]
+						: [listByWorkflow.all(workflowId, limit, offset), countByWorkflow.get(workflowId)];
+			return { jobs: (rows as JobRow[]).map(toRecord), total: (count as { n: number }).n };
 		},
 		async listUnfinished() {
 			return (unfinished.all() as JobRow[]).map(toRecord);
@@ -175,6 +185,12 @@ export function createSqliteJobStore(db: Db): JobStore {
 		},
 		async readRows(jobId, offset, limit) {
 			return (selectRows.all(jobId, offset, limit) as { row: string }[]).map((r) => JSON.parse(r.row));
+		},
+		async readErrorRows(jobId, offset, limit) {
+			return (selectErrorRows.all(jobId, limit, offset) as { row: string }[]).map((r) => JSON.parse(r.row));
+		},
+		async countErrorRows(jobId) {
+			return (countErrors.get(jobId) as { n: number }).n;
 		},
 		async appendEvent(jobId, event) {
 			return appendEventTx(jobId, event);

@@ -1,0 +1,79 @@
+/**
+ * `GET /api/workflows/source?path=…`: what a `read_csv` path holds — `{ file_path, columns,
+ * row_count, preview, original_name? }`, the upload route's own answer — so everyone on a
+ * workflow sees what the uploader saw. An upload or output of a shared workflow needs one of that
+ * workflow's tokens; samples and anonymous files are open; the data directory's own files never.
+ */
+import { Hono } from 'hono';
+import * as v from 'valibot';
+import { stat } from 'node:fs/promises';
+import type { Row } from '../../src/lib/workflow/schema';
+import { countCsvRows, readCsvHeader, resolveDataPath } from '../blocks/read-csv';
+import { JobFailure } from '../engine/types';
+import { HttpError } from '../http-error';
+import { ownerOf, PRIVATE_FILE, type CsvSource } from '../jobs/source-access';
+import { queryParams } from './validate';
+import { requestToken, type WorkflowGuard } from './workflow-guard';
+
+export interface SourceRoutesOptions {
+	dataDir: string;
+	classify: (file: string) => Promise<CsvSource>;
+	guard: WorkflowGuard;
+}
+
+/** Rows shown, as the upload route shows them. */
+const PREVIEW_ROWS = 10;
+/** Files up to this size are counted on request; larger ones answer `row_count: null`. */
+const COUNT_UP_TO_BYTES = 32 * 1024 * 1024;
+
+const SourceQuery = v.object({
+	path: v.pipe(v.string(), v.minLength(1, 'Give the file path'), v.maxLength(1_000, 'The path is too long'))
+});
+
+/** What the route answers (the browser's `UploadResult`). */
+export interface SourceDescription {
+	file_path: string;
+	columns: string[];
+	row_count: number | null;
+	preview: Row[];
+	original_name?: string;
+}
+
+/** A JobFailure from the CSV reader as the HTTP error a person can act on. */
+function toHttpError(err: unknown): unknown {
+	if (!(err instanceof JobFailure)) return err;
+	if (err.code === 'file_not_found') return new HttpError(404, 'not_found', err.message);
+	return new HttpError(400, err.code === 'invalid_path' ? 'invalid_path' : 'invalid_csv', err.message);
+}
+
+/** Sub-app mounted under `/api/workflows`. */
+export function createSourceRoutes(options: SourceRoutesOptions) {
+	const { dataDir, classify, guard } = options;
+	return new Hono().get('/source', queryParams(SourceQuery), async (c) => {
+		const { path } = c.req.valid('query');
+		try {
+			const file = resolveDataPath(dataDir, path);
+			const source = await classify(file);
+			if (source.kind === 'private') throw new HttpError(400, 'invalid_path', PRIVATE_FILE);
+			await guard.requireIfOwned(ownerOf(source), requestToken(c), 'view');
+			const { columns, preview } = await readCsvHeader(file, { previewRows: PREVIEW_ROWS });
+			c.header('Cache-Control', 'no-store');
+			if (source.kind === 'upload') {
+				const { upload } = source;
+				const body: SourceDescription = {
+					file_path: upload.filePath,
+					columns: upload.columns,
+					row_count: upload.rowCount,
+					preview,
+					original_name: upload.originalName
+				};
+				return c.json(body);
+			}
+			const small = (await stat(file)).size <= COUNT_UP_TO_BYTES;
+			const body: SourceDescription = { file_path: path, columns, row_count: small ? await countCsvRows(file) : null, preview };
+			return c.json(body);
+		} catch (err) {
+			throw toHttpError(err);
+		}
+	});
+}
