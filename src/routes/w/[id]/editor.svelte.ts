@@ -6,7 +6,7 @@
 import { createContext } from 'svelte';
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import { ApiError } from '$lib/api/http';
-import { describeSource, getJob, getWorkflow, type Access, type JobProgress, type UploadResult } from '$lib/api/endpoints';
+import { describeSource, getJob, getWorkflow, listJobs, type Access, type JobProgress, type JobSummary, type UploadResult } from '$lib/api/endpoints';
 import { CollabSession } from '$lib/collab/session.svelte';
 import { LiveFeed } from '$lib/live/live-feed.svelte';
 import { analyzeColumns, type Problem } from '$lib/workflow/columns';
@@ -54,6 +54,11 @@ export class Editor {
 	 * from the REST API instead while they are shown.
 	 */
 	readonly #polled = new SvelteMap<string, LiveJob>();
+
+	/** Runs older than the live feed's recent ones, read from the REST history on request. */
+	older = $state.raw<JobSummary[]>([]);
+	/** How many runs the workflow has in all (null until the history was read). */
+	runCount = $state<number | null>(null);
 
 	/** The job shown: the selected one, else the newest. */
 	job = $derived.by(
@@ -126,6 +131,15 @@ export class Editor {
 	/** Columns available as input of a block (null while the source's columns are unknown). */
 	inputColumnsOf(blockId: string): string[] | null {
 		return this.analysis.blocks.find((b) => b.block_id === blockId)?.input ?? null;
+	}
+
+	/** Reads the next page of the workflow's run history (newest first) beyond what is shown. */
+	async loadHistory(limit = 20): Promise<void> {
+		const known = new Set(this.live.jobs.map((j) => j.job_id));
+		const page = await listJobs(this.workflowId, this.token, { offset: this.older.length + known.size, limit });
+		this.runCount = page.total;
+		const seen = new Set([...known, ...this.older.map((j) => j.job_id)]);
+		this.older = [...this.older, ...page.jobs.filter((j) => !seen.has(j.job_id))];
 	}
 
 	/** Asks the block list to bring a block into view (and focus one of its controls). */
