@@ -78,19 +78,35 @@ export function getBlock(doc: Y.Doc, id: string): BlockInput | undefined {
 
 function readBlock(id: string, map: Y.Map<unknown>): BlockInput {
 	const params = map.get('params');
+	const type = map.get('type');
 	return {
 		id,
-		type: map.get('type') as BlockType,
+		type: (type instanceof Y.AbstractType ? plainJson(type) : type) as BlockType,
 		params: params instanceof Y.Map ? readParams(params) : {}
 	} as BlockInput;
+}
+
+/**
+ * A key no workflow uses that, assigned on a plain object, sets its prototype: a value stored under
+ * it would be invisible in JSON (export, editor) yet read by the schema and the run. Never read.
+ */
+const HIDDEN_KEY = '__proto__';
+
+/**
+ * A Y type's content as plain data. `toJSON` assigns keys, so a `__proto__` key written by a peer
+ * would become a prototype; `structuredClone` keeps own properties only and drops it.
+ */
+function plainJson(value: { toJSON(): unknown }): unknown {
+	return structuredClone(value.toJSON());
 }
 
 function readParams(params: Y.Map<unknown>): Params {
 	const out: Params = {};
 	params.forEach((value, key) => {
+		if (key === HIDDEN_KEY) return;
 		if (value instanceof Y.Text) out[key] = value.toString();
-		else if (value instanceof Y.Map) out[key] = key === STRUCT ? readStruct(value) : value.toJSON();
-		else if (value instanceof Y.AbstractType) out[key] = value.toJSON();
+		else if (value instanceof Y.Map) out[key] = key === STRUCT ? readStruct(value) : plainJson(value);
+		else if (value instanceof Y.AbstractType) out[key] = plainJson(value);
 		else if (value !== undefined) out[key] = structuredClone(value);
 	});
 	return out;
@@ -99,7 +115,7 @@ function readParams(params: Y.Map<unknown>): Params {
 function readStruct(struct: Y.Map<unknown>): Params {
 	const fields: { id: string; position: string; map: Y.Map<unknown> }[] = [];
 	struct.forEach((value, field) => {
-		if (!(value instanceof Y.Map)) return;
+		if (!(value instanceof Y.Map) || field === HIDDEN_KEY) return;
 		const position = value.get('position');
 		fields.push({ id: field, position: typeof position === 'string' ? position : '', map: value });
 	});
@@ -107,7 +123,8 @@ function readStruct(struct: Y.Map<unknown>): Params {
 	for (const { id, map } of fields.sort(comparePositioned)) {
 		const description = map.get('description');
 		const text = description instanceof Y.Text ? description.toString() : String(description ?? '');
-		const type = map.get('type');
+		const raw = map.get('type');
+		const type = raw instanceof Y.AbstractType ? plainJson(raw) : raw;
 		out[id] =
 			map.get('form') === 'text' && type === undefined
 				? text
