@@ -74,9 +74,10 @@ export function exportUrl(id: string, token: string): string {
 /** Uploads a CSV; the server chooses the stored name and answers with its columns and first rows. */
 export function uploadCsv(file: File, token?: string | null, workflowId?: string): Promise<UploadResult> {
 	const form = new FormData();
-	form.set('file', file);
+	// The workflow goes first (and in the URL): the server checks it before storing any byte.
 	if (workflowId) form.set('workflow_id', workflowId);
-	return requestJson('/api/workflows/upload', { method: 'POST', body: form, token });
+	form.set('file', file);
+	return requestJson(withQuery('/api/workflows/upload', { workflow_id: workflowId }), { method: 'POST', body: form, token });
 }
 
 /**
@@ -138,6 +139,8 @@ export function retryJob(jobId: string, token: string): Promise<{ job_id: string
 
 export interface RowsPage {
 	job_id: string;
+	/** Present when only rows with an `_error` were asked for. */
+	errors?: 'only';
 	rows: Row[];
 	total: number;
 	offset: number;
