@@ -39,7 +39,7 @@ export interface CheckRunOptions {
 	classify: (file: string) => Promise<CsvSource>;
 	/**
 	 * Whether this run may read a file that belongs to workflow `workflowId`: a shared workflow's
-	 * run reads its own files only; a posted workflow those whose workflow its token reaches.
+	 * run reads its own files only; a posted workflow (an anonymous job) none.
 	 */
 	mayReadOwned: (workflowId: string) => boolean | Promise<boolean>;
 	/** Where the workflow sits in the request body (issue paths start with it). */

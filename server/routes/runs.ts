@@ -8,12 +8,13 @@
  *   posted `workflow` is ignored: the document is the truth), validates it, and the job records the
  *   workflow id and that snapshot. Running needs the edit token, estimating the view token.
  * - `{ workflow, options? }`: a workflow posted as JSON, as the seed had it. The job belongs to no
- *   workflow; its unguessable id is its capability.
+ *   workflow (its unguessable id is its capability), so it reads samples and anonymous uploads
+ *   only, never a shared workflow's upload or output.
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { RunOptionsSchema, WorkflowSchema, type RunOptions, type Workflow } from '../../src/lib/workflow/schema';
-import { allows, ID_PATTERN, type Access } from '../access';
+import { ID_PATTERN, type Access } from '../access';
 import { HttpError, toIssues, type Issue } from '../http-error';
 import { estimateRun } from '../jobs/estimate';
 import type { JobManager } from '../jobs/job-manager';
@@ -63,7 +64,7 @@ const problems = (issues: Issue[]) => {
 export function createRunRoutes(options: RunRoutesOptions) {
 	const { dataDir, jobs, classify, guard, docs } = options;
 
-	/** What runs, and whose files it may read, for a request needing `level` on its workflow. */
+	/** What runs, and whose files it may read; a shared workflow's run needs `level` on it. */
 	async function resolve(body: RunRequest, token: string | null, level: Access) {
 		if ('workflow_id' in body) {
 			const workflowId = body.workflow_id;
@@ -73,9 +74,9 @@ export function createRunRoutes(options: RunRoutesOptions) {
 			if (!parsed.success) throw problems(toIssues(parsed.issues, 'workflow'));
 			return { workflow: parsed.output, options: body.options, workflowId, mayReadOwned: (owner: string) => owner === workflowId };
 		}
-		// A posted workflow reads a shared workflow's files only with a token of that workflow.
-		const mayReadOwned = async (owner: string) => allows(await guard.accessOf(owner, token), level);
-		return { workflow: body.workflow, options: body.options, workflowId: null, mayReadOwned };
+		// A posted workflow makes an anonymous job, which anyone with its id (or the list of anonymous
+		// jobs) can read: it never reads a shared workflow's files, whatever token comes along.
+		return { workflow: body.workflow, options: body.options, workflowId: null, mayReadOwned: () => false };
 	}
 
 	async function plan(run: { workflow: Workflow; options: RunOptions; mayReadOwned: (owner: string) => boolean | Promise<boolean> }) {

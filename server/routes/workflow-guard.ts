@@ -17,8 +17,6 @@ export interface WorkflowGuard {
 	require(workflowId: string, token: string | null, level: Access): Promise<Access>;
 	/** Like `require` for something that may belong to no workflow (`null` passes unchecked). */
 	requireIfOwned(workflowId: string | null, token: string | null, level: Access): Promise<void>;
-	/** What `token` may do on `workflowId` (null: nothing, or no such workflow); never throws. */
-	accessOf(workflowId: string, token: string | null): Promise<Access | null>;
 }
 
 /** The capability token a request carries (`Authorization: Bearer …` or `?token=`), or null. */
@@ -48,11 +46,6 @@ export function createWorkflowGuard(workflows: WorkflowLookup | undefined): Work
 		},
 		async requireIfOwned(workflowId, token, level) {
 			if (workflowId !== null) await guard.require(workflowId, token, level);
-		},
-		async accessOf(workflowId, token) {
-			if (!token) return null;
-			const workflow = await lookup(workflowId);
-			return workflow ? accessFor(workflow, token) : null;
 		}
 	};
 	return guard;
