@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as v from 'valibot';
 import { WorkflowSchema, type Workflow } from '../src/lib/workflow/schema';
@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
 		const input = resolve(values.input);
 		workflow = {
 			...workflow,
-			blocks: workflow.blocks.map((b) => (b.type === 'read_csv' ? { ...b, params: { path: basename(input) } } : b))
+			blocks: workflow.blocks.map((b) => (b.type === 'read_csv' ? { ...b, params: { ...b.params, path: input } } : b))
 		};
 		dataDir = dirname(input);
 	}
@@ -111,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
 			`\n${result.status.toUpperCase()}${result.error ? `: ${result.error}` : ''}`,
 			`rows out ${result.rowsOut} · errors ${sum('errors')} · API calls ${sum('calls')} · cached ${sum('cached')}` +
 				` · cost $${(sum('cost_cents') / 100).toFixed(2)} · ${((Date.now() - started) / 1000).toFixed(1)} s`,
-			result.outputPath ? `output: ${result.outputPath}` : ''
+			result.outputPath ? `output: ${resolve(dataDir, result.outputPath)}` : ''
 		]
 			.filter(Boolean)
 			.join('\n')

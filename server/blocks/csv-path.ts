@@ -67,6 +67,8 @@ export function resolveDataPath(dataDir: string, path: string): string {
 		}
 		if (!isInside(candidate.root, real)) refuse('leads outside the data directory (through a symlink)');
 		if (!statSync(real).isFile()) refuse('is not a file');
+		// The database (workflow tokens, cached answers) shares the data directory: never a source.
+		if (/\.(db|sqlite3?)(-wal|-shm|-journal)?$/i.test(real)) refuse('is not a CSV file');
 		return real;
 	}
 	throw new JobFailure(`File not found: ${shown}`, 'file_not_found');

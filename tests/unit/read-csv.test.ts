@@ -379,6 +379,11 @@ describe('read_csv: paths', () => {
 		expect(resolveDataPath(dataDir, join(dataDir, 'uploads/inside-target.csv'))).toBe(join(dataDir, 'uploads/inside-target.csv'));
 	});
 
+	it.each(['app.db', 'app.db-wal', 'uploads/copy.sqlite'])('refuses the database file %s even inside the data dir', (name) => {
+		writeFileSync(join(dataDir, name), 'SQLite format 3');
+		expect(() => resolveDataPath(dataDir, join(dataDir, name))).toThrow(/not a CSV file/);
+	});
+
 	it.each(['leads.csv', 'samples/leads.csv'])('%s finds the bundled sample when the data dir has none', async (path) => {
 		const result = await read(path);
 		expect(result.columns).toEqual(['name', 'company', 'email', 'company_location', 'linkedin']);
