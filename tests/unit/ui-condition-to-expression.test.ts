@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { conditionToExpression } from '../../src/lib/condition-to-expression';
 import { compileExpression, matchesCondition } from '../../src/lib/workflow/expression';
-import { FILTER_OPERATORS, type Row } from '../../src/lib/workflow/schema';
+import { FILTER_OPERATORS, type FilterOperator, type Row } from '../../src/lib/workflow/schema';
 
 const rows: Row[] = [
 	{ name: 'Ada', 'company name': 'Ariglad Inc', employees: '120', email: '', note: 'say "hi"\\ok' },
@@ -10,14 +10,14 @@ const rows: Row[] = [
 ];
 
 describe('conditionToExpression', () => {
-	it.each([
-		{ args: ['country', 'equals', 'US'] as const, text: 'country == "US"' },
-		{ args: ['company name', 'contains', 'Inc'] as const, text: 'contains(`company name`, "Inc")' },
-		{ args: ['and', 'is_empty', undefined] as const, text: 'is_empty(`and`)' },
-		{ args: ['employees', 'gte', 50] as const, text: 'employees >= 50' },
-		{ args: ['email', 'is_not_empty', undefined] as const, text: 'not is_empty(email)' }
-	])('$text', ({ args, text }) => {
-		expect(conditionToExpression(...args)).toBe(text);
+	it.each<{ column: string; operator: FilterOperator; value?: string | number; text: string }>([
+		{ column: 'country', operator: 'equals', value: 'US', text: 'country == "US"' },
+		{ column: 'company name', operator: 'contains', value: 'Inc', text: 'contains(`company name`, "Inc")' },
+		{ column: 'and', operator: 'is_empty', text: 'is_empty(`and`)' },
+		{ column: 'employees', operator: 'gte', value: 50, text: 'employees >= 50' },
+		{ column: 'email', operator: 'is_not_empty', text: 'not is_empty(email)' }
+	])('$text', ({ column, operator, value, text }) => {
+		expect(conditionToExpression(column, operator, value)).toBe(text);
 	});
 
 	// The expression it writes keeps exactly the rows the condition form keeps.
