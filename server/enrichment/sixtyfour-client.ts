@@ -61,6 +61,12 @@ export interface SixtyfourClientOptions {
 	now?: () => number;
 }
 
+/**
+ * Hears the outcome of every HTTP attempt (metrics): the endpoint path (`/enrich-lead-async`,
+ * `/job-status`, …) and the status, or `network_error` / `timeout` when no answer came.
+ */
+export type ApiResponseListener = (endpoint: string, status: number | 'network_error' | 'timeout') => void;
+
 export interface AwaitTaskOptions extends CallOptions {
 	/** When the task was submitted (ms, the client's clock), if known — e.g. a resumed task. */
 	submittedAt?: number;
@@ -93,6 +99,8 @@ export interface SixtyfourClient {
 	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
 	/** The clock the client measures task ages with (for `submittedAt`). */
 	now(): number;
+	/** Adds a listener of every attempt's outcome; returns the function that removes it. */
+	observe(listener: ApiResponseListener): () => void;
 }
 
 /** Builds a client bound to one key and its scheduler. */
@@ -103,10 +111,21 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 	const now = options.now ?? (() => Date.now());
 	const syncTimeout = options.syncEnrichTimeoutMs ?? 15 * 60_000;
 	const taskTimeout = options.taskTimeoutMs ?? 20 * 60_000;
+	const listeners = new Set<ApiResponseListener>();
+	const notify = (endpoint: string, status: Parameters<ApiResponseListener>[1]) => {
+		for (const listener of listeners) {
+			try {
+				listener(endpoint, status);
+			} catch {
+				// An observer's failure must never fail a paid call.
+			}
+		}
+	};
 
 	/** One logical request (with retries) → parsed JSON body of a 2xx answer. */
 	async function request(method: 'GET' | 'POST', path: string, body: unknown, call: CallOptions, timeoutMs?: number): Promise<unknown> {
-		const what = `${method} ${path.startsWith('/job-status/') ? '/job-status' : path}`;
+		const endpoint = path.startsWith('/job-status/') ? '/job-status' : path;
+		const what = `${method} ${endpoint}`;
 		try {
 			return await options.scheduler.run(
 				async (signal) => {
@@ -121,9 +140,14 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 						});
 						text = await response.text();
 					} catch (error) {
-						if (signal.aborted) throw error;
+						if (signal.aborted) {
+							if ((signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError') notify(endpoint, 'timeout');
+							throw error;
+						}
+						notify(endpoint, 'network_error');
 						throw new RetryableError(`${what}: network error (${describeError(error)})`, null);
 					}
+					notify(endpoint, response.status);
 					if (!response.ok) throw errorForStatus(response.status, text, response.headers.get('retry-after'), what);
 					try {
 						return JSON.parse(text) as unknown;
@@ -231,6 +255,10 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 
 	return {
 		now,
+		observe(listener) {
+			listeners.add(listener);
+			return () => listeners.delete(listener);
+		},
 		enrichLead: (req, call) => syncCall(ENRICH_LEAD, EnrichLeadRequestSchema, EnrichLeadResponseSchema, req, call),
 		submitEnrichLead,
 		awaitEnrichLead,
