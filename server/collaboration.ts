@@ -59,6 +59,7 @@ export function collaboration(context: ServerContext): ServerExtension {
 		},
 		workflowRoutes: createWorkflowRoutes({ workflows, docs, examplesDir: EXAMPLES_DIR }),
 		shared: { workflows, docs },
+		metrics: { collab, hub },
 		async close() {
 			stopFeed();
 			await hub.close();

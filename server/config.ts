@@ -117,6 +117,15 @@ export const EnvSchema = v.object({
 		'development'
 	),
 	ALLOWED_ORIGINS: OriginList,
+	/** Count clients by `X-Forwarded-For` (right-most entry): only behind your own reverse proxy. */
+	TRUST_PROXY: BooleanVar(false),
+	/** Per client address; bursts of up to a minute's worth; 0 = no limit. Unset: 30 and 10 (no limit when NODE_ENV=test). */
+	RATE_LIMIT_WORKFLOWS_PER_MIN: v.optional(
+		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'), v.transform(Number), v.maxValue(100_000, 'expected a whole number from 0 to 100000'))
+	),
+	RATE_LIMIT_UPLOADS_PER_MIN: v.optional(
+		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'), v.transform(Number), v.maxValue(100_000, 'expected a whole number from 0 to 100000'))
+	),
 	LOG_LEVEL: v.optional(
 		v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected a pino level (info, debug, …)'),
 		'info'
@@ -146,6 +155,9 @@ export interface Config {
 	nodeEnv: Env['NODE_ENV'];
 	allowedOrigins: string[];
 	logLevel: Env['LOG_LEVEL'];
+	trustProxy: boolean;
+	/** Per client address per minute; 0 = no limit. */
+	rateLimits: { workflowsPerMinute: number; uploadsPerMinute: number };
 }
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -240,6 +252,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		cacheTtlMs: e.CACHE_TTL_HOURS * 3_600_000,
 		nodeEnv: e.NODE_ENV,
 		allowedOrigins: e.ALLOWED_ORIGINS,
-		logLevel: e.LOG_LEVEL
+		logLevel: e.LOG_LEVEL,
+		trustProxy: e.TRUST_PROXY,
+		// Test suites create many workflows from one address: limits there only when asked for.
+		rateLimits: {
+			workflowsPerMinute: e.RATE_LIMIT_WORKFLOWS_PER_MIN ?? (e.NODE_ENV === 'test' ? 0 : 30),
+			uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MIN ?? (e.NODE_ENV === 'test' ? 0 : 10)
+		}
 	};
 }

@@ -19,9 +19,12 @@ import { createApp, type SharedWorkflows } from './app';
 import { collaboration } from './collaboration';
 import { ConfigError, loadConfig, type Config } from './config';
 import { runJob } from './engine/run-job';
-import { createEnrichmentService } from './enrichment/service';
+import { createEnrichmentService, type EnrichmentServiceHandle } from './enrichment/service';
 import { DEMO_SIMULATOR_OPTIONS, startSimulator } from './enrichment/simulator';
-import type { EnrichmentService } from './enrichment/types';
+import { createApiRateLimit } from './client-rate-limit';
+import { createHealthCheck } from './health';
+import { createMetrics, type MetricsSources } from './metrics';
+import { headerScope, setSecurityHeaders } from './security-headers';
 import { createJobManager, type JobManager } from './jobs/job-manager';
 import { createLogger, type Logger } from './log';
 import { openDatabase, type Db } from './store/db';
@@ -52,6 +55,8 @@ export interface ServerExtension {
 	workflowRoutes?: Hono;
 	/** Shared workflows: lets runs, jobs and uploads check tokens and snapshot documents. */
 	shared?: SharedWorkflows;
+	/** Live figures for `/metrics` (e.g. rooms and sockets). */
+	metrics?: MetricsSources;
 	/** Called on shutdown, before the database closes (persist rooms, tell clients). */
 	close?: () => Promise<void> | void;
 }
@@ -111,7 +116,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	const db = openDatabase(join(config.dataDir, 'app.db'));
 	const closers: (() => Promise<void> | void)[] = [];
 
-	let enrichment: EnrichmentService;
+	let enrichment: EnrichmentServiceHandle;
 	let simulated = false;
 	const common = {
 		db,
@@ -160,6 +165,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		runJob
 	});
 
+	const metrics = createMetrics({ db, jobs, enrichment });
+	const health = createHealthCheck({ db });
+	const rateLimits = createApiRateLimit({ ...config.rateLimits, trustProxy: config.trustProxy });
 	const context: ServerContext = { config, db, logger, jobs, jobStore };
 	const upgrades = new Map<string, UpgradeHandler>();
 	let workflowRoutes: Hono | undefined;
@@ -169,6 +177,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		for (const [prefix, handler] of Object.entries(ext.upgrades ?? {})) upgrades.set(prefix, handler);
 		if (ext.workflowRoutes) workflowRoutes = ext.workflowRoutes;
 		if (ext.shared) shared = ext.shared;
+		if (ext.metrics) metrics.attach(ext.metrics);
 		if (ext.close) closers.unshift(ext.close);
 	}
 
@@ -191,8 +200,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	let page: NodeHandler = () => {};
 	const server = createServer((req, res) => {
 		const path = (req.url ?? '/').split('?')[0];
-		if (path === '/api' || path.startsWith('/api/')) void api(req, res);
-		else page(req, res, () => {
+		setSecurityHeaders(res, headerScope(path));
+		if (path === '/healthz') health.handle(req, res);
+		else if (path === '/metrics') metrics.handle(req, res);
+		else if (path === '/api' || path.startsWith('/api/')) {
+			if (!rateLimits.refuse(req, res)) void api(req, res);
+		} else page(req, res, () => {
 			res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
 			res.end('Not found\n');
 		});
@@ -245,6 +258,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 				const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
 				server.closeIdleConnections();
 				await jobs.shutdown();
+				metrics.close();
 				for (const close of closers) await close();
 				server.closeAllConnections();
 				await stopped;
