@@ -22,6 +22,19 @@ export interface JobTotals {
 	rowsOut: number;
 }
 
+/**
+ * Fills in the totals the engine cannot know yet: once a block has finished, the next block will
+ * get exactly its output rows (blocks stream in order). Read CSV reports its own total.
+ */
+export function withKnownTotals(blocks: readonly LiveBlockProgress[]): LiveBlockProgress[] {
+	let upstream: number | null = null;
+	return blocks.map((b) => {
+		const filled = b.total === null && upstream !== null ? { ...b, total: upstream } : b;
+		upstream = b.status === 'completed' ? b.rows_out : null;
+		return filled;
+	});
+}
+
 /** Rows a block has finished: a filter's are the rows it read, every other block's the rows it passed on. */
 export function rowsDone(b: LiveBlockProgress): number {
 	return b.block_type === 'filter' ? b.rows_in : b.rows_out;
@@ -52,7 +65,8 @@ export function blockEta(b: LiveBlockProgress): number | null {
 	return Math.max(0, (b.total - rowsDone(b)) / speed);
 }
 
-export function jobTotals(blocks: readonly LiveBlockProgress[]): JobTotals {
+export function jobTotals(reported: readonly LiveBlockProgress[]): JobTotals {
+	const blocks = withKnownTotals(reported);
 	let calls = 0;
 	let cached = 0;
 	let costCents = 0;

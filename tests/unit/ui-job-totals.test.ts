@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockEta, blockFraction, blockSpeed, jobTotals } from '../../src/lib/job-totals';
+import { blockEta, blockFraction, blockSpeed, jobTotals, withKnownTotals } from '../../src/lib/job-totals';
 import { pendingBlock } from '../../src/lib/workflow/live-jobs';
 import type { LiveBlockProgress } from '../../src/lib/workflow/protocol';
 
@@ -56,5 +56,28 @@ describe('speed and ETA are measured on rows done', () => {
 	])('speed $speed, eta $eta', ({ b, speed, eta }) => {
 		expect(blockSpeed(b)).toBe(speed);
 		expect(blockEta(b)).toBe(eta);
+	});
+});
+
+describe('withKnownTotals', () => {
+	it('gives a block the output of the finished block before it as its total', () => {
+		const filled = withKnownTotals([
+			block({ block_id: 'r', block_type: 'read_csv', status: 'completed', rows_out: 10, total: 10 }),
+			block({ block_id: 'f', block_type: 'filter', status: 'completed', rows_in: 10, rows_out: 4, total: null }),
+			block({ block_id: 'e', status: 'running', rows_in: 4, rows_out: 1, total: null }),
+			block({ block_id: 's', block_type: 'save_csv', status: 'running', rows_out: 1, total: null })
+		]);
+		expect(filled.map((b) => b.total)).toEqual([10, 10, 4, null]);
+		expect(blockFraction(filled[2])).toBe(0.25);
+		// the block after a running one stays unknown: its input is still growing
+		expect(blockFraction(filled[3])).toBeNull();
+	});
+
+	it('keeps a total the engine reported', () => {
+		const filled = withKnownTotals([
+			block({ block_id: 'r', block_type: 'read_csv', status: 'completed', rows_out: 10, total: 10 }),
+			block({ block_id: 'e', status: 'running', rows_out: 2, total: 7 })
+		]);
+		expect(filled[1].total).toBe(7);
 	});
 });

@@ -9,12 +9,13 @@ export interface FastApp extends TestApp {
 	simulator: RunningSimulator;
 }
 
-export async function startFastApp(options: { apiKey?: string } = {}): Promise<FastApp> {
+export async function startFastApp(options: { apiKey?: string; env?: Record<string, string> } = {}): Promise<FastApp> {
 	const simulator = await startSimulator({ latency: { default: { medianMs: 80, p99Ms: 250 } } });
 	const app = await startTestApp({
 		SIXTYFOUR_API_KEY: options.apiKey ?? 'e2e-test-key',
 		SIXTYFOUR_BASE_URL: simulator.url,
-		SIXTYFOUR_RATE_LIMIT_PER_MIN: '100000'
+		SIXTYFOUR_RATE_LIMIT_PER_MIN: '100000',
+		...options.env
 	});
 	return {
 		...app,
