@@ -23,11 +23,19 @@ export function withError(row: Row, label: string, message: string): Row {
 	return { ...row, [ERROR_COLUMN]: previous ? `${previous} | ${reason}` : reason };
 }
 
-/** Lists and objects from the API become JSON text; scalars stay as they are. */
+/**
+ * Lists and objects from the API become JSON text; scalars stay as they are. An answer nested
+ * deeper than JSON.stringify can follow (JSON.parse reads 10,000 levels, stringify overflows the
+ * stack) fails its row with a message that says so, not "Maximum call stack size exceeded".
+ */
 export function toCell(value: unknown): Cell {
 	if (value === undefined || value === null) return null;
 	if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
-	return JSON.stringify(value);
+	try {
+		return JSON.stringify(value);
+	} catch {
+		throw new Error('unexpected answer shape (a value nested too deeply to keep)');
+	}
 }
 
 /** Finds a value by trying column names case-insensitively (`Name`, `full_name`…). */
