@@ -27,6 +27,7 @@ import { createMetrics, type MetricsSources } from './metrics';
 import { headerScope, setSecurityHeaders } from './security-headers';
 import { createJobManager, type JobManager } from './jobs/job-manager';
 import { createLogger, type Logger } from './log';
+import { describeStartupError } from './startup-error';
 import { openDatabase, type Db } from './store/db';
 import { createSqliteJobStore } from './store/sqlite-job-store';
 import { createSqliteUploadStore } from './store/upload-store';
@@ -291,7 +292,10 @@ export async function main(extra: Pick<StartServerOptions, 'pages'> = {}): Promi
 	try {
 		server = await startServer(config, { logger, extensions: [collaboration], ...extra });
 	} catch (err) {
-		logger.fatal({ err }, 'could not start');
+		// A data dir we cannot write is the operator's to fix: one line naming it, no stack.
+		const line = describeStartupError(err, config.dataDir);
+		if (line) process.stderr.write(`${line}\n`);
+		else logger.fatal({ err }, 'could not start');
 		process.exit(1);
 	}
 	let signalled = false;
