@@ -112,6 +112,8 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 	const syncTimeout = options.syncEnrichTimeoutMs ?? 15 * 60_000;
 	const taskTimeout = options.taskTimeoutMs ?? 20 * 60_000;
 	const listeners = new Set<ApiResponseListener>();
+	/** An API may echo the key back in an error ("Invalid API key: sk-…"): it must not reach a message, a row or a log. */
+	const redact = (text: string) => (options.apiKey.length >= 4 && text.includes(options.apiKey) ? text.split(options.apiKey).join('[redacted]') : text);
 	const notify = (endpoint: string, status: Parameters<ApiResponseListener>[1]) => {
 		for (const listener of listeners) {
 			try {
@@ -148,7 +150,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 						throw new RetryableError(`${what}: network error (${describeError(error)})`, null);
 					}
 					notify(endpoint, response.status);
-					if (!response.ok) throw errorForStatus(response.status, text, response.headers.get('retry-after'), what);
+					if (!response.ok) throw errorForStatus(response.status, redact(text), response.headers.get('retry-after'), what);
 					try {
 						return JSON.parse(text) as unknown;
 					} catch {
@@ -170,7 +172,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 		if (result.success) return result.output;
 		const issue = result.issues[0];
 		const path = v.getDotPath(issue);
-		throw new EnrichmentError(`${what}: unexpected answer shape (${path ? `${path}: ` : ''}${issue.message})`, null, false);
+		throw new EnrichmentError(redact(`${what}: unexpected answer shape (${path ? `${path}: ` : ''}${issue.message})`), null, false);
 	}
 
 	function checkRequest<S extends v.GenericSchema>(schema: S, data: unknown, what: string): v.InferOutput<S> {
@@ -218,7 +220,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 				continue;
 			}
 			if (status.state === 'failed') {
-				const reason = typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : '';
+				const reason = redact(typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : '');
 				throw new TaskEndedError(`Sixtyfour task ${taskId} ended ${status.rawStatus}${reason}`, status.rawStatus);
 			}
 			timing.observe(endpoint, now() - started, lastRunningAt);
