@@ -116,6 +116,32 @@ describe('drag and drop', () => {
 	});
 });
 
+describe('card actions', () => {
+	it('duplicates and removes a block, and undo brings a removed block back', async () => {
+		const wf = await createWorkflow(app.url, { from: 'basic' });
+		const { page, problems } = await newPerson(browser, { name: 'Cora Cards' });
+		await page.goto(app.url + wf.edit_url);
+		await page.locator('.block').first().waitFor();
+		const enrich = page.locator('.block').nth(1);
+		await enrich.getByRole('button', { name: 'Duplicate Enrich Lead', exact: true }).click();
+		await expect.poll(() => blockTitles(page)).toEqual(['Read CSV', 'Enrich Lead', 'Enrich Lead', 'Save CSV']);
+		// The copy has the same params and its own id.
+		const doc = await serverWorkflow(app.url, wf.id, wf.edit_token);
+		expect(doc.blocks[2].params).toEqual(doc.blocks[1].params);
+		expect(doc.blocks[2].id).not.toBe(doc.blocks[1].id);
+
+		// Two quick removals are two undo steps, not one.
+		await page.locator('.block').nth(2).getByRole('button', { name: 'Remove Enrich Lead', exact: true }).click();
+		await page.locator('.block').nth(0).getByRole('button', { name: 'Remove Read CSV', exact: true }).click({ delay: 0 });
+		await expect.poll(() => blockTitles(page)).toEqual(['Enrich Lead', 'Save CSV']);
+		// Without Read CSV the first block has nothing to work on: said on the card, in red.
+		await expect.poll(() => page.locator('.block').first().locator('.problems .error').innerText()).toContain('comes after nothing');
+		await page.getByRole('button', { name: 'Undo your last change' }).click();
+		await expect.poll(() => blockTitles(page)).toEqual(['Read CSV', 'Enrich Lead', 'Save CSV']);
+		expect(problems).toEqual([]);
+	});
+});
+
 describe('links that do not work', () => {
 	it.each([
 		{ name: 'unknown workflow', path: '/w/AAAAAAAAAAAAAAAAAAAAAA?token=nope', status: 404, text: 'does not exist' },

@@ -99,6 +99,16 @@ export class CollabSession {
 		this.doc.transact(() => change(this.doc), this.#origin);
 	}
 
+	/**
+	 * A structural edit (add, move, remove a block) as an undo step of its own, never merged with
+	 * typing or with another quick click.
+	 */
+	editStep(change: (doc: Y.Doc) => void): void {
+		this.#undo.stopCapturing();
+		this.edit(change);
+		this.#undo.stopCapturing();
+	}
+
 	undo(): void {
 		if (!this.readOnly) this.#undo.undo();
 	}
