@@ -55,10 +55,19 @@ export class BlockTracker {
 		return true;
 	}
 
+	/**
+	 * Rows this block has finished. Rows enter an API block at once and then wait for answers, so
+	 * there a row is done when it leaves (both are 1:1); elsewhere, when it has entered.
+	 */
+	#done(): number {
+		const oneToOneApi = this.blockType === 'enrich_lead' || this.blockType === 'find_email';
+		return oneToOneApi ? this.counters.rowsOut : this.counters.rowsIn;
+	}
+
 	snapshot(now = Date.now()): BlockProgress {
 		const c = this.counters;
 		const rate = this.#rate(now);
-		const remaining = c.total !== null ? Math.max(0, c.total - c.rowsIn) : null;
+		const remaining = c.total !== null ? Math.max(0, c.total - this.#done()) : null;
 		const finished = this.finishedAt !== null;
 		return {
 			block_id: this.blockId,
@@ -82,7 +91,7 @@ export class BlockTracker {
 	}
 
 	#rate(now: number): number {
-		const rowsIn = this.counters.rowsIn;
+		const rowsIn = this.#done();
 		this.#samples.push([now, rowsIn]);
 		while (this.#samples.length > 2 && now - this.#samples[0][0] > RATE_WINDOW_MS) this.#samples.shift();
 		if (this.finishedAt !== null && this.startedAt !== null) {
