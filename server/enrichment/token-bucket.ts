@@ -2,6 +2,12 @@
  * A token bucket for one API key's requests/min. Every HTTP request (submits, polls, retries)
  * takes a token; waiters are served first-come first-served; a 429's `Retry-After` pauses the
  * bucket for everyone sharing the key, because the server's window is per key, not per caller.
+ *
+ * The burst is paid for out of the minute: the bucket refills at `ratePerMinute − burst` per
+ * minute, so a full bucket plus a minute of refill never exceeds `ratePerMinute` in any 60 s —
+ * the strict, sliding-window reading of "N requests per minute". Refilling at the full rate let a
+ * busy key send N + burst in its first minute, and a sliding-window API answered the excess with
+ * 429s (and a Retry-After pause for every job on the key); see tests/load/fair-share.ts.
  */
 import { abortError } from './abortable';
 
@@ -34,8 +40,8 @@ export class TokenBucket {
 	constructor(options: TokenBucketOptions) {
 		this.#now = options.now ?? (() => performance.now());
 		this.#last = this.#now();
-		this.#ratePerMs = checkRate(options.ratePerMinute) / 60_000;
-		this.#burst = checkBurst(options.burst, options.ratePerMinute);
+		this.#burst = checkBurst(options.burst, checkRate(options.ratePerMinute));
+		this.#ratePerMs = refillPerMinute(options.ratePerMinute, this.#burst) / 60_000;
 		this.#tokens = this.#burst;
 	}
 
@@ -44,7 +50,7 @@ export class TokenBucket {
 		const rate = checkRate(ratePerMinute);
 		const nextBurst = checkBurst(burst, ratePerMinute);
 		this.#refill();
-		this.#ratePerMs = rate / 60_000;
+		this.#ratePerMs = refillPerMinute(rate, nextBurst) / 60_000;
 		this.#burst = nextBurst;
 		if (this.#tokens > this.#burst) this.#tokens = this.#burst;
 		this.#reschedule();
@@ -135,6 +141,15 @@ export class TokenBucket {
 			this.#reschedule();
 		}, Math.max(1, Math.ceil(delay)));
 	}
+}
+
+/**
+ * Tokens added per minute: the limit less the burst, so burst + one minute's refill ≤ the limit.
+ * A burst as large as the limit itself leaves nothing to refill with; then the plain rate applies
+ * (no bucket can keep that burst inside the minute).
+ */
+function refillPerMinute(ratePerMinute: number, burst: number): number {
+	return burst < ratePerMinute ? ratePerMinute - burst : ratePerMinute;
 }
 
 function checkRate(ratePerMinute: number): number {
