@@ -9,7 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
@@ -106,6 +106,12 @@ async function loadPageHandler(logger: Logger): Promise<NodeHandler> {
 	};
 }
 
+/** Uploads cut short by a crash (`*.part`, never registered) are removed at start. */
+async function removePartialUploads(dir: string): Promise<void> {
+	const names = await readdir(dir).catch(() => [] as string[]);
+	await Promise.all(names.filter((n) => n.endsWith('.part')).map((n) => rm(join(dir, n), { force: true })));
+}
+
 /**
  * Starts everything: database, enrichment (real API or the in-process simulator), job manager,
  * HTTP server. Resolves once listening; unfinished jobs from an earlier run are queued again.
@@ -114,6 +120,7 @@ async function loadPageHandler(logger: Logger): Promise<NodeHandler> {
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
 	const logger = options.logger ?? createLogger({ level: config.logLevel, secret: config.apiKey });
 	await mkdir(config.dataDir, { recursive: true });
+	await removePartialUploads(join(config.dataDir, 'uploads'));
 	const db = openDatabase(join(config.dataDir, 'app.db'));
 	const closers: (() => Promise<void> | void)[] = [];
 

@@ -9,7 +9,7 @@
  */
 import { Hono } from 'hono';
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { countCsvRows, readCsvHeader } from '../blocks/read-csv';
@@ -49,7 +49,10 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 		const absolute = join(dataDir, 'uploads', `${id}.csv`);
 		await mkdir(join(dataDir, 'uploads'), { recursive: true });
 
-		const received = await receiveFile(c.req.raw, { field: 'file', destination: absolute, maxBytes, textFields: ['workflow_id'] });
+		// Streamed to a `.part` name and renamed once accepted: a crash mid-upload never leaves a
+		// file that looks like a finished upload.
+		const partial = `${absolute}.part`;
+		const received = await receiveFile(c.req.raw, { field: 'file', destination: partial, maxBytes, textFields: ['workflow_id'] });
 		try {
 			const posted = received.fields.workflow_id?.trim() || null;
 			if (posted !== null && queried !== null && posted !== queried) {
@@ -60,8 +63,8 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 			const originalName = displayName(received.filename);
 			checkCsvName(originalName);
 			if (received.sizeBytes === 0) throw new HttpError(400, 'invalid_csv', 'The file is empty');
-			await checkUtf8Text(absolute);
-			const { columns, preview } = await readCsvHeader(absolute, { previewRows: PREVIEW_ROWS });
+			await checkUtf8Text(partial);
+			const { columns, preview } = await readCsvHeader(partial, { previewRows: PREVIEW_ROWS });
 			if (columns.length > MAX_UPLOAD_COLUMNS) {
 				throw new HttpError(
 					400,
@@ -69,7 +72,8 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 					`The file has ${columns.length} columns; at most ${MAX_UPLOAD_COLUMNS} are supported`
 				);
 			}
-			const rowCount = await countCsvRows(absolute);
+			const rowCount = await countCsvRows(partial);
+			await rename(partial, absolute);
 			await uploads.create({
 				id,
 				workflowId,
@@ -95,10 +99,12 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 				workflow_id: workflowId
 			});
 		} catch (err) {
+			await rm(partial, { force: true });
 			await rm(absolute, { force: true });
 			if (err instanceof JobFailure) {
 				// The parser names the stored file; people know it by the name they uploaded.
-				throw new HttpError(400, 'invalid_csv', err.message.split(`${id}.csv`).join(displayName(received.filename)));
+				const shown = displayName(received.filename);
+				throw new HttpError(400, 'invalid_csv', err.message.split(`${id}.csv.part`).join(shown).split(`${id}.csv`).join(shown));
 			}
 			throw err;
 		}
