@@ -79,6 +79,12 @@ describe('building the Filtered workflow through the UI', () => {
 		await card(page, 4).getByRole('textbox', { name: 'File name' }).fill('ariglad-american-education');
 
 		expect(await blockTitles(page)).toEqual(['Read CSV', 'Filter', 'Enrich Lead', 'Filter', 'Save CSV']);
+		// Every card says what kind of rows flow through it: the sample's rows are people.
+		expect(await page.locator('.block .kinds').allInnerTexts()).toEqual(['lead rows', 'lead rows', 'lead rows → lead rows', 'lead rows', 'lead rows']);
+		await expect
+			.poll(() => card(page, 2).getByRole('img', { name: 'This block needs lead rows and gives lead rows' }).count())
+			.toBe(1);
+		expect(await page.locator('.block .kinds.mismatch').count()).toBe(0);
 		await expect.poll(() => page.locator('.problems').count()).toBe(0);
 		await screenshot(page, '22-build-complete', true);
 
