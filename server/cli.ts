@@ -15,6 +15,7 @@ import { createEnrichmentService } from './enrichment/service';
 import { DEMO_SIMULATOR_OPTIONS, startSimulator } from './enrichment/simulator';
 import { openDatabase } from './store/db';
 import { renderProgress } from './cli-progress';
+import { pendingBlock } from '../src/lib/workflow/live-jobs';
 
 const USAGE = `Usage: npm run workflow -- run <workflow.json> [--input file.csv] [--out dir] [--limit N] [--concurrency N]
 
@@ -80,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
 	const controller = new AbortController();
 	process.once('SIGINT', () => controller.abort(new Error('Interrupted')));
 	const started = Date.now();
-	let latest: BlockProgress[] = workflow.blocks.map((b) => emptyProgress(b.id, b.type));
+	let latest = workflow.blocks.map((b) => pendingBlock({ block_id: b.id, block_type: b.type })) as BlockProgress[];
 	const draw = renderProgress(process.stderr);
 	const onEvent = (event: RunEvent) => {
 		if (event.type === 'row_error' || event.type === 'job_started') return;
@@ -119,27 +120,6 @@ async function main(argv: string[]): Promise<number> {
 	return result.status === 'completed' ? 0 : 1;
 }
 
-function emptyProgress(block_id: string, block_type: BlockProgress['block_type']): BlockProgress {
-	return {
-		block_id,
-		block_type,
-		status: 'pending',
-		rows_in: 0,
-		rows_out: 0,
-		errors: 0,
-		skipped: 0,
-		calls: 0,
-		cached: 0,
-		cost_cents: 0,
-		waiting: 0,
-		total: null,
-		rows_per_s: 0,
-		eta_s: null,
-		duration_ms: 0,
-		preview: [],
-		columns: []
-	};
-}
 
 main(process.argv.slice(2)).then(
 	(code) => process.exit(code),

@@ -3,6 +3,7 @@
  * store holds, so a running job, a finished one and one read after a restart look the same.
  */
 import { isAbsolute, relative, sep } from 'node:path';
+import { pendingBlock } from '../../src/lib/workflow/live-jobs';
 import type { BlockType, Row, Workflow } from '../../src/lib/workflow/schema';
 import type { BlockProgress, JobStatus } from '../engine/types';
 import type { JobRecord } from '../store/job-store';
@@ -49,27 +50,6 @@ export function publicPath(dataDir: string, path: string | null): string | null 
 	return rel.startsWith('..') || isAbsolute(rel) ? path.split(sep).pop() ?? null : rel.split(sep).join('/');
 }
 
-function pendingBlock(blockId: string, blockType: BlockType): BlockResult {
-	return {
-		block_id: blockId,
-		block_type: blockType,
-		status: 'pending',
-		rows_in: 0,
-		rows_out: 0,
-		errors: 0,
-		skipped: 0,
-		calls: 0,
-		cached: 0,
-		cost_cents: 0,
-		waiting: 0,
-		total: null,
-		rows_per_s: 0,
-		eta_s: null,
-		duration_ms: 0,
-		preview: [],
-		columns: []
-	};
-}
 
 /** Builds the history-list summary of a job. */
 export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: string): JobSummary {
@@ -107,6 +87,6 @@ export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: s
 /** Builds the full progress view: every block of the workflow, started or not, in order. */
 export function toJobProgress(job: JobRecord, blocks: BlockProgress[], sample: Row[], dataDir: string): JobProgress {
 	const byId = new Map(blocks.map((b) => [b.block_id, b]));
-	const results = job.workflow.blocks.map((b) => (byId.get(b.id) as BlockResult | undefined) ?? pendingBlock(b.id, b.type));
+	const results = job.workflow.blocks.map((b) => (byId.get(b.id) as BlockResult | undefined) ?? (pendingBlock({ block_id: b.id, block_type: b.type }) as BlockResult));
 	return { ...toJobSummary(job, blocks, dataDir), results, sample_data: sample.slice(0, SAMPLE_ROWS), workflow: job.workflow };
 }
