@@ -1,13 +1,14 @@
 /**
- * Reads another Node process's live heap through its inspector (the process must be started with
- * `--inspect=127.0.0.1:0`): a full garbage collection, then the bytes still used. RSS mixes live
- * data with garbage not yet collected and pages the allocator keeps; the heap after a full GC is
- * the figure that grows only when something is really retained, so it tells a leak from a sawtooth.
+ * Reads another Node process's live memory through its inspector (the process must be started with
+ * `--inspect=127.0.0.1:0`): a full garbage collection, then the bytes still used — JS heap plus
+ * external memory (Buffers, ArrayBuffers: socket frames live there). RSS mixes live data with
+ * garbage not yet collected and pages the allocator keeps; memory in use after a full GC grows only
+ * when something is really retained, so it tells a leak from a sawtooth.
  */
 import { WebSocket } from 'ws';
 
 export interface HeapProbe {
-	/** Forces a full GC in the target and returns its used heap afterwards, in bytes. */
+	/** Forces a full GC in the target and returns its heap used + external memory afterwards, in bytes. */
 	usedAfterGc(): Promise<number>;
 	close(): void;
 }
@@ -42,17 +43,21 @@ export async function connectHeapProbe(url: string): Promise<HeapProbe> {
 		for (const waiter of pending.values()) waiter.reject(new Error('inspector closed'));
 		pending.clear();
 	});
-	const send = (method: string) =>
+	const send = (method: string, params?: Record<string, unknown>) =>
 		new Promise<unknown>((resolve, reject) => {
 			const id = nextId++;
 			pending.set(id, { resolve, reject });
-			ws.send(JSON.stringify({ id, method }));
+			ws.send(JSON.stringify({ id, method, params }));
 		});
 	return {
 		async usedAfterGc() {
 			await send('HeapProfiler.collectGarbage');
-			const usage = (await send('Runtime.getHeapUsage')) as { usedSize: number };
-			return usage.usedSize;
+			const answer = (await send('Runtime.evaluate', {
+				expression: 'JSON.stringify(process.memoryUsage())',
+				returnByValue: true
+			})) as { result: { value: string } };
+			const usage = JSON.parse(answer.result.value) as { heapUsed: number; external: number };
+			return usage.heapUsed + usage.external;
 		},
 		close: () => ws.terminate()
 	};
