@@ -3,6 +3,7 @@
  * async fates — separate, so changing one option does not shift another's sequence), the rate
  * limiter, the async jobs, the credit balance and the counters.
  */
+import { setMaxListeners } from 'node:events';
 import { AsyncJobStore, type AsyncJob, type Charge } from './jobs';
 import { sampleLatencyMs } from './latency';
 import { mergeOptionsInput, parseSimulatorOptions, type SimEndpoint, type SimulatorOptions, type SimulatorOptionsInput } from './options';
@@ -30,6 +31,7 @@ export class SimulatorState {
 		this.#input = input;
 		this.#balance = this.#options.creditsCents;
 		[this.#faultRng, this.#latencyRng, this.#jobRng] = this.#streams();
+		setMaxListeners(0, this.#shutdown.signal); // every sleeping request listens to it
 	}
 
 	get options(): SimulatorOptions {
