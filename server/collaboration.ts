@@ -4,10 +4,13 @@
  * workflows. One `ServerExtension`, so index.ts stays transport plumbing.
  */
 import { isAbsolute, relative } from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createCollabServer } from './collab';
 import type { ServerContext, ServerExtension } from './index';
 import { createLiveHub } from './live/live-hub';
+import { refuseUpgrade } from './live/upgrade-refusal';
 import { forwardJobEvents } from './live/job-feed';
 import { createLiveJobsLoader } from './live/load-live-jobs';
 import { collabWorkflowDocs } from './routes/workflow-docs';
@@ -25,6 +28,17 @@ export function publicOutputPath(dataDir: string) {
 		const inside = relative(dataDir, path);
 		return inside.startsWith('..') ? null : inside;
 	};
+}
+
+/** A request without `Origin` (not a browser) passes; a browser's must name this server's host. */
+export function isSameOrigin(req: IncomingMessage): boolean {
+	const origin = req.headers.origin;
+	if (origin === undefined) return true;
+	try {
+		return new URL(origin).host === req.headers.host;
+	} catch {
+		return false;
+	}
 }
 
 export function collaboration(context: ServerContext): ServerExtension {
@@ -52,10 +66,19 @@ export function collaboration(context: ServerContext): ServerExtension {
 		publicPath,
 		onError: (err) => logger.warn({ err }, 'could not route a job event')
 	});
+	// In production a browser may only open sockets from an allowed origin: ALLOWED_ORIGINS when
+	// set (the socket servers check it), else the server's own origin.
+	const sameOriginOnly = config.nodeEnv === 'production' && !allowedOrigins;
+	const guarded =
+		(handle: (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown) =>
+		(req: IncomingMessage, socket: Duplex, head: Buffer) => {
+			if (sameOriginOnly && !isSameOrigin(req)) return refuseUpgrade(socket, 403, 'forbidden', 'Origin not allowed');
+			void handle(req, socket, head);
+		};
 	return {
 		upgrades: {
-			'/yjs/': (req, socket, head) => void collab.handleUpgrade(req, socket, head),
-			'/live/': (req, socket, head) => void hub.handleUpgrade(req, socket, head)
+			'/yjs/': guarded((req, socket, head) => collab.handleUpgrade(req, socket, head)),
+			'/live/': guarded((req, socket, head) => hub.handleUpgrade(req, socket, head))
 		},
 		workflowRoutes: createWorkflowRoutes({ workflows, docs, examplesDir: EXAMPLES_DIR }),
 		shared: { workflows, docs },
