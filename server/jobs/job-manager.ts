@@ -120,7 +120,9 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		const positions = new Map(job.workflow.blocks.map((b, i) => [b.id, i]));
 		let rowIndex = 0;
 
-		const onEvent = (event: RunEvent) => {
+		const onEvent = (received: RunEvent) => {
+			// One start time for the job: the store's, so a late joiner's snapshot matches the event.
+			const event: RunEvent = received.type === 'job_started' ? { ...received, at: startedAt } : received;
 			switch (event.type) {
 				case 'block_started':
 				case 'block_finished':
