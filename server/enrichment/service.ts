@@ -117,7 +117,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		const pending = cache.pendingTask(key);
 		if (pending) {
 			try {
-				return await task.await(pending.taskId, { signal, meter, submittedAt: pending.createdAt });
+				return await task.await(pending.taskId, { signal, meter, submittedAt: pending.createdAt, resumed: true });
 			} catch (error) {
 				if (!(error instanceof EnrichmentError && error.status === 404)) throw forgetIfEnded(error, key);
 				cache.clearPendingTask(key); // the server no longer knows the task: submit afresh

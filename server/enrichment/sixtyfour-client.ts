@@ -70,6 +70,8 @@ export type ApiResponseListener = (endpoint: string, status: number | 'network_e
 export interface AwaitTaskOptions extends CallOptions {
 	/** When the task was submitted (ms, the client's clock), if known — e.g. a resumed task. */
 	submittedAt?: number;
+	/** A task checkpointed by an earlier run: its age includes downtime, not only API latency. */
+	resumed?: boolean;
 }
 
 export interface SixtyfourClient {
@@ -206,10 +208,14 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 	): Promise<v.InferOutput<S> & { cost_cents: number }> {
 		if (typeof taskId !== 'string' || taskId.trim() === '') throw new EnrichmentError('invalid task id (empty)', null, false);
 		const started = call.submittedAt ?? now();
+		// The give-up deadline counts from when *this* wait began: a task resumed after a long
+		// restart is polled, not given up on before its first poll.
+		const waitingSince = now();
+		const resumed = call.resumed === true;
 		let lastRunningAt: number | null = null;
 		for (let poll = 0; ; poll++) {
 			const wait = timing.delay(endpoint, poll, now() - started);
-			if (now() + wait - started > taskTimeout) {
+			if (poll > 0 && now() + wait - waitingSince > taskTimeout) {
 				throw new EnrichmentError(`Sixtyfour task ${taskId} still running after ${Math.round((now() - started) / 1000)} s (gave up waiting)`, null, false);
 			}
 			await sleep(wait, call.signal);
@@ -223,7 +229,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 				const reason = redact(typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : '');
 				throw new TaskEndedError(`Sixtyfour task ${taskId} ended ${status.rawStatus}${reason}`, status.rawStatus);
 			}
-			timing.observe(endpoint, now() - started, lastRunningAt);
+			if (!resumed) timing.observe(endpoint, now() - started, lastRunningAt);
 			const result = parse(resultSchema, status.result, 'GET /job-status result') as object;
 			const cost = costOf(raw) || costOf(status.result);
 			call.meter.costCents += cost;

@@ -118,6 +118,17 @@ describe('enrich-lead', () => {
 		expect(pendingRows()).toEqual([]);
 	});
 
+	it('polls a task checkpointed long ago (a restart after 25 minutes) instead of giving up on it', async () => {
+		fake.setHandler(asyncApi({ runningPolls: 1 }));
+		const s = service();
+		s.cache.savePendingTask(s.cache.key('/enrich-lead', LEAD), '/enrich-lead', 't1');
+		db.prepare('UPDATE pending_tasks SET created_at = created_at - ?').run(25 * 60_000);
+		const m = meter();
+		expect((await s.enrichLead(LEAD, call(m))).structured_data.title).toBe('Countess');
+		expect(paths().filter((p) => p.startsWith('POST'))).toEqual([]);
+		expect(m.costCents).toBe(5);
+	});
+
 	it('submits afresh when the checkpointed task is unknown to the server', async () => {
 		fake.setHandler(asyncApi({ gone: new Set(['t-old']) }));
 		const s = service();
