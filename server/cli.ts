@@ -104,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
 	});
 	draw(result.blocks, workflow.blocks.map((b) => b.type), true);
 	await simulator?.close();
+	enrichment.cache.flush();
 	db.close();
 
 	const sum = (key: 'errors' | 'calls' | 'cached' | 'cost_cents') => result.blocks.reduce((n, b) => n + b[key], 0);

@@ -270,6 +270,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 				for (const close of closers) await close();
 				server.closeAllConnections();
 				await stopped;
+				enrichment.cache.flush(); // answers are written behind: keep the last ones
 				db.close();
 				logger.info('server stopped');
 			})();

@@ -164,6 +164,12 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 	} finally {
 		signal.removeEventListener('abort', onAbort);
 		if (window.length > 0 || !sourceDone) inner.abort(new Error('stream abandoned'));
-		if (!sourceDone) await iterator.return?.().catch(() => {});
+		if (!sourceDone) {
+			// While a `next()` is pending, an async generator queues `return()` behind it: awaiting it
+			// would hold a failure here until the upstream's slowest row settles. Close it in the
+			// background; the runner's abort stops the upstream meanwhile.
+			const closing = iterator.return?.().catch(() => {});
+			if (!nextBatch) await closing;
+		}
 	}
 }

@@ -139,6 +139,36 @@ describe('runJob', () => {
 		expect(result.blocks[1].status).toBe('failed');
 	});
 
+	it('fails at once when a later block hits a fatal answer, without waiting for a slow earlier row', async () => {
+		let enrichCalls = 0;
+		const service: EnrichmentService = {
+			async enrichLead(request, { signal }) {
+				enrichCalls++;
+				const slow = request.lead_info.name === 'Person 1';
+				await new Promise<void>((resolve, reject) => {
+					const t = setTimeout(resolve, slow ? 5_000 : 1);
+					signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
+				});
+				return { notes: null, structured_data: { title: 'x' }, findings: [], references: null, confidence_score: 5 };
+			},
+			async enrichCompany() {
+				throw new Error('not used');
+			},
+			async findEmail() {
+				throw new EnrichmentError('Sixtyfour refused the tier (403)', 403, true);
+			}
+		};
+		const started = Date.now();
+		const { result } = await run(
+			[read, { ...enrich, params: { ...enrich.params, concurrency: 8 } }, { id: 'mail', type: 'find_email', params: { only_missing: false } }],
+			{ enrichment: service }
+		);
+		expect(result.status).toBe('failed');
+		expect(result.error).toContain('403');
+		expect(Date.now() - started).toBeLessThan(2_000);
+		expect(enrichCalls).toBeLessThan(ROWS);
+	});
+
 	it('cancels promptly through the signal, leaving consistent partial counts', async () => {
 		const controller = new AbortController();
 		const fake = fakeEnrichment({ latencyMs: 50 });
