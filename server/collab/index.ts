@@ -109,10 +109,21 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		};
 		alive.set(ws, true);
 		ws.on('pong', () => alive.set(ws, true));
+		// A throw out of a socket callback would be an uncaught exception (the process exits), so the
+		// room's entry points are guarded here too, though they are not meant to throw.
+		const guarded = (what: string, fn: () => void) => {
+			try {
+				fn();
+			} catch (error) {
+				log.error({ workflowId, error: error instanceof Error ? error.message : String(error) }, what);
+			}
+		};
 		ws.on('message', (data, isBinary) => {
 			alive.set(ws, true);
-			if (!isBinary) room.refuse(socket, COLLAB_CLOSE.UNSUPPORTED, 'Binary frames only', 'unsupported');
-			else room.receive(socket, toBytes(data));
+			guarded('Collab message handling failed', () => {
+				if (!isBinary) room.refuse(socket, COLLAB_CLOSE.UNSUPPORTED, 'Binary frames only', 'unsupported');
+				else room.receive(socket, toBytes(data));
+			});
 		});
 		ws.on('error', (error: Error & { code?: string }) => {
 			// `ws` closes the socket itself (1009 for maxPayload, 1002/1007 for bad frames).
@@ -122,7 +133,7 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		});
 		ws.on('close', () => {
 			alive.delete(ws);
-			room.leave(socket);
+			guarded('Collab leave failed', () => room.leave(socket));
 		});
 		room.join(socket, access);
 	}

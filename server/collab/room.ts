@@ -37,6 +37,8 @@ export interface CollabSocket {
 class Connection {
 	closed = false;
 	dropped = 0;
+	/** Awareness entries naming a client id another connection owns: dropped. */
+	spoofed = 0;
 	readonly budget;
 	constructor(
 		readonly socket: CollabSocket,
@@ -76,9 +78,14 @@ export class Room {
 	readonly awareness: awarenessProtocol.Awareness;
 	readonly #options: RoomOptions;
 	readonly #conns = new Map<CollabSocket, Connection>();
-	/** Awareness client id → the connection that last spoke for it. */
+	/**
+	 * Awareness client id → the connection that first spoke for it. Only that connection may set or
+	 * clear its presence; ownership ends when the connection leaves.
+	 */
 	readonly #owners = new Map<number, Connection>();
 	#sinceCompaction = 0;
+	/** `#sinceCompaction` at which the next threshold compaction runs (pushed back after a failure). */
+	#compactAt: number;
 	#approxBytes = 0;
 	#compactionQueued = false;
 	#state: 'open' | 'failed' | 'closed' = 'open';
@@ -87,12 +94,13 @@ export class Room {
 	constructor(options: RoomOptions) {
 		this.#options = options;
 		this.id = options.id;
+		this.#compactAt = options.limits.compactEvery;
 		this.doc = new Y.Doc();
 		const { replayed, skipped } = options.persistence.load(this.id, this.doc);
 		if (skipped > 0) options.log.warn({ workflowId: this.id, skipped }, 'Skipped undecodable stored updates');
 		this.#approxBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
 		// Loading replays the log; fold it into the snapshot now so the next load reads one blob.
-		if (replayed + skipped > 0) this.compact();
+		if (replayed + skipped > 0) this.#tryCompact();
 		this.awareness = new awarenessProtocol.Awareness(this.doc);
 		this.awareness.setLocalState(null);
 		this.doc.on('update', this.#onDocUpdate);
@@ -171,13 +179,31 @@ export class Room {
 		if (conn) this.#forget(conn);
 	}
 
-	/** Folds the update log into one snapshot. */
+	/** Folds the update log into one snapshot (throws if the store refuses). */
 	compact(): void {
 		if (this.#state === 'failed') return;
 		this.#options.persistence.compact(this.id, this.doc);
 		this.#options.counters.compactions++;
 		this.#sinceCompaction = 0;
+		this.#compactAt = this.#options.limits.compactEvery;
 		this.#approxBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
+	}
+
+	/**
+	 * `compact()` for socket, timer and microtask paths: never throws. Compaction is only an
+	 * optimisation (the log still holds every edit, and appending goes on), so a failure (disk
+	 * full, SQLITE_BUSY…) is logged and retried after another `compactEvery` updates or on leave.
+	 */
+	#tryCompact(): void {
+		try {
+			this.compact();
+		} catch (error) {
+			this.#compactAt = this.#sinceCompaction + this.#options.limits.compactEvery;
+			this.#options.log.warn(
+				{ workflowId: this.id, error: error instanceof Error ? error.message : String(error) },
+				'Could not compact a document log (edits stay in the log)'
+			);
+		}
 	}
 
 	/** Persists, closes every connection with `code`, and releases the doc. */
@@ -190,8 +216,11 @@ export class Room {
 			this.#conns.delete(conn.socket);
 			safeClose(conn.socket, code, reason);
 		}
-		if (wasOpen && this.#sinceCompaction > 0) this.compact();
-		this.#release();
+		try {
+			if (wasOpen && this.#sinceCompaction > 0) this.#tryCompact();
+		} finally {
+			this.#release();
+		}
 	}
 
 	#receiveSync(conn: Connection, decoder: decoding.Decoder): void {
@@ -233,7 +262,24 @@ export class Room {
 		if (update.byteLength > this.#options.limits.maxAwarenessBytes) {
 			throw new Refusal(COLLAB_CLOSE.TOO_BIG, 'Presence state too large', 'tooBig');
 		}
-		validateAwarenessUpdate(update);
+		const entries = parseAwarenessUpdate(update);
+		// Only the connection owning a client id may set or clear its presence; an id nobody owns
+		// yet is claimed by the first connection that names it.
+		const allowed = entries.filter(({ clientId }) => {
+			const owner = this.#owners.get(clientId);
+			return owner === undefined || owner === conn;
+		});
+		if (allowed.length < entries.length) {
+			if (conn.spoofed === 0) {
+				this.#options.log.warn({ workflowId: this.id }, 'Dropped presence for a client id another connection owns');
+			}
+			const dropped = entries.length - allowed.length;
+			conn.spoofed += dropped;
+			conn.dropped += dropped;
+			if (allowed.length === 0) return;
+			update = encodeAwarenessEntries(allowed);
+		}
+		for (const { clientId } of allowed) this.#owners.set(clientId, conn);
 		awarenessProtocol.applyAwarenessUpdate(this.awareness, update, conn);
 	}
 
@@ -252,18 +298,13 @@ export class Room {
 		syncProtocol.writeUpdate(message, update);
 		const bytes = encoding.toUint8Array(message);
 		for (const conn of this.#conns.values()) if (conn !== origin) this.#send(conn, bytes);
-		if (++this.#sinceCompaction >= this.#options.limits.compactEvery) this.#queueCompaction();
+		if (++this.#sinceCompaction >= this.#compactAt) this.#queueCompaction();
 	};
 
 	readonly #onAwarenessUpdate = (
 		{ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
 		origin: unknown
 	): void => {
-		if (origin instanceof Connection) {
-			for (const id of added) this.#owners.set(id, origin);
-			for (const id of updated) this.#owners.set(id, origin);
-		}
-		for (const id of removed) this.#owners.delete(id);
 		const changed = [...added, ...updated, ...removed];
 		if (changed.length === 0) return;
 		// Sent to the sender too: a lone client's own echo is what keeps the provider's
@@ -304,9 +345,11 @@ export class Room {
 		conn.closed = true;
 		if (!this.#conns.delete(conn.socket)) return;
 		const owned = [...this.#owners].filter(([, owner]) => owner === conn).map(([id]) => id);
+		for (const id of owned) this.#owners.delete(id);
 		if (owned.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, owned, 'connection closed');
 		if (this.#conns.size === 0 && this.#state === 'open') {
-			if (this.#sinceCompaction > 0) this.compact();
+			// A failed compaction must not skip `onEmpty`: the room would never be evicted.
+			if (this.#sinceCompaction > 0) this.#tryCompact();
 			this.#options.onEmpty(this);
 		}
 	}
@@ -316,7 +359,7 @@ export class Room {
 		this.#compactionQueued = true;
 		queueMicrotask(() => {
 			this.#compactionQueued = false;
-			if (this.#state === 'open' && this.#sinceCompaction >= this.#options.limits.compactEvery) this.compact();
+			if (this.#state === 'open' && this.#sinceCompaction >= this.#compactAt) this.#tryCompact();
 		});
 	}
 
@@ -347,15 +390,37 @@ export class Room {
 	}
 }
 
+interface AwarenessEntry {
+	clientId: number;
+	clock: number;
+	state: string;
+}
+
 /** Parses an awareness update completely (every state must be JSON) before anything applies it. */
-function validateAwarenessUpdate(update: Uint8Array): void {
+function parseAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
 	const decoder = decoding.createDecoder(update);
 	const count = decoding.readVarUint(decoder);
+	const entries: AwarenessEntry[] = [];
 	for (let i = 0; i < count; i++) {
-		decoding.readVarUint(decoder);
-		decoding.readVarUint(decoder);
-		JSON.parse(decoding.readVarString(decoder));
+		const clientId = decoding.readVarUint(decoder);
+		const clock = decoding.readVarUint(decoder);
+		const state = decoding.readVarString(decoder);
+		JSON.parse(state);
+		entries.push({ clientId, clock, state });
 	}
+	return entries;
+}
+
+/** The awareness update wire format (y-protocols/awareness) of `entries`. */
+function encodeAwarenessEntries(entries: AwarenessEntry[]): Uint8Array {
+	const encoder = encoding.createEncoder();
+	encoding.writeVarUint(encoder, entries.length);
+	for (const { clientId, clock, state } of entries) {
+		encoding.writeVarUint(encoder, clientId);
+		encoding.writeVarUint(encoder, clock);
+		encoding.writeVarString(encoder, state);
+	}
+	return encoding.toUint8Array(encoder);
 }
 
 function safeClose(socket: CollabSocket, code: number, reason: string): void {
