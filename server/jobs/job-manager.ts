@@ -66,6 +66,14 @@ class ShutdownAbort extends Error {
 	}
 }
 
+/** Why a run was aborted: its results could not be stored, so it must end `failed`. */
+class PersistFailure extends Error {
+	constructor(cause: unknown) {
+		super(`could not store results: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+		this.name = 'PersistFailure';
+	}
+}
+
 const FINAL: JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 /**
@@ -95,30 +103,71 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		const list = waiters.get(jobId);
 		if (!list) return;
 		waiters.delete(jobId);
-		const job = await store.get(jobId);
+		// A broken store must not leave a waiter (a cancel) hanging: it hears null instead.
+		const job = await store.get(jobId).catch((err) => {
+			logger.error({ err, job_id: jobId }, 'could not read the settled job');
+			return null;
+		});
 		for (const resolve of list) resolve(job);
 	}
 
 	async function execute(jobId: string): Promise<void> {
 		const job = await store.get(jobId);
 		if (!job || job.status !== 'pending' || stopping) return;
+		const log = logger.child({ job_id: jobId });
+		let controller: AbortController | null = null;
+		try {
+			await runAndRecord(job, log, (c) => (controller = c));
+		} catch (err) {
+			// The store failed under the run (disk full, database locked). A shutdown leaves the job for
+			// resume; otherwise it must not stay `running` (or `pending`) for ever: record it as failed.
+			log.error({ err }, 'job could not be run to its end');
+			if (!((controller as AbortController | null)?.signal.reason instanceof ShutdownAbort)) {
+				const message = err instanceof Error ? err.message : String(err);
+				await store
+					.transition(jobId, ['pending', 'running'], { status: 'failed', error: `Job failed: ${message}`, finishedAt: Date.now() })
+					.catch((e) => log.error({ err: e }, 'could not mark the job failed'));
+			}
+			throw err;
+		} finally {
+			// Always wake the waiters (a cancel awaits this), whatever state the job was left in.
+			await notifySettled(jobId);
+		}
+	}
+
+	async function runAndRecord(job: JobRecord, log: Logger, onController: (c: AbortController) => void): Promise<void> {
+		const jobId = job.id;
 		// A resumed job re-runs from the start: forget the partial rows and results of the last attempt.
 		await store.resetProgress(jobId);
 		const startedAt = Date.now();
 		if (!(await store.transition(jobId, ['pending'], { status: 'running', startedAt, finishedAt: null }))) return;
 		const controller = new AbortController();
 		controllers.set(jobId, controller);
-		const log = logger.child({ job_id: jobId });
+		onController(controller);
+		// A shutdown that began while the job was starting found no controller to abort: do it now.
+		if (stopping) controller.abort(new ShutdownAbort());
 		log.info({ blocks: job.workflow.blocks.length, resumed: job.startedAt !== null, options: job.options }, 'job started');
 
-		// The store is async: writes go through one chain so they land in event order.
+		// The store is async: writes go through one chain so they land in event order. The first write
+		// that fails ends the run: a job whose results are not all stored must not end `completed`.
 		let chain: Promise<unknown> = Promise.resolve();
+		let persistError: unknown = null;
 		const persist = (write: () => Promise<unknown>) => {
-			chain = chain.then(write).catch((err) => log.error({ err }, 'could not persist job progress'));
+			chain = chain.then(async () => {
+				if (persistError !== null) return; // the run is being aborted; later rows would leave holes
+				try {
+					await write();
+				} catch (err) {
+					log.error({ err }, 'could not persist job progress');
+					persistError = err;
+					controller.abort(new PersistFailure(err));
+				}
+			});
 			return chain;
 		};
 		const positions = new Map(job.workflow.blocks.map((b, i) => [b.id, i]));
 		let rowIndex = 0;
+		let rowsStored = 0;
 
 		const onEvent = (received: RunEvent) => {
 			// One start time for the job: the store's, so a late joiner's snapshot matches the event.
@@ -157,7 +206,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 				onRows: (rows) => {
 					const first = rowIndex;
 					rowIndex += rows.length;
-					return persist(() => store.appendRows(jobId, first, rows)).then(() => undefined);
+					return persist(async () => {
+						await store.appendRows(jobId, first, rows);
+						rowsStored = first + rows.length;
+					}).then(() => undefined);
 				},
 				progressIntervalMs: options.progressIntervalMs ?? 250
 			});
@@ -173,8 +225,13 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 
 		if (controller.signal.reason instanceof ShutdownAbort) {
 			await store.transition(jobId, ['running'], { status: 'pending' });
-			log.info({ rows_done: rowIndex }, 'job checkpointed for resume after restart');
+			log.info({ rows_done: rowsStored }, 'job checkpointed for resume after restart');
 			return;
+		}
+		if (persistError !== null) {
+			// Also when the run had already finished: its last write failed after it returned.
+			const message = persistError instanceof Error ? persistError.message : String(persistError);
+			result = { ...result, status: 'failed', error: `could not store results: ${message}`, outputPath: null };
 		}
 		const finishedAt = Date.now();
 		await store.transition(jobId, ['running'], {
@@ -182,7 +239,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			error: result.error,
 			outputPath: result.outputPath,
 			columns: result.columns,
-			rowCount: rowIndex,
+			rowCount: rowsStored,
 			finishedAt
 		});
 		const event: JobEvent = {
@@ -196,11 +253,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		};
 		await store.appendEvent(jobId, event);
 		log.info(
-			{ status: result.status, error: result.error, rows: rowIndex, duration_ms: finishedAt - startedAt, ...totals(result.blocks) },
+			{ status: result.status, error: result.error, rows: rowsStored, duration_ms: finishedAt - startedAt, ...totals(result.blocks) },
 			'job finished'
 		);
 		publish(event);
-		await notifySettled(jobId);
 	}
 
 	const manager: JobManager = {
@@ -273,13 +329,31 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			return () => listeners.delete(listener);
 		},
 
-		async settled(jobId) {
-			const job = await store.get(jobId);
-			if (!job || FINAL.includes(job.status) || stopping) return job;
-			return new Promise((resolve) => {
+		settled(jobId) {
+			// The waiter goes in before the store is read, so a job settling meanwhile cannot be missed.
+			return new Promise<JobRecord | null>((resolve, reject) => {
 				const list = waiters.get(jobId) ?? [];
 				list.push(resolve);
 				waiters.set(jobId, list);
+				const forget = () => {
+					const current = waiters.get(jobId);
+					if (!current) return;
+					const rest = current.filter((r) => r !== resolve);
+					if (rest.length > 0) waiters.set(jobId, rest);
+					else waiters.delete(jobId);
+				};
+				store.get(jobId).then(
+					(job) => {
+						if (!job || FINAL.includes(job.status) || stopping) {
+							forget();
+							resolve(job);
+						}
+					},
+					(err) => {
+						forget();
+						reject(err);
+					}
+				);
 			});
 		},
 
@@ -300,7 +374,8 @@ function defaultQueue(concurrency: number, logger: Logger) {
 		createInProcessQueue({
 			concurrency,
 			worker,
-			// The store failed under the manager (disk full, database locked): the job stays where it was.
+			// The store failed under the manager (disk full, database locked); execute already tried to
+			// mark the job failed and woke its waiters.
 			onWorkerError: (jobId, err) => logger.error({ err, job_id: jobId }, 'job could not be run')
 		});
 }
