@@ -86,6 +86,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 	const controllers = new Map<string, AbortController>();
 	const waiters = new Map<string, ((job: JobRecord | null) => void)[]>();
 	let stopping = false;
+	/** Jobs this manager is executing now (from pick-up to settled). */
+	const executing = new Set<string>();
+	/** Cancels that arrived while their job was starting (running, but no controller yet). */
+	const cancelRequested = new Set<string>();
 
 	const queue = (options.createQueue ?? defaultQueue(options.maxConcurrentJobs, logger))(execute);
 
@@ -116,6 +120,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		if (!job || job.status !== 'pending' || stopping) return;
 		const log = logger.child({ job_id: jobId });
 		let controller: AbortController | null = null;
+		executing.add(jobId);
 		try {
 			await runAndRecord(job, log, (c) => (controller = c));
 		} catch (err) {
@@ -130,6 +135,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			}
 			throw err;
 		} finally {
+			executing.delete(jobId);
+			cancelRequested.delete(jobId);
 			// Always wake the waiters (a cancel awaits this), whatever state the job was left in.
 			await notifySettled(jobId);
 		}
@@ -146,6 +153,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		onController(controller);
 		// A shutdown that began while the job was starting found no controller to abort: do it now.
 		if (stopping) controller.abort(new ShutdownAbort());
+		// So did a cancel that came in between the status change and this point.
+		else if (cancelRequested.delete(jobId)) controller.abort(new Error('Cancelled'));
 		log.info({ blocks: job.workflow.blocks.length, resumed: job.startedAt !== null, options: job.options }, 'job started');
 
 		// The store is async: writes go through one chain so they land in event order. The first write
@@ -277,12 +286,16 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		},
 
 		async cancel(jobId) {
-			const job = await store.get(jobId);
+			let job = await store.get(jobId);
 			if (!job) return null;
 			if (job.status === 'pending') {
 				queue.remove(jobId);
 				const at = Date.now();
-				if (await store.transition(jobId, ['pending'], { status: 'cancelled', error: 'Cancelled', finishedAt: at })) {
+				if (!(await store.transition(jobId, ['pending'], { status: 'cancelled', error: 'Cancelled', finishedAt: at }))) {
+					// It started meanwhile: cancel it as a running job below.
+					job = await store.get(jobId);
+					if (!job) return null;
+				} else {
 					const event: JobEvent = {
 						type: 'job_finished',
 						job_id: jobId,
@@ -296,12 +309,17 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 					logger.info({ job_id: jobId }, 'job cancelled before it started');
 					publish(event);
 					await notifySettled(jobId);
+					return store.get(jobId);
 				}
-			} else if (job.status === 'running') {
+			}
+			if (job.status === 'running') {
 				logger.info({ job_id: jobId }, 'job cancel requested');
 				const controller = controllers.get(jobId);
 				if (controller) {
 					controller.abort(new Error('Cancelled'));
+					await manager.settled(jobId);
+				} else if (executing.has(jobId)) {
+					cancelRequested.add(jobId); // still starting: aborted as soon as it can be
 					await manager.settled(jobId);
 				}
 			}

@@ -227,3 +227,32 @@ describe('job manager: shutdown', () => {
 		expect((await base.get(job.id))!.status).toBe('pending'); // left to resume on the next start
 	});
 });
+
+describe('job manager: a cancel racing the start', () => {
+	it('cancels a job that started between the cancel reading it pending and trying to cancel it', async () => {
+		let openGate!: () => void;
+		let gateHit!: () => void;
+		const hit = new Promise<void>((resolve) => (gateHit = resolve));
+		const gate = new Promise<void>((resolve) => (openGate = resolve));
+		const hooks: Hooks = {
+			transition: (patch) => {
+				if (patch.status !== 'running') return;
+				gateHit();
+				return gate;
+			}
+		};
+		const { run, seen } = waitingRun();
+		const { manager } = await setup(hooks, run);
+		const job = await manager.submit({ workflow });
+		await within(hit); // the job is starting: still `pending` in the store
+		let releaseRead!: () => void;
+		hooks.nextGetDelay = new Promise<void>((resolve) => (releaseRead = resolve));
+		const cancelling = manager.cancel(job.id); // reads `pending`, then waits
+		await new Promise((r) => setTimeout(r, 20));
+		openGate(); // the job becomes `running` and its run starts
+		while (!seen.signal) await new Promise((r) => setTimeout(r, 5));
+		releaseRead(); // the cancel now finds it can no longer cancel a pending job
+		expect(await within(cancelling)).toMatchObject({ status: 'cancelled' });
+		expect(seen.signal.aborted).toBe(true);
+	});
+});
