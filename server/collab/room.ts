@@ -265,9 +265,14 @@ export class Room {
 		const entries = parseAwarenessUpdate(update);
 		// Only the connection owning a client id may set or clear its presence; an id nobody owns
 		// yet is claimed by the first connection that names it.
-		const allowed = entries.filter(({ clientId }) => {
+		// One exception: an editor may take an id over with a *newer* state (a higher clock). That
+		// is a client back from a dropped connection the server has not noticed yet; clients echo
+		// others' states with the clock they got, so an echo never takes anything over.
+		const allowed = entries.filter(({ clientId, clock }) => {
 			const owner = this.#owners.get(clientId);
-			return owner === undefined || owner === conn;
+			if (owner === undefined || owner === conn) return true;
+			const known = this.awareness.meta.get(clientId)?.clock ?? -1;
+			return conn.access === 'edit' && clock > known;
 		});
 		if (allowed.length < entries.length) {
 			if (conn.spoofed === 0) {

@@ -133,4 +133,37 @@ describe('presence ownership', () => {
 		observer.destroy();
 		attacker.destroy();
 	});
+	it('an editor back from a dropped connection takes its presence over with a newer state; an echo does not', async () => {
+		const h = await startCollab({ tokens: { edit: { workflowId: 'q', access: 'edit' } } });
+		open.push(h);
+		const first = h.connect('q', 'edit'); // the old connection, never closed (a half-open socket)
+		const second = h.connect('q', 'edit'); // the same person, reconnected
+		const observer = h.connect('q', 'edit');
+		await Promise.all([first.synced(), second.synced(), observer.synced()]);
+		const id = first.doc.clientID;
+		first.provider.awareness.setLocalStateField('user', { name: 'Before' });
+		const seen = () => observer.provider.awareness.getStates().get(id)?.user?.name;
+		await waitFor(() => seen() === 'Before', 'observer sees the first state');
+		const clock = observer.provider.awareness.meta.get(id)!.clock;
+		const frame = (state: string, c: number) => {
+			const update = encoding.createEncoder();
+			encoding.writeVarUint(update, 1);
+			encoding.writeVarUint(update, id);
+			encoding.writeVarUint(update, c);
+			encoding.writeVarString(update, state);
+			const message = encoding.createEncoder();
+			encoding.writeVarUint(message, MESSAGE_AWARENESS);
+			encoding.writeVarUint8Array(message, encoding.toUint8Array(update));
+			return encoding.toUint8Array(message);
+		};
+		// An echo (same clock, as other clients relay it) changes nothing.
+		second.provider.ws!.send(frame(JSON.stringify({ user: { name: 'Echo' } }), clock));
+		// The reconnected client's newer state wins.
+		second.provider.ws!.send(frame(JSON.stringify({ user: { name: 'After' } }), clock + 1));
+		await waitFor(() => seen() === 'After', 'observer sees the newer state');
+		expect(observer.provider.awareness.meta.get(id)!.clock).toBe(clock + 1);
+		first.destroy();
+		second.destroy();
+		observer.destroy();
+	});
 });
