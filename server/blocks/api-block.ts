@@ -1,10 +1,10 @@
 /**
- * What the API blocks (enrich_lead, find_email) share: concurrency, turning call failures into
- * `_error` cells or job failures, and merging added columns.
+ * What the API blocks (enrich_lead, find_email, enrich_company) share: concurrency, turning call
+ * failures into `_error` cells or job failures, and merging added columns.
  */
 import { ERROR_COLUMN, type Cell, type Row } from '../../src/lib/workflow/schema';
 import { EnrichmentError } from '../enrichment/types';
-import { mapRows } from '../engine/map-rows';
+import { flatMapRows } from '../engine/map-rows';
 import { JobFailure, type BlockRunContext, type RowStream } from '../engine/types';
 
 /** Rows in flight per API block unless the block or the run says otherwise. */
@@ -14,6 +14,13 @@ export const DEFAULT_BLOCK_CONCURRENCY = 64;
 export function withColumns(columns: string[], added: string[]): string[] {
 	const seen = new Set(columns);
 	return [...columns, ...added.filter((c) => !seen.has(c))];
+}
+
+/** A copy of `row` with every one of `columns` present (missing ones empty): one shape per block. */
+export function shapeRow(row: Row, columns: string[]): Row {
+	const out: Row = { ...row };
+	for (const column of columns) if (!(column in out)) out[column] = null;
+	return out;
 }
 
 /** Adds a failure reason to a row's `_error`, keeping reasons left by earlier blocks. */
@@ -50,23 +57,22 @@ export function pickValue(row: Row, candidates: string[]): string | null {
 	return null;
 }
 
+interface ApiRowsOptions<R> {
+	label: string;
+	/** The block's output columns: a failed row gets them too (empty), so every row has one shape. */
+	columns: string[];
+	concurrency?: number;
+	call: (row: Row, signal: AbortSignal, index: number) => Promise<R>;
+}
+
 /**
- * Runs `call` for every row with bounded concurrency, in order. A row failure becomes an `_error`
- * cell; an `EnrichmentError` marked fatal (401/402/403) fails the job; cancellation propagates.
+ * Runs `call` for every row with bounded concurrency, in order; a row may become several rows.
+ * A row failure becomes one row with an `_error` cell; an `EnrichmentError` marked fatal
+ * (401/402/403) fails the job; cancellation propagates.
  */
-export function mapApiRows(
-	rows: RowStream,
-	ctx: BlockRunContext,
-	options: {
-		label: string;
-		/** The block's output columns: a failed row gets them too (empty), so every row has one shape. */
-		columns: string[];
-		concurrency?: number;
-		call: (row: Row, signal: AbortSignal, index: number) => Promise<Row>;
-	}
-): RowStream {
+export function flatMapApiRows(rows: RowStream, ctx: BlockRunContext, options: ApiRowsOptions<Row[]>): RowStream {
 	const concurrency = options.concurrency ?? ctx.options.concurrency ?? DEFAULT_BLOCK_CONCURRENCY;
-	return mapRows(
+	return flatMapRows(
 		rows,
 		async (row, index, signal) => {
 			try {
@@ -77,11 +83,15 @@ export function mapApiRows(
 				if (err instanceof JobFailure) throw err;
 				const message = err instanceof Error ? err.message : String(err);
 				ctx.rowError(index, message);
-				const blank: Row = { ...row };
-				for (const column of options.columns) if (!(column in blank)) blank[column] = null;
-				return withError(blank, options.label, message);
+				return [withError(shapeRow(row, options.columns), options.label, message)];
 			}
 		},
 		{ concurrency, signal: ctx.signal }
 	);
+}
+
+/** `flatMapApiRows` for blocks that answer one row per row. */
+export function mapApiRows(rows: RowStream, ctx: BlockRunContext, options: ApiRowsOptions<Row>): RowStream {
+	const { call } = options;
+	return flatMapApiRows(rows, ctx, { ...options, call: async (row, signal, index) => [await call(row, signal, index)] });
 }

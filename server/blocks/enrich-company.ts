@@ -14,10 +14,8 @@ import { CONFIDENCE_COLUMN, PEOPLE_FOUND_COLUMN, type Row } from '../../src/lib/
 import { DEFAULT_LEAD_STRUCT, getBlockDefinition, personFieldsOf } from '../../src/lib/workflow/blocks';
 import { findCompanyColumns } from '../../src/lib/workflow/company-columns';
 import { confidence0to10, type EnrichCompanyRequest } from '../enrichment/sixtyfour-schemas';
-import { EnrichmentError } from '../enrichment/types';
-import { flatMapRows } from '../engine/map-rows';
 import { JobFailure, type BlockRunner } from '../engine/types';
-import { DEFAULT_BLOCK_CONCURRENCY, toCell, withColumns, withError } from './api-block';
+import { flatMapApiRows, shapeRow, toCell, withColumns, withError } from './api-block';
 
 const LABEL = 'Enrich Company';
 
@@ -50,20 +48,13 @@ export const runEnrichCompany: BlockRunner<'enrich_company'> = async ({ params, 
 		);
 	}
 
-	/** The row with every output column present (null when not filled yet). */
-	const shaped = (row: Row): Row => {
-		const out: Row = { ...row };
-		for (const column of outColumns) if (!(column in out)) out[column] = null;
-		return out;
-	};
-
 	const call = async (row: Row, signal: AbortSignal, index: number): Promise<Row[]> => {
 		const target: Record<string, string | number | boolean> = {};
 		for (const [key, column] of mapped) {
 			const value = row[column];
 			if (value !== null && value !== undefined && String(value).trim() !== '') target[key] = value;
 		}
-		const out = shaped(row);
+		const out = shapeRow(row, outColumns);
 		if (Object.keys(target).length === 0) {
 			const message = `no company information in this row (${mapped.map(([, c]) => `"${c}"`).join(', ')} empty)`;
 			ctx.rowError(index, message);
@@ -100,24 +91,8 @@ export const runEnrichCompany: BlockRunner<'enrich_company'> = async ({ params, 
 		});
 	};
 
-	const concurrency = params.concurrency ?? ctx.options.concurrency ?? DEFAULT_BLOCK_CONCURRENCY;
 	return {
 		columns: outColumns,
-		rows: flatMapRows(
-			rows,
-			async (row, index, signal) => {
-				try {
-					return await call(row, signal, index);
-				} catch (err) {
-					if (signal.aborted) throw signal.reason ?? err;
-					if (err instanceof EnrichmentError && err.fatal) throw new JobFailure(err.message, 'api_refused');
-					if (err instanceof JobFailure) throw err;
-					const message = err instanceof Error ? err.message : String(err);
-					ctx.rowError(index, message);
-					return [withError(shaped(row), LABEL, message)];
-				}
-			},
-			{ concurrency, signal: ctx.signal }
-		)
+		rows: flatMapApiRows(rows, ctx, { label: LABEL, columns: outColumns, concurrency: params.concurrency, call })
 	};
 };

@@ -2,11 +2,11 @@
  * enrich_lead: one Sixtyfour lead enrichment per row; adds a column per struct field, the answer's
  * confidence (0–10) and `_error`.
  */
-import { CONFIDENCE_COLUMN, ERROR_COLUMN, type Row } from '../../src/lib/workflow/schema';
+import { CONFIDENCE_COLUMN, type Row } from '../../src/lib/workflow/schema';
 import { getBlockDefinition } from '../../src/lib/workflow/blocks';
 import { confidence0to10, type EnrichLeadRequest } from '../enrichment/sixtyfour-schemas';
 import type { BlockRunner } from '../engine/types';
-import { mapApiRows, toCell, withColumns, withError } from './api-block';
+import { mapApiRows, shapeRow, toCell, withColumns, withError } from './api-block';
 
 const LABEL = 'Enrich Lead';
 
@@ -21,10 +21,7 @@ export const runEnrichLead: BlockRunner<'enrich_lead'> = async ({ params, column
 			const value = row[column];
 			if (value !== null && value !== undefined && String(value).trim() !== '') leadInfo[column] = value;
 		}
-		const out: Row = { ...row };
-		for (const field of fields) if (!(field in out)) out[field] = null;
-		if (!(CONFIDENCE_COLUMN in out)) out[CONFIDENCE_COLUMN] = null;
-		if (!(ERROR_COLUMN in out)) out[ERROR_COLUMN] = null;
+		const out = shapeRow(row, outColumns);
 		if (Object.keys(leadInfo).length === 0) {
 			ctx.rowError(index, 'no lead information in this row');
 			return withError(out, LABEL, 'no lead information in this row');

@@ -2,12 +2,12 @@
  * find_email: finds each lead's email with Sixtyfour. With `only_missing` (the default) rows that
  * already have an email pass through unchanged and cost nothing.
  */
-import { ERROR_COLUMN, type Row } from '../../src/lib/workflow/schema';
+import type { Row } from '../../src/lib/workflow/schema';
 import { getBlockDefinition } from '../../src/lib/workflow/blocks';
 import type { FindEmailRequest, FoundEmail } from '../enrichment/sixtyfour-schemas';
 import type { BlockRunner } from '../engine/types';
 import { LEAD_FIELDS } from '../../src/lib/workflow/lead-columns';
-import { mapApiRows, pickValue, withColumns, withError } from './api-block';
+import { mapApiRows, pickValue, shapeRow, withColumns, withError } from './api-block';
 
 const LABEL = 'Find Email';
 
@@ -40,8 +40,7 @@ export const runFindEmail: BlockRunner<'find_email'> = async ({ params, columns,
 	const outColumns = withColumns(columns, getBlockDefinition('find_email').addedColumns(params));
 
 	const call = async (row: Row, signal: AbortSignal, index: number): Promise<Row> => {
-		const out: Row = { ...row };
-		for (const column of outColumns) if (!(column in out)) out[column] = null;
+		const out = shapeRow(row, outColumns);
 		const existing = pickValue(row, [...LEAD_FIELDS.email]);
 		if (params.only_missing && existing) {
 			ctx.counters.skipped++;
@@ -60,7 +59,6 @@ export const runFindEmail: BlockRunner<'find_email'> = async ({ params, columns,
 		out.email = email?.address ?? existing ?? null;
 		out.email_status = email?.status.toUpperCase() ?? 'NOT_FOUND';
 		if (personal) out.personal_email = bestEmail(answer.personal_email)?.address ?? null;
-		if (!(ERROR_COLUMN in out)) out[ERROR_COLUMN] = null;
 		return out;
 	};
 
