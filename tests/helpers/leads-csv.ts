@@ -26,14 +26,24 @@ export function leadRow(i: number): string[] {
 
 const quote = (cell: string) => (/[",\n\r]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell);
 
-/** Writes a `count`-row lead CSV to `path` (streamed: fine for 1M rows). */
-export async function writeLeadsCsv(path: string, count: number): Promise<void> {
+/** The CSV text (header included) of `count` leads from lead `first` on. */
+export function leadsCsv(count: number, first = 0): string {
+	const lines = [LEAD_COLUMNS.join(',')];
+	for (let i = first; i < first + count; i++) lines.push(leadRow(i).map(quote).join(','));
+	return `${lines.join('\n')}\n`;
+}
+
+/** Writes a `count`-row lead CSV (leads `first`… on) to `path`, streamed: fine for 1M rows. */
+export async function writeLeadsCsv(path: string, count: number, first = 0): Promise<void> {
 	await mkdir(dirname(path), { recursive: true });
 	const out = createWriteStream(path);
 	out.write(LEAD_COLUMNS.join(',') + '\n');
-	for (let i = 0; i < count; i++) {
+	for (let i = first; i < first + count; i++) {
 		if (!out.write(leadRow(i).map(quote).join(',') + '\n')) await once(out, 'drain');
 	}
 	out.end();
 	await once(out, 'finish');
 }
+
+/** The name of lead `i` (its `name` column). */
+export const leadName = (i: number): string => leadRow(i)[0];

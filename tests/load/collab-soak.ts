@@ -18,7 +18,7 @@ import { docToWorkflow, getParamText, setParam } from '../../src/lib/workflow/do
 import type { WorkflowInput } from '../../src/lib/workflow/schema';
 import { LiveTestClient } from '../helpers/live';
 import { atLeast, atMost, isMain, latencySummary, linearSlope, markdownTable, round1, round2, runFromCommandLine, sleep, type LoadReport } from './measure';
-import { leadsCsv } from './lead-files';
+import { leadsCsv } from '../helpers/leads-csv';
 import { startStack, type CreatedWorkflow, type Stack } from './stack';
 
 export interface CollabSoakOptions {

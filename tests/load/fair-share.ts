@@ -25,7 +25,7 @@ import { WorkflowSchema } from '../../src/lib/workflow/schema';
 import { spawnSimulator } from '../bench/sim-process';
 import { makeTempDir } from '../helpers/temp-dir';
 import { atLeast, atMost, isMain, markdownTable, maxInWindow, percent, round1, round2, runFromCommandLine, type LoadReport } from './measure';
-import { writeLeadsFile } from './lead-files';
+import { writeLeadsCsv } from '../helpers/leads-csv';
 import { recordingFetch } from './recording-fetch';
 
 export interface FairShareOptions {
@@ -102,7 +102,7 @@ export async function runFairShare(options: FairShareOptions): Promise<LoadRepor
 	let sampler: ReturnType<typeof setInterval> | undefined;
 	const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 	try {
-		for (let k = 0; k < s.jobs; k++) await writeLeadsFile(join(temp.dir, 'uploads', `job-${k}.csv`), s.rowsPerJob, k * s.rowsPerJob);
+		for (let k = 0; k < s.jobs; k++) await writeLeadsCsv(join(temp.dir, 'uploads', `job-${k}.csv`), s.rowsPerJob, k * s.rowsPerJob);
 		const submitted: JobRecord[] = [];
 		for (let k = 0; k < s.jobs; k++) {
 			const workflow = v.parse(WorkflowSchema, {

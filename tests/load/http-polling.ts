@@ -11,7 +11,7 @@
  */
 import { setParam } from '../../src/lib/workflow/doc';
 import { atLeast, atMost, isMain, latencySummary, markdownTable, percent, round1, runFromCommandLine, sleep, type LoadReport } from './measure';
-import { leadName, leadsCsv } from './lead-files';
+import { leadName, leadsCsv } from '../helpers/leads-csv';
 import { startStack } from './stack';
 
 export interface HttpPollingOptions {
