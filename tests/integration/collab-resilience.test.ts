@@ -83,6 +83,19 @@ describe('a failing compaction', () => {
 	});
 });
 
+/** A raw y-websocket awareness message setting `clientId`'s presence to `state` at `clock`. */
+function presenceFrame(clientId: number, state: string, clock: number): Uint8Array {
+	const update = encoding.createEncoder();
+	encoding.writeVarUint(update, 1);
+	encoding.writeVarUint(update, clientId);
+	encoding.writeVarUint(update, clock);
+	encoding.writeVarString(update, state);
+	const message = encoding.createEncoder();
+	encoding.writeVarUint(message, MESSAGE_AWARENESS);
+	encoding.writeVarUint8Array(message, encoding.toUint8Array(update));
+	return encoding.toUint8Array(message);
+}
+
 describe('presence ownership', () => {
 	it('a connection cannot set or clear another client’s presence', async () => {
 		const h = await startCollab({
@@ -101,20 +114,9 @@ describe('presence ownership', () => {
 		const seen = () => observer.provider.awareness.getStates().get(victimId)?.user?.name;
 		await waitFor(() => seen() === 'Victim', 'observer sees the victim');
 
-		const frame = (state: string, clock: number) => {
-			const update = encoding.createEncoder();
-			encoding.writeVarUint(update, 1);
-			encoding.writeVarUint(update, victimId);
-			encoding.writeVarUint(update, clock);
-			encoding.writeVarString(update, state);
-			const message = encoding.createEncoder();
-			encoding.writeVarUint(message, MESSAGE_AWARENESS);
-			encoding.writeVarUint8Array(message, encoding.toUint8Array(update));
-			return encoding.toUint8Array(message);
-		};
 		const ws = attacker.provider.ws!;
-		ws.send(frame(JSON.stringify({ user: { name: 'Evil' } }), 1_000));
-		ws.send(frame('null', 2_000));
+		ws.send(presenceFrame(victimId, JSON.stringify({ user: { name: 'Evil' } }), 1_000));
+		ws.send(presenceFrame(victimId, 'null', 2_000));
 		// The attacker's own presence after the spoofs: once the observer has it, the spoofs were handled.
 		attacker.provider.awareness.setLocalStateField('user', { name: 'Attacker' });
 		await waitFor(
@@ -145,21 +147,10 @@ describe('presence ownership', () => {
 		const seen = () => observer.provider.awareness.getStates().get(id)?.user?.name;
 		await waitFor(() => seen() === 'Before', 'observer sees the first state');
 		const clock = observer.provider.awareness.meta.get(id)!.clock;
-		const frame = (state: string, c: number) => {
-			const update = encoding.createEncoder();
-			encoding.writeVarUint(update, 1);
-			encoding.writeVarUint(update, id);
-			encoding.writeVarUint(update, c);
-			encoding.writeVarString(update, state);
-			const message = encoding.createEncoder();
-			encoding.writeVarUint(message, MESSAGE_AWARENESS);
-			encoding.writeVarUint8Array(message, encoding.toUint8Array(update));
-			return encoding.toUint8Array(message);
-		};
 		// An echo (same clock, as other clients relay it) changes nothing.
-		second.provider.ws!.send(frame(JSON.stringify({ user: { name: 'Echo' } }), clock));
+		second.provider.ws!.send(presenceFrame(id, JSON.stringify({ user: { name: 'Echo' } }), clock));
 		// The reconnected client's newer state wins.
-		second.provider.ws!.send(frame(JSON.stringify({ user: { name: 'After' } }), clock + 1));
+		second.provider.ws!.send(presenceFrame(id, JSON.stringify({ user: { name: 'After' } }), clock + 1));
 		await waitFor(() => seen() === 'After', 'observer sees the newer state');
 		expect(observer.provider.awareness.meta.get(id)!.clock).toBe(clock + 1);
 		first.destroy();
