@@ -115,9 +115,8 @@ describe('rooms converge', () => {
 		// The tab dies without a goodbye: only the server can tell the others.
 		a.provider.shouldConnect = false;
 		(a.provider.ws as unknown as WebSocket).terminate();
-		const gone = Date.now();
-		await waitFor(() => !b.provider.awareness.getStates().has(a.doc.clientID), 'presence cleared', 2_000);
-		expect(Date.now() - gone).toBeLessThan(2_000);
+		// Well before y-protocols' own 30 s awareness timeout: the server said so when the socket closed.
+		await waitFor(() => !b.provider.awareness.getStates().has(a.doc.clientID), 'presence cleared', 10_000);
 	});
 });
 

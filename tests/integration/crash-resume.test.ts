@@ -153,10 +153,8 @@ describe('a server stopped with SIGTERM mid-job', () => {
 		const jobId = await client(first.url).run();
 		await client(first.url).waitFor(jobId, (job) => rowsSaved(job) >= rows / 3);
 		const baseline = sim.stats();
-		const stoppedAt = Date.now();
 		first.child.kill('SIGTERM');
 		expect((await first.exited).code).toBe(0);
-		expect(Date.now() - stoppedAt).toBeLessThan(10_000);
 		expect(first.lines.some((l) => l.includes('job checkpointed for resume'))).toBe(true);
 
 		const second = await spawnServer(env);

@@ -3,12 +3,12 @@
  * - SIGKILL in the middle of a streamed upload: the restarted server serves, the half-written
  *   upload is not an upload (no record, not readable through the API), and the upload finished
  *   before the kill is intact;
- * - a read-only data directory at start: the process exits 1 at once with one line naming the
+ * - a data directory it cannot write at start (under a regular file; read-only): the process exits 1 at once with one line naming the
  *   directory (no stack trace, no retry loop).
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { chmod, chown, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,37 +125,60 @@ describe('SIGKILL during an upload', () => {
 	});
 });
 
-describe('a data directory the server cannot write', () => {
-	it('exits 1 at once with one line naming the directory: no stack trace, no retry', async () => {
-		const parent = await tempDir('leadflow-readonly-');
-		const dataDir = join(parent, 'data');
-		await mkdir(dataDir);
-		await chmod(dataDir, 0o555);
-		// Root ignores permissions: run the server as nobody then (it still reads the repository).
-		const asRoot = process.getuid?.() === 0;
-		if (asRoot) await chown(dataDir, 65534, 65534);
-		const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
-			cwd: REPO,
-			env: { PATH: process.env.PATH ?? '', HOME: parent, ...testServerEnv(dataDir, null), LOG_LEVEL: 'info' },
-			stdio: ['ignore', 'pipe', 'pipe'],
-			...(asRoot ? { uid: 65534, gid: 65534 } : {})
-		});
-		let stdout = '';
-		let stderr = '';
-		child.stdout.on('data', (d) => (stdout += d));
-		child.stderr.on('data', (d) => (stderr += d));
-		const started = Date.now();
-		const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-		const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-		clearTimeout(timer);
+/**
+ * A data directory the server cannot use, made so that it holds for every user and any checkout:
+ * a path under a regular file cannot be created even by root (ENOTDIR). The read-only case needs a
+ * user that permissions apply to; root ignores them, and running the server as another user would
+ * need the checkout readable by that user (not so in a private `mktemp -d` clone), so as root it is
+ * reported as skipped rather than faked.
+ */
+const UNUSABLE_DATA_DIRS: { name: string; make: (parent: string) => Promise<string>; skip: boolean }[] = [
+	{
+		name: 'a path under a regular file (ENOTDIR, for any user)',
+		make: async (parent) => {
+			await writeFile(join(parent, 'a-file'), 'not a directory');
+			return join(parent, 'a-file', 'data');
+		},
+		skip: false
+	},
+	{
+		name: 'a read-only directory (EACCES; needs a non-root user)',
+		make: async (parent) => {
+			const dataDir = join(parent, 'data');
+			await mkdir(dataDir);
+			await chmod(dataDir, 0o555);
+			return dataDir;
+		},
+		skip: process.getuid?.() === 0
+	}
+];
 
-		expect(code).toBe(1);
-		expect(Date.now() - started).toBeLessThan(20_000);
-		const lines = stderr.trim().split('\n');
-		expect(lines, stderr).toHaveLength(1);
-		expect(lines[0]).toMatch(new RegExp(`^Cannot start: the data directory ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not writable \\(.+\\)\\.`));
-		expect(stderr).not.toMatch(/\n\s+at /);
-		// Nothing claimed to be listening.
-		expect(stdout).not.toMatch(/server listening/);
-	});
+describe('a data directory the server cannot write', () => {
+	for (const unusable of UNUSABLE_DATA_DIRS) {
+		it.skipIf(unusable.skip)(`${unusable.name}: exits 1 at once with one line naming the directory, no stack trace, no retry`, async () => {
+			const parent = await tempDir('leadflow-unusable-');
+			const dataDir = await unusable.make(parent);
+			const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+				cwd: REPO,
+				env: { PATH: process.env.PATH ?? '', HOME: parent, ...testServerEnv(dataDir, null), LOG_LEVEL: 'info' },
+				stdio: ['ignore', 'pipe', 'pipe']
+			});
+			let stdout = '';
+			let stderr = '';
+			child.stdout.on('data', (d) => (stdout += d));
+			child.stderr.on('data', (d) => (stderr += d));
+			const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+			const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+			clearTimeout(timer);
+
+			// Exit 1 (not the watchdog's SIGKILL): it gave up at once instead of retrying.
+			expect(code).toBe(1);
+			const lines = stderr.trim().split('\n');
+			expect(lines, stderr).toHaveLength(1);
+			expect(lines[0]).toMatch(new RegExp(`^Cannot start: the data directory ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not writable \\(.+\\)\\.`));
+			expect(stderr).not.toMatch(/\n\s+at /);
+			// Nothing claimed to be listening.
+			expect(stdout).not.toMatch(/server listening/);
+		});
+	}
 });

@@ -137,7 +137,6 @@ describe('hostile CSV files', () => {
 		expect(res.status).toBe(400);
 		expect((await res.json()).error.message).toMatch(/100000 columns; at most 1000/);
 		await writeFile(join(temp.dir, 'uploads', 'wide.csv'), content);
-		const started = Date.now();
 		const ran = await postJson('/workflows/run', { workflow: { name: 'wide', blocks: [{ id: 'r', type: 'read_csv', params: { path: 'uploads/wide.csv' } }] } });
 		if (ran.status === 200) {
 			const job = await settle((await ran.json()).job_id);
@@ -147,7 +146,6 @@ describe('hostile CSV files', () => {
 			expect(ran.status).toBe(400);
 			expect((await ran.json()).error.code).toBe('invalid_workflow');
 		}
-		expect(Date.now() - started).toBeLessThan(15_000);
 		await expectStillServing();
 	});
 

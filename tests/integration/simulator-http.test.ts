@@ -76,7 +76,8 @@ describe('simulator over HTTP', () => {
 	});
 
 	it('counts concurrent requests and their peak', async () => {
-		sim.configure({ latency: { find_email: { medianMs: 150 } } });
+		// Every answer takes 2 s: the twelve overlap even when a loaded machine sends them slowly.
+		sim.configure({ latency: { find_email: { medianMs: 2_000 } } });
 		const all = Promise.all(Array.from({ length: 12 }, () => findEmail()));
 		const during = await statsWhen((s) => s.concurrent === 12);
 		expect(during.concurrent).toBe(12);
@@ -127,9 +128,8 @@ describe('shutdown', () => {
 			() => 'closed'
 		);
 		await wait(50);
-		const started = Date.now();
+		// The hang lasts 10 minutes: a close() that waited for it would hang the test.
 		await own.close();
-		expect(Date.now() - started).toBeLessThan(1_000);
 		expect(await pending).toBe('closed');
 		await expect(fetch(`${own.url}/__sim/stats`)).rejects.toThrow();
 		await own.close(); // idempotent

@@ -67,16 +67,14 @@ describe('mapRows', () => {
 	});
 
 	it("propagates a thrown error at once and aborts the rows still in flight", async () => {
-		const started = Date.now();
 		const aborted: number[] = [];
 		const stream = mapRows(
 			batchesOf(50, 10),
 			async (row, _i, signal) => {
 				if (row.n === 3) throw new Error('boom');
+				// Only the abort ends these rows: waiting for them instead of failing at once hangs the test.
 				await new Promise<void>((resolve) => {
-					const t = setTimeout(resolve, 1_000);
 					signal.addEventListener('abort', () => {
-						clearTimeout(t);
 						aborted.push(Number(row.n));
 						resolve();
 					});
@@ -86,7 +84,6 @@ describe('mapRows', () => {
 			{ concurrency: 5, signal: new AbortController().signal }
 		);
 		await expect(collect(stream)).rejects.toThrow('boom');
-		expect(Date.now() - started).toBeLessThan(900);
 		expect(aborted.length).toBeGreaterThan(0);
 	});
 
@@ -106,9 +103,7 @@ describe('mapRows', () => {
 			{ concurrency: 4, signal: controller.signal }
 		);
 		setTimeout(() => controller.abort(new Error('cancelled')), 30);
-		const started = Date.now();
 		await expect(collect(stream)).rejects.toThrow('cancelled');
-		expect(Date.now() - started).toBeLessThan(2_000);
 		expect(calls).toBeLessThan(10_000);
 	});
 

@@ -144,9 +144,10 @@ describe('runJob', () => {
 		const service: EnrichmentService = {
 			async enrichLead(request, { signal }) {
 				enrichCalls++;
+				// Person 1 is only ever ended by the abort: a job that waited for it would hang the test.
 				const slow = request.lead_info.name === 'Person 1';
 				await new Promise<void>((resolve, reject) => {
-					const t = setTimeout(resolve, slow ? 5_000 : 1);
+					const t = slow ? undefined : setTimeout(resolve, 1);
 					signal.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
 				});
 				return { notes: null, structured_data: { title: 'x' }, findings: [], references: null, confidence_score: 5 };
@@ -158,14 +159,12 @@ describe('runJob', () => {
 				throw new EnrichmentError('Sixtyfour refused the tier (403)', 403, true);
 			}
 		};
-		const started = Date.now();
 		const { result } = await run(
 			[read, { ...enrich, params: { ...enrich.params, concurrency: 8 } }, { id: 'mail', type: 'find_email', params: { only_missing: false } }],
 			{ enrichment: service }
 		);
 		expect(result.status).toBe('failed');
 		expect(result.error).toContain('403');
-		expect(Date.now() - started).toBeLessThan(2_000);
 		expect(enrichCalls).toBeLessThan(ROWS);
 	});
 
@@ -173,13 +172,11 @@ describe('runJob', () => {
 		const controller = new AbortController();
 		const fake = fakeEnrichment({ latencyMs: 50 });
 		setTimeout(() => controller.abort(), 60);
-		const started = Date.now();
 		const { result, rows } = await run([read, { ...enrich, params: { ...enrich.params, concurrency: 4 } }], {
 			enrichment: fake.service,
 			signal: controller.signal
 		});
 		expect(result.status).toBe('cancelled');
-		expect(Date.now() - started).toBeLessThan(2_000);
 		expect(rows.length).toBeLessThan(ROWS);
 		expect(result.blocks[1].rows_out).toBe(rows.length);
 	});
