@@ -307,8 +307,7 @@ export class Room {
 	};
 
 	readonly #onAwarenessUpdate = (
-		{ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
-		origin: unknown
+		{ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }
 	): void => {
 		const changed = [...added, ...updated, ...removed];
 		if (changed.length === 0) return;

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { RUNNERS } from '../blocks';
 import { BlockTracker } from './progress';
 import {
-	DEFAULT_BATCH_SIZE,
 	JobFailure,
 	type BlockRunContext,
 	type RowStream,
@@ -24,7 +23,6 @@ const MAX_ROW_ERROR_EVENTS = 200;
 export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 	const { jobId, workflow, dataDir, enrichment, onEvent = () => {}, onRows } = options;
 	const runOptions = options.options ?? {};
-	const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
 	const controller = new AbortController();
 	const outer = options.signal;
 	const onOuterAbort = () => controller.abort(outer?.reason ?? new Error('cancelled'));

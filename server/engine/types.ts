@@ -125,7 +125,6 @@ export interface RunJobOptions {
 	onRows?: (rows: Row[]) => void | Promise<void>;
 	/** Minimum interval between progress events per block (ms). */
 	progressIntervalMs?: number;
-	batchSize?: number;
 }
 
 export interface RunJobResult {

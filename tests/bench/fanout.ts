@@ -7,7 +7,6 @@
  * Runnable alone: `npx tsx tests/bench/fanout.ts [rows] [subscribers] [rounds]`.
  */
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { blockTitles, launchBrowser, newPerson, screenshot, type Person } from './helpers/browser';
-import { createWorkflow, serverWorkflow, type Created } from './helpers/api';
+import { serverWorkflow, type Created } from './helpers/api';
 import { startFastApp, type FastApp } from './helpers/fast-app';
 
 let app: FastApp;

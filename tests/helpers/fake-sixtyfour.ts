@@ -50,7 +50,7 @@ export async function startFakeSixtyfour(handler: FakeHandler): Promise<FakeSixt
 		req.on('data', (c: Buffer) => chunks.push(c));
 		req.on('end', async () => {
 			const text = Buffer.concat(chunks).toString('utf8');
-			let body: unknown = null;
+			let body: unknown;
 			try {
 				body = text ? JSON.parse(text) : null;
 			} catch {

@@ -77,7 +77,7 @@ export class SimulatorState {
 		if (u < edge) return 'error_500';
 		if (u < (edge += f.hang)) return 'hung';
 		if (u < (edge += f.malformed)) return 'malformed';
-		if (u < (edge += f.reset)) return 'reset';
+		if (u < edge + f.reset) return 'reset';
 		return null;
 	}
 

@@ -31,7 +31,7 @@ export async function serverWorkflow(base: string, id: string, token: string): P
 /** Every final row of a job, paged like the UI does (`token`: the job's workflow's link token). */
 export async function jobRows(base: string, jobId: string, token: string): Promise<{ columns: string[]; rows: Row[] }> {
 	const rows: Row[] = [];
-	let columns: string[] = [];
+	let columns: string[];
 	for (let offset = 0; ; offset += 1000) {
 		const page = await json<{ rows: Row[]; total: number; columns: string[] }>(
 			await fetch(`${base}/api/workflows/jobs/${jobId}/rows?offset=${offset}&limit=1000`, { headers: { authorization: `Bearer ${token}` } })
