@@ -15,6 +15,12 @@ import svelteConfig from './svelte.config.js';
 /** Node's built-in modules, with and without the `node:` prefix. */
 const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'os', 'crypto', 'http', 'https', 'net', 'stream', 'stream/*', 'url', 'util', 'child_process', 'worker_threads', 'events', 'buffer', 'zlib'];
 
+const SERVER_TYPES_ONLY = {
+	group: ['**/server/*', '**/server/**'],
+	allowTypeImports: true,
+	message: 'src/ takes only types from server/ (import type).'
+};
+
 export default ts.config(
 	{ ignores: ['build/', '.svelte-kit/', 'node_modules/', 'data/', 'test-results/', 'tmp/'] },
 	js.configs.recommended,
@@ -47,30 +53,25 @@ export default ts.config(
 		languageOptions: { parserOptions: { projectService: false, extraFileExtensions: ['.svelte'], parser: ts.parser, svelteConfig } }
 	},
 	{
-		// Isomorphic domain code: runs in the browser, the server and the CLI alike.
+		// The browser app may take types from the server (the typed API client), never code.
+		files: ['src/**'],
+		ignores: ['src/**/*.server.ts'],
+		rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [SERVER_TYPES_ONLY] }] }
+	},
+	{
+		// Isomorphic domain code: runs in the browser, the server and the CLI alike. (One rule entry
+		// holds both sets: a later block's entry for the same rule replaces an earlier one.)
 		files: ['src/lib/workflow/**'],
 		rules: {
 			'@typescript-eslint/no-restricted-imports': [
 				'error',
 				{
 					patterns: [
+						SERVER_TYPES_ONLY,
 						{ group: ['svelte', 'svelte/*', '$app/*', '$lib/components/*'], message: 'src/lib/workflow is isomorphic: no svelte.' },
 						{ group: ['hono', 'hono/*'], message: 'src/lib/workflow is isomorphic: no hono.' },
 						{ group: NODE_BUILTINS, message: 'src/lib/workflow is isomorphic: no node built-ins.' }
 					]
-				}
-			]
-		}
-	},
-	{
-		// The browser app may take types from the server (the typed API client), never code.
-		files: ['src/**'],
-		ignores: ['src/**/*.server.ts'],
-		rules: {
-			'@typescript-eslint/no-restricted-imports': [
-				'error',
-				{
-					patterns: [{ group: ['**/server/*', '**/server/**'], allowTypeImports: true, message: 'src/ takes only types from server/ (import type).' }]
 				}
 			]
 		}
