@@ -28,7 +28,7 @@ export interface MetricsSources {
 	/** Scheduler and cache figures; `client.observe` feeds API calls by endpoint and status. */
 	enrichment?: { stats(): { scheduler: SchedulerStats; cache: CacheStats }; client?: Pick<SixtyfourClient, 'observe'> };
 	/** The Yjs room server (`createCollabServer`). */
-	collab?: { stats(): { rooms: number; connections: number } };
+	collab?: { stats(): { rooms: number; connections: number; presenceEntries?: number } };
 	/** The live job-event hub (`createLiveHub`). */
 	hub?: { stats(): { rooms: number; clients: number } };
 }
@@ -69,6 +69,7 @@ export const METRIC_NAMES = [
 	'leadflow_cache_joined_total',
 	'leadflow_websocket_connections',
 	'leadflow_collab_rooms_loaded',
+	'leadflow_collab_presence_entries',
 	'leadflow_live_rooms'
 ] as const;
 
@@ -179,6 +180,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 		}
 	});
 	gaugeOf('leadflow_collab_rooms_loaded', 'Workflow documents loaded in memory (one Yjs room each).', () => sources.collab?.stats().rooms);
+	gaugeOf('leadflow_collab_presence_entries', 'Presence entries held across rooms (at most one per collab connection).', () => sources.collab?.stats().presenceEntries);
 	gaugeOf('leadflow_live_rooms', 'Workflows with at least one live job-event subscriber.', () => sources.hub?.stats().rooms);
 
 	function attach(next: MetricsSources): void {

@@ -47,6 +47,8 @@ export interface CollabServerOptions {
 export interface CollabStats extends CollabCounters {
 	rooms: number;
 	connections: number;
+	/** Presence entries held across rooms (at most one per connection). */
+	presenceEntries: number;
 }
 
 export interface CollabServer {
@@ -177,11 +179,13 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		stats() {
 			let rooms = 0;
 			let connections = 0;
+			let presenceEntries = 0;
 			for (const room of registry.rooms()) {
 				rooms++;
 				connections += room.size;
+				presenceEntries += room.presenceEntries;
 			}
-			return { ...counters, rooms, connections };
+			return { ...counters, rooms, connections, presenceEntries };
 		}
 	};
 }

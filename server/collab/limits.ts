@@ -17,6 +17,14 @@ export const CollabLimitsSchema = v.strictObject({
 	messageBurst: Positive,
 	/** Largest awareness (presence) message: it is relayed to everyone, so it is kept small. */
 	maxAwarenessBytes: Positive,
+	/** Client ids one connection may speak for over its life: its own, plus one replacement. */
+	maxAwarenessIds: Positive,
+	/** Ids named beyond `maxAwarenessIds` are dropped; past this many the socket is closed (4430). */
+	awarenessAbuseIds: Positive,
+	/** Presence changes applied (and relayed) per connection per second; beyond, they are dropped… */
+	awarenessPerSecond: Positive,
+	/** …after this burst. Echoes of others' presence cost nothing. */
+	awarenessBurst: Positive,
 	/** A client with more than this queued unsent is too slow to follow the room (close 1013). */
 	maxBufferedBytes: Positive,
 	/** Compact the update log into a snapshot after this many updates. */
@@ -34,6 +42,10 @@ export const DEFAULT_LIMITS: CollabLimits = {
 	messagesPerSecond: 200,
 	messageBurst: 200,
 	maxAwarenessBytes: 64 * 1024,
+	maxAwarenessIds: 2,
+	awarenessAbuseIds: 64,
+	awarenessPerSecond: 10,
+	awarenessBurst: 20,
 	maxBufferedBytes: 16 * 1024 * 1024,
 	compactEvery: 200,
 	idleEvictMs: 30_000,
@@ -61,6 +73,12 @@ export interface CollabCounters {
 	malformed: number;
 	unsupported: number;
 	tooBig: number;
+	/** Presence changes over a connection's rate: dropped, not applied or relayed. */
+	droppedAwareness: number;
+	/** Client ids named beyond a connection's `maxAwarenessIds`: dropped. */
+	presenceIdsRefused: number;
+	/** Connections closed (4430) for naming more than `awarenessAbuseIds` ids beyond their cap. */
+	presenceFloods: number;
 	slowClients: number;
 	persistFailures: number;
 	refusedUpgrades: number;
@@ -76,6 +94,9 @@ export function createCounters(): CollabCounters {
 		malformed: 0,
 		unsupported: 0,
 		tooBig: 0,
+		droppedAwareness: 0,
+		presenceIdsRefused: 0,
+		presenceFloods: 0,
 		slowClients: 0,
 		persistFailures: 0,
 		refusedUpgrades: 0

@@ -15,16 +15,16 @@ import * as Y from 'yjs';
 import { COLLAB_CLOSE } from '../../src/lib/workflow/collab-close-codes';
 import type { CollabCounters, CollabLimits, CollabLogger } from './limits';
 import type { DocPersistence } from './persistence';
+import { RoomPresence, type Access } from './presence';
 import { createMessageBudget } from './rate-limit';
+
+export type { Access } from './presence';
 
 /** y-websocket top-level message types. */
 export const MESSAGE_SYNC = 0;
 export const MESSAGE_AWARENESS = 1;
 export const MESSAGE_AUTH = 2;
 export const MESSAGE_QUERY_AWARENESS = 3;
-
-/** What a connection may do: `view` gets sync and presence, but its document updates are dropped. */
-export type Access = 'edit' | 'view';
 
 /** The little a room needs from a socket. */
 export interface CollabSocket {
@@ -36,9 +36,8 @@ export interface CollabSocket {
 
 class Connection {
 	closed = false;
+	/** Document updates of a view-only connection: dropped. */
 	dropped = 0;
-	/** Awareness entries naming a client id another connection owns: dropped. */
-	spoofed = 0;
 	readonly budget;
 	constructor(
 		readonly socket: CollabSocket,
@@ -78,11 +77,8 @@ export class Room {
 	readonly awareness: awarenessProtocol.Awareness;
 	readonly #options: RoomOptions;
 	readonly #conns = new Map<CollabSocket, Connection>();
-	/**
-	 * Awareness client id → the connection that first spoke for it. Only that connection may set or
-	 * clear its presence; ownership ends when the connection leaves.
-	 */
-	readonly #owners = new Map<number, Connection>();
+	/** Who is here: each connection sets only its own entry, capped and rate-limited (presence.ts). */
+	readonly #presence: RoomPresence<Connection>;
 	#sinceCompaction = 0;
 	/** `#sinceCompaction` at which the next threshold compaction runs (pushed back after a failure). */
 	#compactAt: number;
@@ -101,8 +97,13 @@ export class Room {
 		this.#approxBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
 		// Loading replays the log; fold it into the snapshot now so the next load reads one blob.
 		if (replayed + skipped > 0) this.#tryCompact();
-		this.awareness = new awarenessProtocol.Awareness(this.doc);
-		this.awareness.setLocalState(null);
+		this.#presence = new RoomPresence<Connection>({
+			doc: this.doc,
+			limits: options.limits,
+			counters: options.counters,
+			onSpoof: () => options.log.warn({ workflowId: this.id }, 'Dropped presence for a client id another connection owns')
+		});
+		this.awareness = this.#presence.awareness;
 		this.doc.on('update', this.#onDocUpdate);
 		this.awareness.on('update', this.#onAwarenessUpdate);
 	}
@@ -110,6 +111,11 @@ export class Room {
 	/** Number of open connections. */
 	get size(): number {
 		return this.#conns.size;
+	}
+
+	/** Presence entries shown (at most one per connection). */
+	get presenceEntries(): number {
+		return this.#presence.size;
 	}
 
 	/** Adds a connection and starts the sync handshake (our step 1, then everyone's presence). */
@@ -120,6 +126,7 @@ export class Room {
 		}
 		const conn = new Connection(socket, access, this.#options.limits);
 		this.#conns.set(socket, conn);
+		this.#presence.join(conn, access);
 		const step1 = encoding.createEncoder();
 		encoding.writeVarUint(step1, MESSAGE_SYNC);
 		syncProtocol.writeSyncStep1(step1, this.doc);
@@ -144,9 +151,11 @@ export class Room {
 				case MESSAGE_SYNC:
 					this.#receiveSync(conn, decoder);
 					break;
-				case MESSAGE_AWARENESS:
-					this.#receiveAwareness(conn, decoding.readVarUint8Array(decoder));
+				case MESSAGE_AWARENESS: {
+					const refusal = this.#presence.receive(conn, decoding.readVarUint8Array(decoder));
+					if (refusal) throw new Refusal(refusal.code, refusal.reason, refusal.counter);
 					break;
+				}
 				case MESSAGE_QUERY_AWARENESS:
 					this.#send(conn, this.#awarenessMessage([...this.awareness.getStates().keys()]));
 					break;
@@ -258,36 +267,6 @@ export class Room {
 		Y.applyUpdate(this.doc, update, conn);
 	}
 
-	#receiveAwareness(conn: Connection, update: Uint8Array): void {
-		if (update.byteLength > this.#options.limits.maxAwarenessBytes) {
-			throw new Refusal(COLLAB_CLOSE.TOO_BIG, 'Presence state too large', 'tooBig');
-		}
-		const entries = parseAwarenessUpdate(update);
-		// Only the connection owning a client id may set or clear its presence; an id nobody owns
-		// yet is claimed by the first connection that names it.
-		// One exception: an editor may take an id over with a *newer* state (a higher clock). That
-		// is a client back from a dropped connection the server has not noticed yet; clients echo
-		// others' states with the clock they got, so an echo never takes anything over.
-		const allowed = entries.filter(({ clientId, clock }) => {
-			const owner = this.#owners.get(clientId);
-			if (owner === undefined || owner === conn) return true;
-			const known = this.awareness.meta.get(clientId)?.clock ?? -1;
-			return conn.access === 'edit' && clock > known;
-		});
-		if (allowed.length < entries.length) {
-			if (conn.spoofed === 0) {
-				this.#options.log.warn({ workflowId: this.id }, 'Dropped presence for a client id another connection owns');
-			}
-			const dropped = entries.length - allowed.length;
-			conn.spoofed += dropped;
-			conn.dropped += dropped;
-			if (allowed.length === 0) return;
-			update = encodeAwarenessEntries(allowed);
-		}
-		for (const { clientId } of allowed) this.#owners.set(clientId, conn);
-		awarenessProtocol.applyAwarenessUpdate(this.awareness, update, conn);
-	}
-
 	readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
 		if (this.#state !== 'open') return;
 		try {
@@ -348,9 +327,7 @@ export class Room {
 	#forget(conn: Connection): void {
 		conn.closed = true;
 		if (!this.#conns.delete(conn.socket)) return;
-		const owned = [...this.#owners].filter(([, owner]) => owner === conn).map(([id]) => id);
-		for (const id of owned) this.#owners.delete(id);
-		if (owned.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, owned, 'connection closed');
+		this.#presence.leave(conn);
 		if (this.#conns.size === 0 && this.#state === 'open') {
 			// A failed compaction must not skip `onEmpty`: the room would never be evicted.
 			if (this.#sinceCompaction > 0) this.#tryCompact();
@@ -389,42 +366,8 @@ export class Room {
 	#release(): void {
 		this.doc.off('update', this.#onDocUpdate);
 		this.awareness.off('update', this.#onAwarenessUpdate);
-		this.awareness.destroy();
-		this.#owners.clear();
+		this.#presence.destroy();
 	}
-}
-
-interface AwarenessEntry {
-	clientId: number;
-	clock: number;
-	state: string;
-}
-
-/** Parses an awareness update completely (every state must be JSON) before anything applies it. */
-function parseAwarenessUpdate(update: Uint8Array): AwarenessEntry[] {
-	const decoder = decoding.createDecoder(update);
-	const count = decoding.readVarUint(decoder);
-	const entries: AwarenessEntry[] = [];
-	for (let i = 0; i < count; i++) {
-		const clientId = decoding.readVarUint(decoder);
-		const clock = decoding.readVarUint(decoder);
-		const state = decoding.readVarString(decoder);
-		JSON.parse(state);
-		entries.push({ clientId, clock, state });
-	}
-	return entries;
-}
-
-/** The awareness update wire format (y-protocols/awareness) of `entries`. */
-function encodeAwarenessEntries(entries: AwarenessEntry[]): Uint8Array {
-	const encoder = encoding.createEncoder();
-	encoding.writeVarUint(encoder, entries.length);
-	for (const { clientId, clock, state } of entries) {
-		encoding.writeVarUint(encoder, clientId);
-		encoding.writeVarUint(encoder, clock);
-		encoding.writeVarString(encoder, state);
-	}
-	return encoding.toUint8Array(encoder);
 }
 
 function safeClose(socket: CollabSocket, code: number, reason: string): void {

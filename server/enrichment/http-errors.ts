@@ -4,6 +4,7 @@
  * retried; every other 4xx is the row's problem and is not re-sent to a paid endpoint.
  */
 import { parseRetryAfter } from './backoff';
+import { createRedactor, type Redactor } from './redact';
 import { RetryableError } from './scheduler';
 import { errorMessageOf } from './sixtyfour-schemas';
 import { EnrichmentError } from './types';
@@ -14,9 +15,14 @@ const FATAL: Record<number, string> = {
 	403: 'Sixtyfour tier not enabled for this API key (403) — choose a lower tier or upgrade the plan'
 };
 
-/** The error to throw for a non-2xx answer: `EnrichmentError` (final) or `RetryableError`. */
-export function errorForStatus(status: number, bodyText: string, retryAfter: string | null, what: string): Error {
-	const detail = detailOf(bodyText);
+const NO_SECRET = createRedactor('');
+
+/**
+ * The error to throw for a non-2xx answer: `EnrichmentError` (final) or `RetryableError`. The
+ * body's message is read through `redactor`, so an API echoing the key never puts it in a message.
+ */
+export function errorForStatus(status: number, bodyText: string, retryAfter: string | null, what: string, redactor: Redactor = NO_SECRET): Error {
+	const detail = detailOf(bodyText, redactor);
 	const suffix = detail ? `: ${detail}` : '';
 	if (FATAL[status]) return new EnrichmentError(`${FATAL[status]}${suffix}`, status, true);
 	if (status === 408 || status === 429 || status >= 500) {
@@ -26,11 +32,12 @@ export function errorForStatus(status: number, bodyText: string, retryAfter: str
 	return new EnrichmentError(`${what} was refused (${status})${suffix}`, status, false);
 }
 
-function detailOf(bodyText: string): string | null {
-	const text = bodyText.trim();
+function detailOf(bodyText: string, redactor: Redactor): string | null {
+	const text = redactor.text(bodyText.trim());
 	if (!text) return null;
 	try {
-		return errorMessageOf(JSON.parse(text)) ?? truncate(text);
+		// Parsed from the raw body: a `\u`-escaped key only appears once decoded, and is scrubbed then.
+		return errorMessageOf(redactor.json(bodyText)) ?? truncate(text);
 	} catch {
 		return truncate(text);
 	}

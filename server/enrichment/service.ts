@@ -12,6 +12,7 @@ import {
 	ENRICH_LEAD,
 	FIND_EMAIL,
 	TaskEndedError,
+	UnsafeTaskIdError,
 	createSixtyfourClient,
 	type AwaitTaskOptions,
 	type SixtyfourClient
@@ -134,9 +135,11 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		}
 	}
 
-	/** A task that ended badly or vanished is no longer worth resuming; anything else may be. */
+	/** A task that ended badly, vanished or must never be polled is no longer worth resuming; anything else may be. */
 	function forgetIfEnded(error: unknown, key: string): unknown {
-		if (error instanceof TaskEndedError || (error instanceof EnrichmentError && error.status === 404)) cache.clearPendingTask(key);
+		if (error instanceof TaskEndedError || error instanceof UnsafeTaskIdError || (error instanceof EnrichmentError && error.status === 404)) {
+			cache.clearPendingTask(key);
+		}
 		return error;
 	}
 

@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import { sleep } from './abortable';
 import { errorForStatus } from './http-errors';
 import { PollTiming, type PollTimingOptions } from './poll-timing';
+import { REDACTED, createRedactor } from './redact';
 import { AttemptsExhaustedError, RetryableError, type Scheduler } from './scheduler';
 import {
 	AsyncSubmitSchema,
@@ -39,6 +40,18 @@ export class TaskEndedError extends EnrichmentError {
 	) {
 		super(message, null, false);
 		this.name = 'TaskEndedError';
+	}
+}
+
+/**
+ * The API answered with a task id that held the API key. It is never polled (that would put the
+ * key in a URL) nor checkpointed; the job stops, since an API that does this once does it for
+ * every row, and each of those submits may be charged.
+ */
+export class UnsafeTaskIdError extends EnrichmentError {
+	constructor(what: string) {
+		super(`${what}: Sixtyfour answered with a task id that contains the API key; refused (not polled)`, null, true);
+		this.name = 'UnsafeTaskIdError';
 	}
 }
 
@@ -114,8 +127,12 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 	const syncTimeout = options.syncEnrichTimeoutMs ?? 15 * 60_000;
 	const taskTimeout = options.taskTimeoutMs ?? 20 * 60_000;
 	const listeners = new Set<ApiResponseListener>();
-	/** An API may echo the key back in an error ("Invalid API key: sk-…"): it must not reach a message, a row or a log. */
-	const redact = (text: string) => (options.apiKey.length >= 4 && text.includes(options.apiKey) ? text.split(options.apiKey).join('[redacted]') : text);
+	/**
+	 * An API may echo the key back anywhere — an error ("Invalid API key: sk-…"), a task id, a result
+	 * field: every answer is parsed through this, so the key reaches no message, row, frame or log.
+	 */
+	const redactor = createRedactor(options.apiKey);
+	const redact = redactor.text;
 	const notify = (endpoint: string, status: Parameters<ApiResponseListener>[1]) => {
 		for (const listener of listeners) {
 			try {
@@ -152,9 +169,9 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 						throw new RetryableError(`${what}: network error (${describeError(error)})`, null);
 					}
 					notify(endpoint, response.status);
-					if (!response.ok) throw errorForStatus(response.status, redact(text), response.headers.get('retry-after'), what);
+					if (!response.ok) throw errorForStatus(response.status, text, response.headers.get('retry-after'), what, redactor);
 					try {
-						return JSON.parse(text) as unknown;
+						return redactor.json(text);
 					} catch {
 						throw new RetryableError(`${what}: malformed JSON in the ${response.status} answer`, response.status);
 					}
@@ -196,7 +213,10 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 	async function submitTask<S extends v.GenericSchema>(endpoint: string, schema: S, req: unknown, call: CallOptions): Promise<string> {
 		const body = checkRequest(schema, req, endpoint.slice(1));
 		const raw = await request('POST', `${endpoint}-async`, body, call);
-		return parse(AsyncSubmitSchema, raw, `POST ${endpoint}-async`).task_id;
+		const taskId = parse(AsyncSubmitSchema, raw, `POST ${endpoint}-async`).task_id;
+		// The answer was scrubbed: a task id that held the key now holds the marker instead.
+		if (taskId.includes(REDACTED)) throw new UnsafeTaskIdError(`POST ${endpoint}-async`);
+		return taskId;
 	}
 
 	/** Polls a task of `endpoint` (its poll timing is learnt per endpoint) until it ends; parses its result. */
@@ -207,6 +227,8 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 		call: AwaitTaskOptions
 	): Promise<v.InferOutput<S> & { cost_cents: number }> {
 		if (typeof taskId !== 'string' || taskId.trim() === '') throw new EnrichmentError('invalid task id (empty)', null, false);
+		// A checkpointed id from before answers were scrubbed may still hold the key itself.
+		if (redactor.leaks(taskId) || taskId.includes(REDACTED)) throw new UnsafeTaskIdError('GET /job-status');
 		const started = call.submittedAt ?? now();
 		// The give-up deadline counts from when *this* wait began: a task resumed after a long
 		// restart is polled, not given up on before its first poll.

@@ -2,6 +2,7 @@
  * Test harness for the room server: a node:http server on 127.0.0.1:0 with the collab upgrade
  * handler and an authorize function backed by a token table, plus real y-websocket clients.
  */
+import * as encoding from 'lib0/encoding';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -86,34 +87,7 @@ export async function startCollab(options: CollabHarnessOptions): Promise<Collab
 		base,
 		server,
 		connect(workflowId, token, { connect = true } = {}) {
-			const doc = new Y.Doc();
-			const provider = new WebsocketProvider(base, workflowId, doc, {
-				params: { token },
-				WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-				disableBc: true,
-				maxBackoffTime: 200,
-				connect
-			});
-			const client: CollabClient = {
-				doc,
-				provider,
-				synced: () =>
-					provider.synced
-						? Promise.resolve()
-						: new Promise<void>((resolve) => {
-								const on = (state: boolean) => {
-									if (!state) return;
-									provider.off('sync', on);
-									resolve();
-								};
-								provider.on('sync', on);
-							}),
-				destroy() {
-					clients.delete(client);
-					provider.destroy();
-					doc.destroy();
-				}
-			};
+			const client = connectProvider(base, workflowId, token, { connect, onDestroy: () => clients.delete(client) });
 			clients.add(client);
 			return client;
 		},
@@ -126,6 +100,58 @@ export async function startCollab(options: CollabHarnessOptions): Promise<Collab
 			if (!keepFile) temp?.remove();
 		}
 	};
+}
+
+/** A stock y-websocket provider on `base` (`ws://host:port/yjs`), as the browser opens it. */
+export function connectProvider(
+	base: string,
+	workflowId: string,
+	token: string,
+	options: { connect?: boolean; onDestroy?: () => void } = {}
+): CollabClient {
+	const doc = new Y.Doc();
+	const provider = new WebsocketProvider(base, workflowId, doc, {
+		params: { token },
+		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+		disableBc: true,
+		maxBackoffTime: 200,
+		connect: options.connect ?? true
+	});
+	return {
+		doc,
+		provider,
+		synced: () =>
+			provider.synced
+				? Promise.resolve()
+				: new Promise<void>((resolve) => {
+						const on = (state: boolean) => {
+							if (!state) return;
+							provider.off('sync', on);
+							resolve();
+						};
+						provider.on('sync', on);
+					}),
+		destroy() {
+			options.onDestroy?.();
+			provider.destroy();
+			doc.destroy();
+		}
+	};
+}
+
+/** A raw y-websocket awareness message (type 1) setting each entry's presence to `state` (JSON text) at `clock`. */
+export function awarenessFrame(entries: readonly { clientId: number; clock: number; state: string }[]): Uint8Array {
+	const update = encoding.createEncoder();
+	encoding.writeVarUint(update, entries.length);
+	for (const { clientId, clock, state } of entries) {
+		encoding.writeVarUint(update, clientId);
+		encoding.writeVarUint(update, clock);
+		encoding.writeVarString(update, state);
+	}
+	const message = encoding.createEncoder();
+	encoding.writeVarUint(message, 1);
+	encoding.writeVarUint8Array(message, encoding.toUint8Array(update));
+	return encoding.toUint8Array(message);
 }
 
 /** Polls `predicate` until true; fails with `message` after `timeoutMs`. */

@@ -264,6 +264,73 @@ describe('the API key', () => {
 		expect(leaks()).toEqual([]);
 	});
 
+	it('is in no row, CSV, live frame or _error when the API puts it into task ids and results', async () => {
+		// The same key as a JSON string with every character \u-escaped: it parses to the key.
+		const escaped = [...KEY].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+		const result = `{"notes":"seen ${KEY}","structured_data":{"leaked_title":"CTO ${KEY}","leaked_escaped":"${escaped}","${KEY}":"as a field name"},"findings":["${KEY}"],"references":{"${escaped}":"ref"},"confidence_score":7}`;
+		const up = await call(echoServer, 'echo upload 2', '/api/workflows/upload', { method: 'POST', body: uploadForm(csv) });
+		const read = { id: 'read', type: 'read_csv', params: { path: up.json.file_path } };
+		const save = { id: 'save', type: 'save_csv', params: { filename: 'echoed' } };
+		const cases = [
+			{
+				name: 'key in results',
+				handler: ((req) => {
+					if (req.path.startsWith('/job-status/')) return { body: `{"status":"completed","id":"task-ok","result":${result},"charge_amount":1}` };
+					if (req.path === '/find-email') return { body: `{"email":[["${escaped}@example.com","OK","WORK"]],"personal_email":"${KEY}@example.com","note":"${KEY}"}` };
+					return { body: { task_id: 'task-ok', status: 'RUNNING' } };
+				}) as FakeHandler,
+				blocks: [
+					read,
+					{ id: 'enrich', type: 'enrich_lead', params: { struct: { leaked_title: 'Job title', leaked_escaped: 'Anything' } } },
+					{ id: 'email', type: 'find_email', params: { mode: 'PROFESSIONAL', only_missing: false } },
+					save
+				]
+			},
+			{
+				name: 'key in the task id',
+				handler: ((req) =>
+					req.path.startsWith('/job-status/')
+						? { body: { status: 'completed', result: JSON.parse(result) } }
+						: { body: { task_id: `task-${KEY}`, status: 'RUNNING' } }) as FakeHandler,
+				blocks: [read, { id: 'enrich', type: 'enrich_lead', params: { struct: { leaked_task: 'Job title' } } }, save]
+			}
+		];
+		for (const c of cases) {
+			fake.setHandler(c.handler);
+			const created = await postJson(echoServer, `echo create ${c.name}`, '/api/workflows', { from: { name: c.name, blocks: c.blocks } });
+			expect(created.status, c.name).toBe(201);
+			const { id, edit_token: edit, view_token: view } = created.json as { id: string; edit_token: string; view_token: string };
+			const frames: string[] = [];
+			const live = new WebSocket(`${echoServer.url.replace(/^http/, 'ws')}/live/${id}?token=${view}`);
+			live.on('message', (data) => frames.push(String(data)));
+			await new Promise((resolve, reject) => live.once('open', resolve).once('error', reject));
+			const before = fake.requests.length;
+			const run = await postJson(echoServer, `echo run ${c.name}`, `/api/workflows/run?token=${edit}`, { workflow_id: id });
+			expect(run.status, c.name).toBe(200);
+			const job = await settle(echoServer, run.json.job_id);
+			expect(fake.requests.length, `${c.name}: the fake was called`).toBeGreaterThan(before);
+			await call(echoServer, `echo job ${c.name}`, `/api/workflows/jobs/${job.id}?token=${view}`);
+			const rows = await call(echoServer, `echo rows ${c.name}`, `/api/workflows/jobs/${job.id}/rows?token=${view}`);
+			expect(rows.status, c.name).toBe(200);
+			await call(echoServer, `echo error rows ${c.name}`, `/api/workflows/jobs/${job.id}/rows?errors=only&token=${view}`);
+			await call(echoServer, `echo history ${c.name}`, `/api/workflows/jobs?workflow_id=${id}&token=${view}`);
+			if (job.status === 'completed') await call(echoServer, `echo download ${c.name}`, `/api/workflows/jobs/${job.id}/download?token=${view}`);
+			await new Promise((r) => setTimeout(r, 100));
+			live.close();
+			expect(frames.length, c.name).toBeGreaterThan(0);
+			for (const frame of frames) seen.push({ what: `echo live frame ${c.name}`, text: frame });
+			if (c.name === 'key in results') {
+				expect(job.status).toBe('completed');
+				expect(rows.text, 'the answers reached the rows, scrubbed').toContain('CTO [redacted]');
+			} else {
+				// The key is never sent back to the API in a poll URL, nor kept as a task to resume.
+				expect(fake.requests.slice(before).filter((r) => r.path.includes(KEY)).map((r) => r.path)).toEqual([]);
+				expect(`${job.error ?? ''} ${rows.text}`).toMatch(/task id/);
+			}
+			expect(leaks(), c.name).toEqual([]);
+		}
+	});
+
 	it('is in no configuration error', () => {
 		for (const env of [
 			{ SIXTYFOUR_API_KEY: KEY, PORT: 'not-a-port' },

@@ -237,3 +237,48 @@ describe('cancellation', () => {
 		expect(fake.requests.length).toBe(sent);
 	});
 });
+
+describe('an API that echoes the key back', () => {
+	const KEY = 'sk-test';
+	/** `text` as a JSON string literal with every character `\u`-escaped: it parses to `text`. */
+	const escapedJson = (text: string) => `"${[...text].map((ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`;
+
+	it('has it scrubbed from every string and field name of an answer, escaped or not', async () => {
+		fake.setHandler(() => ({
+			body: `{"notes":${escapedJson(`by ${KEY}`)},"structured_data":{"title":"CTO ${KEY}","${KEY}":[{"deep":"${KEY}${KEY}"}],"__proto__":"x"},"references":{${escapedJson(KEY)}:"ref"}}`
+		}));
+		const result = await client().enrichLead(LEAD, call());
+		expect(JSON.stringify(result)).not.toContain(KEY);
+		expect(result.notes).toBe('by [redacted]');
+		expect(result.structured_data).toEqual({ title: 'CTO [redacted]', '[redacted]': [{ deep: '[redacted][redacted]' }] });
+		expect(result.references).toEqual({ '[redacted]': 'ref' });
+	});
+
+	it('has it scrubbed from an escaped error body (400)', async () => {
+		fake.setHandler(() => ({ status: 400, body: `{"detail":${escapedJson(`bad key ${KEY}`)}}` }));
+		const error = await client().findEmail({ lead: { name: 'Ada' } }, call()).catch((e: unknown) => e);
+		expect(error).toBeInstanceOf(EnrichmentError);
+		expect((error as Error).message).toMatch(/bad key \[redacted\]/);
+	});
+
+	it.each([
+		{ what: 'plain', body: { task_id: `task-${KEY}` } },
+		{ what: 'escaped', body: `{"task_id":${escapedJson(`task-${KEY}`)}}` }
+	])('refuses a task id holding it ($what): never polled, never handed out, the job stops', async ({ body }) => {
+		fake.setHandler((req) => (req.path.startsWith('/job-status/') ? { body: { status: 'completed', result: ANSWER } } : { body }));
+		const submitted: string[] = [];
+		const error = await client()
+			.enrichLeadAsync(LEAD, { ...call(), onSubmitted: (id) => submitted.push(id) })
+			.catch((e: unknown) => e);
+		expect(error).toMatchObject({ fatal: true, message: expect.stringMatching(/task id that contains the API key/) });
+		expect((error as Error).message).not.toContain(KEY);
+		expect(submitted).toEqual([]);
+		expect(fake.requests.map((r) => r.path)).toEqual(['/enrich-lead-async']);
+	});
+
+	it('refuses to poll a checkpointed task id that holds it', async () => {
+		const error = await client().awaitEnrichLead(`old-${KEY}`, call()).catch((e: unknown) => e);
+		expect(error).toMatchObject({ fatal: true });
+		expect(fake.requests).toHaveLength(0);
+	});
+});

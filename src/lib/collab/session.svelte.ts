@@ -21,6 +21,11 @@ export interface Peer {
 	blockId: string | null;
 	field: string | null;
 	self: boolean;
+	/**
+	 * Joined through a view link. Stamped by the server on every entry (`access`), whatever the
+	 * client claimed, so a view link cannot pass for an editor by taking their name.
+	 */
+	viewOnly: boolean;
 }
 
 export interface CollabSessionOptions {
@@ -241,7 +246,7 @@ export class CollabSession {
 		const self = this.doc.clientID;
 		const peers: Peer[] = [];
 		this.#provider.awareness.getStates().forEach((state, clientId) => {
-			const user = (state as { user?: { name?: unknown; color?: unknown } }).user;
+			const { user, access } = state as { user?: { name?: unknown; color?: unknown }; access?: unknown };
 			if (!user || typeof user.name !== 'string') return;
 			const editing = (state as { editing?: { block_id?: unknown; field?: unknown } | null }).editing;
 			peers.push({
@@ -250,7 +255,9 @@ export class CollabSession {
 				colour: typeof user.color === 'string' && /^#[0-9a-f]{6}$/i.test(user.color) ? user.color : '#71717a',
 				blockId: typeof editing?.block_id === 'string' ? editing.block_id : null,
 				field: typeof editing?.field === 'string' ? editing.field : null,
-				self: clientId === self
+				self: clientId === self,
+				// Our own entry is never echoed back to us, so we know our access from the link.
+				viewOnly: clientId === self ? this.readOnly : access === 'view'
 			});
 		});
 		peers.sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name));

@@ -20,7 +20,9 @@ export const COLLAB_CLOSE = {
 	/** The document would grow beyond the size limit: the edit was refused. */
 	DOC_TOO_LARGE: 4413,
 	/** More messages per second than the limit allows. */
-	RATE_LIMITED: 4429
+	RATE_LIMITED: 4429,
+	/** Presence sent for far more client ids than one tab has: not a stock client, do not retry. */
+	PRESENCE_FLOOD: 4430
 } as const;
 
 export type CollabCloseCode = (typeof COLLAB_CLOSE)[keyof typeof COLLAB_CLOSE];
@@ -37,6 +39,8 @@ export function describeCollabClose(code: number): { message: string; retry: boo
 			return { message: 'This workflow has reached its size limit; the last change was not saved.', retry: false };
 		case COLLAB_CLOSE.RATE_LIMITED:
 			return { message: 'Too many changes too fast; editing paused. Reload the page to continue.', retry: false };
+		case COLLAB_CLOSE.PRESENCE_FLOOD:
+			return { message: 'This tab sent presence for too many people and was disconnected. Reload the page.', retry: false };
 		case COLLAB_CLOSE.INTERNAL:
 			return { message: 'The server could not save a change; reconnecting.', retry: true };
 		default:
