@@ -91,9 +91,13 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			ids.map(async (id) => {
 				const job = await store.get(id);
 				if (!job) return null;
+				// A refusal (401/403/404 of its workflow) only leaves the job out; anything else is a real failure.
 				const readable = await guard.requireIfOwned(job.workflowId, token, 'view').then(
 					() => true,
-					() => false
+					(err: unknown) => {
+						if (err instanceof HttpError) return false;
+						throw err;
+					}
 				);
 				return readable ? job : null;
 			})
