@@ -6,6 +6,8 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
+import { createAdminAccess, type AdminAccessOptions } from './admin-access';
+import { limitRequests, type ApiRateLimitRule, type ClientRateLimit } from './client-rate-limit';
 import { HttpError, toErrorResponse } from './http-error';
 import type { JobManager } from './jobs/job-manager';
 import { createBlockRoutes } from './routes/blocks';
@@ -42,6 +44,10 @@ export interface AppDeps {
 	workflowRoutes?: Hono;
 	/** Shared workflows (issue 4): token checks and document snapshots for runs, jobs and uploads. */
 	shared?: SharedWorkflows;
+	/** Per-client limits on creations, uploads and runs (`createApiRateLimit`); absent: none. */
+	rateLimits?: ClientRateLimit<ApiRateLimitRule>;
+	/** The operator's token and what it is needed for; absent: no operator (every job list closed). */
+	admin?: AdminAccessOptions;
 }
 
 /** What the REST routes need of shared workflows. */
@@ -67,15 +73,23 @@ export function createApp(deps: AppDeps) {
 	const guard = createWorkflowGuard(deps.shared?.workflows);
 	const classify = createSourceClassifier({ dataDir: deps.dataDir, uploads: deps.uploads, jobs: deps.jobStore });
 	const { dataDir } = deps;
+	const admin = createAdminAccess(deps.admin ?? { token: undefined, requireForPostedRuns: false });
+	const limit = (rule: ApiRateLimitRule) => limitRequests(deps.rateLimits, rule);
 
 	const workflows = new Hono()
 		// Uploads stream to disk with their own limit; every other body is JSON and small.
 		.use('*', async (c, next) => (c.req.path.endsWith('/upload') ? next() : jsonLimit(c, next)))
+		// Per-client limits sit on the routes they guard (same method and path as the handlers
+		// below), so the router — not a second reading of the raw path — decides what counts.
+		.post('/', limit('workflows'))
+		.post('/upload', limit('uploads'))
+		.post('/run', limit('runs'))
+		.post('/jobs/:id/retry', limit('runs'))
 		.route('/', createBlockRoutes())
 		.route('/', createUploadRoutes({ dataDir, uploads: deps.uploads, maxBytes: deps.uploadLimitBytes, logger, guard }))
 		.route('/', createSourceRoutes({ dataDir, classify, guard }))
-		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs }))
-		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard }));
+		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs, admin }))
+		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin }));
 	if (deps.workflowRoutes) workflows.route('/', deps.workflowRoutes);
 
 	const api = new Hono()

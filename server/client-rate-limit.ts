@@ -1,27 +1,28 @@
 /**
  * Per-client rate limits on the expensive, anonymous entry points: creating a workflow (a room, a
- * document and two tokens each) and uploading a CSV (disk). One token bucket per (rule, client
- * address): a client may burst, then goes at the sustained rate; over it → 429 with Retry-After,
- * and other clients are unaffected.
+ * document and two tokens each), uploading a CSV (disk) and starting a run (paid API calls). One
+ * token bucket per (rule, client address): a client may burst, then goes at the sustained rate;
+ * over it → 429 with Retry-After, and other clients are unaffected.
  *
- * Checked where node:http dispatches `/api` (index.ts), by method and path, before the body is
- * read — so a refused upload never reaches the disk.
+ * Rules are named, not matched on a path: the API app (app.ts) puts `limitRequests(limits, rule)`
+ * on the very routes that create, upload or run, so the router decides which bucket a request
+ * spends however its path is spelt (`/api/x/../workflows`, `/api/./workflows`, `%77orkflows`…: a
+ * raw-path comparison missed all of these). It runs before the body is read, so a refused upload
+ * never reaches the disk.
  *
  * The client is the socket's address. `X-Forwarded-For` is believed only with `trustProxy` (set it
  * behind your own reverse proxy, else every user shares the proxy's bucket), and then only its
  * right-most entry: the address your proxy saw, which a client cannot forge by sending the header
  * itself. IPv6 clients are keyed by their /64, the block one subscriber usually holds.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
+import type { MiddlewareHandler } from 'hono';
 import * as v from 'valibot';
 
 export const RateLimitRuleSchema = v.object({
 	/** Shown in the 429 message, e.g. "workflow creations". */
 	name: v.pipe(v.string(), v.minLength(1)),
-	method: v.pipe(v.string(), v.toUpperCase()),
-	/** Exact request path (a trailing slash is ignored). */
-	path: v.pipe(v.string(), v.startsWith('/')),
 	/** Sustained requests per minute per client. */
 	perMinute: v.pipe(v.number(), v.finite(), v.gtValue(0)),
 	/** Requests a client may make back to back after an idle spell (default `perMinute`). */
@@ -29,8 +30,9 @@ export const RateLimitRuleSchema = v.object({
 });
 export type RateLimitRule = v.InferOutput<typeof RateLimitRuleSchema>;
 
-export interface ClientRateLimitOptions {
-	rules: v.InferInput<typeof RateLimitRuleSchema>[];
+export interface ClientRateLimitOptions<K extends string = string> {
+	/** The rules by id; the routes name the id they spend. */
+	rules: Partial<Record<K, v.InferInput<typeof RateLimitRuleSchema>>>;
 	/** Believe `X-Forwarded-For` (right-most entry). Default false. */
 	trustProxy?: boolean;
 	/** Buckets kept before idle ones are dropped (default 10 000): memory stays bounded under a flood of addresses. */
@@ -47,15 +49,11 @@ export interface RateLimitRefusal {
 	retryAfterS: number;
 }
 
-export interface ClientRateLimit {
-	/** Takes a token for `req` if a rule covers it; the refusal when the client is over. */
-	check(req: IncomingMessage): RateLimitRefusal | null;
-	/**
-	 * `check`, and on refusal answers 429 `{ error: { code: 'rate_limited', message } }` with
-	 * `Retry-After`. True when the request was answered (do not route it further).
-	 * @example if (limits.refuse(req, res)) return;
-	 */
-	refuse(req: IncomingMessage, res: ServerResponse): boolean;
+export interface ClientRateLimit<K extends string = string> {
+	/** Takes a token of rule `rule` for `client`; the refusal when the client is over. A rule not configured never refuses. */
+	take(rule: K, client: string): RateLimitRefusal | null;
+	/** The client a request counts against (its address, see `clientAddress`). */
+	clientOf(req: IncomingMessage): string;
 }
 
 interface Bucket {
@@ -67,39 +65,20 @@ interface Bucket {
 }
 
 /** Builds the limiter; throws a TypeError naming a bad rule. */
-export function createClientRateLimit(options: ClientRateLimitOptions): ClientRateLimit {
-	const rules = options.rules.map((input, i) => {
+export function createClientRateLimit<K extends string>(options: ClientRateLimitOptions<K>): ClientRateLimit<K> {
+	const rules = new Map<string, RateLimitRule>();
+	for (const [id, input] of Object.entries(options.rules) as [K, v.InferInput<typeof RateLimitRuleSchema> | undefined][]) {
+		if (!input) continue;
 		const parsed = v.safeParse(RateLimitRuleSchema, input);
-		if (!parsed.success) throw new TypeError(`Invalid rate-limit rule ${i}: ${v.summarize(parsed.issues)}`);
-		return { ...parsed.output, path: trimSlash(parsed.output.path) };
-	});
+		if (!parsed.success) throw new TypeError(`Invalid rate-limit rule ${id}: ${v.summarize(parsed.issues)}`);
+		rules.set(id, parsed.output);
+	}
 	const now = options.now ?? (() => Date.now());
 	const maxBuckets = options.maxBuckets ?? 10_000;
 	const trustProxy = options.trustProxy ?? false;
 	const buckets = new Map<string, Bucket>();
 
 	const refill = (bucket: Bucket, t: number) => Math.min(bucket.capacity, bucket.tokens + Math.max(0, t - bucket.updatedAt) * bucket.perMs);
-
-	/** Takes a token: null when granted, else whole seconds until one is there. */
-	function take(rule: RateLimitRule, client: string): number | null {
-		const key = `${rule.method} ${rule.path} ${client}`;
-		const t = now();
-		let bucket = buckets.get(key);
-		if (bucket) {
-			bucket.tokens = refill(bucket, t);
-			bucket.updatedAt = t;
-		} else {
-			if (buckets.size >= maxBuckets) sweep(t);
-			const capacity = rule.burst ?? Math.max(1, Math.floor(rule.perMinute));
-			bucket = { tokens: capacity, updatedAt: t, capacity, perMs: rule.perMinute / 60_000 };
-			buckets.set(key, bucket);
-		}
-		if (bucket.tokens >= 1) {
-			bucket.tokens -= 1;
-			return null;
-		}
-		return Math.max(1, Math.ceil((1 - bucket.tokens) / bucket.perMs / 1000));
-	}
 
 	/** Drops buckets that have refilled (forgetting them changes nothing), then the oldest while still full. */
 	function sweep(t: number): void {
@@ -110,35 +89,55 @@ export function createClientRateLimit(options: ClientRateLimitOptions): ClientRa
 		}
 	}
 
-	function check(req: IncomingMessage): RateLimitRefusal | null {
-		const method = (req.method ?? 'GET').toUpperCase();
-		const path = trimSlash((req.url ?? '/').split('?')[0]);
-		const rule = rules.find((r) => r.method === method && r.path === path);
-		if (!rule) return null;
-		const client = clientAddress(req, trustProxy);
-		const retryAfterS = take(rule, client);
-		return retryAfterS === null ? null : { rule, client, retryAfterS };
-	}
-
 	return {
-		check,
-		refuse(req, res) {
-			const refusal = check(req);
-			if (!refusal) return false;
-			const body = JSON.stringify({
-				error: {
-					code: 'rate_limited',
-					message: `Too many ${refusal.rule.name} from your address: try again in ${refusal.retryAfterS} s`
-				}
-			});
-			res.writeHead(429, {
-				'content-type': 'application/json; charset=utf-8',
-				'content-length': Buffer.byteLength(body),
-				'retry-after': String(refusal.retryAfterS)
-			});
-			res.end(body);
-			return true;
-		}
+		take(id, client) {
+			const rule = rules.get(id);
+			if (!rule) return null;
+			const key = `${id} ${client}`;
+			const t = now();
+			let bucket = buckets.get(key);
+			if (bucket) {
+				bucket.tokens = refill(bucket, t);
+				bucket.updatedAt = t;
+			} else {
+				if (buckets.size >= maxBuckets) sweep(t);
+				const capacity = rule.burst ?? Math.max(1, Math.floor(rule.perMinute));
+				bucket = { tokens: capacity, updatedAt: t, capacity, perMs: rule.perMinute / 60_000 };
+				buckets.set(key, bucket);
+			}
+			if (bucket.tokens >= 1) {
+				bucket.tokens -= 1;
+				return null;
+			}
+			return { rule, client, retryAfterS: Math.max(1, Math.ceil((1 - bucket.tokens) / bucket.perMs / 1000)) };
+		},
+		clientOf: (req) => clientAddress(req, trustProxy)
+	};
+}
+
+/** The node:http request under a Hono context, when the app is served by @hono/node-server. */
+function incomingOf(env: unknown): IncomingMessage | null {
+	const incoming = (env as { incoming?: IncomingMessage } | undefined)?.incoming;
+	return incoming && typeof incoming === 'object' && 'socket' in incoming ? incoming : null;
+}
+
+/**
+ * Hono middleware that spends one token of `rule` for the request's client, or answers 429
+ * `{ error: { code: 'rate_limited', message } }` with `Retry-After`. Put it on the route itself
+ * (same method and path as the handler), so the router's matching decides what is counted.
+ * Without a node:http request (`app.request()` in tests) every caller is one client, "unknown".
+ * @example workflows.post('/upload', limitRequests(limits, 'uploads'))
+ */
+export function limitRequests<K extends string>(limits: ClientRateLimit<K> | undefined, rule: K): MiddlewareHandler {
+	return async (c, next) => {
+		const incoming = incomingOf(c.env);
+		const refusal = limits?.take(rule, incoming ? limits.clientOf(incoming) : 'unknown');
+		if (!refusal) return next();
+		c.header('Retry-After', String(refusal.retryAfterS));
+		return c.json(
+			{ error: { code: 'rate_limited', message: `Too many ${refusal.rule.name} from your address: try again in ${refusal.retryAfterS} s` } },
+			429
+		);
 	};
 }
 
@@ -183,30 +182,34 @@ function expandIPv6(address: string): string[] {
 	return [...left, ...zeros, ...right].map((g) => parseInt(g, 16).toString(16));
 }
 
-function trimSlash(path: string): string {
-	return path.length > 1 ? path.replace(/\/+$/, '') : path;
-}
+/** The rules of the API: what each limited route spends. */
+export type ApiRateLimitRule = 'workflows' | 'uploads' | 'runs';
 
-/** The API's limits: creations and uploads per client per minute (0 = no limit). */
+/** The API's limits: creations, uploads and runs per client per minute (0 = no limit). */
 export interface ApiRateLimitOptions {
 	workflowsPerMinute: number;
 	uploadsPerMinute: number;
+	/** Posted runs, shared runs and retries alike: each may spend money. */
+	runsPerMinute: number;
 	trustProxy: boolean;
 	now?: () => number;
 }
 
 /**
- * The limits `/api` applies: `POST /api/workflows` (create or import) and `POST
- * /api/workflows/upload`, each with bursts of up to a minute's worth.
- * @example const limits = createApiRateLimit({ workflowsPerMinute: 30, uploadsPerMinute: 10, trustProxy: false })
+ * The limits the API applies (app.ts names the routes): `workflows` on `POST /api/workflows`
+ * (create or import), `uploads` on `POST /api/workflows/upload`, `runs` on `POST
+ * /api/workflows/run` and `POST /api/workflows/jobs/:id/retry`; each with bursts of up to a minute's worth.
+ * @example const limits = createApiRateLimit({ workflowsPerMinute: 30, uploadsPerMinute: 10, runsPerMinute: 10, trustProxy: false })
  */
-export function createApiRateLimit(options: ApiRateLimitOptions): ClientRateLimit {
-	const rules: ClientRateLimitOptions['rules'] = [];
-	if (options.workflowsPerMinute > 0) {
-		rules.push({ name: 'workflow creations', method: 'POST', path: '/api/workflows', perMinute: options.workflowsPerMinute });
-	}
-	if (options.uploadsPerMinute > 0) {
-		rules.push({ name: 'uploads', method: 'POST', path: '/api/workflows/upload', perMinute: options.uploadsPerMinute });
-	}
-	return createClientRateLimit({ rules, trustProxy: options.trustProxy, now: options.now });
+export function createApiRateLimit(options: ApiRateLimitOptions): ClientRateLimit<ApiRateLimitRule> {
+	const rule = (name: string, perMinute: number) => (perMinute > 0 ? { name, perMinute } : undefined);
+	return createClientRateLimit<ApiRateLimitRule>({
+		rules: {
+			workflows: rule('workflow creations', options.workflowsPerMinute),
+			uploads: rule('uploads', options.uploadsPerMinute),
+			runs: rule('runs', options.runsPerMinute)
+		},
+		trustProxy: options.trustProxy,
+		now: options.now
+	});
 }

@@ -30,12 +30,18 @@ export function publicOutputPath(dataDir: string) {
 	};
 }
 
-/** A request without `Origin` (not a browser) passes; a browser's must name this server's host. */
-export function isSameOrigin(req: IncomingMessage): boolean {
+/**
+ * A request without `Origin` (not a browser) passes; a browser's must name this server's host, or
+ * be one of `publicOrigins` (PUBLIC_URL behind a proxy that rewrites Host). Comparing with Host is
+ * sound only because index.ts has already refused a Host the operator did not configure (a
+ * DNS-rebound name: see host-check.ts).
+ */
+export function isSameOrigin(req: IncomingMessage, publicOrigins: readonly string[] = []): boolean {
 	const origin = req.headers.origin;
 	if (origin === undefined) return true;
 	try {
-		return new URL(origin).host === req.headers.host;
+		const url = new URL(origin);
+		return url.host === req.headers.host || publicOrigins.includes(url.origin);
 	} catch {
 		return false;
 	}
@@ -44,7 +50,9 @@ export function isSameOrigin(req: IncomingMessage): boolean {
 export function collaboration(context: ServerContext): ServerExtension {
 	const { config, db, logger, jobs, jobStore } = context;
 	const workflows = createSqliteWorkflowsRepo(db);
-	const allowedOrigins = config.allowedOrigins.length > 0 ? config.allowedOrigins : undefined;
+	// PUBLIC_URL's origin is always among the listed ones (a page served there opens sockets there).
+	const publicOrigins = config.publicUrl ? [new URL(config.publicUrl).origin] : [];
+	const allowedOrigins = config.allowedOrigins.length > 0 ? [...config.allowedOrigins, ...publicOrigins] : undefined;
 	const collab = createCollabServer({
 		db,
 		allowedOrigins,
@@ -66,13 +74,13 @@ export function collaboration(context: ServerContext): ServerExtension {
 		publicPath,
 		onError: (err) => logger.warn({ err }, 'could not route a job event')
 	});
-	// In production a browser may only open sockets from an allowed origin: ALLOWED_ORIGINS when
-	// set (the socket servers check it), else the server's own origin.
+	// In production a browser may only open sockets from an allowed origin: ALLOWED_ORIGINS (and
+	// PUBLIC_URL) when set (the socket servers check it), else the server's own origin.
 	const sameOriginOnly = config.nodeEnv === 'production' && !allowedOrigins;
 	const guarded =
 		(handle: (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown) =>
 		(req: IncomingMessage, socket: Duplex, head: Buffer) => {
-			if (sameOriginOnly && !isSameOrigin(req)) return refuseUpgrade(socket, 403, 'forbidden', 'Origin not allowed');
+			if (sameOriginOnly && !isSameOrigin(req, publicOrigins)) return refuseUpgrade(socket, 403, 'forbidden', 'Origin not allowed');
 			void handle(req, socket, head);
 		};
 	return {

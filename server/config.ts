@@ -76,6 +76,9 @@ const OriginList = v.pipe(
 	v.array(v.pipe(v.string(), v.url('expected a comma-separated list of origins like https://example.com')))
 );
 
+/** Variables whose values are never shown in an error. */
+const SECRET_VARS = new Set(['SIXTYFOUR_API_KEY', 'ADMIN_TOKEN']);
+
 /** The environment as the server reads it. Every variable is a string (or absent) on the way in. */
 export const EnvSchema = v.object({
 	PORT: intVar(0, 65_535, 3000),
@@ -126,6 +129,19 @@ export const EnvSchema = v.object({
 	RATE_LIMIT_UPLOADS_PER_MIN: v.optional(
 		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'), v.transform(Number), v.maxValue(100_000, 'expected a whole number from 0 to 100000'))
 	),
+	/** Per client address per minute, shared by posted runs, shared runs and retries. Unset: 10 (no limit when NODE_ENV=test). */
+	RATE_LIMIT_RUNS_PER_MIN: v.optional(
+		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'), v.transform(Number), v.maxValue(100_000, 'expected a whole number from 0 to 100000'))
+	),
+	/** The operator's token (Bearer): lists every job; unset, nobody can. Never logged or echoed. */
+	ADMIN_TOKEN: v.pipe(
+		OptionalSecret,
+		v.check((s) => s === undefined || s.length >= 16, 'expected at least 16 characters (a long random string)')
+	),
+	/** Runs of workflows posted as raw JSON (and their retries) need ADMIN_TOKEN. */
+	REQUIRE_ADMIN_FOR_POSTED_RUNS: BooleanVar(false),
+	/** The URL people open (e.g. https://leads.example.com): in production only its host (and IPs, localhost) is served. */
+	PUBLIC_URL: v.optional(HttpUrl),
 	LOG_LEVEL: v.optional(
 		v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected a pino level (info, debug, …)'),
 		'info'
@@ -157,7 +173,12 @@ export interface Config {
 	logLevel: Env['LOG_LEVEL'];
 	trustProxy: boolean;
 	/** Per client address per minute; 0 = no limit. */
-	rateLimits: { workflowsPerMinute: number; uploadsPerMinute: number };
+	rateLimits: { workflowsPerMinute: number; uploadsPerMinute: number; runsPerMinute: number };
+	/** The operator's token, when set: lists every job, and runs posted workflows when they need it. */
+	adminToken: string | undefined;
+	requireAdminForPostedRuns: boolean;
+	/** Where people reach the server (no trailing slash), when configured. */
+	publicUrl: string | undefined;
 }
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -230,7 +251,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		const issue = result.issues[0];
 		const name = String(issue.path?.[0]?.key ?? 'environment');
 		// Never echo a secret back; other values are shown so the typo is visible.
-		const shown = name === 'SIXTYFOUR_API_KEY' ? '' : ` (got ${JSON.stringify(picked[name] ?? '')})`;
+		const shown = SECRET_VARS.has(name) ? '' : ` (got ${JSON.stringify(picked[name] ?? '')})`;
 		throw new ConfigError(`Invalid configuration: ${name}: ${issue.message}${shown}`);
 	}
 	const e = result.output;
@@ -257,7 +278,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		// Test suites create many workflows from one address: limits there only when asked for.
 		rateLimits: {
 			workflowsPerMinute: e.RATE_LIMIT_WORKFLOWS_PER_MIN ?? (e.NODE_ENV === 'test' ? 0 : 30),
-			uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MIN ?? (e.NODE_ENV === 'test' ? 0 : 10)
-		}
+			uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MIN ?? (e.NODE_ENV === 'test' ? 0 : 10),
+			runsPerMinute: e.RATE_LIMIT_RUNS_PER_MIN ?? (e.NODE_ENV === 'test' ? 0 : 10)
+		},
+		adminToken: e.ADMIN_TOKEN,
+		requireAdminForPostedRuns: e.REQUIRE_ADMIN_FOR_POSTED_RUNS,
+		publicUrl: e.PUBLIC_URL
 	};
 }

@@ -25,6 +25,8 @@ import { createApiRateLimit } from './client-rate-limit';
 import { createHealthCheck } from './health';
 import { createMetrics, type MetricsSources } from './metrics';
 import { headerScope, setSecurityHeaders } from './security-headers';
+import { createHostCheck, HOST_NOT_ALLOWED } from './host-check';
+import { refuseUpgrade } from './live/upgrade-refusal';
 import { createJobManager, type JobManager } from './jobs/job-manager';
 import { createLogger, type Logger } from './log';
 import { describeStartupError } from './startup-error';
@@ -106,6 +108,13 @@ async function loadPageHandler(logger: Logger): Promise<NodeHandler> {
 	};
 }
 
+/** The answer to a request for a host name the server does not serve (see host-check.ts). */
+function refuseHost(res: ServerResponse): void {
+	const body = JSON.stringify({ error: { code: 'forbidden', message: HOST_NOT_ALLOWED } });
+	res.writeHead(403, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+	res.end(body);
+}
+
 /** Uploads cut short by a crash (`*.part`, never registered) are removed at start. */
 async function removePartialUploads(dir: string): Promise<void> {
 	const names = await readdir(dir).catch(() => [] as string[]);
@@ -176,6 +185,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	const metrics = createMetrics({ db, jobs, enrichment });
 	const health = createHealthCheck({ db });
 	const rateLimits = createApiRateLimit({ ...config.rateLimits, trustProxy: config.trustProxy });
+	const hosts = createHostCheck({ nodeEnv: config.nodeEnv, publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins });
+	if (config.nodeEnv === 'production' && hosts.publicOrigins.length === 0) {
+		logger.warn('PUBLIC_URL is not set: in production the server answers only to IP addresses and localhost');
+	}
 	const context: ServerContext = { config, db, logger, jobs, jobStore };
 	const upgrades = new Map<string, UpgradeHandler>();
 	let workflowRoutes: Hono | undefined;
@@ -198,7 +211,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		logger,
 		simulated,
 		workflowRoutes,
-		shared
+		shared,
+		rateLimits,
+		admin: { token: config.adminToken, requireForPostedRuns: config.requireAdminForPostedRuns }
 	});
 	const api = getRequestListener(app.fetch, {
 		errorHandler: (err) => {
@@ -207,13 +222,16 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	});
 	let page: NodeHandler = () => {};
 	const server = createServer((req, res) => {
-		const path = (req.url ?? '/').split('?')[0];
-		setSecurityHeaders(res, headerScope(path));
+		const url = req.url ?? '/';
+		const q = url.indexOf('?');
+		const [path, query] = q < 0 ? [url, ''] : [url.slice(0, q), url.slice(q + 1)];
+		setSecurityHeaders(res, headerScope(path, query));
+		// Probes and scrapers reach these by address, whatever the public name; they hold no tokens.
 		if (path === '/healthz') health.handle(req, res);
 		else if (path === '/metrics') metrics.handle(req, res);
-		else if (path === '/api' || path.startsWith('/api/')) {
-			if (!rateLimits.refuse(req, res)) void api(req, res);
-		} else page(req, res, () => {
+		else if (!hosts.allows(req.headers.host)) refuseHost(res);
+		else if (path === '/api' || path.startsWith('/api/')) void api(req, res);
+		else page(req, res, () => {
 			res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
 			res.end('Not found\n');
 		});
@@ -221,6 +239,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	// WebSocket endpoints: `/yjs/:id` (rooms) and `/live/:id` (job events) register through extensions.
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
 		const path = (req.url ?? '/').split('?')[0];
+		if (!hosts.allows(req.headers.host)) return refuseUpgrade(socket, 403, 'forbidden', HOST_NOT_ALLOWED);
 		for (const [prefix, handler] of upgrades) {
 			if (path.startsWith(prefix)) return handler(req, socket, head);
 		}

@@ -29,21 +29,35 @@ export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.fre
 	'Cache-Control': 'no-store'
 });
 
-/** Which set of headers a request path gets. */
-export type HeaderScope = 'page' | 'api';
+/**
+ * Which set of headers a request gets. `capability-page`: a page whose URL holds a token
+ * (`/w/<id>?token=…`) — the page is the capability, so no browser or proxy cache may keep it
+ * (a shared computer's history or back-forward cache would hand the link on).
+ */
+export type HeaderScope = 'page' | 'capability-page' | 'api';
 
-/** `/api/*`, `/healthz` and `/metrics` are API-like; everything else is a page or a page asset. */
-export function headerScope(path: string): HeaderScope {
-	return path === '/api' || path.startsWith('/api/') || path === '/healthz' || path === '/metrics' ? 'api' : 'page';
+/** Headers of a page whose URL carries a token. */
+export const CAPABILITY_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'Cache-Control': 'no-store' });
+
+/**
+ * `/api/*`, `/healthz` and `/metrics` are API-like; a workflow page or any page with a `token`
+ * in its query is a capability page; everything else is a page or a page asset.
+ * @example headerScope('/w/abc', 'token=…') // 'capability-page'
+ */
+export function headerScope(path: string, query = ''): HeaderScope {
+	if (path === '/api' || path.startsWith('/api/') || path === '/healthz' || path === '/metrics') return 'api';
+	const hasToken = new URLSearchParams(query).has('token');
+	return path.startsWith('/w/') || hasToken ? 'capability-page' : 'page';
 }
 
 /**
  * Sets the security headers on `res` before any handler writes. Handlers may still override a
  * value (node merges `writeHead` headers over `setHeader` ones): a route that sets its own
  * `Cache-Control` (e.g. `public, max-age=60` on the block catalogue) keeps it.
- * @example setSecurityHeaders(res, headerScope(path))
+ * @example setSecurityHeaders(res, headerScope(path, query))
  */
 export function setSecurityHeaders(res: ServerResponse, scope: HeaderScope): void {
 	for (const [name, value] of Object.entries(COMMON_SECURITY_HEADERS)) res.setHeader(name, value);
 	if (scope === 'api') for (const [name, value] of Object.entries(API_SECURITY_HEADERS)) res.setHeader(name, value);
+	if (scope === 'capability-page') for (const [name, value] of Object.entries(CAPABILITY_PAGE_HEADERS)) res.setHeader(name, value);
 }

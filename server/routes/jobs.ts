@@ -6,6 +6,9 @@
  * A job of a shared workflow belongs to it: reading it needs that workflow's view or edit token,
  * cancelling or retrying its edit token, and another workflow's token reaches nothing. A job
  * posted as raw JSON belongs to no workflow: its unguessable id is the capability, as in the seed.
+ * So no answer hands a job id to someone who does not hold it already: the history lists a shared
+ * workflow's jobs (with its token), the jobs a client names (`?ids=`, each only if it may read
+ * it), or — for the operator's ADMIN_TOKEN only — every job.
  */
 import { Hono, type Context } from 'hono';
 import * as v from 'valibot';
@@ -18,6 +21,7 @@ import type { JobManager } from '../jobs/job-manager';
 import { SAMPLE_ROWS, toJobProgress, toJobSummary } from '../jobs/job-progress';
 import { columnsOf, rowsCsvStream } from '../jobs/rows-csv';
 import type { Access } from '../access';
+import type { AdminAccess } from '../admin-access';
 import type { JobRecord, JobStore } from '../store/job-store';
 import { queryInt, queryParams } from './validate';
 import { requestToken, type WorkflowGuard } from './workflow-guard';
@@ -27,16 +31,34 @@ export interface JobRoutesOptions {
 	store: JobStore;
 	jobs: JobManager;
 	guard: WorkflowGuard;
+	/** The operator's token: listing every job needs it, and retrying a posted job may. */
+	admin: AdminAccess;
 }
 
 /** Largest page of rows one request may ask for. */
 export const MAX_ROWS_PAGE = 1_000;
+/** Most job ids one `?ids=` list may name. */
+export const MAX_LISTED_IDS = 100;
+
+/** Job ids are UUIDs; anything else is unknown without a database round trip. */
+const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const HistoryQuery = v.object({
 	offset: queryInt(0, 1e9, 0),
 	limit: queryInt(1, 100, 20),
-	/** A shared workflow's jobs (with its token); absent: the anonymous jobs only. */
-	workflow_id: v.optional(v.pipe(v.string(), v.minLength(1, 'Give a workflow id'), v.maxLength(100)))
+	/** A shared workflow's jobs (with its token). */
+	workflow_id: v.optional(v.pipe(v.string(), v.minLength(1, 'Give a workflow id'), v.maxLength(100))),
+	/** The jobs the client holds, comma-separated: those it may read are listed, the rest left out. */
+	ids: v.optional(
+		v.pipe(
+			v.string(),
+			v.maxLength(MAX_LISTED_IDS * 40, `Give at most ${MAX_LISTED_IDS} job ids`),
+			v.transform((s) => [...new Set(s.split(',').map((id) => id.trim().toLowerCase()).filter(Boolean))]),
+			v.minLength(1, 'Give at least one job id'),
+			v.maxLength(MAX_LISTED_IDS, `Give at most ${MAX_LISTED_IDS} job ids`),
+			v.everyItem((id) => JOB_ID.test(id), 'Job ids are UUIDs, separated by commas')
+		)
+	)
 });
 const RowsQuery = v.object({
 	offset: queryInt(0, 1e9, 0),
@@ -45,12 +67,9 @@ const RowsQuery = v.object({
 	errors: v.optional(v.picklist(['only'], 'errors takes the value "only"'))
 });
 
-/** Job ids are UUIDs; anything else is unknown without a database round trip. */
-const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** Sub-app mounted under `/api/workflows`. */
 export function createJobRoutes(options: JobRoutesOptions) {
-	const { dataDir, store, jobs, guard } = options;
+	const { dataDir, store, jobs, guard, admin } = options;
 
 	/** The job, once the request's token may do `level` on its workflow (if it has one). */
 	async function load(c: Context, level: Access): Promise<JobRecord> {
@@ -66,13 +85,42 @@ export function createJobRoutes(options: JobRoutesOptions) {
 		return toJobProgress(job, blocks, sample, dataDir);
 	}
 
+	/** The named jobs the request may read, newest first; unknown ones and others' are left out. */
+	async function held(ids: string[], token: string | null): Promise<JobRecord[]> {
+		const found = await Promise.all(
+			ids.map(async (id) => {
+				const job = await store.get(id);
+				if (!job) return null;
+				// A refusal (401/403/404 of its workflow) only leaves the job out; anything else is a real failure.
+				const readable = await guard.requireIfOwned(job.workflowId, token, 'view').then(
+					() => true,
+					(err: unknown) => {
+						if (err instanceof HttpError) return false;
+						throw err;
+					}
+				);
+				return readable ? job : null;
+			})
+		);
+		return found.filter((j): j is JobRecord => j !== null).sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+	}
+
 	return new Hono()
 		.get('/jobs', queryParams(HistoryQuery), async (c) => {
-			const { offset, limit, workflow_id: workflowId = null } = c.req.valid('query');
-			if (workflowId !== null) await guard.require(workflowId, requestToken(c), 'view');
-			const { jobs: list, total } = await store.list({ offset, limit, workflowId });
-			const items = await Promise.all(list.map(async (job) => toJobSummary(job, await store.listBlocks(job.id), dataDir)));
-			return c.json({ jobs: items, total, offset, limit });
+			const { offset, limit, workflow_id: workflowId, ids } = c.req.valid('query');
+			let page: { jobs: JobRecord[]; total: number };
+			if (ids) {
+				const mine = await held(ids, requestToken(c));
+				page = { jobs: mine.slice(offset, offset + limit), total: mine.length };
+			} else if (workflowId !== undefined) {
+				await guard.require(workflowId, requestToken(c), 'view');
+				page = await store.list({ offset, limit, workflowId });
+			} else {
+				admin.require(c, 'Listing every job (give ?workflow_id= with its token, or ?ids= of your jobs)');
+				page = await store.list({ offset, limit });
+			}
+			const items = await Promise.all(page.jobs.map(async (job) => toJobSummary(job, await store.listBlocks(job.id), dataDir)));
+			return c.json({ jobs: items, total: page.total, offset, limit });
 		})
 		.get('/jobs/:id', async (c) => c.json(await progress(await load(c, 'view'))))
 		.post('/jobs/:id/cancel', async (c) => {
@@ -82,6 +130,8 @@ export function createJobRoutes(options: JobRoutesOptions) {
 		})
 		.post('/jobs/:id/retry', async (c) => {
 			const job = await load(c, 'edit');
+			// A retry spends money like a run: a posted job's retry answers to the same switch.
+			if (job.workflowId === null) admin.requireForPostedRun(c);
 			if (job.status === 'pending' || job.status === 'running') {
 				throw new HttpError(409, 'conflict', 'The job is still running: cancel it or wait for it to finish');
 			}

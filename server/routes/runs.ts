@@ -15,6 +15,7 @@ import { Hono } from 'hono';
 import * as v from 'valibot';
 import { RunOptionsSchema, WorkflowSchema, type RunOptions, type Workflow } from '../../src/lib/workflow/schema';
 import { ID_PATTERN, type Access } from '../access';
+import type { AdminAccess } from '../admin-access';
 import { HttpError, toIssues, type Issue } from '../http-error';
 import { estimateRun } from '../jobs/estimate';
 import type { JobManager } from '../jobs/job-manager';
@@ -53,6 +54,8 @@ export interface RunRoutesOptions {
 	guard: WorkflowGuard;
 	/** The shared documents; without them `workflow_id` requests find no workflow (404). */
 	docs?: WorkflowDocs;
+	/** With REQUIRE_ADMIN_FOR_POSTED_RUNS, a posted workflow runs for the operator only. */
+	admin: AdminAccess;
 }
 
 const problems = (issues: Issue[]) => {
@@ -62,7 +65,7 @@ const problems = (issues: Issue[]) => {
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createRunRoutes(options: RunRoutesOptions) {
-	const { dataDir, jobs, classify, guard, docs } = options;
+	const { dataDir, jobs, classify, guard, docs, admin } = options;
 
 	/** What runs, and whose files it may read; a shared workflow's run needs `level` on it. */
 	async function resolve(body: RunRequest, token: string | null, level: Access) {
@@ -74,8 +77,8 @@ export function createRunRoutes(options: RunRoutesOptions) {
 			if (!parsed.success) throw problems(toIssues(parsed.issues, 'workflow'));
 			return { workflow: parsed.output, options: body.options, workflowId, mayReadOwned: (owner: string) => owner === workflowId };
 		}
-		// A posted workflow makes an anonymous job, which anyone with its id (or the list of anonymous
-		// jobs) can read: it never reads a shared workflow's files, whatever token comes along.
+		// A posted workflow makes an anonymous job, which anyone with its id can read: it never reads
+		// a shared workflow's files, whatever token comes along.
 		return { workflow: body.workflow, options: body.options, workflowId: null, mayReadOwned: () => false };
 	}
 
@@ -88,7 +91,9 @@ export function createRunRoutes(options: RunRoutesOptions) {
 
 	return new Hono()
 		.post('/run', runBody, async (c) => {
-			const run = await resolve(c.req.valid('json'), requestToken(c), 'edit');
+			const body = c.req.valid('json');
+			if (!('workflow_id' in body)) admin.requireForPostedRun(c);
+			const run = await resolve(body, requestToken(c), 'edit');
 			const { estimate, warnings } = await plan(run);
 			const job = await jobs.submit({ workflow: run.workflow, options: run.options, workflowId: run.workflowId });
 			return c.json({ job_id: job.id, status: job.status, workflow_id: run.workflowId, estimate, warnings });

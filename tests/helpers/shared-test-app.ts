@@ -54,7 +54,8 @@ export async function createSharedTestApp(options: TestAppOptions = {}): Promise
 		logger: createLogger({ level: 'silent' }),
 		simulated: true,
 		workflowRoutes: createWorkflowRoutes({ workflows, docs, examplesDir: EXAMPLES_DIR }),
-		shared: { workflows, docs }
+		shared: { workflows, docs },
+		admin: { token: options.adminToken, requireForPostedRuns: false }
 	});
 
 	return {

@@ -27,6 +27,8 @@ export interface TestAppOptions {
 	uploadLimitBytes?: number;
 	maxConcurrentJobs?: number;
 	runJob?: (options: RunJobOptions) => Promise<RunJobResult>;
+	/** The operator's token (ADMIN_TOKEN): unset, nobody may list every job. */
+	adminToken?: string;
 }
 
 export interface TestApp {
@@ -62,7 +64,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 		jobStore,
 		uploads,
 		logger,
-		simulated: true
+		simulated: true,
+		admin: { token: options.adminToken, requireForPostedRuns: false }
 	});
 	return {
 		app,

@@ -71,6 +71,17 @@ describe('pages', () => {
 		if (nonce) expect(html).toContain(`nonce="${nonce}"`);
 	});
 
+	it.each([
+		{ what: 'a workflow page with its edit token', path: (w: Workflow) => `/w/${w.id}?token=${w.edit_token}`, cache: 'no-store' },
+		{ what: 'a workflow page with its view token', path: (w: Workflow) => `/w/${w.id}?token=${w.view_token}`, cache: 'no-store' },
+		{ what: 'a workflow page with the token after another parameter', path: (w: Workflow) => `/w/${w.id}?x=1&token=${w.view_token}`, cache: 'no-store' }
+	])('$what is never stored by a browser or proxy cache (the URL is the capability)', async ({ path, cache }) => {
+		const res = await fetch(`${server.url}${path(workflow)}`);
+		await res.arrayBuffer();
+		expect(res.status).toBe(200);
+		expect(res.headers.get('cache-control')).toBe(cache);
+	});
+
 	it('gives each page load a fresh script nonce', async () => {
 		const a = directives((await fetch(`${server.url}/`)).headers.get('content-security-policy')).get('script-src');
 		const b = directives((await fetch(`${server.url}/`)).headers.get('content-security-policy')).get('script-src');

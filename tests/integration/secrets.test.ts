@@ -23,6 +23,7 @@ import { startTestServer, testServerEnv } from '../helpers/server';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir';
 
 const KEY = 'sk-test-LEAKCHECK-123';
+const ADMIN = 'operator-token-of-the-leak-check';
 
 /** Everything the servers said: responses, frames, log lines. Checked by every test and at the end. */
 const seen: { what: string; text: string }[] = [];
@@ -45,7 +46,7 @@ beforeAll(async () => {
 	sim = await startSimulator({ apiKey: KEY, latency: { default: { medianMs: 5, p99Ms: 20 } } });
 	fake = await startFakeSixtyfour(() => ({ status: 500, body: { detail: 'not scripted' } }));
 	temps = [await makeTempDir(), await makeTempDir()];
-	const env = { SIXTYFOUR_API_KEY: KEY, SIXTYFOUR_POLL_INITIAL_MS: '20', SIXTYFOUR_MAX_ATTEMPTS: '1', LOG_LEVEL: 'trace' };
+	const env = { SIXTYFOUR_API_KEY: KEY, SIXTYFOUR_POLL_INITIAL_MS: '20', SIXTYFOUR_MAX_ATTEMPTS: '1', LOG_LEVEL: 'trace', ADMIN_TOKEN: ADMIN };
 	server = await startTestServer(testServerEnv(temps[0].dir, sim.url, env), {
 		logger,
 		extensions: [collaboration],
@@ -164,7 +165,7 @@ describe('the API key', () => {
 			['export', `/api/workflows/${id}/export?token=${view}`],
 			['source', `/api/workflows/source?path=${encodeURIComponent(anon.json.file_path)}`],
 			['sample source', '/api/workflows/source?path=samples/leads.csv'],
-			['history', '/api/workflows/jobs'],
+			['history (named ids)', `/api/workflows/jobs?ids=${job},${sharedJob}&token=${view}`],
 			['workflow history', `/api/workflows/jobs?workflow_id=${id}&token=${view}`],
 			['job', `/api/workflows/jobs/${job}`],
 			['rows', `/api/workflows/jobs/${job}/rows`],
@@ -180,6 +181,8 @@ describe('the API key', () => {
 			['favicon', '/favicon.svg']
 		];
 		for (const [what, path] of reads) expect((await call(server, what, path)).status, what).toBe(200);
+		const history = await call(server, 'history (the operator)', '/api/workflows/jobs', { headers: { authorization: `Bearer ${ADMIN}` } });
+		expect(history.status).toBe(200);
 		expect((await call(server, 'retry', `/api/workflows/jobs/${job}/retry`, { method: 'POST' })).status).toBe(200);
 		expect((await call(server, 'cancel finished', `/api/workflows/jobs/${job}/cancel`, { method: 'POST' })).status).toBe(200);
 

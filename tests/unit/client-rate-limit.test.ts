@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { clientAddress, createApiRateLimit, createClientRateLimit, normaliseAddress } from '../../server/client-rate-limit';
+import { clientAddress, createApiRateLimit, createClientRateLimit, limitRequests, normaliseAddress } from '../../server/client-rate-limit';
 
 /** A request as node:http hands it over: only what the limiter reads. */
 function request(method: string, url: string, remoteAddress = '203.0.113.7', headers: Record<string, string | string[]> = {}): IncomingMessage {
@@ -12,10 +13,12 @@ function clock(start = 1_000_000) {
 	return { now: () => t, advance: (ms: number) => (t += ms) };
 }
 
-/** Takes `n` requests; returns how many were refused. */
-function hammer(limit: ReturnType<typeof createClientRateLimit>, req: () => IncomingMessage, n: number): number {
+type Limit = ReturnType<typeof createClientRateLimit<string>>;
+
+/** Takes `n` tokens of rule `x` for `client`; returns how many were refused. */
+function hammer(limit: Limit, n: number, client = '203.0.113.7', rule = 'x'): number {
 	let refused = 0;
-	for (let i = 0; i < n; i++) if (limit.check(req())) refused++;
+	for (let i = 0; i < n; i++) if (limit.take(rule, client)) refused++;
 	return refused;
 }
 
@@ -26,9 +29,8 @@ describe('per-client token buckets', () => {
 		{ perMinute: 10, burst: 1, allowed: 1 },
 		{ perMinute: 0.5, burst: undefined, allowed: 1 }
 	])('$perMinute/min with burst $burst lets $allowed through back to back', ({ perMinute, burst, allowed }) => {
-		const c = clock();
-		const limit = createClientRateLimit({ rules: [{ name: 'things', method: 'POST', path: '/x', perMinute, burst }], now: c.now });
-		expect(hammer(limit, () => request('POST', '/x'), allowed + 3)).toBe(3);
+		const limit = createClientRateLimit({ rules: { x: { name: 'things', perMinute, burst } }, now: clock().now });
+		expect(hammer(limit, allowed + 3)).toBe(3);
 	});
 
 	it.each([
@@ -38,10 +40,10 @@ describe('per-client token buckets', () => {
 		{ perMinute: 6, waitMs: 10_000, passes: true }
 	])('after the burst, $perMinute/min refills one request in 60/$perMinute s (waited $waitMs ms → $passes)', ({ perMinute, waitMs, passes }) => {
 		const c = clock();
-		const limit = createClientRateLimit({ rules: [{ name: 'things', method: 'POST', path: '/x', perMinute, burst: 2 }], now: c.now });
-		expect(hammer(limit, () => request('POST', '/x'), 3)).toBe(1);
+		const limit = createClientRateLimit({ rules: { x: { name: 'things', perMinute, burst: 2 } }, now: c.now });
+		expect(hammer(limit, 3)).toBe(1);
 		c.advance(waitMs);
-		expect(limit.check(request('POST', '/x')) === null).toBe(passes);
+		expect(limit.take('x', '203.0.113.7') === null).toBe(passes);
 	});
 
 	it.each([
@@ -50,108 +52,94 @@ describe('per-client token buckets', () => {
 		{ perMinute: 1, expected: 60 },
 		{ perMinute: 600, expected: 1 }
 	])('a refusal at $perMinute/min says retry in $expected s', ({ perMinute, expected }) => {
-		const limit = createClientRateLimit({ rules: [{ name: 'things', method: 'POST', path: '/x', perMinute, burst: 1 }], now: clock().now });
-		expect(limit.check(request('POST', '/x'))).toBeNull();
-		expect(limit.check(request('POST', '/x'))?.retryAfterS).toBe(expected);
+		const limit = createClientRateLimit({ rules: { x: { name: 'things', perMinute, burst: 1 } }, now: clock().now });
+		expect(limit.take('x', 'a')).toBeNull();
+		expect(limit.take('x', 'a')?.retryAfterS).toBe(expected);
 	});
 
 	it('counts each client separately: one over its limit does not slow another', () => {
-		const limit = createClientRateLimit({ rules: [{ name: 'things', method: 'POST', path: '/x', perMinute: 10, burst: 2 }], now: clock().now });
-		expect(hammer(limit, () => request('POST', '/x', '198.51.100.1'), 5)).toBe(3);
-		expect(hammer(limit, () => request('POST', '/x', '198.51.100.2'), 2)).toBe(0);
-		expect(limit.check(request('POST', '/x', '198.51.100.1'))?.client).toBe('198.51.100.1');
+		const limit = createClientRateLimit({ rules: { x: { name: 'things', perMinute: 10, burst: 2 } }, now: clock().now });
+		expect(hammer(limit, 5, '198.51.100.1')).toBe(3);
+		expect(hammer(limit, 2, '198.51.100.2')).toBe(0);
+		expect(limit.take('x', '198.51.100.1')?.client).toBe('198.51.100.1');
 	});
 
-	it('counts each rule separately', () => {
+	it('counts each rule separately, and a rule that is not configured never refuses', () => {
 		const limit = createClientRateLimit({
-			rules: [
-				{ name: 'a', method: 'POST', path: '/a', perMinute: 10, burst: 1 },
-				{ name: 'b', method: 'POST', path: '/b', perMinute: 10, burst: 1 }
-			],
+			rules: { a: { name: 'a', perMinute: 10, burst: 1 }, b: { name: 'b', perMinute: 10, burst: 1 } },
 			now: clock().now
 		});
-		expect(limit.check(request('POST', '/a'))).toBeNull();
-		expect(limit.check(request('POST', '/b'))).toBeNull();
-		expect(limit.check(request('POST', '/a'))?.rule.name).toBe('a');
+		expect(limit.take('a', 'c')).toBeNull();
+		expect(limit.take('b', 'c')).toBeNull();
+		expect(limit.take('a', 'c')?.rule.name).toBe('a');
+		expect(hammer(limit, 100, 'c', 'unset')).toBe(0);
 	});
 
 	it.each([
-		{ method: 'POST', url: '/api/workflows', limited: true },
-		{ method: 'post', url: '/api/workflows', limited: true },
-		{ method: 'POST', url: '/api/workflows/', limited: true },
-		{ method: 'POST', url: '/api/workflows?x=1', limited: true },
-		{ method: 'POST', url: '/api/workflows/upload', limited: true },
-		{ method: 'POST', url: '/api/workflows/upload?workflow_id=abc', limited: true },
-		{ method: 'GET', url: '/api/workflows', limited: false },
-		{ method: 'GET', url: '/api/workflows/abc', limited: false },
-		{ method: 'POST', url: '/api/workflows/run', limited: false },
-		{ method: 'POST', url: '/api/workflows/jobs/1/retry', limited: false },
-		{ method: 'POST', url: '/api/workflows/uploads', limited: false }
-	])('the API limits cover $method $url: $limited', ({ method, url, limited }) => {
-		const limit = createApiRateLimit({ workflowsPerMinute: 1, uploadsPerMinute: 1, trustProxy: false, now: clock().now });
-		limit.check(request(method, url));
-		expect(limit.check(request(method, url)) !== null).toBe(limited);
+		{ rule: 'workflows', limited: true },
+		{ rule: 'uploads', limited: true },
+		{ rule: 'runs', limited: true }
+	] as const)('the API has a $rule rule', ({ rule, limited }) => {
+		const limit = createApiRateLimit({ workflowsPerMinute: 1, uploadsPerMinute: 1, runsPerMinute: 1, trustProxy: false, now: clock().now });
+		limit.take(rule, 'c');
+		expect(limit.take(rule, 'c') !== null).toBe(limited);
 	});
 
 	it.each([
-		{ workflowsPerMinute: 0, uploadsPerMinute: 1, url: '/api/workflows', limited: false },
-		{ workflowsPerMinute: 1, uploadsPerMinute: 0, url: '/api/workflows/upload', limited: false },
-		{ workflowsPerMinute: 0, uploadsPerMinute: 1, url: '/api/workflows/upload', limited: true }
-	])('a limit of 0 is no limit ($workflowsPerMinute, $uploadsPerMinute → $url limited: $limited)', ({ url, limited, ...settings }) => {
+		{ settings: { workflowsPerMinute: 0, uploadsPerMinute: 1, runsPerMinute: 1 }, rule: 'workflows', limited: false },
+		{ settings: { workflowsPerMinute: 1, uploadsPerMinute: 0, runsPerMinute: 1 }, rule: 'uploads', limited: false },
+		{ settings: { workflowsPerMinute: 1, uploadsPerMinute: 1, runsPerMinute: 0 }, rule: 'runs', limited: false },
+		{ settings: { workflowsPerMinute: 0, uploadsPerMinute: 1, runsPerMinute: 0 }, rule: 'uploads', limited: true }
+	] as const)('a limit of 0 is no limit ($settings → $rule limited: $limited)', ({ settings, rule, limited }) => {
 		const limit = createApiRateLimit({ ...settings, trustProxy: false, now: clock().now });
-		limit.check(request('POST', url));
-		expect(limit.check(request('POST', url)) !== null).toBe(limited);
+		limit.take(rule, 'c');
+		expect(limit.take(rule, 'c') !== null).toBe(limited);
 	});
 
 	it('keeps at most maxBuckets: refilled buckets go first, then the oldest', () => {
 		const c = clock();
-		const limit = createClientRateLimit({ rules: [{ name: 'x', method: 'POST', path: '/x', perMinute: 60, burst: 1 }], maxBuckets: 2, now: c.now });
-		expect(limit.check(request('POST', '/x', '10.0.0.1'))).toBeNull();
-		expect(limit.check(request('POST', '/x', '10.0.0.2'))).toBeNull();
+		const limit = createClientRateLimit({ rules: { x: { name: 'x', perMinute: 60, burst: 1 } }, maxBuckets: 2, now: c.now });
+		expect(limit.take('x', '10.0.0.1')).toBeNull();
+		expect(limit.take('x', '10.0.0.2')).toBeNull();
 		// Both buckets are empty; a third client forces out the oldest (10.0.0.1), which starts afresh.
-		expect(limit.check(request('POST', '/x', '10.0.0.3'))).toBeNull();
-		expect(limit.check(request('POST', '/x', '10.0.0.2'))).not.toBeNull();
-		expect(limit.check(request('POST', '/x', '10.0.0.1'))).toBeNull();
+		expect(limit.take('x', '10.0.0.3')).toBeNull();
+		expect(limit.take('x', '10.0.0.2')).not.toBeNull();
+		expect(limit.take('x', '10.0.0.1')).toBeNull();
 	});
 
 	it.each([
-		{ rule: { name: '', method: 'POST', path: '/x', perMinute: 1 }, problem: 'name' },
-		{ rule: { name: 'x', method: 'POST', path: 'x', perMinute: 1 }, problem: 'path' },
-		{ rule: { name: 'x', method: 'POST', path: '/x', perMinute: 0 }, problem: 'perMinute' },
-		{ rule: { name: 'x', method: 'POST', path: '/x', perMinute: Number.NaN }, problem: 'perMinute' },
-		{ rule: { name: 'x', method: 'POST', path: '/x', perMinute: 1, burst: 0.5 }, problem: 'burst' }
+		{ rule: { name: '', perMinute: 1 }, problem: 'name' },
+		{ rule: { name: 'x', perMinute: 0 }, problem: 'perMinute' },
+		{ rule: { name: 'x', perMinute: Number.NaN }, problem: 'perMinute' },
+		{ rule: { name: 'x', perMinute: 1, burst: 0.5 }, problem: 'burst' }
 	])('refuses a rule with a bad $problem', ({ rule }) => {
-		expect(() => createClientRateLimit({ rules: [rule] })).toThrow(TypeError);
+		expect(() => createClientRateLimit({ rules: { x: rule } })).toThrow(TypeError);
 	});
 });
 
-describe('refuse()', () => {
-	function fakeResponse() {
-		const sent = { status: 0, headers: {} as Record<string, unknown>, body: '' };
-		const res = {
-			writeHead(status: number, headers: Record<string, unknown>) {
-				sent.status = status;
-				sent.headers = headers;
-				return res;
-			},
-			end(body?: string) {
-				sent.body = body ?? '';
-				return res;
-			}
-		};
-		return { res: res as unknown as ServerResponse, sent };
+describe('limitRequests() on a route', () => {
+	function appWith(limit: Limit) {
+		return new Hono().post('/up', limitRequests(limit, 'x')).post('/up', (c) => c.text('stored')).post('/other', (c) => c.text('other'));
 	}
+	const env = (remoteAddress: string) => ({ incoming: request('POST', '/up', remoteAddress) });
 
-	it('answers 429 JSON with Retry-After once the burst is spent, and leaves the request alone before', () => {
-		const limit = createClientRateLimit({ rules: [{ name: 'uploads', method: 'POST', path: '/up', perMinute: 10, burst: 1 }], now: clock().now });
-		const first = fakeResponse();
-		expect(limit.refuse(request('POST', '/up'), first.res)).toBe(false);
-		expect(first.sent.status).toBe(0);
-		const second = fakeResponse();
-		expect(limit.refuse(request('POST', '/up'), second.res)).toBe(true);
-		expect(second.sent.status).toBe(429);
-		expect(second.sent.headers['retry-after']).toBe('6');
-		expect(JSON.parse(second.sent.body)).toEqual({ error: { code: 'rate_limited', message: 'Too many uploads from your address: try again in 6 s' } });
+	it('answers 429 JSON with Retry-After once the burst is spent, and lets the handler answer before', async () => {
+		const app = appWith(createClientRateLimit({ rules: { x: { name: 'uploads', perMinute: 10, burst: 1 } }, now: clock().now }));
+		const first = await app.request('/up', { method: 'POST' }, env('198.51.100.1'));
+		expect(await first.text()).toBe('stored');
+		const second = await app.request('/up', { method: 'POST' }, env('198.51.100.1'));
+		expect(second.status).toBe(429);
+		expect(second.headers.get('retry-after')).toBe('6');
+		expect(await second.json()).toEqual({ error: { code: 'rate_limited', message: 'Too many uploads from your address: try again in 6 s' } });
+		// Another address, and another route of the same address, are not touched.
+		expect((await app.request('/up', { method: 'POST' }, env('198.51.100.2'))).status).toBe(200);
+		expect((await app.request('/other', { method: 'POST' }, env('198.51.100.1'))).status).toBe(200);
+	});
+
+	it('counts every caller as one client when there is no socket (app.request without env)', async () => {
+		const app = appWith(createClientRateLimit({ rules: { x: { name: 'uploads', perMinute: 10, burst: 1 } }, now: clock().now }));
+		expect((await app.request('/up', { method: 'POST' })).status).toBe(200);
+		expect((await app.request('/up', { method: 'POST' })).status).toBe(429);
 	});
 });
 
@@ -189,9 +177,10 @@ describe('the client address', () => {
 	});
 
 	it('puts two addresses of one IPv6 /64 in one bucket, and another /64 in its own', () => {
-		const limit = createClientRateLimit({ rules: [{ name: 'x', method: 'POST', path: '/x', perMinute: 10, burst: 1 }], now: clock().now });
-		expect(limit.check(request('POST', '/x', '2001:db8:1:2::a'))).toBeNull();
-		expect(limit.check(request('POST', '/x', '2001:db8:1:2::b'))).not.toBeNull();
-		expect(limit.check(request('POST', '/x', '2001:db8:1:3::a'))).toBeNull();
+		const limit = createClientRateLimit({ rules: { x: { name: 'x', perMinute: 10, burst: 1 } }, now: clock().now });
+		const take = (address: string) => limit.take('x', limit.clientOf(request('POST', '/x', address)));
+		expect(take('2001:db8:1:2::a')).toBeNull();
+		expect(take('2001:db8:1:2::b')).not.toBeNull();
+		expect(take('2001:db8:1:3::a')).toBeNull();
 	});
 });

@@ -46,7 +46,16 @@ describe('loadConfig', () => {
 		[{ SIXTYFOUR_API_KEY: 'sk-live-123' }, { apiKey: 'sk-live-123' }],
 		[{ PORT: '' }, { port: 3000 }],
 		[{ ALLOWED_ORIGINS: 'https://a.example, https://b.example' }, { allowedOrigins: ['https://a.example', 'https://b.example'] }],
-		[{ NODE_ENV: 'production' }, { nodeEnv: 'production' }]
+		[{ NODE_ENV: 'production' }, { nodeEnv: 'production' }],
+		[{}, { adminToken: undefined, requireAdminForPostedRuns: false, publicUrl: undefined }],
+		[{}, { rateLimits: { workflowsPerMinute: 30, uploadsPerMinute: 10, runsPerMinute: 10 } }],
+		[{ NODE_ENV: 'test' }, { rateLimits: { workflowsPerMinute: 0, uploadsPerMinute: 0, runsPerMinute: 0 } }],
+		[{ RATE_LIMIT_RUNS_PER_MIN: '4' }, { rateLimits: { workflowsPerMinute: 30, uploadsPerMinute: 10, runsPerMinute: 4 } }],
+		[{ RATE_LIMIT_RUNS_PER_MIN: '0', NODE_ENV: 'production' }, { rateLimits: { workflowsPerMinute: 30, uploadsPerMinute: 10, runsPerMinute: 0 } }],
+		[{ ADMIN_TOKEN: ' a-long-operator-token ' }, { adminToken: 'a-long-operator-token' }],
+		[{ ADMIN_TOKEN: '' }, { adminToken: undefined }],
+		[{ REQUIRE_ADMIN_FOR_POSTED_RUNS: 'true' }, { requireAdminForPostedRuns: true }],
+		[{ PUBLIC_URL: 'https://leads.example.com/' }, { publicUrl: 'https://leads.example.com' }]
 	])('%j → %j', (env, expected) => {
 		expect(load(env)).toMatchObject(expected);
 	});
@@ -65,7 +74,11 @@ describe('loadConfig', () => {
 		[{ NODE_ENV: 'staging' }, 'NODE_ENV'],
 		[{ SIXTYFOUR_ASYNC: 'maybe' }, 'SIXTYFOUR_ASYNC'],
 		[{ ALLOWED_ORIGINS: 'example.com' }, 'ALLOWED_ORIGINS'],
-		[{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL']
+		[{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+		[{ RATE_LIMIT_RUNS_PER_MIN: 'many' }, 'RATE_LIMIT_RUNS_PER_MIN'],
+		[{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
+		[{ REQUIRE_ADMIN_FOR_POSTED_RUNS: 'sometimes' }, 'REQUIRE_ADMIN_FOR_POSTED_RUNS'],
+		[{ PUBLIC_URL: 'leads.example.com' }, 'PUBLIC_URL']
 	])('%j is refused with one line naming %s', (env, variable) => {
 		let error: unknown;
 		try {
@@ -77,6 +90,11 @@ describe('loadConfig', () => {
 		const message = (error as Error).message;
 		expect(message).toMatch(new RegExp(`^Invalid configuration: ${variable}: `));
 		expect(message).not.toContain('\n');
+	});
+
+	it('never shows a bad ADMIN_TOKEN in its error', () => {
+		expect(() => load({ ADMIN_TOKEN: 'tiny-secret' })).toThrow(/^Invalid configuration: ADMIN_TOKEN: /);
+		expect(() => load({ ADMIN_TOKEN: 'tiny-secret' })).not.toThrow(/tiny-secret/);
 	});
 
 	it('reads a .env file; the environment wins over it', async () => {

@@ -47,11 +47,13 @@ function gatedEnrichment() {
 
 const gated = gatedEnrichment();
 let t: TestApp;
+const ADMIN = 'operator-token-for-routes-jobs';
+const asOperator = { headers: { authorization: `Bearer ${ADMIN}` } };
 let filePath: string;
 const CSV = 'name,company,email\nAda,Analytical Engines,\nGrace,Navy,grace@navy.example\n=HYPERLINK("x"),Evil Corp,\n';
 
 beforeAll(async () => {
-	t = await createTestApp({ enrichment: gated.service, maxConcurrentJobs: 1 });
+	t = await createTestApp({ enrichment: gated.service, maxConcurrentJobs: 1, adminToken: ADMIN });
 	const res = await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(CSV) });
 	filePath = (await res.json()).file_path;
 });
@@ -142,14 +144,24 @@ describe('a job through the API', () => {
 		expect(job.row_count).toBe(2);
 	});
 
-	it('lists history newest first, paged', async () => {
-		const page1 = await json(await t.app.request('/api/workflows/jobs?limit=2'));
-		const page2 = await json(await t.app.request('/api/workflows/jobs?limit=2&offset=2'));
+	it("lists history newest first, paged, to the operator's token", async () => {
+		const page1 = await json(await t.app.request('/api/workflows/jobs?limit=2', asOperator));
+		const page2 = await json(await t.app.request('/api/workflows/jobs?limit=2&offset=2', asOperator));
 		expect(page1.total).toBe(3);
 		expect(page1.jobs).toHaveLength(2);
 		expect(page2.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([jobId]);
 		const times = [...page1.jobs, ...page2.jobs].map((j: { created_at: string }) => j.created_at);
 		expect([...times].sort().reverse()).toEqual(times);
+	});
+
+	it('lists to anyone else only the ids it names, newest first, paged among themselves', async () => {
+		expect((await t.app.request('/api/workflows/jobs')).status).toBe(401);
+		expect((await t.app.request('/api/workflows/jobs', { headers: { authorization: 'Bearer someone-else' } })).status).toBe(403);
+		const all = (await json(await t.app.request('/api/workflows/jobs?limit=100', asOperator))).jobs.map((j: { job_id: string }) => j.job_id);
+		const named = [all[2], all[0]];
+		const page = await json(await t.app.request(`/api/workflows/jobs?ids=${named.join(',')}&limit=1&offset=1`));
+		expect(page).toMatchObject({ total: 2, offset: 1, limit: 1 });
+		expect(page.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([all[2]]);
 	});
 });
 
@@ -170,11 +182,11 @@ describe('POST /api/workflows/estimate', () => {
 		['row_limit bounds every block', [enrich, { id: 'e', type: 'find_email', params: {} }], { row_limit: 1 }, 2, 10],
 		['no API block costs nothing', [save], undefined, 0, 0]
 	])('%s', async (_name, blocks, options, calls, cents) => {
-		const before = (await json(await t.app.request('/api/workflows/jobs'))).total;
+		const before = (await t.jobStore.list({ offset: 0, limit: 1 })).total;
 		const body = await estimate([read(), ...blocks], options);
 		expect(body).toMatchObject({ max_calls: calls, max_cost_cents: cents });
 		expect(body.assumptions.length).toBeGreaterThan(0);
-		expect((await json(await t.app.request('/api/workflows/jobs'))).total).toBe(before);
+		expect((await t.jobStore.list({ offset: 0, limit: 1 })).total).toBe(before);
 	});
 
 	it('has no bound after an enrich_company that finds people', async () => {

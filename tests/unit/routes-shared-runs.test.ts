@@ -23,6 +23,7 @@ const picky: EnrichmentService = {
 const CSV = 'name,company,employees\nAda,Analytical Engines,120\nBabbage,Difference Ltd,8\nGrace,Navy,4000\nBoole,Logic Co,30\nAlan,Bletchley,900\n';
 
 let t: SharedTestApp;
+const ADMIN = 'operator-token-for-shared-runs';
 let a: TestWorkflow;
 let b: TestWorkflow;
 let aFile: string;
@@ -38,7 +39,7 @@ const flow = (path: string, expression = 'employees >= 100'): WorkflowInput => (
 });
 
 beforeAll(async () => {
-	t = await createSharedTestApp({ enrichment: picky });
+	t = await createSharedTestApp({ enrichment: picky, adminToken: ADMIN });
 	a = await t.createWorkflow({ name: 'A', blocks: [] });
 	b = await t.createWorkflow({ name: 'B', blocks: [] });
 	aFile = await t.uploadFor(a, CSV);
@@ -337,16 +338,23 @@ describe('jobs of a workflow', () => {
 		expect((await get(`/api/workflows/jobs/${jobId}/rows?errors=all`, a.viewToken)).status).toBe(400);
 	});
 
-	it("lists a workflow's jobs with its token, and only anonymous jobs without a workflow_id", async () => {
+	it("lists a workflow's jobs with its token, and nothing without a workflow_id unless to the operator", async () => {
 		const mine = await (await get(`/api/workflows/jobs?workflow_id=${a.id}&limit=100`, a.viewToken)).json();
 		expect(mine.jobs.length).toBeGreaterThan(0);
 		expect(mine.jobs.every((j: { workflow_id: string }) => j.workflow_id === a.id)).toBe(true);
 		expect(mine.jobs.map((j: { job_id: string }) => j.job_id)).toContain(jobId);
 		expect(mine.total).toBe((await t.jobStore.list({ offset: 0, limit: 1, workflowId: a.id })).total);
 
-		const anonymous = await (await get('/api/workflows/jobs?limit=100', a.editToken)).json();
-		expect(anonymous.jobs.every((j: { workflow_id: string | null }) => j.workflow_id === null)).toBe(true);
-		expect(anonymous.jobs.map((j: { job_id: string }) => j.job_id)).not.toContain(jobId);
+		// A workflow's token is no key to the list of every job.
+		const unlisted = await get('/api/workflows/jobs?limit=100', a.editToken);
+		expect(unlisted.status).toBe(403);
+		expect(await unlisted.text()).not.toContain(jobId);
+		const operator = await (await get('/api/workflows/jobs?limit=100', ADMIN)).json();
+		expect(operator.jobs.map((j: { job_id: string }) => j.job_id)).toContain(jobId);
+		expect(operator.total).toBe((await t.jobStore.list({ offset: 0, limit: 1 })).total);
+		// Named ids: those the token may read are listed, the others left out.
+		expect((await (await get(`/api/workflows/jobs?ids=${jobId}`, a.viewToken)).json()).total).toBe(1);
+		expect((await (await get(`/api/workflows/jobs?ids=${jobId}`, b.editToken)).json()).total).toBe(0);
 
 		expect((await get(`/api/workflows/jobs?workflow_id=${a.id}`, b.editToken)).status).toBe(403);
 		expect((await get(`/api/workflows/jobs?workflow_id=${a.id}`, null)).status).toBe(401);
