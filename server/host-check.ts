@@ -31,7 +31,7 @@ export const HOST_NOT_ALLOWED =
 /** The host name of a `Host` header (no port, no brackets, no trailing dot, lower case); null if malformed. */
 export function hostnameOf(host: string): string | null {
 	// Only what a Host header may hold (no userinfo, no path): `a@127.0.0.1` is not 127.0.0.1.
-	if (!/^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host.trim())) return null;
+	if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host.trim())) return null;
 	try {
 		const name = new URL(`http://${host.trim()}`).hostname.toLowerCase().replace(/\.$/, '');
 		return name || null;
