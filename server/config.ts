@@ -126,6 +126,13 @@ export const EnvSchema = v.object({
 	RATE_LIMIT_UPLOADS_PER_MIN: v.optional(
 		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'), v.transform(Number), v.maxValue(100_000, 'expected a whole number from 0 to 100000'))
 	),
+	/** Cents per UTC day, the whole server and each workflow (a posted run: each client); 0 = no limit. Unset: 10000 and 2000 (no limit when NODE_ENV=test). */
+	SPEND_LIMIT_CENTS_PER_DAY: v.optional(
+		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'), v.transform(Number), v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000'))
+	),
+	SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY: v.optional(
+		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'), v.transform(Number), v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000'))
+	),
 	LOG_LEVEL: v.optional(
 		v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected a pino level (info, debug, …)'),
 		'info'
@@ -158,6 +165,8 @@ export interface Config {
 	trustProxy: boolean;
 	/** Per client address per minute; 0 = no limit. */
 	rateLimits: { workflowsPerMinute: number; uploadsPerMinute: number };
+	/** Spend per UTC day in cents: the whole server, and each workflow (or posting client); 0 = no limit. */
+	spendLimits: { serverCentsPerDay: number; workflowCentsPerDay: number };
 }
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -258,6 +267,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		rateLimits: {
 			workflowsPerMinute: e.RATE_LIMIT_WORKFLOWS_PER_MIN ?? (e.NODE_ENV === 'test' ? 0 : 30),
 			uploadsPerMinute: e.RATE_LIMIT_UPLOADS_PER_MIN ?? (e.NODE_ENV === 'test' ? 0 : 10)
+		},
+		// $100 a day for the server, $20 for one workflow: a runaway run stops at a bill someone chose.
+		spendLimits: {
+			serverCentsPerDay: e.SPEND_LIMIT_CENTS_PER_DAY ?? (e.NODE_ENV === 'test' ? 0 : 10_000),
+			workflowCentsPerDay: e.SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY ?? (e.NODE_ENV === 'test' ? 0 : 2_000)
 		}
 	};
 }

@@ -15,6 +15,7 @@ import { isAbsolute, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { HttpError, notFound } from '../http-error';
 import type { JobManager } from '../jobs/job-manager';
+import type { SpendBudget } from '../jobs/spend-budget';
 import { SAMPLE_ROWS, toJobProgress, toJobSummary } from '../jobs/job-progress';
 import { columnsOf, rowsCsvStream } from '../jobs/rows-csv';
 import type { Access } from '../access';
@@ -27,6 +28,8 @@ export interface JobRoutesOptions {
 	store: JobStore;
 	jobs: JobManager;
 	guard: WorkflowGuard;
+	/** Daily spend limits: a paused job resumes only when its budgets have something left. */
+	budget?: SpendBudget;
 }
 
 /** Largest page of rows one request may ask for. */
@@ -50,7 +53,7 @@ const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createJobRoutes(options: JobRoutesOptions) {
-	const { dataDir, store, jobs, guard } = options;
+	const { dataDir, store, jobs, guard, budget } = options;
 
 	/** The job, once the request's token may do `level` on its workflow (if it has one). */
 	async function load(c: Context, level: Access): Promise<JobRecord> {
@@ -85,8 +88,19 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			if (job.status === 'pending' || job.status === 'running') {
 				throw new HttpError(409, 'conflict', 'The job is still running: cancel it or wait for it to finish');
 			}
+			if (job.status === 'paused') throw new HttpError(409, 'conflict', 'The job is paused: resume it or cancel it');
 			const next = await jobs.retry(job.id);
 			return c.json({ job_id: next!.id, status: next!.status, retry_of: job.id, workflow_id: next!.workflowId });
+		})
+		.post('/jobs/:id/resume', async (c) => {
+			const job = await load(c, 'edit');
+			if (job.status !== 'paused') throw new HttpError(409, 'conflict', `Only a paused job can be resumed; this one is ${job.status}`);
+			const short = budget?.shortfall(job.owner, null);
+			if (short) {
+				throw new HttpError(402, 'budget_exceeded', `Nothing is left to spend: ${short.describe}. Resume after 00:00 UTC or raise ${short.setting}.`);
+			}
+			const after = (await jobs.resume(job.id)) ?? job;
+			return c.json(await progress(after));
 		})
 		.get('/jobs/:id/rows', queryParams(RowsQuery), async (c) => {
 			const job = await load(c, 'view');
@@ -108,7 +122,7 @@ export function createJobRoutes(options: JobRoutesOptions) {
 		})
 		.get('/jobs/:id/download', async (c) => {
 			const job = await load(c, 'view');
-			if (job.status === 'pending' || job.status === 'running') {
+			if (job.status === 'pending' || job.status === 'running' || job.status === 'paused') {
 				throw new HttpError(409, 'conflict', 'The job has not finished yet');
 			}
 			const name = `${job.workflow.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'results'}-${job.id.slice(0, 8)}.csv`;
