@@ -17,7 +17,7 @@ function budgetWith(limits: SpendLimits, spent: Record<string, number> = {}, now
 }
 
 describe('SpendBudget.shortfall', () => {
-	it.each([
+	it.each<{ what: string; limits: [number, number]; spent: Record<string, number>; owner: string | null; cents: number | null; short: string | null }>([
 		{ what: 'within both budgets', limits: [100, 50], spent: {}, owner: 'w1', cents: 50, short: null },
 		{ what: 'over the workflow budget', limits: [100, 50], spent: {}, owner: 'w1', cents: 51, short: 'workflow' },
 		{ what: "over the server's, under the workflow's", limits: [40, 50], spent: {}, owner: 'w1', cents: 45, short: 'server' },
