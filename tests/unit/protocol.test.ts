@@ -43,12 +43,12 @@ const good: [string, ServerMessage][] = [
 	],
 	['block_finished', { type: 'block_finished', job_id: 'j1', at: 5, block: { ...block, status: 'completed' } }],
 	['row_error', { type: 'row_error', job_id: 'j1', at: 6, block_id: 'enrich', row: 0, message: 'timeout' }],
-	['job_paused', { type: 'job_paused', job_id: 'j1', at: 6, message: 'Paused at the spend limit.', blocks: [{ ...block, status: 'paused' }] }],
-	['job_resumed', { type: 'job_resumed', job_id: 'j1', at: 6 }],
 	[
 		'job_finished',
 		{ type: 'job_finished', job_id: 'j1', at: 7, status: 'failed', error: 'Invalid API key', output_path: null, blocks: [block] }
-	]
+	],
+	['job_paused', { type: 'job_paused', job_id: 'j1', at: 6, message: 'Paused at the spend limit.', blocks: [{ ...block, status: 'paused' }] }],
+	['job_resumed', { type: 'job_resumed', job_id: 'j1', at: 6 }],
 ];
 
 describe('parseServerMessage', () => {
