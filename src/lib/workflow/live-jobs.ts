@@ -80,9 +80,9 @@ export class LiveJobs {
 		return this.#jobs.get(jobId);
 	}
 
-	/** True while some job is pending, running or paused. */
+	/** True while some job is pending or running (a paused one waits for a person, not for events). */
 	hasUnfinished(): boolean {
-		for (const job of this.#jobs.values()) if (!isFinal(job.status)) return true;
+		for (const job of this.#jobs.values()) if (job.status === 'pending' || job.status === 'running') return true;
 		return false;
 	}
 
