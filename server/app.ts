@@ -3,13 +3,15 @@
  * that gives every 4xx/5xx the same shape, body-size limits, and a JSON 404 for unknown routes.
  * Transport-free: `startServer` (index.ts) mounts it on node:http, tests call `app.request()`.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import { createAdminAccess, type AdminAccessOptions } from './admin-access';
-import { limitRequests, type ApiRateLimitRule, type ClientRateLimit } from './client-rate-limit';
+import { clientAddress, limitRequests, type ApiRateLimitRule, type ClientRateLimit } from './client-rate-limit';
 import { HttpError, toErrorResponse } from './http-error';
 import type { JobManager } from './jobs/job-manager';
+import type { SpendBudget } from './jobs/spend-budget';
 import { createBlockRoutes } from './routes/blocks';
 import { createJobRoutes } from './routes/jobs';
 import { createSourceClassifier } from './jobs/source-access';
@@ -48,6 +50,10 @@ export interface AppDeps {
 	rateLimits?: ClientRateLimit<ApiRateLimitRule>;
 	/** The operator's token and what it is needed for; absent: no operator (every job list closed). */
 	admin?: AdminAccessOptions;
+	/** Daily spend limits (runs are refused, paused jobs resumed against them); none: no limit. */
+	budget?: SpendBudget;
+	/** Key posted runs on `X-Forwarded-For` (see client-rate-limit.ts). Default false. */
+	trustProxy?: boolean;
 }
 
 /** What the REST routes need of shared workflows. */
@@ -72,9 +78,14 @@ export function createApp(deps: AppDeps) {
 	// Runs, jobs, uploads and sources of a shared workflow answer to its tokens (see workflow-guard.ts).
 	const guard = createWorkflowGuard(deps.shared?.workflows);
 	const classify = createSourceClassifier({ dataDir: deps.dataDir, uploads: deps.uploads, jobs: deps.jobStore });
-	const { dataDir } = deps;
+	const { dataDir, budget } = deps;
 	const admin = createAdminAccess(deps.admin ?? { token: undefined, requireForPostedRuns: false });
 	const limit = (rule: ApiRateLimitRule) => limitRequests(deps.rateLimits, rule);
+	// On node:http the Hono env carries the request (@hono/node-server); `app.request()` has none.
+	const clientOf = (c: Context) => {
+		const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+		return incoming ? clientAddress(incoming, deps.trustProxy ?? false) : 'local';
+	};
 
 	const workflows = new Hono()
 		// Uploads stream to disk with their own limit; every other body is JSON and small.
@@ -85,11 +96,12 @@ export function createApp(deps: AppDeps) {
 		.post('/upload', limit('uploads'))
 		.post('/run', limit('runs'))
 		.post('/jobs/:id/retry', limit('runs'))
+		.post('/jobs/:id/resume', limit('runs'))
 		.route('/', createBlockRoutes())
 		.route('/', createUploadRoutes({ dataDir, uploads: deps.uploads, maxBytes: deps.uploadLimitBytes, logger, guard }))
 		.route('/', createSourceRoutes({ dataDir, classify, guard }))
-		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs, admin }))
-		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin }));
+		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs, admin, budget, clientOf }))
+		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin, budget }));
 	if (deps.workflowRoutes) workflows.route('/', deps.workflowRoutes);
 
 	const api = new Hono()

@@ -142,6 +142,13 @@ export const EnvSchema = v.object({
 	REQUIRE_ADMIN_FOR_POSTED_RUNS: BooleanVar(false),
 	/** The URL people open (e.g. https://leads.example.com): in production only its host (and IPs, localhost) is served. */
 	PUBLIC_URL: v.optional(HttpUrl),
+	/** Cents per UTC day, the whole server and each workflow (a posted run: each client); 0 = no limit. Unset: 10000 and 2000 (no limit when NODE_ENV=test). */
+	SPEND_LIMIT_CENTS_PER_DAY: v.optional(
+		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'), v.transform(Number), v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000'))
+	),
+	SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY: v.optional(
+		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'), v.transform(Number), v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000'))
+	),
 	LOG_LEVEL: v.optional(
 		v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected a pino level (info, debug, …)'),
 		'info'
@@ -179,6 +186,8 @@ export interface Config {
 	requireAdminForPostedRuns: boolean;
 	/** Where people reach the server (no trailing slash), when configured. */
 	publicUrl: string | undefined;
+	/** Spend per UTC day in cents: the whole server, and each workflow (or posting client); 0 = no limit. */
+	spendLimits: { serverCentsPerDay: number; workflowCentsPerDay: number };
 }
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -283,6 +292,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		},
 		adminToken: e.ADMIN_TOKEN,
 		requireAdminForPostedRuns: e.REQUIRE_ADMIN_FOR_POSTED_RUNS,
-		publicUrl: e.PUBLIC_URL
+		publicUrl: e.PUBLIC_URL,
+		// $100 a day for the server, $20 for one workflow: a runaway run stops at a bill someone chose.
+		spendLimits: {
+			serverCentsPerDay: e.SPEND_LIMIT_CENTS_PER_DAY ?? (e.NODE_ENV === 'test' ? 0 : 10_000),
+			workflowCentsPerDay: e.SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY ?? (e.NODE_ENV === 'test' ? 0 : 2_000)
+		}
 	};
 }

@@ -32,6 +32,8 @@ import { createLogger, type Logger } from './log';
 import { describeStartupError } from './startup-error';
 import { openDatabase, type Db } from './store/db';
 import { createSqliteJobStore } from './store/sqlite-job-store';
+import { createSqliteSpendLedger } from './store/spend-ledger';
+import { createSpendBudget } from './jobs/spend-budget';
 import { createSqliteUploadStore } from './store/upload-store';
 import type { JobStore } from './store/job-store';
 
@@ -172,7 +174,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
 	const jobStore = createSqliteJobStore(db);
 	const uploads = createSqliteUploadStore(db);
+	const budget = createSpendBudget({ ledger: createSqliteSpendLedger(db), limits: config.spendLimits });
 	const jobs = createJobManager({
+		budget,
 		store: jobStore,
 		dataDir: config.dataDir,
 		enrichment,
@@ -213,7 +217,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		workflowRoutes,
 		shared,
 		rateLimits,
-		admin: { token: config.adminToken, requireForPostedRuns: config.requireAdminForPostedRuns }
+		admin: { token: config.adminToken, requireForPostedRuns: config.requireAdminForPostedRuns },
+		budget,
+		trustProxy: config.trustProxy
 	});
 	const api = getRequestListener(app.fetch, {
 		errorHandler: (err) => {

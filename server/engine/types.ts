@@ -72,12 +72,13 @@ export class JobFailure extends Error {
 	}
 }
 
-export type JobStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+/** `paused`: stopped at a spend limit, resumable (job-manager.ts); never set by the engine itself. */
+export type JobStatus = 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 
 export interface BlockProgress {
 	block_id: string;
 	block_type: BlockType;
-	status: 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+	status: 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 	rows_in: number;
 	rows_out: number;
 	errors: number;
@@ -105,7 +106,7 @@ export type RunEvent =
 			type: 'job_finished';
 			job_id: string;
 			at: number;
-			status: Exclude<JobStatus, 'pending' | 'running'>;
+			status: Exclude<JobStatus, 'pending' | 'running' | 'paused'>;
 			error: string | null;
 			output_path: string | null;
 			blocks: BlockProgress[];
@@ -128,7 +129,7 @@ export interface RunJobOptions {
 }
 
 export interface RunJobResult {
-	status: Exclude<JobStatus, 'pending' | 'running'>;
+	status: Exclude<JobStatus, 'pending' | 'running' | 'paused'>;
 	error: string | null;
 	outputPath: string | null;
 	blocks: BlockProgress[];

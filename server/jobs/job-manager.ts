@@ -3,6 +3,10 @@
  * (status, per-block results, events, final rows) and republishes events to subscribers (the live
  * hub). Crash safety comes from two facts: every job is in SQLite before its id is returned, and a
  * resumed job re-runs from the start while the enrichment cache makes finished rows free.
+ *
+ * Jobs wait in a round-robin queue keyed on their owner (workflow or posting client), and with a
+ * spend budget each runs behind a budget gate: at the daily limit the job stops as `paused` (see
+ * budget-gate.ts), to be resumed — re-run from the start, paid rows from the cache — or cancelled.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -10,12 +14,16 @@ import type { RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { EnrichmentService } from '../enrichment/types';
 import type { BlockProgress, JobStatus, RunEvent, RunJobOptions, RunJobResult } from '../engine/types';
 import type { JobRecord, JobStore } from '../store/job-store';
-import { createInProcessQueue, type JobQueue, type JobWorker } from './queue';
+import { createBudgetGate } from './budget-gate';
+import { createInProcessQueue, DEFAULT_QUEUE_KEY, type JobQueue, type JobWorker } from './queue';
+import type { SpendBudget } from './spend-budget';
 
 /** Everything subscribers hear: the runner's events plus the manager's own `job_created`. */
 export type JobEvent =
 	| RunEvent
-	| { type: 'job_created'; job_id: string; at: number; workflow_id: string | null; retry_of: string | null };
+	| { type: 'job_created'; job_id: string; at: number; workflow_id: string | null; retry_of: string | null }
+	| { type: 'job_paused'; job_id: string; at: number; message: string; blocks: BlockProgress[] }
+	| { type: 'job_resumed'; job_id: string; at: number };
 
 export type JobListener = (event: JobEvent) => void;
 
@@ -23,6 +31,8 @@ export interface SubmitJobOptions {
 	workflow: Workflow;
 	options?: RunOptions;
 	workflowId?: string | null;
+	/** Who the job counts against (queue turns, per-workflow budget); default: its workflow id. */
+	owner?: string | null;
 	retryOf?: string | null;
 }
 
@@ -36,6 +46,8 @@ export interface JobManagerOptions {
 	/** Rows in flight per API block when neither the block nor the run says. */
 	defaultConcurrency?: number;
 	runJob: (options: RunJobOptions) => Promise<RunJobResult>;
+	/** Daily spend limits; without it jobs spend without a limit. */
+	budget?: SpendBudget;
 	/** Replace the in-process queue (e.g. with a Redis-backed one). */
 	createQueue?: (worker: JobWorker) => JobQueue;
 	progressIntervalMs?: number;
@@ -48,11 +60,13 @@ export interface JobManager {
 	cancel(jobId: string): Promise<JobRecord | null>;
 	/** A new job with the same workflow snapshot and options; null for an unknown id. */
 	retry(jobId: string): Promise<JobRecord | null>;
+	/** Queues a `paused` job again; null for an unknown id, the job unchanged when it is not paused. */
+	resume(jobId: string): Promise<JobRecord | null>;
 	/** Queues the jobs a crash or shutdown left unfinished; returns their ids. Call once at start. */
 	resumeUnfinished(): Promise<string[]>;
 	/** Hears every job event; returns the unsubscribe function. */
 	subscribe(listener: JobListener): () => void;
-	/** Resolves with the job once it reaches a final state (or when the manager shuts down). */
+	/** Resolves with the job once it reaches a final state or pauses (or when the manager shuts down). */
 	settled(jobId: string): Promise<JobRecord | null>;
 	/** Stops taking work, aborts running jobs and leaves them `pending` to resume on the next start. */
 	shutdown(): Promise<void>;
@@ -66,6 +80,14 @@ class ShutdownAbort extends Error {
 	}
 }
 
+/** Why a run was aborted: it reached a spend limit, so it ends `paused` (resumable). */
+class BudgetPause extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'BudgetPause';
+	}
+}
+
 /** Why a run was aborted: its results could not be stored, so it must end `failed`. */
 class PersistFailure extends Error {
 	constructor(cause: unknown) {
@@ -75,6 +97,11 @@ class PersistFailure extends Error {
 }
 
 const FINAL: JobStatus[] = ['completed', 'failed', 'cancelled'];
+/** States a job leaves only when someone acts: final ones, and `paused`. */
+const STOPPED: JobStatus[] = [...FINAL, 'paused'];
+
+/** The queue turn a job waits for: its owner's (jobs from before owners share one line). */
+const queueKey = (job: JobRecord) => job.owner ?? job.workflowId ?? DEFAULT_QUEUE_KEY;
 
 /**
  * Creates the job manager. Call `resumeUnfinished()` once after creating it.
@@ -210,7 +237,14 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 				options: { ...job.options, concurrency: job.options.concurrency ?? options.defaultConcurrency },
 				signal: controller.signal,
 				dataDir: options.dataDir,
-				enrichment: options.enrichment,
+				enrichment: options.budget
+					? createBudgetGate({
+							service: options.enrichment,
+							budget: options.budget,
+							owner: job.owner,
+							onExhausted: (message) => controller.abort(new BudgetPause(message))
+						})
+					: options.enrichment,
 				onEvent,
 				onRows: (rows) => {
 					const first = rowIndex;
@@ -235,6 +269,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		if (controller.signal.reason instanceof ShutdownAbort) {
 			await store.transition(jobId, ['running'], { status: 'pending' });
 			log.info({ rows_done: rowsStored }, 'job checkpointed for resume after restart');
+			return;
+		}
+		if (controller.signal.reason instanceof BudgetPause && persistError === null && result.status === 'cancelled') {
+			await pause(jobId, controller.signal.reason.message, result.blocks, rowsStored, log);
 			return;
 		}
 		if (persistError !== null) {
@@ -268,30 +306,41 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		publish(event);
 	}
 
+	/** Records a run stopped by its budget as `paused`, with the message that says why and what next. */
+	async function pause(jobId: string, message: string, finalBlocks: BlockProgress[], rowsStored: number, log: Logger) {
+		const blocks = finalBlocks.map((b) => (b.status === 'cancelled' ? { ...b, status: 'paused' as const } : b));
+		const positions = new Map(blocks.map((b, i) => [b.block_id, i]));
+		for (const block of blocks) await store.saveBlock(jobId, positions.get(block.block_id) ?? 0, block);
+		if (!(await store.transition(jobId, ['running'], { status: 'paused', error: message, rowCount: rowsStored }))) return;
+		log.info({ rows_done: rowsStored, ...totals(blocks) }, 'job paused at the spend limit');
+		publish({ type: 'job_paused', job_id: jobId, at: Date.now(), message, blocks });
+	}
+
 	const manager: JobManager = {
-		async submit({ workflow, options: runOptions = {}, workflowId = null, retryOf = null }) {
+		async submit({ workflow, options: runOptions = {}, workflowId = null, owner = workflowId, retryOf = null }) {
 			if (stopping) throw new Error('The server is shutting down');
 			const job = await store.create({
 				id: randomUUID(),
 				workflow,
 				options: runOptions,
 				workflowId,
+				owner,
 				retryOf,
 				createdAt: Date.now()
 			});
 			logger.info({ job_id: job.id, workflow_id: workflowId, retry_of: retryOf }, 'job created');
 			publish({ type: 'job_created', job_id: job.id, at: job.createdAt, workflow_id: workflowId, retry_of: retryOf });
-			queue.enqueue(job.id);
+			queue.enqueue(job.id, queueKey(job));
 			return job;
 		},
 
 		async cancel(jobId) {
 			let job = await store.get(jobId);
 			if (!job) return null;
-			if (job.status === 'pending') {
+			if (job.status === 'pending' || job.status === 'paused') {
 				queue.remove(jobId);
 				const at = Date.now();
-				if (!(await store.transition(jobId, ['pending'], { status: 'cancelled', error: 'Cancelled', finishedAt: at }))) {
+				if (!(await store.transition(jobId, ['pending', 'paused'], { status: 'cancelled', error: 'Cancelled', finishedAt: at }))) {
 					// It started meanwhile: cancel it as a running job below.
 					job = await store.get(jobId);
 					if (!job) return null;
@@ -329,7 +378,18 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		async retry(jobId) {
 			const job = await store.get(jobId);
 			if (!job) return null;
-			return manager.submit({ workflow: job.workflow, options: job.options, workflowId: job.workflowId, retryOf: job.id });
+			return manager.submit({ workflow: job.workflow, options: job.options, workflowId: job.workflowId, owner: job.owner, retryOf: job.id });
+		},
+
+		async resume(jobId) {
+			if (stopping) throw new Error('The server is shutting down');
+			const job = await store.get(jobId);
+			if (!job || job.status !== 'paused') return job;
+			if (!(await store.transition(jobId, ['paused'], { status: 'pending', error: null }))) return store.get(jobId);
+			logger.info({ job_id: jobId }, 'paused job resumed');
+			publish({ type: 'job_resumed', job_id: jobId, at: Date.now() });
+			queue.enqueue(jobId, queueKey(job));
+			return store.get(jobId);
 		},
 
 		async resumeUnfinished() {
@@ -337,7 +397,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			for (const job of jobs) {
 				if (job.status === 'running') await store.transition(job.id, ['running'], { status: 'pending' });
 				logger.info({ job_id: job.id, was: job.status }, 'resuming unfinished job');
-				queue.enqueue(job.id);
+				queue.enqueue(job.id, queueKey(job));
 			}
 			return jobs.map((j) => j.id);
 		},
@@ -362,7 +422,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 				};
 				store.get(jobId).then(
 					(job) => {
-						if (!job || FINAL.includes(job.status) || stopping) {
+						if (!job || STOPPED.includes(job.status) || stopping) {
 							forget();
 							resolve(job);
 						}

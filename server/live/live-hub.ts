@@ -206,7 +206,7 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 			if (closing) return;
 			const room = roomFor(workflowId);
 			room.publish(event);
-			if (event.type === 'job_finished') evictIfIdle(room);
+			if (event.type === 'job_finished' || event.type === 'job_paused') evictIfIdle(room);
 		},
 
 		async close() {

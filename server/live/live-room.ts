@@ -168,6 +168,7 @@ export class LiveRoom {
 				this.#progress.get(jobId)?.delete(event.block.block_id);
 				break;
 			case 'job_started':
+			case 'job_paused':
 			case 'job_finished':
 				this.#progress.delete(jobId);
 				for (const client of this.clients) client.sent.delete(jobId);

@@ -5,7 +5,7 @@
 import type { JobStatus } from '../engine/types';
 import type { Db } from '../store/db';
 
-export const JOB_STATES: readonly JobStatus[] = ['pending', 'running', 'completed', 'failed', 'cancelled'];
+export const JOB_STATES: readonly JobStatus[] = ['pending', 'running', 'paused', 'completed', 'failed', 'cancelled'];
 
 /** Every state with its count (0 when none); throws if the database cannot be read. */
 export function countJobsByState(db: Db): Record<JobStatus, number> {

@@ -66,6 +66,11 @@ export function createRunEventTally(counters: RunEventCounters): (event: JobEven
 			case 'block_finished':
 				count(track(event.job_id), event.block);
 				break;
+			case 'job_paused':
+				// A resumed run starts over (job_started): its rows are counted again, as after a restart.
+				for (const block of event.blocks) count(track(event.job_id), block);
+				jobs.delete(event.job_id);
+				break;
 			case 'job_finished': {
 				const job = track(event.job_id);
 				for (const block of event.blocks) count(job, block);

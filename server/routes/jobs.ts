@@ -18,6 +18,7 @@ import { isAbsolute, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { HttpError, notFound } from '../http-error';
 import type { JobManager } from '../jobs/job-manager';
+import type { SpendBudget } from '../jobs/spend-budget';
 import { SAMPLE_ROWS, toJobProgress, toJobSummary } from '../jobs/job-progress';
 import { columnsOf, rowsCsvStream } from '../jobs/rows-csv';
 import type { Access } from '../access';
@@ -33,6 +34,8 @@ export interface JobRoutesOptions {
 	guard: WorkflowGuard;
 	/** The operator's token: listing every job needs it, and retrying a posted job may. */
 	admin: AdminAccess;
+	/** Daily spend limits: a paused job resumes only when its budgets have something left. */
+	budget?: SpendBudget;
 }
 
 /** Largest page of rows one request may ask for. */
@@ -69,7 +72,7 @@ const RowsQuery = v.object({
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createJobRoutes(options: JobRoutesOptions) {
-	const { dataDir, store, jobs, guard, admin } = options;
+	const { dataDir, store, jobs, guard, admin, budget } = options;
 
 	/** The job, once the request's token may do `level` on its workflow (if it has one). */
 	async function load(c: Context, level: Access): Promise<JobRecord> {
@@ -135,8 +138,21 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			if (job.status === 'pending' || job.status === 'running') {
 				throw new HttpError(409, 'conflict', 'The job is still running: cancel it or wait for it to finish');
 			}
+			if (job.status === 'paused') throw new HttpError(409, 'conflict', 'The job is paused: resume it or cancel it');
 			const next = await jobs.retry(job.id);
 			return c.json({ job_id: next!.id, status: next!.status, retry_of: job.id, workflow_id: next!.workflowId });
+		})
+		.post('/jobs/:id/resume', async (c) => {
+			const job = await load(c, 'edit');
+			// Resuming spends money like a run: a posted job answers to the same switch.
+			if (job.workflowId === null) admin.requireForPostedRun(c);
+			if (job.status !== 'paused') throw new HttpError(409, 'conflict', `Only a paused job can be resumed; this one is ${job.status}`);
+			const short = budget?.shortfall(job.owner, null);
+			if (short) {
+				throw new HttpError(402, 'budget_exceeded', `Nothing is left to spend: ${short.describe}. Resume after 00:00 UTC or raise ${short.setting}.`);
+			}
+			const after = (await jobs.resume(job.id)) ?? job;
+			return c.json(await progress(after));
 		})
 		.get('/jobs/:id/rows', queryParams(RowsQuery), async (c) => {
 			const job = await load(c, 'view');
@@ -158,7 +174,7 @@ export function createJobRoutes(options: JobRoutesOptions) {
 		})
 		.get('/jobs/:id/download', async (c) => {
 			const job = await load(c, 'view');
-			if (job.status === 'pending' || job.status === 'running') {
+			if (job.status === 'pending' || job.status === 'running' || job.status === 'paused') {
 				throw new HttpError(409, 'conflict', 'The job has not finished yet');
 			}
 			const name = `${job.workflow.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'results'}-${job.id.slice(0, 8)}.csv`;

@@ -10,8 +10,14 @@
  * - `{ workflow, options? }`: a workflow posted as JSON, as the seed had it. The job belongs to no
  *   workflow (its unguessable id is its capability), so it reads samples and anonymous uploads
  *   only, never a shared workflow's upload or output.
+ *
+ * Every job has an owner — the workflow id, or `client:<address>` for a posted run — that the
+ * queue takes turns on and the per-workflow spend limit counts against. A run whose cost bound
+ * exceeds what is left of a daily budget is refused (402) before it is queued. A run with no bound
+ * (Find people feeding paid blocks) is refused only when a budget is used up: refusing it always
+ * would make such workflows unrunnable, and the limit inside the run pauses it at the budget anyway.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import * as v from 'valibot';
 import { RunOptionsSchema, WorkflowSchema, type RunOptions, type Workflow } from '../../src/lib/workflow/schema';
 import { ID_PATTERN, type Access } from '../access';
@@ -19,6 +25,7 @@ import type { AdminAccess } from '../admin-access';
 import { HttpError, toIssues, type Issue } from '../http-error';
 import { estimateRun } from '../jobs/estimate';
 import type { JobManager } from '../jobs/job-manager';
+import { dollars, type SpendBudget } from '../jobs/spend-budget';
 import { checkRun } from '../jobs/validate-run';
 import type { CsvSource } from '../jobs/source-access';
 import type { WorkflowDocs } from './workflows';
@@ -56,6 +63,10 @@ export interface RunRoutesOptions {
 	docs?: WorkflowDocs;
 	/** With REQUIRE_ADMIN_FOR_POSTED_RUNS, a posted workflow runs for the operator only. */
 	admin: AdminAccess;
+	/** Daily spend limits checked before a run is queued; none: no limit. */
+	budget?: SpendBudget;
+	/** The requesting client's address (owner of posted runs); default `local`. */
+	clientOf?: (c: Context) => string;
 }
 
 const problems = (issues: Issue[]) => {
@@ -65,7 +76,21 @@ const problems = (issues: Issue[]) => {
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createRunRoutes(options: RunRoutesOptions) {
-	const { dataDir, jobs, classify, guard, docs, admin } = options;
+	const { dataDir, jobs, classify, guard, docs, admin, budget } = options;
+	const ownerOf = (c: Context, workflowId: string | null) => workflowId ?? `client:${options.clientOf?.(c) ?? 'local'}`;
+
+	/** 402 when the run's cost bound does not fit in what is left of a budget today. */
+	function checkBudget(owner: string, maxCostCents: number | null) {
+		const short = budget?.shortfall(owner, maxCostCents);
+		if (!short) return;
+		const bound = maxCostCents === null ? 'This run has no cost bound before it starts' : `This run could cost up to ${dollars(maxCostCents)}`;
+		const advice = maxCostCents === null ? 'Wait for tomorrow' : 'Run fewer rows (row_limit), wait for tomorrow';
+		throw new HttpError(
+			402,
+			'budget_exceeded',
+			`${bound}, and ${short.describe}. ${advice}, or raise ${short.setting}.`
+		);
+	}
 
 	/** What runs, and whose files it may read; a shared workflow's run needs `level` on it. */
 	async function resolve(body: RunRequest, token: string | null, level: Access) {
@@ -95,12 +120,14 @@ export function createRunRoutes(options: RunRoutesOptions) {
 			if (!('workflow_id' in body)) admin.requireForPostedRun(c);
 			const run = await resolve(body, requestToken(c), 'edit');
 			const { estimate, warnings } = await plan(run);
-			const job = await jobs.submit({ workflow: run.workflow, options: run.options, workflowId: run.workflowId });
+			const owner = ownerOf(c, run.workflowId);
+			checkBudget(owner, estimate.max_cost_cents);
+			const job = await jobs.submit({ workflow: run.workflow, options: run.options, workflowId: run.workflowId, owner });
 			return c.json({ job_id: job.id, status: job.status, workflow_id: run.workflowId, estimate, warnings });
 		})
 		.post('/estimate', runBody, async (c) => {
 			const run = await resolve(c.req.valid('json'), requestToken(c), 'view');
 			const { estimate, warnings } = await plan(run);
-			return c.json({ ...estimate, warnings });
+			return c.json({ ...estimate, warnings, ...(budget ? { budget: budget.status(ownerOf(c, run.workflowId)) } : {}) });
 		});
 }

@@ -92,7 +92,15 @@ const MIGRATIONS: string[] = [
 		update_data BLOB NOT NULL,
 		created_at INTEGER NOT NULL
 	);
-	CREATE INDEX doc_updates_by_workflow ON doc_updates (workflow_id, id);`
+	CREATE INDEX doc_updates_by_workflow ON doc_updates (workflow_id, id);`,
+	// 4: spend limits — who a job counts against, and cents spent per UTC day per scope
+	`ALTER TABLE jobs ADD COLUMN owner TEXT;
+	CREATE TABLE spend (
+		day TEXT NOT NULL,
+		scope TEXT NOT NULL,
+		cents REAL NOT NULL DEFAULT 0,
+		PRIMARY KEY (day, scope)
+	) WITHOUT ROWID;`
 ];
 
 /** Opens (and migrates) the database at `path`; `:memory:` for tests. */

@@ -10,6 +10,11 @@ export interface JobRecord {
 	id: string;
 	/** The shared workflow the job ran (issue 4); null for a workflow posted as JSON. */
 	workflowId: string | null;
+	/**
+	 * Who the job counts against, for queue turns and the per-workflow budget: the workflow id for
+	 * a shared workflow's job, `client:<address>` for one posted as JSON; null for jobs from before.
+	 */
+	owner: string | null;
 	status: JobStatus;
 	/** The exact snapshot that runs: re-runs and resumes use it, never a newer edit. */
 	workflow: Workflow;
@@ -30,6 +35,7 @@ export interface JobRecord {
 export interface NewJob {
 	id: string;
 	workflowId?: string | null;
+	owner?: string | null;
 	workflow: Workflow;
 	options: RunOptions;
 	retryOf?: string | null;

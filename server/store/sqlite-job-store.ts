@@ -11,6 +11,7 @@ import type { BlockProgress, JobStatus, RunEvent } from '../engine/types';
 interface JobRow {
 	id: string;
 	workflow_id: string | null;
+	owner: string | null;
 	status: string;
 	workflow: string;
 	options: string;
@@ -40,6 +41,7 @@ function toRecord(r: JobRow): JobRecord {
 	return {
 		id: r.id,
 		workflowId: r.workflow_id,
+		owner: r.owner,
 		status: r.status as JobStatus,
 		workflow: JSON.parse(r.workflow),
 		options: JSON.parse(r.options),
@@ -72,8 +74,8 @@ function patchValues(patch: JobPatch): { sets: string[]; values: unknown[] } {
  */
 export function createSqliteJobStore(db: Db): JobStore {
 	const insertJob = db.prepare(
-		`INSERT INTO jobs (id, workflow_id, status, workflow, options, retry_of, created_at)
-		 VALUES (@id, @workflow_id, 'pending', @workflow, @options, @retry_of, @created_at)`
+		`INSERT INTO jobs (id, workflow_id, owner, status, workflow, options, retry_of, created_at)
+		 VALUES (@id, @workflow_id, @owner, 'pending', @workflow, @options, @retry_of, @created_at)`
 	);
 	const getJob = db.prepare('SELECT * FROM jobs WHERE id = ?');
 	const listAll = db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?');
@@ -138,6 +140,7 @@ export function createSqliteJobStore(db: Db): JobStore {
 			insertJob.run({
 				id: job.id,
 				workflow_id: job.workflowId ?? null,
+				owner: job.owner ?? job.workflowId ?? null,
 				workflow: JSON.stringify(job.workflow),
 				options: JSON.stringify(job.options),
 				retry_of: job.retryOf ?? null,

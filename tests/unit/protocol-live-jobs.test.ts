@@ -167,3 +167,21 @@ describe('LiveJobs rules', () => {
 		expect(jobs.get('x')).toMatchObject({ status: 'running', created_at: null, blocks: [{ rows_in: 4 }] });
 	});
 });
+
+describe('LiveJobs: a run paused at the spend limit', () => {
+	it('is paused with its message and blocks (kept, but no longer waited on), then pending again on resume and running on its restart', () => {
+		const jobs = new LiveJobs();
+		const events = runEvents('j', 3, []);
+		const upToProgress = events.slice(0, events.findIndex((e) => e.type === 'block_finished'));
+		for (const e of upToProgress) jobs.apply(e);
+		expect(jobs.apply({ type: 'job_paused', job_id: 'j', at: 1, message: 'Paused at the spend limit.', blocks: [progress('read', 'paused', 3), progress('enrich', 'paused', 1)] })).toBe(true);
+		expect(jobs.get('j')).toMatchObject({ status: 'paused', error: 'Paused at the spend limit.', blocks: [{ status: 'paused' }, { status: 'paused', rows_out: 1 }] });
+		expect(jobs.hasUnfinished()).toBe(false);
+		expect(jobs.apply({ type: 'job_resumed', job_id: 'j', at: 2 })).toBe(true);
+		expect(jobs.apply({ type: 'job_resumed', job_id: 'j', at: 2 })).toBe(false); // not paused any more
+		expect(jobs.get('j')).toMatchObject({ status: 'pending', error: null });
+		expect(jobs.hasUnfinished()).toBe(true);
+		jobs.apply({ type: 'job_started', job_id: 'j', at: 3, blocks: [...BLOCKS] });
+		expect(jobs.get('j')).toMatchObject({ status: 'running', blocks: [{ status: 'pending' }, { status: 'pending' }] });
+	});
+});

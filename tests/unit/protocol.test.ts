@@ -46,7 +46,9 @@ const good: [string, ServerMessage][] = [
 	[
 		'job_finished',
 		{ type: 'job_finished', job_id: 'j1', at: 7, status: 'failed', error: 'Invalid API key', output_path: null, blocks: [block] }
-	]
+	],
+	['job_paused', { type: 'job_paused', job_id: 'j1', at: 6, message: 'Paused at the spend limit.', blocks: [{ ...block, status: 'paused' }] }],
+	['job_resumed', { type: 'job_resumed', job_id: 'j1', at: 6 }],
 ];
 
 describe('parseServerMessage', () => {

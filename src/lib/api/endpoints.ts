@@ -5,9 +5,10 @@
 import type { Row, RunOptions, WorkflowInput } from '$lib/workflow/schema';
 import type { JobProgress, JobSummary } from '../../../server/jobs/job-progress';
 import type { RunEstimate } from '../../../server/jobs/estimate';
+import type { BudgetStatus } from '../../../server/jobs/spend-budget';
 import { ApiError, requestJson, withQuery, type ApiIssue } from './http';
 
-export type { JobProgress, JobSummary, RunEstimate };
+export type { BudgetStatus, JobProgress, JobSummary, RunEstimate };
 export type Access = 'edit' | 'view';
 
 /** What `POST /api/workflows` answers: the new workflow and its two capability links. */
@@ -111,7 +112,7 @@ export function estimateRun(
 	options: RunOptions,
 	token: string,
 	signal?: AbortSignal
-): Promise<RunEstimate & { warnings?: ApiIssue[] }> {
+): Promise<RunEstimate & { warnings?: ApiIssue[]; budget?: BudgetStatus }> {
 	return requestJson('/api/workflows/estimate', { method: 'POST', body: { workflow_id: workflowId, options }, token, signal });
 }
 
@@ -130,6 +131,11 @@ export function listJobs(
 
 export function cancelJob(jobId: string, token: string): Promise<JobProgress> {
 	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/cancel`, { method: 'POST', token });
+}
+
+/** Queues a job paused at the spend limit again (402 while nothing is left of the budget). */
+export function resumeJob(jobId: string, token: string): Promise<JobProgress> {
+	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/resume`, { method: 'POST', token });
 }
 
 /** A new job over the same input: thanks to the cache only the failed rows reach the API. */

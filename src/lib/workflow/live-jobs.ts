@@ -80,9 +80,9 @@ export class LiveJobs {
 		return this.#jobs.get(jobId);
 	}
 
-	/** True while some job is pending or running. */
+	/** True while some job is pending or running (a paused one waits for a person, not for events). */
 	hasUnfinished(): boolean {
-		for (const job of this.#jobs.values()) if (!isFinal(job.status)) return true;
+		for (const job of this.#jobs.values()) if (job.status === 'pending' || job.status === 'running') return true;
 		return false;
 	}
 
@@ -122,6 +122,16 @@ export class LiveJobs {
 			case 'row_error':
 				if (job.row_errors.length >= ROW_ERRORS_KEPT) return false;
 				job.row_errors.push({ block_id: event.block_id, row: event.row, message: event.message });
+				return true;
+			case 'job_paused':
+				job.status = 'paused';
+				job.error = event.message;
+				job.blocks = event.blocks;
+				return true;
+			case 'job_resumed':
+				if (job.status !== 'paused') return false;
+				job.status = 'pending';
+				job.error = null;
 				return true;
 			case 'job_finished':
 				job.status = event.status;

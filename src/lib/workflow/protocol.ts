@@ -4,7 +4,7 @@
  * as they are, so the job manager's events are forwarded without translation. Every inbound frame
  * goes through `parseServerMessage` / `parseClientMessage`, which never throw.
  *
- * Conversation: server → `hello`, `snapshot`, then deltas (`job_created` … `job_finished`) and
+ * Conversation: server → `hello`, `snapshot`, then deltas (`job_created` … `job_paused`, `job_resumed`, `job_finished`) and
  * `pong`s; client → `ping`. `block_progress` is coalesced by the server (at most 10 a second per
  * job per client); every other delta is delivered, in order.
  */
@@ -12,7 +12,7 @@ import * as v from 'valibot';
 import { BLOCK_TYPES } from './schema';
 
 /** Bumped on any incompatible change; a client that sees another version in `hello` must reload. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Largest client frame the server reads (bytes); client messages are tiny. */
 export const MAX_CLIENT_FRAME_BYTES = 4_096;
@@ -24,7 +24,8 @@ const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const NonNegative = v.pipe(v.number(), v.finite(), v.minValue(0));
 const Cell = v.union([v.string(), v.number(), v.boolean(), v.null()]);
 
-export const JobStatusSchema = v.picklist(['pending', 'running', 'completed', 'failed', 'cancelled']);
+/** `paused`: stopped at a daily spend limit; resumed (back to `pending`) or cancelled by a person. */
+export const JobStatusSchema = v.picklist(['pending', 'running', 'paused', 'completed', 'failed', 'cancelled']);
 export type LiveJobStatus = v.InferOutput<typeof JobStatusSchema>;
 /** States a job never leaves. */
 export const FinalJobStatusSchema = v.picklist(['completed', 'failed', 'cancelled']);
@@ -100,6 +101,16 @@ const JobFinished = v.object({
 	output_path: v.nullable(v.string()),
 	blocks: v.array(BlockProgressSchema)
 });
+/** The job stopped at a spend limit; `message` says which budget and how to go on. */
+const JobPaused = v.object({
+	type: v.literal('job_paused'),
+	job_id: Id,
+	at: Millis,
+	message: v.string(),
+	blocks: v.array(BlockProgressSchema)
+});
+/** A paused job was resumed: it waits for its turn again (then `job_started`). */
+const JobResumed = v.object({ type: v.literal('job_resumed'), job_id: Id, at: Millis });
 
 const DELTAS = [
 	JobCreated,
@@ -108,6 +119,8 @@ const DELTAS = [
 	blockEvent('block_progress'),
 	blockEvent('block_finished'),
 	RowError,
+	JobPaused,
+	JobResumed,
 	JobFinished
 ] as const;
 
