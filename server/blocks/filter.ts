@@ -20,13 +20,11 @@
 import { compileExpression, matchesCondition, type Evaluation } from '../../src/lib/workflow/expression';
 import type { ParamsOf, Row } from '../../src/lib/workflow/schema';
 import { JobFailure, type BlockRunContext, type BlockRunner, type RowStream } from '../engine/types';
-import { spendWork, turnIsDue, yieldIfDue } from '../engine/work-slices';
+import { compileWork, spendWork, turnIsDue, yieldIfDue } from '../engine/work-slices';
 import { withError } from './api-block';
 
 /** Work counted per row on top of the expression's own: reading and passing the row on. */
 const ROW_WORK = 16;
-/** Work of compiling one character of an expression (lexing and parsing cost ~25× a string scan). */
-const COMPILE_WORK_PER_CHAR = 25;
 
 /** A row's outcome: `value` true keeps it; `ok: false` means it was over the work budget. */
 export type FilterTest = (row: Row) => Evaluation;
@@ -87,6 +85,6 @@ export const runFilter: BlockRunner<'filter'> = async ({ params, columns, rows, 
 	// Compiling 100 filters of 10,000 characters is ~100 ms: let the loop in between them.
 	await yieldIfDue();
 	const test = compileFilter(params);
-	spendWork((params.expression?.length ?? 0) * COMPILE_WORK_PER_CHAR);
+	spendWork(compileWork(params.expression ?? ''));
 	return { columns, rows: keepMatching(rows, test, ctx) };
 };

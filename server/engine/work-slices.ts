@@ -10,6 +10,7 @@
  * Counting work, not time, keeps runs reproducible: the same job yields at the same rows.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Row } from '../../src/lib/workflow/schema';
 
 /** Work between two turns of the event loop: ~2–5 ms of string processing. */
 export const WORK_PER_SLICE = 500_000;
@@ -31,4 +32,38 @@ export async function yieldIfDue(): Promise<void> {
 	if (sinceLastTurn < WORK_PER_SLICE) return;
 	sinceLastTurn = 0;
 	await nextTurn();
+}
+
+/** The work of handling a row's values once (serialising, writing): its characters, plus one a cell. */
+export function rowWork(row: Row): number {
+	let units = 0;
+	for (const key in row) {
+		const cell = row[key];
+		units += typeof cell === 'string' ? cell.length + 1 : 1;
+	}
+	return units;
+}
+
+/**
+ * Splits a batch into runs of rows of at most `maxWork` units each (a row larger than that is a run
+ * of its own), so a writer can give the loop a turn between runs instead of after the whole batch.
+ */
+export function* rowsByWork(rows: Row[], maxWork = WORK_PER_SLICE): Generator<{ rows: Row[]; work: number }> {
+	let start = 0;
+	let work = 0;
+	for (let i = 0; i < rows.length; i++) {
+		const units = rowWork(rows[i]);
+		if (i > start && work + units > maxWork) {
+			yield { rows: rows.slice(start, i), work };
+			start = i;
+			work = 0;
+		}
+		work += units;
+	}
+	if (start < rows.length) yield { rows: start === 0 ? rows : rows.slice(start), work };
+}
+
+/** Work of compiling a filter expression: lexing and parsing cost ~25× a plain string scan. */
+export function compileWork(text: string): number {
+	return text.length * 25;
 }
