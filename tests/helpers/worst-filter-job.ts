@@ -13,7 +13,7 @@
  * - `over_budget`: one character longer: the budget is spent to its last unit, then `_error`;
  * - `dropped` (`B`) and `kept` (`x`): ordinary rows.
  */
-import { MAX_EVALUATION_WORK } from '../../src/lib/workflow/expression';
+import { MAX_EVALUATION_WORK } from '../../src/lib/workflow/expression-evaluator';
 
 /** The term repeated 499 times: 9,975 characters with the `and`s, under the 10,000 limit. */
 export const HEAVY_TERM = 'lower(c) != "b"';

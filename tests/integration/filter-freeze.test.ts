@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { heavyWork, probeDuringJob, worstFilterBlocks, worstFilterCsv, type RowKind, AT_BUDGET_CHARS } from '../helpers/worst-filter-job';
 import { spawnServer, testServerEnv, type ServerProcess } from '../helpers/server';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir';
-import { MAX_EVALUATION_WORK } from '../../src/lib/workflow/expression';
+import { MAX_EVALUATION_WORK } from '../../src/lib/workflow/expression-evaluator';
 
 const FILTERS = 99;
 let temp: TempDir;
