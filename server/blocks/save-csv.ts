@@ -8,6 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Row } from '../../src/lib/workflow/schema';
 import type { BlockRunner, RowStream } from '../engine/types';
+import { rowsByWork, spendWork, yieldIfDue } from '../engine/work-slices';
 import { outputFileName } from './csv-output-name';
 import { createCsvSink } from './csv-sink';
 
@@ -30,7 +31,13 @@ export const runSaveCsv: BlockRunner<'save_csv'> = async ({ params, columns, row
 		try {
 			for await (const batch of rows) {
 				ctx.signal.throwIfAborted();
-				await sink.write(batch);
+				// Quoting and formula checks read every character: a batch of 2 MB cells is written a
+				// slice at a time, with a turn of the event loop in between.
+				for (const run of rowsByWork(batch)) {
+					await sink.write(run.rows);
+					spendWork(run.work);
+					await yieldIfDue();
+				}
 				yield batch satisfies Row[];
 			}
 			ctx.signal.throwIfAborted();

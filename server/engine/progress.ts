@@ -2,10 +2,16 @@
  * Per-block progress: counters the block and the runner update as rows flow, turned into the
  * `BlockProgress` snapshots that events, the REST API and the UI show (rows/s, ETA, preview).
  */
-import type { BlockType, Row } from '../../src/lib/workflow/schema';
+import type { BlockType, Cell, Row } from '../../src/lib/workflow/schema';
 import type { BlockCounters, BlockProgress } from './types';
 
 export const PREVIEW_ROWS = 20;
+/**
+ * Longest text a preview cell keeps (then `…`). Previews ride in every progress event, stored block
+ * snapshot and live frame: 20 rows of 2 MB cells would make each of them 40 MB to serialise, for a
+ * glance at the rows. The rows themselves are never clipped.
+ */
+export const PREVIEW_CELL_CHARS = 1_000;
 const RATE_WINDOW_MS = 5_000;
 
 export function createCounters(): BlockCounters {
@@ -42,7 +48,7 @@ export class BlockTracker {
 	addPreview(rows: Row[]): void {
 		for (const row of rows) {
 			if (this.preview.length >= PREVIEW_ROWS) return;
-			this.preview.push({ ...row });
+			this.preview.push(clipPreviewRow(row));
 		}
 	}
 
@@ -102,4 +108,16 @@ export class BlockTracker {
 		const seconds = (now - t0) / 1000;
 		return seconds > 0.2 ? (rowsIn - r0) / seconds : 0;
 	}
+}
+
+/** A copy of a row for a preview, every text cut to `PREVIEW_CELL_CHARS` (the row is not changed). */
+export function clipPreviewRow(row: Row): Row {
+	// Spread, then overwrite own keys: assigning onto `{}` would turn a `__proto__` key into a prototype.
+	const copy: Row = { ...row };
+	for (const column of Object.keys(copy)) copy[column] = clipCell(copy[column]);
+	return copy;
+}
+
+function clipCell(cell: Cell): Cell {
+	return typeof cell === 'string' && cell.length > PREVIEW_CELL_CHARS ? `${cell.slice(0, PREVIEW_CELL_CHARS)}…` : cell;
 }

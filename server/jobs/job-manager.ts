@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { EnrichmentService } from '../enrichment/types';
 import type { BlockProgress, JobStatus, RunEvent, RunJobOptions, RunJobResult } from '../engine/types';
+import { rowsByWork, spendWork, yieldIfDue } from '../engine/work-slices';
 import type { JobRecord, JobStore } from '../store/job-store';
 import { createBudgetGate } from './budget-gate';
 import { createInProcessQueue, DEFAULT_QUEUE_KEY, type JobQueue, type JobWorker } from './queue';
@@ -102,6 +103,8 @@ const STOPPED: JobStatus[] = [...FINAL, 'paused'];
 
 /** The queue turn a job waits for: its owner's (jobs from before owners share one line). */
 const queueKey = (job: JobRecord) => job.owner ?? job.workflowId ?? DEFAULT_QUEUE_KEY;
+/** Work counted for one store write (a small SQLite transaction, ~0.1 ms), in work-slice units. */
+const WRITE_WORK = 20_000;
 
 /**
  * Creates the job manager. Call `resumeUnfinished()` once after creating it.
@@ -186,9 +189,12 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 
 		// The store is async: writes go through one chain so they land in event order. The first write
 		// that fails ends the run: a job whose results are not all stored must not end `completed`.
+		// The writes are synchronous SQLite transactions chained in microtasks: the end of a
+		// 100-block job queues hundreds of them at once, so each counts its work and the event loop
+		// gets a turn once a slice's worth is done (see engine/work-slices.ts).
 		let chain: Promise<unknown> = Promise.resolve();
 		let persistError: unknown = null;
-		const persist = (write: () => Promise<unknown>) => {
+		const persist = (write: () => Promise<unknown>, work = WRITE_WORK) => {
 			chain = chain.then(async () => {
 				if (persistError !== null) return; // the run is being aborted; later rows would leave holes
 				try {
@@ -198,6 +204,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 					persistError = err;
 					controller.abort(new PersistFailure(err));
 				}
+				spendWork(work);
+				await yieldIfDue();
 			});
 			return chain;
 		};
@@ -247,12 +255,17 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 					: options.enrichment,
 				onEvent,
 				onRows: (rows) => {
-					const first = rowIndex;
-					rowIndex += rows.length;
-					return persist(async () => {
-						await store.appendRows(jobId, first, rows);
-						rowsStored = first + rows.length;
-					}).then(() => undefined);
+					// A slice of work per transaction: a batch of 2 MB cells is not one 100 ms write.
+					let stored: Promise<unknown> = chain;
+					for (const run of rowsByWork(rows)) {
+						const first = rowIndex;
+						rowIndex += run.rows.length;
+						stored = persist(async () => {
+							await store.appendRows(jobId, first, run.rows);
+							rowsStored = first + run.rows.length;
+						}, WRITE_WORK + run.work);
+					}
+					return stored.then(() => undefined);
 				},
 				progressIntervalMs: options.progressIntervalMs ?? 250
 			});

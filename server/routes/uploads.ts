@@ -13,6 +13,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { countCsvRows, readCsvHeader } from '../blocks/read-csv';
+import { clipPreviewRow } from '../engine/progress';
 import { JobFailure } from '../engine/types';
 import { HttpError } from '../http-error';
 import type { UploadStore } from '../store/upload-store';
@@ -92,7 +93,7 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 				file_path: filePath,
 				columns,
 				row_count: rowCount,
-				preview,
+				preview: preview.map(clipPreviewRow),
 				upload_id: id,
 				original_name: originalName,
 				size_bytes: received.sizeBytes,

@@ -40,6 +40,13 @@ const BENCHES: Bench[] = [
 		}
 	},
 	{
+		name: 'event-loop',
+		run: async () => {
+			const m = await import('./event-loop');
+			return m.formatEventLoop(await m.benchEventLoop());
+		}
+	},
+	{
 		name: 'fanout',
 		run: async () => {
 			const m = await import('./fanout');

@@ -8,6 +8,7 @@ import { runJob } from '../../server/engine/run-job';
 import { JobFailure, type BlockCounters, type BlockRunContext, type RowStream } from '../../server/engine/types';
 import type { EnrichmentService } from '../../server/enrichment/types';
 import { FilterParams, WorkflowSchema, type ParamsOf, type Row } from '../../src/lib/workflow/schema';
+import { AT_BUDGET_CHARS, HEAVY_EXPRESSION } from '../helpers/worst-filter-job';
 
 /** The filter never calls the API: any call is a test failure. */
 const noApi: EnrichmentService = {
@@ -188,5 +189,46 @@ describe('the filter inside a run', () => {
 		const [, ariglad, us] = result.blocks;
 		expect(ariglad).toMatchObject({ rows_in: 600, rows_out: 100, skipped: 500, errors: 0 });
 		expect(us).toMatchObject({ rows_in: 100, rows_out: expected.length, skipped: 100 - expected.length, errors: 0 });
+	});
+});
+
+describe('the filter within its work budget', () => {
+	it('keeps a row over the budget with the reason in _error, counts it as an error, and filters the rest', async () => {
+		const rows: Row[] = [
+			{ id: 'fits', c: 'A'.repeat(AT_BUDGET_CHARS) },
+			{ id: 'over', c: 'A'.repeat(AT_BUDGET_CHARS + 1) },
+			{ id: 'dropped', c: 'B' },
+			{ id: 'huge', c: 'x'.repeat(2 * 1024 * 1024), _error: 'earlier reason' }
+		];
+		const { ctx, counters, rowErrors } = context();
+		const output = await runFilter({ params: params({ expression: HEAVY_EXPRESSION }), columns: ['id', 'c'], rows: batchesOf(rows, 4), ctx });
+		const out = (await collect(output.rows)).flat();
+		expect(out.map((r) => r.id)).toEqual(['fits', 'over', 'huge']);
+		expect(out[0]).toBe(rows[0]);
+		expect(out[1]).toEqual({ ...rows[1], _error: expect.stringMatching(/^Filter filter: this row needs more than 1,000,000 units of work/) });
+		expect(out[2]._error).toMatch(/^earlier reason \| Filter filter: this row needs more/);
+		expect(out[2].c).toBe(rows[3].c);
+		expect(rowErrors.map(([row]) => row)).toEqual([1, 3]);
+		expect(counters).toMatchObject({ errors: 2, skipped: 1 });
+	});
+
+	it('gives the event loop turns while one batch of heavy rows is evaluated', async () => {
+		const rows: Row[] = Array.from({ length: 12 }, (_, i) => ({ id: String(i), c: 'A'.repeat(AT_BUDGET_CHARS) }));
+		let turns = 0;
+		let ticking = true;
+		const tick = () => {
+			if (!ticking) return;
+			turns++;
+			setImmediate(tick);
+		};
+		setImmediate(tick);
+		const { ctx } = context();
+		const output = await runFilter({ params: params({ expression: HEAVY_EXPRESSION }), columns: ['id', 'c'], rows: batchesOf(rows, 12), ctx });
+		const turnsBefore = turns;
+		const batches = await collect(output.rows);
+		ticking = false;
+		expect(batches.flat()).toHaveLength(12);
+		// ~1,000,000 units a row, a turn every 500,000: the loop ran between rows of the one batch.
+		expect(turns - turnsBefore).toBeGreaterThanOrEqual(10);
 	});
 });

@@ -1,6 +1,6 @@
 /**
  * The filter expression language: safe (no eval, no regular expressions on user text), with exact
- * error positions, and evaluation linear in the size of the expression.
+ * error positions, and evaluation within a budget of work per row (`expression-evaluator.ts`).
  *
  * ```
  * company == "Ariglad Inc"
@@ -19,11 +19,13 @@
 import type { Cell, FilterOperator, Row } from './schema';
 import { ExpressionSyntaxError } from './expression-lexer';
 import { FUNCTIONS } from './expression-functions';
+import { evaluateWithin, readColumn, type Evaluation } from './expression-evaluator';
 import { parseExpression, type ExpressionNode } from './expression-parser';
-import { cellsEqual, compareCells, isEmptyCell, isTruthy } from './expression-values';
+import { cellsEqual, compareCells, isEmptyCell } from './expression-values';
 
 export { MAX_EXPRESSION_DEPTH } from './expression-parser';
 export { FUNCTIONS as EXPRESSION_FUNCTIONS } from './expression-functions';
+export { MAX_EVALUATION_WORK, type Evaluation } from './expression-evaluator';
 
 /** Longest expression text accepted, in characters. */
 export const MAX_EXPRESSION_LENGTH = 10_000;
@@ -48,58 +50,19 @@ export interface CompiledExpression {
 	columns: string[];
 	/** Every place a column is named, for pointing at a column that does not exist. */
 	references: ColumnReference[];
-	/** Whether the row passes the filter. Never throws. */
+	/**
+	 * Whether the row passes, within a budget of work (`MAX_EVALUATION_WORK` units unless
+	 * `maxWork` says otherwise; see `expression-evaluator.ts`): `value` is the boolean, and a row
+	 * that needs more work is `ok: false` with the reason. Never throws.
+	 */
+	test(row: Row, options?: { maxWork?: number }): Evaluation;
+	/** Whether the row passes the filter; false for a row over the budget. Never throws. */
 	evaluate(row: Row): boolean;
-	/** The expression's value for the row (for previews and tests). Never throws. */
+	/** The expression's value for the row (for previews and tests); null over the budget. Never throws. */
 	evaluateValue(row: Row): Cell;
 }
 
 export type CompileResult = { ok: true; expression: CompiledExpression } | { ok: false; error: ExpressionError };
-
-function readColumn(row: Row, name: string): Cell {
-	if (!Object.hasOwn(row, name)) return null;
-	const value = row[name];
-	return value === undefined ? null : value;
-}
-
-function evaluateNode(node: ExpressionNode, row: Row): Cell {
-	switch (node.kind) {
-		case 'literal':
-			return node.value;
-		case 'column':
-			return readColumn(row, node.name);
-		case 'not':
-			return !isTruthy(evaluateNode(node.operand, row));
-		case 'and':
-			return node.operands.every((operand) => isTruthy(evaluateNode(operand, row)));
-		case 'or':
-			return node.operands.some((operand) => isTruthy(evaluateNode(operand, row)));
-		case 'in': {
-			const value = evaluateNode(node.operand, row);
-			return node.items.some((item) => cellsEqual(value, item)) !== node.negated;
-		}
-		case 'call':
-			return FUNCTIONS[node.name].run(node.args.map((arg) => evaluateNode(arg, row)));
-		case 'compare': {
-			const left = evaluateNode(node.left, row);
-			const right = evaluateNode(node.right, row);
-			switch (node.operator) {
-				case '==':
-					return cellsEqual(left, right);
-				case '!=':
-					return !cellsEqual(left, right);
-				default: {
-					const order = compareCells(left, right);
-					if (order === null) return false;
-					if (node.operator === '<') return order < 0;
-					if (node.operator === '<=') return order <= 0;
-					if (node.operator === '>') return order > 0;
-					return order >= 0;
-				}
-			}
-		}
-	}
-}
 
 function collectReferences(node: ExpressionNode, into: ColumnReference[]) {
 	switch (node.kind) {
@@ -156,15 +119,22 @@ export function compileExpression(text: string): CompileResult {
 	}
 	const references: ColumnReference[] = [];
 	collectReferences(tree, references);
-	const evaluateValue = (row: Row) => evaluateNode(tree, row);
+	const test = (row: Row, options: { maxWork?: number } = {}) => evaluateWithin(tree, row, { maxWork: options.maxWork, asCondition: true });
 	return {
 		ok: true,
 		expression: {
 			source: text,
 			columns: [...new Set(references.map((r) => r.name))],
 			references,
-			evaluateValue,
-			evaluate: (row) => isTruthy(evaluateValue(row))
+			test,
+			evaluate: (row) => {
+				const result = test(row);
+				return result.ok && result.value === true;
+			},
+			evaluateValue: (row) => {
+				const result = evaluateWithin(tree, row);
+				return result.ok ? result.value : null;
+			}
 		}
 	};
 }
