@@ -33,7 +33,7 @@ export const runSaveCsv: BlockRunner<'save_csv'> = async ({ params, columns, row
 		await mkdir(ctx.outputDir, { recursive: true });
 		const sink =
 			format === 'xlsx'
-				? createXlsxSink({ path: file, columns, signal: ctx.signal })
+				? await createXlsxSink({ path: file, columns, signal: ctx.signal })
 				: createCsvSink({ path: file, columns, signal: ctx.signal, bom: params.bom === true });
 		try {
 			for await (const batch of rows) {

@@ -14,7 +14,6 @@ import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { WriteStream } from 'node:fs';
-import ExcelJS from 'exceljs';
 import type { Cell } from '../../src/lib/workflow/schema';
 import { JobFailure } from '../engine/types';
 import type { CsvSink, CsvSinkOptions } from './csv-sink';
@@ -23,8 +22,10 @@ import type { CsvSink, CsvSinkOptions } from './csv-sink';
 export const XLSX_MAX_ROWS = 1_048_576;
 
 /** Opens an xlsx sink with one sheet, `Results`; the header row is written at once. */
-export function createXlsxSink(options: Omit<CsvSinkOptions, 'neutraliseFormulas' | 'bom'>): CsvSink {
+export async function createXlsxSink(options: Omit<CsvSinkOptions, 'neutraliseFormulas' | 'bom'>): Promise<CsvSink> {
 	const { path, columns, signal } = options;
+	// Loaded on first use: CSV-only runs never pay for exceljs (zip, XML) at start or in memory.
+	const { default: ExcelJS } = await import('exceljs');
 	const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
 	const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: temp, useSharedStrings: false, useStyles: false });
 	const file = (workbook as unknown as { stream: WriteStream }).stream;
@@ -44,7 +45,7 @@ export function createXlsxSink(options: Omit<CsvSinkOptions, 'neutraliseFormulas
 	sheet.addRow(columns).commit();
 	rowsWritten++;
 
-	return {
+	const sink: CsvSink = {
 		async write(rows) {
 			if (state !== 'open') throw new Error('The xlsx output is already closed');
 			if (broken) throw broken;
@@ -73,7 +74,7 @@ export function createXlsxSink(options: Omit<CsvSinkOptions, 'neutraliseFormulas
 				await rename(temp, path);
 				state = 'committed';
 			} catch (err) {
-				await this.discard();
+				await sink.discard();
 				throw err;
 			}
 		},
@@ -85,4 +86,5 @@ export function createXlsxSink(options: Omit<CsvSinkOptions, 'neutraliseFormulas
 			await rm(temp, { force: true });
 		}
 	};
+	return sink;
 }

@@ -11,7 +11,6 @@
  */
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import ExcelJS from 'exceljs';
 import { ERROR_COLUMN, type Row } from '../../src/lib/workflow/schema';
 import { DEFAULT_BATCH_SIZE, JobFailure } from '../engine/types';
 import { renamedColumns, uniqueColumnNames } from './csv-source';
@@ -56,6 +55,8 @@ export async function openXlsx(file: string, options: OpenXlsxOptions = {}): Pro
 	const label = options.label ?? basename(file);
 	signal?.throwIfAborted();
 
+	// Loaded on first use: CSV-only runs never pay for exceljs (zip, XML) at start or in memory.
+	const { default: ExcelJS } = await import('exceljs');
 	const input = createReadStream(file);
 	const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
 		worksheets: 'emit',
