@@ -69,26 +69,40 @@ export async function openXlsx(file: string, options: OpenXlsxOptions = {}): Pro
 	let sheets: string[] = [];
 	let chosen: string | null = null;
 
+	// exceljs pipes the file into its unzipper without passing on a read error (a missing file, a
+	// folder, a disk error): it would surface as an unhandled 'error' event, or never. Every wait
+	// on the reader races this instead.
+	const readFailed = new Promise<never>((_, reject) => input.once('error', reject));
+	readFailed.catch(() => {});
+	const next = <T>(it: AsyncIterator<T>) => Promise.race([it.next(), readFailed]);
+
 	/** The chosen sheet's non-blank rows, as arrays of cell text (0-based). */
 	async function* sheetRows(): AsyncGenerator<string[], void, undefined> {
+		const worksheets = reader[Symbol.asyncIterator]();
 		try {
-			for await (const worksheet of reader) {
+			for (let w = await next(worksheets); !w.done; w = await next(worksheets)) {
+				const worksheet = w.value;
 				const model = (reader as unknown as { model?: { sheets?: SheetInfo[] } }).model;
 				const all = model?.sheets ?? [];
 				sheets = all.map((s) => s.name);
 				chosen ??= options.sheet?.trim() || (all.find((s) => s.state !== 'hidden' && s.state !== 'veryHidden') ?? all[0])?.name || null;
 				if ((worksheet as unknown as { name?: string }).name !== chosen) continue;
-				for await (const row of worksheet) {
-					signal?.throwIfAborted();
-					const values = row.values as unknown[];
-					const cells: string[] = [];
-					let any = false;
-					for (let i = 1; i < values.length; i++) {
-						const text = cellText(values[i]);
-						cells.push(text);
-						if (text !== '') any = true;
+				const rows = worksheet[Symbol.asyncIterator]();
+				try {
+					for (let r = await next(rows); !r.done; r = await next(rows)) {
+						signal?.throwIfAborted();
+						const values = r.value.values as unknown[];
+						const cells: string[] = [];
+						let any = false;
+						for (let i = 1; i < values.length; i++) {
+							const text = cellText(values[i]);
+							cells.push(text);
+							if (text !== '') any = true;
+						}
+						if (any) yield cells;
 					}
-					if (any) yield cells;
+				} finally {
+					await rows.return?.(undefined).catch(() => {});
 				}
 				return;
 			}
@@ -103,6 +117,7 @@ export async function openXlsx(file: string, options: OpenXlsxOptions = {}): Pro
 			throw describeXlsxFailure(err, label, signal);
 		} finally {
 			input.destroy();
+			void worksheets.return?.(undefined).catch(() => {});
 		}
 	}
 

@@ -180,6 +180,18 @@ describe('runs: xlsx in, xlsx out', () => {
 		expect(JSON.stringify(await res.json())).toMatch(/no sheet named/);
 	});
 
+	it('a file named .xlsx that is not a workbook is refused before the run (400), and the server stays up', async () => {
+		await writeFile(join(t.dataDir, 'uploads', 'fake.xlsx'), 'a,b\n1,2\n');
+		const res = await t.app.request('/api/workflows/run', {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ workflow: { name: 'x', blocks: [{ id: 'read', type: 'read_csv', params: { path: 'uploads/fake.xlsx' } }] } })
+		});
+		expect(res.status).toBe(400);
+		expect(JSON.stringify(await res.json())).toMatch(/fake\.xlsx is not an Excel workbook/);
+		expect((await describeSource({ path: 'samples/leads.csv' })).status).toBe(200);
+	});
+
 	it('bom: true gives a CSV download starting with the UTF-8 BOM', async () => {
 		await writeFile(join(t.dataDir, 'uploads', 'bom.csv'), 'name\nZoë\n');
 		const job = await run([
