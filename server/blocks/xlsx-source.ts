@@ -71,10 +71,26 @@ export async function openXlsx(file: string, options: OpenXlsxOptions = {}): Pro
 
 	// exceljs pipes the file into its unzipper without passing on a read error (a missing file, a
 	// folder, a disk error): it would surface as an unhandled 'error' event, or never. Every wait
-	// on the reader races this instead.
-	const readFailed = new Promise<never>((_, reject) => input.once('error', reject));
-	readFailed.catch(() => {});
-	const next = <T>(it: AsyncIterator<T>) => Promise.race([it.next(), readFailed]);
+	// on the reader also listens for it — with a listener removed once the wait ends, not a
+	// `Promise.race` against one long-lived promise, which would keep every row ever read alive.
+	let readError: Error | null = null;
+	input.on('error', (err) => (readError ??= err));
+	const next = <T>(it: AsyncIterator<T>) =>
+		new Promise<IteratorResult<T>>((resolve, reject) => {
+			if (readError) return reject(readError);
+			const onError = (err: Error) => reject(err);
+			input.once('error', onError);
+			it.next().then(
+				(result) => {
+					input.off('error', onError);
+					resolve(result);
+				},
+				(err: unknown) => {
+					input.off('error', onError);
+					reject(err);
+				}
+			);
+		});
 
 	/** The chosen sheet's non-blank rows, as arrays of cell text (0-based). */
 	async function* sheetRows(): AsyncGenerator<string[], void, undefined> {
