@@ -11,6 +11,8 @@ import { createTestApp, uploadForm, waitForJob, type TestApp } from '../helpers/
 
 let t: TestApp;
 let workbook: Buffer;
+/** The workbook uploaded once (uploads are rate-limited per client: 10 a minute). */
+let xl: { file_path: string };
 
 beforeAll(async () => {
 	t = await createTestApp();
@@ -27,6 +29,8 @@ beforeAll(async () => {
 	other.addRow(['company']);
 	other.addRow(['Engines Ltd']);
 	workbook = Buffer.from(await wb.xlsx.writeBuffer());
+	const res = await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(workbook, 'book.xlsx') });
+	xl = await res.json();
 });
 afterAll(() => t.close());
 
@@ -119,14 +123,12 @@ describe('source: read as the block says', () => {
 		expect(body.row_count).toBe(1);
 		expect(body.dialect).toMatchObject({ delimiter: ';', delimiter_detected: false });
 
-		const { body: xl } = await upload(workbook, 'book.xlsx');
 		const sheet = await describeSource({ path: xl.file_path, sheet: 'Companies' });
 		expect(sheet.body.columns).toEqual(['company']);
 		expect(sheet.body.preview).toEqual([{ company: 'Engines Ltd' }]);
 	});
 
 	it('refuses an unknown delimiter (400 naming the field) and a missing sheet (400 listing the sheets)', async () => {
-		const { body: xl } = await upload(workbook, 'book.xlsx');
 		const bad = await describeSource({ path: xl.file_path, delimiter: ':' });
 		expect(bad.status).toBe(400);
 		expect(JSON.stringify(bad.body.error)).toMatch(/delimiter/);
@@ -138,7 +140,6 @@ describe('source: read as the block says', () => {
 
 describe('runs: xlsx in, xlsx out', () => {
 	it('reads a chosen sheet and writes an .xlsx with typed cells; the download says xlsx', async () => {
-		const { body: xl } = await upload(workbook, 'book.xlsx');
 		const job = await run([
 			{ id: 'read', type: 'read_csv', params: { path: xl.file_path, sheet: 'Leads' } },
 			{ id: 'save', type: 'save_csv', params: { filename: 'leads.csv', format: 'xlsx' } }
@@ -170,7 +171,6 @@ describe('runs: xlsx in, xlsx out', () => {
 		expect(cell.formula).toBeUndefined();
 		expect(out.worksheets[0].getCell('B2').value).toBe('00123');
 
-		const { body: xl } = await upload(workbook, 'book.xlsx');
 		const res = await t.app.request('/api/workflows/run', {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
