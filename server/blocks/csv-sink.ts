@@ -19,6 +19,8 @@ export interface CsvSinkOptions {
 	columns: string[];
 	/** Prefix formula-looking cells with `'` (default true). */
 	neutraliseFormulas?: boolean;
+	/** Start the file with a UTF-8 byte order mark (Excel then reads it as UTF-8; default false). */
+	bom?: boolean;
 	signal?: AbortSignal;
 }
 
@@ -36,7 +38,8 @@ export function createCsvSink(options: CsvSinkOptions): CsvSink {
 	const { path, columns, signal } = options;
 	const neutralise = options.neutraliseFormulas ?? true;
 	const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.partial`);
-	const stringifier = stringify({ quoted_empty: columns.length === 1 });
+	// A one-column row whose cell is empty is written `""`: an empty line would read as no row.
+	const stringifier = stringify({ quoted_empty: columns.length === 1, bom: options.bom ?? false });
 	const file = createWriteStream(temp);
 	const done = pipeline(stringifier, file);
 	let broken: unknown = null;

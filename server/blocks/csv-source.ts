@@ -3,9 +3,13 @@
  * `read_csv` and the upload route share it, so a file reads the same everywhere.
  *
  * How odd files read (decided once, here):
- * - a UTF-8 BOM is dropped; CRLF, LF, CR (even mixed in one file) and quoted fields holding commas, quotes and newlines work;
- * - invalid UTF-8 bytes become U+FFFD (the replacement character) instead of failing the file:
- *   one stray Latin-1 byte should not cost a 100,000-row run;
+ * - the delimiter (`,` `;` tab `|`) and the encoding (UTF-8 with or without BOM, UTF-16 LE/BE,
+ *   Windows-1252) are detected from the first 64 KiB unless the caller names them (`csv-dialect.ts`);
+ * - a BOM is dropped; CRLF, LF, CR (even mixed in one file) and quoted fields holding delimiters,
+ *   quotes and newlines work; a cell's text is kept byte for byte (CR LF inside quotes, leading and
+ *   trailing spaces, any length), so read → save_csv gives the same cells back;
+ * - invalid UTF-8 bytes past the first 64 KiB become U+FFFD (the replacement character) instead of
+ *   failing the file: one stray Latin-1 byte should not cost a 100,000-row run;
  * - blank lines are skipped; a stray quote inside an unquoted field is kept as a character;
  * - ragged rows: a short row is padded with empty cells, and trailing empty cells beyond the
  *   header are dropped (spreadsheets export those). A row with extra *non-empty* cells keeps its
@@ -14,18 +18,27 @@
  *   shows them (the header is row 1; a quoted multi-line field stays one row; blank lines are
  *   skipped and not counted) — csv-parse only gives exact line numbers at a per-row cost;
  * - header names are trimmed and made unique: a blank name (or `__proto__`) becomes
- *   `column_<n>`, a repeated one `name_2`, `name_3`…;
+ *   `column_<n>`, a repeated one `name_2`, `name_3`…; the renames are reported (`renamed`);
  * - an empty file (nothing but a BOM, blank lines or nothing at all) is a `JobFailure`; a file
  *   with only a header has its columns and zero rows;
  * - an unclosed quote at the end of the file is a `JobFailure` naming the line.
  */
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
 import { parse, type CsvError, type Options, type Parser } from 'csv-parse';
 import { ERROR_COLUMN, type Row } from '../../src/lib/workflow/schema';
+import type { CsvDelimiter, CsvEncoding } from '../../src/lib/workflow/source-file';
 import { DEFAULT_BATCH_SIZE, JobFailure } from '../engine/types';
+import { detectDialect, type CsvDialect } from './csv-dialect';
 
-export interface OpenCsvOptions {
+/** How to read a file: each unset or `auto` is detected from its first bytes. */
+export interface CsvDialectOptions {
+	delimiter?: CsvDelimiter | 'auto';
+	encoding?: CsvEncoding | 'auto';
+}
+
+export interface OpenCsvOptions extends CsvDialectOptions {
 	signal?: AbortSignal;
 	/** Largest batch yielded (default 256). */
 	batchSize?: number;
@@ -41,6 +54,10 @@ export interface CsvSource {
 	columns: string[];
 	/** Batches of rows (never empty). Closing the iterator early closes the file. */
 	batches: AsyncGenerator<Row[], void, undefined>;
+	/** The encoding and delimiter the file was read with (detected or as asked). */
+	dialect: CsvDialect;
+	/** Header names changed to make them usable (blank, repeated, `__proto__`). */
+	renamed: { from: string; to: string }[];
 }
 
 const READ_CHUNK = 256 * 1024;
@@ -55,8 +72,91 @@ const PARSE_RULES = {
 } as const satisfies Options;
 
 /**
- * Opens a CSV file: resolves once the header is read, with its columns and a generator of row
- * batches. Throws a `JobFailure` for an empty or unreadable file.
+ * The file's bytes as UTF-8 for csv-parse, and a parser for its dialect. The dialect is decided
+ * from the first chunk read (a regular file gives 256 KiB at once; a pipe what it has), and that
+ * chunk then goes on to the parser: the file is read once. UTF-8 files go to the parser untouched
+ * (the hot path: no extra copy); other encodings pass a streaming decoder first.
+ */
+async function openParser(
+	file: string,
+	options: CsvDialectOptions,
+	signal?: AbortSignal
+): Promise<{ parser: Parser; dialect: CsvDialect; destroy: () => void }> {
+	const raw = createReadStream(file, { highWaterMark: READ_CHUNK });
+	const onAbort = () => raw.destroy();
+	signal?.addEventListener('abort', onAbort, { once: true });
+	let first: Buffer | null;
+	try {
+		first = await firstChunk(raw);
+	} catch (err) {
+		raw.destroy();
+		throw err;
+	} finally {
+		signal?.removeEventListener('abort', onAbort);
+	}
+	if (signal?.aborted) {
+		raw.destroy();
+		signal.throwIfAborted();
+	}
+	const dialect = detectDialect(first ?? Buffer.alloc(0), options);
+	// No `on_record` hook: csv-parse builds a fresh info object for every record it calls it with,
+	// which cost ~15% of a large read. Records come out as arrays and become rows below.
+	const parser: Parser = parse({
+		...PARSE_RULES,
+		record_delimiter: [...PARSE_RULES.record_delimiter],
+		delimiter: dialect.delimiter.delimiter
+	});
+	const { encoding, bomBytes } = dialect.encoding;
+	const input: Readable = encoding === 'utf-8' ? raw : raw.pipe(decodeToUtf8(encoding));
+	if (input !== raw) raw.on('error', (err: Error) => input.destroy(err));
+	input.on('error', (err: Error) => parser.destroy(err));
+	if (first) {
+		if (input === raw) parser.write(first);
+		else (input as Transform).write(first.subarray(bomBytes));
+	}
+	input.pipe(parser);
+	const destroy = () => {
+		input.unpipe(parser);
+		raw.destroy();
+		input.destroy();
+		parser.destroy();
+	};
+	return { parser, dialect, destroy };
+}
+
+/** The first chunk of a stream (null when it ends, or is destroyed, before giving one). */
+function firstChunk(stream: Readable): Promise<Buffer | null> {
+	return new Promise((resolve, reject) => {
+		const settle = (fn: () => void) => {
+			stream.off('readable', onReadable).off('end', onEnd).off('close', onEnd).off('error', onError);
+			fn();
+		};
+		const onReadable = () => {
+			const chunk = stream.read() as Buffer | null;
+			if (chunk !== null) settle(() => resolve(chunk));
+		};
+		const onEnd = () => settle(() => resolve(null));
+		const onError = (err: Error) => settle(() => reject(err));
+		stream.on('readable', onReadable).on('end', onEnd).on('close', onEnd).on('error', onError);
+	});
+}
+
+/** A transform from `encoding` to UTF-8 bytes; bytes that cannot be decoded become U+FFFD. */
+function decodeToUtf8(encoding: CsvEncoding): Transform {
+	const decoder = new TextDecoder(encoding, { fatal: false });
+	return new Transform({
+		transform(chunk: Buffer, _enc, done) {
+			done(null, Buffer.from(decoder.decode(chunk, { stream: true }), 'utf8'));
+		},
+		flush(done) {
+			done(null, Buffer.from(decoder.decode(), 'utf8'));
+		}
+	});
+}
+
+/**
+ * Opens a CSV file: resolves once the header is read, with its columns, the dialect it was read
+ * with and a generator of row batches. Throws a `JobFailure` for an empty or unreadable file.
  */
 export async function openCsv(file: string, options: OpenCsvOptions = {}): Promise<CsvSource> {
 	const { signal, onRowError } = options;
@@ -64,15 +164,12 @@ export async function openCsv(file: string, options: OpenCsvOptions = {}): Promi
 	const rowLimit = options.rowLimit ?? Infinity;
 	const label = options.label ?? basename(file);
 	signal?.throwIfAborted();
-
-	// No `on_record` hook: csv-parse builds a fresh info object for every record it calls it with,
-	// which cost ~15% of a large read. Records come out as arrays and become rows below.
-	const parser: Parser = parse({ ...PARSE_RULES, record_delimiter: [...PARSE_RULES.record_delimiter] });
-	const input = createReadStream(file, { highWaterMark: READ_CHUNK });
-	input.on('error', (err) => parser.destroy(err));
-	input.pipe(parser);
+	const { parser, dialect, destroy } = await openParser(file, options, signal).catch((err: unknown) => {
+		throw describeFailure(err, label);
+	});
 
 	let columns: string[] = [];
+	let renamed: CsvSource['renamed'] = [];
 	let width = 0;
 	function toRow(record: string[], index: number): Row {
 		const row: Row = {};
@@ -109,7 +206,7 @@ export async function openCsv(file: string, options: OpenCsvOptions = {}): Promi
 	});
 	const onAbort = () => {
 		failure ??= signal!.reason;
-		input.destroy();
+		destroy();
 		wakeUp();
 	};
 	signal?.addEventListener('abort', onAbort, { once: true });
@@ -119,9 +216,7 @@ export async function openCsv(file: string, options: OpenCsvOptions = {}): Promi
 		if (closed) return;
 		closed = true;
 		signal?.removeEventListener('abort', onAbort);
-		input.unpipe(parser);
-		input.destroy();
-		parser.destroy();
+		destroy();
 	};
 	const fail = (): never => {
 		close();
@@ -134,6 +229,7 @@ export async function openCsv(file: string, options: OpenCsvOptions = {}): Promi
 		const header = parser.read() as string[] | null;
 		if (header !== null) {
 			columns = uniqueColumnNames(header);
+			renamed = renamedColumns(header, columns);
 			width = columns.length;
 			break;
 		}
@@ -169,7 +265,16 @@ export async function openCsv(file: string, options: OpenCsvOptions = {}): Promi
 		}
 	}
 
-	return { columns, batches: batches() };
+	return { columns, batches: batches(), dialect, renamed };
+}
+
+/** The header names `uniqueColumnNames` changed beyond trimming, in order. */
+export function renamedColumns(header: string[], columns: string[]): { from: string; to: string }[] {
+	const renamed: { from: string; to: string }[] = [];
+	for (let i = 0; i < columns.length; i++) {
+		if (header[i].trim() !== columns[i]) renamed.push({ from: header[i], to: columns[i] });
+	}
+	return renamed;
 }
 
 /**
@@ -198,7 +303,7 @@ export function uniqueColumnNames(header: string[]): string[] {
 	});
 }
 
-export interface ReadCsvHeaderOptions {
+export interface ReadCsvHeaderOptions extends CsvDialectOptions {
 	/** How many rows to return as a preview (default 10). */
 	previewRows?: number;
 	signal?: AbortSignal;
@@ -211,13 +316,19 @@ export interface ReadCsvHeaderOptions {
 export async function readCsvHeader(
 	file: string,
 	options: ReadCsvHeaderOptions = {}
-): Promise<{ columns: string[]; preview: Row[] }> {
+): Promise<{ columns: string[]; preview: Row[]; dialect: CsvDialect; renamed: CsvSource['renamed'] }> {
 	const limit = options.previewRows ?? 10;
-	const source = await openCsv(file, { signal: options.signal, rowLimit: Math.max(1, limit), batchSize: 256 });
+	const source = await openCsv(file, {
+		signal: options.signal,
+		rowLimit: Math.max(1, limit),
+		batchSize: 256,
+		delimiter: options.delimiter,
+		encoding: options.encoding
+	});
 	const preview: Row[] = [];
 	if (limit > 0) for await (const batch of source.batches) preview.push(...batch);
 	else await source.batches.return();
-	return { columns: source.columns, preview };
+	return { columns: source.columns, preview, dialect: source.dialect, renamed: source.renamed };
 }
 
 /**
@@ -227,30 +338,29 @@ export async function readCsvHeader(
  */
 export async function countCsvRows(
 	file: string,
-	options: { signal?: AbortSignal; label?: string } = {}
+	options: CsvDialectOptions & { signal?: AbortSignal; label?: string } = {}
 ): Promise<number> {
 	const { signal } = options;
 	signal?.throwIfAborted();
-	const parser = parse({ ...PARSE_RULES, record_delimiter: [...PARSE_RULES.record_delimiter] });
-	const input = createReadStream(file, { highWaterMark: READ_CHUNK });
 	const label = options.label ?? basename(file);
+	const { parser, destroy } = await openParser(file, options, signal).catch((err: unknown) => {
+		throw describeFailure(err, label);
+	});
 	try {
 		await new Promise<void>((resolve, reject) => {
 			const onAbort = () => reject(signal!.reason);
 			signal?.addEventListener('abort', onAbort, { once: true });
-			input.on('error', reject);
 			parser.on('error', reject);
 			parser.on('end', () => {
 				signal?.removeEventListener('abort', onAbort);
 				resolve();
 			});
-			input.pipe(parser).resume();
+			parser.resume();
 		});
 	} catch (err) {
 		throw describeFailure(err, label);
 	} finally {
-		input.destroy();
-		parser.destroy();
+		destroy();
 	}
 	const records = parser.info.records;
 	if (records === 0) throw new JobFailure(`The CSV file ${label} is empty`, 'empty_file');

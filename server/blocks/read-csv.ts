@@ -1,22 +1,25 @@
 /**
- * `read_csv`: the first block of a workflow. Streams a CSV file from the data directory as row
- * batches (never the whole file in memory), so block N+1 starts on the first rows while the rest
- * of the file is still on disk. How odd files read (BOM, ragged rows, invalid UTF-8, duplicate
- * headers…) is documented once, in `csv-source.ts`.
+ * `read_csv`: the first block of a workflow. Streams a CSV file (or an `.xlsx` workbook's sheet)
+ * from the data directory as row batches (never the whole file in memory), so block N+1 starts on
+ * the first rows while the rest of the file is still on disk. How odd files read (delimiters,
+ * encodings, BOM, ragged rows, duplicate headers…) is documented once, in `csv-source.ts` and
+ * `csv-dialect.ts` (`xlsx-source.ts` for workbooks).
  */
 import { statSync } from 'node:fs';
 import type { BlockRunner } from '../engine/types';
 import { resolveDataPath } from './csv-path';
-import { countCsvRows, openCsv } from './csv-source';
+import { countSourceRows, openSource } from './source-file';
 
 export { resolveDataPath, BUNDLED_SAMPLES_DIR } from './csv-path';
 export { countCsvRows, readCsvHeader, uniqueColumnNames } from './csv-source';
+export { countSourceRows, hasReadOverrides, readSourceHeader, type SourceReadOptions } from './source-file';
 
 /** Files up to this size are counted before the run, so progress has a total and an ETA. */
 const COUNT_UP_TO_BYTES = 4 * 1024 * 1024;
 
 /**
- * Reads `params.path` (relative to the data directory; see `resolveDataPath`). Resolves once the
+ * Reads `params.path` (relative to the data directory; see `resolveDataPath`) with the block's
+ * `delimiter`, `encoding` and `sheet` (each detected when unset or `auto`). Resolves once the
  * header is read: `columns` are the file's (made unique), `rows` stream in batches of ≤ 256.
  * `ctx.options.row_limit` stops reading after N rows. A row with extra non-empty cells carries
  * `_error` and is reported through `ctx.rowError`; the run goes on.
@@ -24,11 +27,13 @@ const COUNT_UP_TO_BYTES = 4 * 1024 * 1024;
 export const runReadCsv: BlockRunner<'read_csv'> = async ({ params, ctx }) => {
 	const file = resolveDataPath(ctx.dataDir, params.path);
 	const rowLimit = ctx.options.row_limit;
+	const how = { delimiter: params.delimiter, encoding: params.encoding, sheet: params.sheet };
 	if (statSync(file).size <= COUNT_UP_TO_BYTES) {
-		const count = await countCsvRows(file, { signal: ctx.signal, label: params.path });
+		const count = await countSourceRows(file, { ...how, signal: ctx.signal, label: params.path });
 		ctx.counters.total = rowLimit !== undefined ? Math.min(rowLimit, count) : count;
 	}
-	const source = await openCsv(file, {
+	const source = await openSource(file, {
+		...how,
 		signal: ctx.signal,
 		rowLimit,
 		label: params.path,

@@ -1,8 +1,11 @@
 /**
- * `save_csv`: writes the rows that reach it to `<outputDir>/<jobId>-<name>.csv` (by default
- * `<dataDir>/outputs`) and passes them on unchanged, so it may sit anywhere in a workflow (save an
- * intermediate result, then keep enriching). The file appears under its final name only when
- * every row is written.
+ * `save_csv`: writes the rows that reach it to `<outputDir>/<jobId>-<name>.csv` (or `.xlsx` with
+ * `format: 'xlsx'`; by default in `<dataDir>/outputs`) and passes them on unchanged, so it may sit
+ * anywhere in a workflow (save an intermediate result, then keep enriching). The file appears
+ * under its final name only when every row is written.
+ *
+ * CSV output is UTF-8 (with a BOM when `bom` is set, for Excel), LF between rows, quotes only where
+ * needed; every cell's text is written byte for byte, except formula neutralising (`csv-formula.ts`).
  */
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
@@ -11,6 +14,7 @@ import type { BlockRunner, RowStream } from '../engine/types';
 import { rowsByWork, spendWork, yieldIfDue } from '../engine/work-slices';
 import { outputFileName } from './csv-output-name';
 import { createCsvSink } from './csv-sink';
+import { createXlsxSink } from './xlsx-sink';
 
 export { neutraliseFormula } from './csv-formula';
 export { outputFileName, sanitiseOutputName } from './csv-output-name';
@@ -23,11 +27,15 @@ export { outputFileName, sanitiseOutputName } from './csv-output-name';
  * Columns are the incoming columns, in order. A cancelled or failed run leaves no file behind.
  */
 export const runSaveCsv: BlockRunner<'save_csv'> = async ({ params, columns, rows, ctx }) => {
-	const file = join(ctx.outputDir, outputFileName(ctx.jobId, params.filename));
+	const format = params.format ?? 'csv';
+	const file = join(ctx.outputDir, outputFileName(ctx.jobId, params.filename, format));
 
 	async function* passThrough(): RowStream {
 		await mkdir(ctx.outputDir, { recursive: true });
-		const sink = createCsvSink({ path: file, columns, signal: ctx.signal });
+		const sink =
+			format === 'xlsx'
+				? await createXlsxSink({ path: file, columns, signal: ctx.signal })
+				: createCsvSink({ path: file, columns, signal: ctx.signal, bom: params.bom === true });
 		try {
 			for await (const batch of rows) {
 				ctx.signal.throwIfAborted();

@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { analyzeColumns } from '../../src/lib/workflow/columns';
 import { compileExpression, type CompileResult } from '../../src/lib/workflow/expression';
 import type { Workflow } from '../../src/lib/workflow/schema';
-import { countCsvRows, readCsvHeader, resolveDataPath } from '../blocks/read-csv';
+import { countSourceRows, hasReadOverrides, readSourceHeader, resolveDataPath, type SourceReadOptions } from '../blocks/read-csv';
 import { JobFailure } from '../engine/types';
 import { compileWork, spendWork, yieldIfDue } from '../engine/work-slices';
 import type { Issue } from '../http-error';
@@ -63,7 +63,8 @@ export async function checkRun(workflow: Workflow, options: CheckRunOptions): Pr
 		const block = workflow.blocks[i];
 		if (block.type !== 'read_csv') continue;
 		try {
-			const source = await describeSource(block.id, block.params.path, options);
+			const { path, delimiter, encoding, sheet } = block.params;
+			const source = await describeSource(block.id, path, { delimiter, encoding, sheet }, options);
 			sources[block.id] = source;
 			columnsByPath.set(block.params.path, source.columns);
 		} catch (err) {
@@ -106,16 +107,18 @@ async function compileFilters(workflow: Workflow): Promise<Map<string, CompileRe
 	return compiled;
 }
 
-async function describeSource(blockId: string, path: string, options: CheckRunOptions): Promise<SourceFile> {
+async function describeSource(blockId: string, path: string, how: SourceReadOptions, options: CheckRunOptions): Promise<SourceFile> {
 	const file = resolveDataPath(options.dataDir, path);
 	const source = await options.classify(file);
 	if (source.kind === 'private') throw new JobFailure(PRIVATE_FILE, 'invalid_path');
 	const owner = ownerOf(source);
 	if (owner !== null && !(await options.mayReadOwned(owner))) throw new JobFailure(OTHER_WORKFLOWS_FILE, 'forbidden');
-	// An upload was described when it arrived; other files (samples) are read now.
-	if (source.kind === 'upload') return { blockId, file, columns: source.upload.columns, rowCount: source.upload.rowCount };
-	const { columns } = await readCsvHeader(file, { previewRows: 0 });
+	// An upload was described when it arrived (as detected); other files, or one read another way, are read now.
+	if (source.kind === 'upload' && !hasReadOverrides(how)) {
+		return { blockId, file, columns: source.upload.columns, rowCount: source.upload.rowCount };
+	}
+	const { columns } = await readSourceHeader(file, { ...how, previewRows: 0 });
 	// Counting a huge file would hold up the request; its estimate then says "unknown".
-	const rowCount = statSync(file).size <= COUNT_UP_TO_BYTES ? await countCsvRows(file) : null;
+	const rowCount = statSync(file).size <= COUNT_UP_TO_BYTES ? await countSourceRows(file, how) : null;
 	return { blockId, file, columns, rowCount };
 }

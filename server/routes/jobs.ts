@@ -70,6 +70,9 @@ const RowsQuery = v.object({
 	errors: v.optional(v.picklist(['only'], 'errors takes the value "only"'))
 });
 
+/** The media type of an .xlsx download. */
+const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
 /** Sub-app mounted under `/api/workflows`. */
 export function createJobRoutes(options: JobRoutesOptions) {
 	const { dataDir, store, jobs, guard, admin, budget } = options;
@@ -177,19 +180,23 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			if (job.status === 'pending' || job.status === 'running' || job.status === 'paused') {
 				throw new HttpError(409, 'conflict', 'The job has not finished yet');
 			}
-			const name = `${job.workflow.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'results'}-${job.id.slice(0, 8)}.csv`;
-			c.header('Content-Type', 'text/csv; charset=utf-8');
-			c.header('Content-Disposition', `attachment; filename="${name}"`);
-			c.header('Cache-Control', 'no-store');
-			// The save_csv output when there is one (same bytes the job wrote), else the stored rows.
+			const base = `${job.workflow.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'results'}-${job.id.slice(0, 8)}`;
+			const attach = (ext: 'csv' | 'xlsx') => {
+				c.header('Content-Type', ext === 'xlsx' ? XLSX_TYPE : 'text/csv; charset=utf-8');
+				c.header('Content-Disposition', `attachment; filename="${base}.${ext}"`);
+				c.header('Cache-Control', 'no-store');
+			};
+			// The save_csv output when there is one (same bytes the job wrote: CSV or xlsx), else the stored rows as CSV.
 			if (job.outputPath && job.status === 'completed') {
 				const file = isAbsolute(job.outputPath) ? job.outputPath : join(dataDir, job.outputPath);
 				const info = await stat(file).catch(() => null);
 				if (info?.isFile()) {
+					attach(/\.xlsx$/i.test(file) ? 'xlsx' : 'csv');
 					c.header('Content-Length', String(info.size));
 					return c.body(Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>);
 				}
 			}
+			attach('csv');
 			const columns = await columnsOf(store, job.id, job.columns);
 			return c.body(rowsCsvStream(store, job.id, columns, job.rowCount));
 		});

@@ -1,14 +1,16 @@
 /**
- * `GET /api/workflows/source?path=…`: what a `read_csv` path holds — `{ file_path, columns,
- * row_count, preview, original_name? }`, the upload route's own answer — so everyone on a
- * workflow sees what the uploader saw. An upload or output of a shared workflow needs one of that
+ * `GET /api/workflows/source?path=…[&delimiter=&encoding=&sheet=]`: what a `read_csv` path holds,
+ * read as the block's params say — `{ file_path, columns, row_count, preview, dialect,
+ * original_name? }`, the upload route's own answer — so everyone on a workflow sees what the
+ * uploader saw, and the card follows a delimiter, encoding or sheet chosen by hand. An upload or output of a shared workflow needs one of that
  * workflow's tokens; samples and anonymous files are open; the data directory's own files never.
  */
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { stat } from 'node:fs/promises';
 import type { Row } from '../../src/lib/workflow/schema';
-import { countCsvRows, readCsvHeader, resolveDataPath } from '../blocks/read-csv';
+import { CSV_DELIMITERS, CSV_ENCODINGS, type SourceDialect } from '../../src/lib/workflow/source-file';
+import { countSourceRows, hasReadOverrides, readSourceHeader, resolveDataPath } from '../blocks/read-csv';
 import { JobFailure } from '../engine/types';
 import { HttpError } from '../http-error';
 import { ownerOf, PRIVATE_FILE, type CsvSource } from '../jobs/source-access';
@@ -27,7 +29,10 @@ const PREVIEW_ROWS = 10;
 const COUNT_UP_TO_BYTES = 32 * 1024 * 1024;
 
 const SourceQuery = v.object({
-	path: v.pipe(v.string(), v.minLength(1, 'Give the file path'), v.maxLength(1_000, 'The path is too long'))
+	path: v.pipe(v.string(), v.minLength(1, 'Give the file path'), v.maxLength(1_000, 'The path is too long')),
+	delimiter: v.optional(v.picklist(CSV_DELIMITERS)),
+	encoding: v.optional(v.picklist(CSV_ENCODINGS)),
+	sheet: v.optional(v.pipe(v.string(), v.maxLength(200)))
 });
 
 /** What the route answers (the browser's `UploadResult`). */
@@ -36,6 +41,8 @@ export interface SourceDescription {
 	columns: string[];
 	row_count: number | null;
 	preview: Row[];
+	/** How the file was read: detected or chosen delimiter and encoding, sheet, renamed header names. */
+	dialect: SourceDialect;
 	original_name?: string;
 }
 
@@ -50,27 +57,30 @@ function toHttpError(err: unknown): unknown {
 export function createSourceRoutes(options: SourceRoutesOptions) {
 	const { dataDir, classify, guard } = options;
 	return new Hono().get('/source', queryParams(SourceQuery), async (c) => {
-		const { path } = c.req.valid('query');
+		const { path, ...how } = c.req.valid('query');
 		try {
 			const file = resolveDataPath(dataDir, path);
 			const source = await classify(file);
 			if (source.kind === 'private') throw new HttpError(400, 'invalid_path', PRIVATE_FILE);
 			await guard.requireIfOwned(ownerOf(source), requestToken(c), 'view');
-			const { columns, preview } = await readCsvHeader(file, { previewRows: PREVIEW_ROWS });
+			const { columns, preview, dialect } = await readSourceHeader(file, { ...how, previewRows: PREVIEW_ROWS });
 			c.header('Cache-Control', 'no-store');
+			const count = async () => ((await stat(file)).size <= COUNT_UP_TO_BYTES ? await countSourceRows(file, how) : null);
 			if (source.kind === 'upload') {
 				const { upload } = source;
+				// Read as uploaded (detected): the description stored then. Read another way: this reading.
+				const stored = !hasReadOverrides(how);
 				const body: SourceDescription = {
 					file_path: upload.filePath,
-					columns: upload.columns,
-					row_count: upload.rowCount,
+					columns: stored ? upload.columns : columns,
+					row_count: stored ? upload.rowCount : await count(),
 					preview,
+					dialect,
 					original_name: upload.originalName
 				};
 				return c.json(body);
 			}
-			const small = (await stat(file)).size <= COUNT_UP_TO_BYTES;
-			const body: SourceDescription = { file_path: path, columns, row_count: small ? await countCsvRows(file) : null, preview };
+			const body: SourceDescription = { file_path: path, columns, row_count: await count(), preview, dialect };
 			return c.json(body);
 		} catch (err) {
 			throw toHttpError(err);

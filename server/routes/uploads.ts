@@ -1,7 +1,9 @@
 /**
- * `POST /api/workflows/upload`: a CSV file in the multipart field `file`, streamed to
- * `<data>/uploads/<random id>.csv` (the name is the server's; the client's never touches the disk),
- * checked, and described: `{ file_path, columns, row_count, preview }`. A refused file is deleted.
+ * `POST /api/workflows/upload`: a CSV or .xlsx file in the multipart field `file`, streamed to
+ * `<data>/uploads/<random id>.csv` (or `.xlsx`; the name is the server's; the client's never
+ * touches the disk), checked, and described: `{ file_path, columns, row_count, preview, dialect }`
+ * — `dialect` says how it was read (detected delimiter and encoding, or the sheet; renamed header
+ * names), for the Read CSV card. A refused file is deleted.
  *
  * With a `workflow_id` (form field, or query parameter to be refused before any byte is stored)
  * and that workflow's edit token, the upload belongs to the workflow: only its runs read it and
@@ -12,13 +14,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { countCsvRows, readCsvHeader } from '../blocks/read-csv';
+import { countSourceRows, readSourceHeader } from '../blocks/read-csv';
 import { clipPreviewRow } from '../engine/progress';
 import { JobFailure } from '../engine/types';
 import { HttpError } from '../http-error';
 import type { UploadStore } from '../store/upload-store';
 import { formatBytes, receiveFile } from './multipart-file';
-import { checkCsvName, checkUtf8Text, displayName, MAX_UPLOAD_COLUMNS } from './upload-checks';
+import { checkTextFile, checkXlsxFile, displayName, MAX_UPLOAD_COLUMNS, uploadFormatOf } from './upload-checks';
 import { requestToken, type WorkflowGuard } from './workflow-guard';
 
 export interface UploadRoutesOptions {
@@ -46,14 +48,13 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 		const queried = c.req.query('workflow_id') || null;
 		if (queried !== null) await guard.require(queried, token, 'edit');
 		const id = randomUUID();
-		const filePath = `uploads/${id}.csv`;
-		const absolute = join(dataDir, 'uploads', `${id}.csv`);
 		await mkdir(join(dataDir, 'uploads'), { recursive: true });
 
 		// Streamed to a `.part` name and renamed once accepted: a crash mid-upload never leaves a
 		// file that looks like a finished upload.
-		const partial = `${absolute}.part`;
+		const partial = join(dataDir, 'uploads', `${id}.part`);
 		const received = await receiveFile(c.req.raw, { field: 'file', destination: partial, maxBytes, textFields: ['workflow_id'] });
+		let absolute: string | null = null;
 		try {
 			const posted = received.fields.workflow_id?.trim() || null;
 			if (posted !== null && queried !== null && posted !== queried) {
@@ -62,10 +63,12 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 			const workflowId = posted ?? queried;
 			if (posted !== null && queried === null) await guard.require(posted, token, 'edit');
 			const originalName = displayName(received.filename);
-			checkCsvName(originalName);
+			const format = uploadFormatOf(originalName);
 			if (received.sizeBytes === 0) throw new HttpError(400, 'invalid_csv', 'The file is empty');
-			await checkUtf8Text(partial);
-			const { columns, preview } = await readCsvHeader(partial, { previewRows: PREVIEW_ROWS });
+			const note = format === 'xlsx' ? await checkXlsxFile(partial).then(() => null) : await checkTextFile(partial);
+			const label = originalName;
+			const { columns, preview, dialect } = await readSourceHeader(partial, { previewRows: PREVIEW_ROWS, format, label });
+			if (note) dialect.encoding_note = [dialect.encoding_note, note].filter(Boolean).join(' ');
 			if (columns.length > MAX_UPLOAD_COLUMNS) {
 				throw new HttpError(
 					400,
@@ -73,7 +76,9 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 					`The file has ${columns.length} columns; at most ${MAX_UPLOAD_COLUMNS} are supported`
 				);
 			}
-			const rowCount = await countCsvRows(partial);
+			const rowCount = await countSourceRows(partial, { format, label });
+			const filePath = `uploads/${id}.${format}`;
+			absolute = join(dataDir, 'uploads', `${id}.${format}`);
 			await rename(partial, absolute);
 			await uploads.create({
 				id,
@@ -94,6 +99,7 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 				columns,
 				row_count: rowCount,
 				preview: preview.map(clipPreviewRow),
+				dialect,
 				upload_id: id,
 				original_name: originalName,
 				size_bytes: received.sizeBytes,
@@ -101,11 +107,11 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 			});
 		} catch (err) {
 			await rm(partial, { force: true });
-			await rm(absolute, { force: true });
+			if (absolute) await rm(absolute, { force: true });
 			if (err instanceof JobFailure) {
-				// The parser names the stored file; people know it by the name they uploaded.
+				// The reader names the stored file; people know it by the name they uploaded.
 				const shown = displayName(received.filename);
-				throw new HttpError(400, 'invalid_csv', err.message.split(`${id}.csv.part`).join(shown).split(`${id}.csv`).join(shown));
+				throw new HttpError(400, 'invalid_csv', err.message.split(`${id}.part`).join(shown));
 			}
 			throw err;
 		}

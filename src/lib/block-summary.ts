@@ -70,6 +70,7 @@ export function summarizeBlock(block: BlockInput, fileNames: ReadonlyMap<string,
 		}
 		case 'save_csv': {
 			const name = typeof p.filename === 'string' && p.filename.trim() ? p.filename.trim() : 'results';
+			if (p.format === 'xlsx') return `Saves ${name.replace(/\.(csv|xlsx)$/i, '')}.xlsx`;
 			return `Saves ${name.endsWith('.csv') ? name : `${name}.csv`}`;
 		}
 		default:

@@ -47,7 +47,7 @@ describe('building the Filtered workflow through the UI', () => {
 
 		await page.getByRole('textbox', { name: 'Workflow name' }).fill('Filtered');
 		await page.getByRole('button', { name: 'Add a Read CSV block' }).click();
-		await card(page, 0).getByLabel('Choose a CSV file to upload').setInputFiles(SAMPLE);
+		await card(page, 0).getByLabel('Choose a CSV or Excel file to upload').setInputFiles(SAMPLE);
 		await expect.poll(() => card(page, 0).innerText()).toContain('10 rows · 5 columns');
 		await screenshot(page, '20-build-uploaded');
 

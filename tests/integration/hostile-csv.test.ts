@@ -1,6 +1,6 @@
 /**
  * Hostile files and hostile API answers against the full server (port 0):
- * - CSVs: not UTF-8, 100,000 columns, a 10 MB single cell, formula cells (`=HYPERLINK(…)`, `+cmd`,
+ * - CSVs: Latin-1 bytes, 100,000 columns, a 10 MB single cell, formula cells (`=HYPERLINK(…)`, `+cmd`,
  *   `-2+3`, `@SUM(A1)`, tab and CR prefixes) that must come out neutralised in the downloaded CSV —
  *   both the save_csv file and the download built from stored rows;
  * - enrichment answers of unexpected types from a fake Sixtyfour (nested objects, numbers as
@@ -113,20 +113,22 @@ afterAll(async () => {
 });
 
 describe('hostile CSV files', () => {
-	it('a file that is not UTF-8 is refused at upload with 415 saying what to do', async () => {
+	it('a Latin-1 / Windows-1252 file is read as such at upload, and the answer says so', async () => {
 		const latin1 = Uint8Array.from([...Buffer.from('name,city\nJos'), 0xe9, ...Buffer.from(',M'), 0xfc, ...Buffer.from('nchen\n')]);
 		const res = await uploadFile(latin1);
-		expect(res.status).toBe(415);
-		expect((await res.json()).error.message).toMatch(/UTF-8/);
+		expect(res.status).toBe(200);
+		const body = await res.json();
+		expect(body.preview).toEqual([{ name: 'José', city: 'München' }]);
+		expect(body.dialect).toMatchObject({ encoding: 'windows-1252', encoding_detected: true, encoding_note: expect.stringMatching(/Windows-1252/) });
 		await expectStillServing();
 	});
 
-	it('…and one an operator put in uploads/ by hand still runs, the bad bytes shown as U+FFFD', async () => {
+	it('…and one an operator put in uploads/ by hand runs the same, the bytes decoded as Windows-1252', async () => {
 		await writeFile(join(temp.dir, 'uploads', 'by-hand.csv'), Uint8Array.from([...Buffer.from('name,city\nJos'), 0xe9, ...Buffer.from(',Paris\n')]));
 		const job = await run([{ id: 'r', type: 'read_csv', params: { path: 'uploads/by-hand.csv' } }]);
 		expect(job.status).toBe('completed');
 		const rows = (await (await api(`/workflows/jobs/${job.job_id}/rows`)).json()).rows;
-		expect(rows).toEqual([{ name: 'Jos\uFFFD', city: 'Paris' }]);
+		expect(rows).toEqual([{ name: 'José', city: 'Paris' }]);
 		await expectStillServing();
 	});
 

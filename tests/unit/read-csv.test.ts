@@ -159,10 +159,16 @@ describe('read_csv: file shapes', () => {
 			rows: [{ item: '27" monitor', size: 'large' }]
 		},
 		{
-			name: 'invalid UTF-8 bytes become U+FFFD',
+			name: 'a file that is not UTF-8 in its first bytes reads as Windows-1252',
 			content: Buffer.concat([Buffer.from('name\nJos'), Buffer.from([0xe9]), Buffer.from('\nOk\n')]),
 			columns: ['name'],
-			rows: [{ name: 'Jos\uFFFD' }, { name: 'Ok' }]
+			rows: [{ name: 'José' }, { name: 'Ok' }]
+		},
+		{
+			name: 'invalid UTF-8 bytes past the first 64 KiB become U+FFFD',
+			content: Buffer.concat([Buffer.from('name\n' + 'x'.repeat(70_000) + '\nJos'), Buffer.from([0xe9]), Buffer.from('\nOk\n')]),
+			columns: ['name'],
+			rows: [{ name: 'x'.repeat(70_000) }, { name: 'Jos\uFFFD' }, { name: 'Ok' }]
 		}
 	];
 
@@ -410,7 +416,12 @@ describe('upload helpers', () => {
 			preview: [
 				{ a: '1', a_2: '2' },
 				{ a: '3', a_2: '4' }
-			]
+			],
+			dialect: {
+				encoding: { encoding: 'utf-8', bomBytes: 3, detected: true },
+				delimiter: { delimiter: ',', detected: true }
+			},
+			renamed: [{ from: 'a', to: 'a_2' }]
 		});
 	});
 

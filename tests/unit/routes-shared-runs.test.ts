@@ -283,6 +283,7 @@ describe('GET /source', () => {
 				columns: ['name', 'company', 'employees'],
 				row_count: 5,
 				preview: expect.arrayContaining([{ name: 'Ada', company: 'Analytical Engines', employees: '120' }]),
+				dialect: expect.objectContaining({ format: 'csv', delimiter: ',' }),
 				original_name: 'leads.csv'
 			});
 			expect(body.preview).toHaveLength(5);

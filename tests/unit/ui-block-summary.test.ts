@@ -19,6 +19,7 @@ describe('summarizeBlock', () => {
 		{ b: block('find_email', {}), expected: 'Work email for rows without one' },
 		{ b: block('save_csv', {}), expected: 'Saves results.csv' },
 		{ b: block('save_csv', { filename: 'out.csv' }), expected: 'Saves out.csv' },
+		{ b: block('save_csv', { filename: 'out.csv', format: 'xlsx' }), expected: 'Saves out.xlsx' },
 		// half-edited or foreign params never throw
 		{ b: block('enrich_lead', { struct: null }), expected: 'No fields to find yet' },
 		{ b: block('nonsense', {}), expected: '' }

@@ -3,6 +3,7 @@
  * (`import type` only: nothing from server/ reaches the bundle).
  */
 import type { Row, RunOptions, WorkflowInput } from '$lib/workflow/schema';
+import type { SourceDialect } from '$lib/workflow/source-file';
 import type { JobProgress, JobSummary } from '../../../server/jobs/job-progress';
 import type { RunEstimate } from '../../../server/jobs/estimate';
 import type { BudgetStatus } from '../../../server/jobs/spend-budget';
@@ -45,8 +46,11 @@ export function tokenOfLink(url: string | undefined): string | null {
 export interface UploadResult {
 	file_path: string;
 	columns: string[];
-	row_count: number;
+	/** Null when the file is too large to count on request (the source route only). */
+	row_count: number | null;
 	preview: Row[];
+	/** How the server read the file: delimiter and encoding (detected or chosen), sheet, renamed headers. */
+	dialect?: SourceDialect;
 	/** The name the file had on the uploader's computer (display only). */
 	original_name?: string;
 }
@@ -81,13 +85,20 @@ export function uploadCsv(file: File, token?: string | null, workflowId?: string
 	return requestJson(withQuery('/api/workflows/upload', { workflow_id: workflowId }), { method: 'POST', body: form, token });
 }
 
+/** How Read CSV is told to read its file (unset or `auto` = detected). */
+export interface SourceReadParams {
+	delimiter?: string;
+	encoding?: string;
+	sheet?: string;
+}
+
 /**
  * Columns, row count and first rows of a CSV a workflow reads (an upload or a sample), so everyone
  * on the workflow sees what the uploader saw. Null when the server does not know the path.
  */
-export async function describeSource(path: string, token?: string | null): Promise<UploadResult | null> {
+export async function describeSource(path: string, token?: string | null, how: SourceReadParams = {}): Promise<UploadResult | null> {
 	try {
-		return await requestJson<UploadResult>(withQuery('/api/workflows/source', { path }), { token });
+		return await requestJson<UploadResult>(withQuery('/api/workflows/source', { path, ...how }), { token });
 	} catch (e) {
 		if (e instanceof ApiError && [400, 404, 405].includes(e.status)) return null;
 		throw e;

@@ -54,7 +54,7 @@ const readCsv: BlockDefinition<'read_csv'> = {
 	type: 'read_csv',
 	label: 'Read CSV',
 	description:
-		'Reads rows from an uploaded CSV file (or a bundled sample). Its rows are leads or companies, inferred from the columns unless you set the row kind.',
+		'Reads rows from an uploaded CSV or Excel (.xlsx) file, or a bundled sample. The delimiter (comma, semicolon, tab, pipe) and the encoding are detected unless you set them. Its rows are leads or companies, inferred from the columns unless you set the row kind.',
 	category: 'input',
 	usesApi: false,
 	params: PARAMS_SCHEMAS.read_csv,
@@ -135,7 +135,7 @@ const findEmail: BlockDefinition<'find_email'> = {
 const saveCsv: BlockDefinition<'save_csv'> = {
 	type: 'save_csv',
 	label: 'Save CSV',
-	description: 'Writes the rows to a CSV file you can download.',
+	description: 'Writes the rows to a CSV file (or an Excel workbook) you can download.',
 	category: 'output',
 	usesApi: false,
 	params: PARAMS_SCHEMAS.save_csv,

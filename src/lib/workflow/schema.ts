@@ -3,6 +3,7 @@
  * truth; every type is inferred from them.
  */
 import * as v from 'valibot';
+import { CSV_DELIMITERS, CSV_ENCODINGS, OUTPUT_FORMATS } from './source-file';
 
 /** Block type ids are part of the public API. */
 export const BLOCK_TYPES = ['read_csv', 'filter', 'enrich_company', 'enrich_lead', 'find_email', 'save_csv'] as const;
@@ -87,7 +88,13 @@ const Concurrency = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.
 export const ReadCsvParams = v.strictObject({
 	path: v.pipe(v.string(), v.trim(), v.minLength(1, 'Choose a CSV file'), v.maxLength(1_000)),
 	/** What each row of the file describes; unset or `auto` = inferred from the columns. */
-	kind: v.optional(v.picklist(READ_CSV_KINDS))
+	kind: v.optional(v.picklist(READ_CSV_KINDS)),
+	/** Field delimiter; unset or `auto` = detected from the first rows. */
+	delimiter: v.optional(v.picklist(CSV_DELIMITERS)),
+	/** Text encoding; unset or `auto` = detected from the first bytes. */
+	encoding: v.optional(v.picklist(CSV_ENCODINGS)),
+	/** For an .xlsx file: the sheet to read by name; unset = the first sheet. */
+	sheet: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200)))
 });
 
 export const FilterParams = v.pipe(
@@ -146,7 +153,11 @@ export const FindEmailParams = v.strictObject({
 });
 
 export const SaveCsvParams = v.strictObject({
-	filename: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200)))
+	filename: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200))),
+	/** `csv` (unset) or an Excel workbook. */
+	format: v.optional(v.picklist(OUTPUT_FORMATS)),
+	/** CSV only: start the file with a UTF-8 byte order mark, so Excel opens accents correctly. */
+	bom: v.optional(v.boolean())
 });
 
 export const PARAMS_SCHEMAS = {

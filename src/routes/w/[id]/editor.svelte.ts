@@ -6,7 +6,7 @@
 import { createContext } from 'svelte';
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import { ApiError } from '$lib/api/http';
-import { describeSource, getJob, getWorkflow, listJobs, type Access, type JobProgress, type JobSummary, type UploadResult } from '$lib/api/endpoints';
+import { describeSource, getJob, getWorkflow, listJobs, type Access, type JobProgress, type JobSummary, type SourceReadParams, type UploadResult } from '$lib/api/endpoints';
 import { CollabSession } from '$lib/collab/session.svelte';
 import { LiveFeed } from '$lib/live/live-feed.svelte';
 import { analyzeColumns, type Problem } from '$lib/workflow/columns';
@@ -21,8 +21,21 @@ export interface EditorOptions {
 	user: { name: string; colour: string };
 }
 
-/** A CSV source as the editor knows it: columns for the analysis, a few rows to show. */
-export type SourceInfo = UploadResult;
+/**
+ * A CSV source as the editor knows it: columns for the analysis, a few rows to show, how it was
+ * read; `read_as` keys the block's delimiter/encoding/sheet it was read with ('' = detected).
+ */
+export type SourceInfo = UploadResult & { read_as?: string };
+
+/** The read params of the Read CSV block on `path`, and a key for them ('' when all are detected). */
+function readParamsOf(workflow: { blocks: { type: string; params: unknown }[] }, path: string): { how: SourceReadParams; key: string } {
+	const block = workflow.blocks.find((b) => b.type === 'read_csv' && (b.params as { path?: unknown }).path === path);
+	const p = (block?.params ?? {}) as Record<string, unknown>;
+	const pick = (v: unknown) => (typeof v === 'string' && v !== '' && v !== 'auto' ? v : undefined);
+	const how: SourceReadParams = { delimiter: pick(p.delimiter), encoding: pick(p.encoding), sheet: pick(p.sheet) };
+	const key = how.delimiter || how.encoding || how.sheet ? JSON.stringify([how.delimiter, how.encoding, how.sheet]) : '';
+	return { how, key };
+}
 
 export class Editor {
 	readonly workflowId: string;
@@ -171,14 +184,26 @@ export class Editor {
 	 */
 	#columnsOf(path: string): string[] | null {
 		const known = this.sources.get(path);
-		if (known) return known.columns;
-		if (!this.#requested.has(path) && path.trim()) {
-			this.#requested.add(path);
-			describeSource(path, this.token).then(
-				(info) => info && this.sources.set(path, info),
+		if (!path.trim()) return known?.columns ?? null;
+		// Read as the block says: a delimiter, encoding or sheet chosen by hand asks the server again.
+		const { how, key } = readParamsOf(this.session.workflow, path);
+		if (known && (known.read_as ?? '') === key) return known.columns;
+		if (!this.#requested.has(`${path}\n${key}`)) {
+			this.#requested.add(`${path}\n${key}`);
+			describeSource(path, this.token, how).then(
+				(info) => {
+					if (!info) return;
+					const name = info.original_name ?? this.sources.get(path)?.original_name;
+					// Only if the block still reads it this way (a later change asked again).
+					if (readParamsOf(this.session.workflow, path).key !== key) return;
+					this.sources.set(path, { ...info, original_name: name, read_as: key });
+					// Another reading of this path may be asked for again later (switching back).
+					for (const r of this.#requested) if (r.startsWith(`${path}\n`) && r !== `${path}\n${key}`) this.#requested.delete(r);
+				},
 				() => {}
 			);
 		}
+		if (known) return known.columns;
 		for (const job of [...this.live.jobs, ...this.#polled.values()]) {
 			const read = job.blocks.find((b) => b.block_type === 'read_csv' && b.columns.length > 0);
 			const block = this.session.workflow.blocks.find((b) => b.id === read?.block_id);
