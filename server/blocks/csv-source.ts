@@ -169,7 +169,7 @@ export async function openCsv(file: string, options: OpenCsvOptions = {}): Promi
 	});
 
 	let columns: string[] = [];
-	let renamed: CsvSource['renamed'] = [];
+	let renamed: CsvSource['renamed'];
 	let width = 0;
 	function toRow(record: string[], index: number): Row {
 		const row: Row = {};
