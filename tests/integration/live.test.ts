@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { finishedJob, jobEvents, sleep, startLiveHarness, type LiveHarness } from '../helpers/live';
 import { PROTOCOL_VERSION } from '../../src/lib/workflow/protocol';
+import { cpuMs } from '../helpers/cpu-time';
 
 let harness: LiveHarness | null = null;
 afterEach(async () => {
@@ -196,7 +197,9 @@ describe('live hub: a slow consumer', () => {
 
 		// 150 finished jobs, each with a heavy preview (~40 KB per event): ~18 MB of finals.
 		const preview = Array.from({ length: 20 }, (_, i) => ({ i, text: 'x'.repeat(2_000) }));
-		const publishStart = performance.now();
+		// CPU time spent inside publish(): the wall clock would also count the moments a loaded
+		// machine gives the CPU to other processes.
+		const publishStart = cpuMs();
 		for (let j = 0; j < 150; j++) {
 			const e = jobEvents(`bulk-${j}`);
 			h.hub.publish(id, e.created());
@@ -209,11 +212,11 @@ describe('live hub: a slow consumer', () => {
 		h.hub.publish(id, hot.created());
 		h.hub.publish(id, hot.started());
 		h.hub.publish(id, hot.blockStarted('enrich'));
-		let publishMs = performance.now() - publishStart;
+		let publishMs = cpuMs() - publishStart;
 		for (let r = 1; r <= 5_000; r++) {
-			const t = performance.now();
+			const t = cpuMs();
 			h.hub.publish(id, hot.progress('enrich', r));
-			publishMs += performance.now() - t;
+			publishMs += cpuMs() - t;
 			if (r % 500 === 0) await sleep(100);
 		}
 		h.hub.publish(id, hot.finished(5_000));
@@ -224,8 +227,9 @@ describe('live hub: a slow consumer', () => {
 		const stats = h.hub.stats();
 		expect(stats.progressHeldBack).toBeGreaterThan(0);
 		expect(stats.clientsDropped).toBe(0);
-		// Publishing never waited on a socket: ~20,600 events in well under a second of CPU.
-		expect(publishMs).toBeLessThan(1_000);
+		// Publishing never waited on a socket: ~20,600 events take ~170 ms of CPU. The box (20× that)
+		// catches publish doing work per queued byte or message for the stalled client, not speed.
+		expect(publishMs).toBeLessThan(3_500);
 
 		(slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
 		await slow.until(() => slow.jobs.get('hot')?.status === 'completed', 20_000, 'slow client to finish');

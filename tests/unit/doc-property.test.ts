@@ -20,6 +20,7 @@ import {
 	workflowToDoc
 } from '../../src/lib/workflow/doc';
 import { FILTER_OPERATORS, STRUCT_FIELD_TYPES, TIERS, type WorkflowInput } from '../../src/lib/workflow/schema';
+import { PROPERTY_TIMEOUT_MS } from '../helpers/timeouts';
 
 /** Any code points, plus a small alphabet whose emoji share high surrogates, so diffs hit pairs. */
 const text = fc.oneof(
@@ -97,7 +98,7 @@ describe('workflow ↔ Y.Doc round trips (fast-check)', () => {
 			}),
 			{ numRuns: 200 }
 		);
-	});
+	}, PROPERTY_TIMEOUT_MS);
 
 	it('writing w2 over a doc holding w1 yields exactly w2 (text is diffed, surrogate pairs intact)', () => {
 		fc.assert(
@@ -111,7 +112,7 @@ describe('workflow ↔ Y.Doc round trips (fast-check)', () => {
 			}),
 			{ numRuns: 200 }
 		);
-	});
+	}, PROPERTY_TIMEOUT_MS);
 });
 
 type Op = (doc: Y.Doc, pick: (n: number) => number) => void;
@@ -188,5 +189,5 @@ describe('replicas converge (fast-check)', () => {
 			),
 			{ numRuns: 150 }
 		);
-	});
+	}, PROPERTY_TIMEOUT_MS);
 });

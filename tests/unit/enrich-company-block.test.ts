@@ -206,6 +206,14 @@ describe('enrich_company with Find people: companies become leads', () => {
 	it('cancelling the job stops the calls in flight', async () => {
 		const controller = new AbortController();
 		const fake = fakeApi({ latencyMs: 20 });
+		// Cancel once the 20th call is out — a point in the job, not a time (after a 30 ms sleep, a
+		// loaded machine may already have finished all 300 rows).
+		const enrichCompany = fake.service.enrichCompany.bind(fake.service);
+		fake.service.enrichCompany = (request, call) => {
+			const pending = enrichCompany(request, call);
+			if (fake.requests.length === 20) queueMicrotask(() => controller.abort());
+			return pending;
+		};
 		const events: RunEvent[] = [];
 		const done = runJob({
 			jobId: 'job',
@@ -215,10 +223,9 @@ describe('enrich_company with Find people: companies become leads', () => {
 			enrichment: fake.service,
 			onEvent: (e) => events.push(e)
 		});
-		await sleep(30);
-		controller.abort();
 		const result = await done;
 		expect(result.status).toBe('cancelled');
+		expect(fake.requests.length).toBeGreaterThanOrEqual(20);
 		expect(fake.requests.length).toBeLessThan(300);
 		expect(fake.stats.aborted).toBeGreaterThan(0);
 		expect(fake.stats.aborted).toBeLessThanOrEqual(5);

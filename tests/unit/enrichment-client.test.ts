@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createScheduler } from '../../server/enrichment/scheduler';
 import { TaskEndedError, createSixtyfourClient, type SixtyfourClientOptions } from '../../server/enrichment/sixtyfour-client';
 import { EnrichmentError, type CallMeter } from '../../server/enrichment/types';
-import { startFakeSixtyfour, type FakeHandler, type FakeSixtyfour } from '../helpers/fake-sixtyfour';
+import { startFakeSixtyfour, type FakeHandler, type FakeRequest, type FakeSixtyfour } from '../helpers/fake-sixtyfour';
+import { settledAtOnce } from '../helpers/settles';
 import type { EnrichLeadRequest } from '../../server/enrichment/sixtyfour-schemas';
 
 const LEAD: EnrichLeadRequest = {
@@ -25,10 +26,40 @@ afterAll(() => fake.close());
 beforeEach(() => {
 	fake.requests.length = 0;
 });
+afterEach(() => {
+	vi.useRealTimers();
+});
 
+const testScheduler = () => createScheduler({ ratePerMinute: 600_000, burst: 1_000, maxInFlight: 10, backoffBaseMs: 5, maxAttempts: 3 });
 function client(overrides: Partial<SixtyfourClientOptions> = {}) {
-	const scheduler = createScheduler({ ratePerMinute: 600_000, burst: 1_000, maxInFlight: 10, backoffBaseMs: 5, maxAttempts: 3 });
-	return createSixtyfourClient({ apiKey: 'sk-test', baseUrl: `${fake.url}/`, scheduler, polling: { initialMs: 20, minIntervalMs: 5, maxIntervalMs: 50 }, ...overrides });
+	return createSixtyfourClient({ apiKey: 'sk-test', baseUrl: `${fake.url}/`, scheduler: testScheduler(), polling: { initialMs: 20, minIntervalMs: 5, maxIntervalMs: 50 }, ...overrides });
+}
+
+/**
+ * The fake API answered in-process through the client's `fetch` option, so that it runs on
+ * Vitest's fake clock: `delayMs` is fake time, and each request is stamped with the fake
+ * `performance.now()`. For tests about *when* the client sends (a loopback server on a loaded
+ * machine adds real, random delays to every stamp).
+ */
+function inProcessFetch(handler: FakeHandler, requests: FakeRequest[]): typeof fetch {
+	return async (input, init) => {
+		const request: FakeRequest = {
+			method: init?.method ?? 'GET',
+			path: new URL(String(input)).pathname,
+			headers: {},
+			body: init?.body ? (JSON.parse(String(init.body)) as unknown) : null,
+			at: performance.now()
+		};
+		const answer = await handler(request, requests.push(request) - 1);
+		if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+		const body = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body ?? {});
+		return new Response(body, { status: answer.status ?? 200, headers: { 'content-type': 'application/json', ...answer.headers } });
+	};
+}
+
+/** Waits (without a deadline: the test's timeout is the limit) until `condition` holds. */
+async function until(condition: () => boolean): Promise<void> {
+	while (!condition()) await new Promise((r) => setTimeout(r, 1));
 }
 const meter = (): CallMeter => ({ calls: 0, cached: 0, costCents: 0, waiting: 0 });
 const call = (m = meter(), signal = new AbortController().signal) => ({ signal, meter: m });
@@ -126,11 +157,10 @@ describe('errors', () => {
 
 	it('times out a request that never answers', async () => {
 		fake.setHandler(() => ({ hang: true }));
-		const start = performance.now();
 		const error = await client({ requestTimeoutMs: 40, maxAttempts: 2 }).findEmail({ lead: { name: 'Ada' } }, call()).catch((e: unknown) => e);
-		expect(error).toMatchObject({ fatal: false, message: expect.stringMatching(/timeout.*after 2 attempts/) });
+		// The 40 ms timeout ended both attempts (the default one, 60 s, would outlast the test's 5 s).
+		expect(error).toMatchObject({ fatal: false, message: expect.stringMatching(/no answer within 40 ms \(timeout\).*after 2 attempts/) });
 		expect(fake.requests).toHaveLength(2);
-		expect(performance.now() - start).toBeLessThan(1_000);
 	});
 
 	it.each([
@@ -179,14 +209,18 @@ describe('async submit + poll', () => {
 		expect(m).toMatchObject({ calls: 4, costCents: 5, waiting: 0 });
 	});
 
-	it('first polls near the expected latency, then backs off', async () => {
-		fake.setHandler(task(3, { status: 'completed', result: ANSWER }));
-		await client({ polling: { initialMs: 60, minIntervalMs: 5, maxIntervalMs: 1_000, factor: 2 } }).enrichLeadAsync(LEAD, call());
-		const at = fake.requests.map((r) => r.at);
-		expect(at[1] - at[0]).toBeGreaterThanOrEqual(55); // ≈ expected latency
-		expect(at[2] - at[1]).toBeGreaterThanOrEqual(28); // expected / 2
-		expect(at[3] - at[2]).toBeGreaterThanOrEqual(58); // ×2
-		expect(at[4] - at[3]).toBeGreaterThanOrEqual(118); // ×2 again
+	it('first polls at the expected latency after submitting, then backs off', async () => {
+		vi.useFakeTimers();
+		const requests: FakeRequest[] = [];
+		const running = task(3, { status: 'completed', result: ANSWER });
+		// The submit itself takes 20 ms: the first poll still goes out 60 ms after submitting, not 60 ms after the answer.
+		const api = inProcessFetch(async (req, i) => ({ ...(await running(req, i)), delayMs: req.path === '/enrich-lead-async' ? 20 : 0 }), requests);
+		const done = client({ fetch: api, polling: { initialMs: 60, minIntervalMs: 5, maxIntervalMs: 1_000, factor: 2 } }).enrichLeadAsync(LEAD, call());
+		await vi.runAllTimersAsync();
+		expect((await done).structured_data.title).toBe('Countess');
+		expect(requests.map((r) => r.path)).toEqual(['/enrich-lead-async', ...Array(4).fill('/job-status/task-1')]);
+		// expected latency 60; then expected / 2 = 30, ×2 = 60, ×2 again = 120
+		expect(requests.map((r) => r.at - requests[0].at)).toEqual([0, 60, 90, 150, 270]);
 	});
 
 	it.each([
@@ -216,25 +250,33 @@ describe('async submit + poll', () => {
 });
 
 describe('cancellation', () => {
+	// Neither call can end by itself within the test: the request hangs (the sync timeout is
+	// 15 min), the task runs forever (the next poll is 10 s away). Only the abort can end them.
 	it.each([
-		{ name: 'a sync call in flight', handler: (() => ({ hang: true })) as FakeHandler, run: (c: ReturnType<typeof client>, o: ReturnType<typeof call>) => c.enrichLead(LEAD, o) },
+		{
+			name: 'a sync call in flight',
+			handler: (() => ({ hang: true })) as FakeHandler,
+			run: (c: ReturnType<typeof client>, o: ReturnType<typeof call>) => c.enrichLead(LEAD, o),
+			inFlight: 1
+		},
 		{
 			name: 'an async call between polls',
 			handler: ((req) => (req.path === '/enrich-lead-async' ? { body: { task_id: 't' } } : { body: { status: 'running' } })) as FakeHandler,
-			run: (c: ReturnType<typeof client>, o: ReturnType<typeof call>) => c.enrichLeadAsync(LEAD, o)
+			run: (c: ReturnType<typeof client>, o: ReturnType<typeof call>) => c.enrichLeadAsync(LEAD, o),
+			inFlight: 0 // the submit was answered: the client is waiting for its first poll
 		}
-	])('stops $name promptly', async ({ handler, run }) => {
+	])('stops $name at once', async ({ handler, run, inFlight }) => {
 		fake.setHandler(handler);
+		const scheduler = testScheduler();
 		const controller = new AbortController();
-		const pending = run(client({ polling: { initialMs: 10_000 } }), call(meter(), controller.signal)).catch((e: unknown) => e);
-		await new Promise((r) => setTimeout(r, 30));
-		const sent = fake.requests.length;
-		const t = performance.now();
+		const pending = run(client({ scheduler, polling: { initialMs: 10_000 } }), call(meter(), controller.signal)).catch((e: unknown) => e);
+		await until(() => fake.requests.length === 1 && scheduler.stats().inFlight === inFlight);
 		controller.abort();
-		expect(await pending).toMatchObject({ name: 'AbortError' });
-		expect(performance.now() - t).toBeLessThan(100);
+		// "At once": the call settles before the event loop turns — no timer, no answer awaited.
+		expect(await settledAtOnce(pending)).toMatchObject({ name: 'AbortError' });
 		await new Promise((r) => setTimeout(r, 20));
-		expect(fake.requests.length).toBe(sent);
+		expect(fake.requests).toHaveLength(1); // no retry, no poll
+		expect(scheduler.stats()).toMatchObject({ inFlight: 0, queued: 0, backingOff: 0, waitingOnRateLimit: 0, retries: 0 });
 	});
 });
 

@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { docToWorkflow, workflowToDoc } from '../../src/lib/workflow/doc';
 import { BLOCK_TYPES, WorkflowSchema, type WorkflowInput } from '../../src/lib/workflow/schema';
+import { PROPERTY_TIMEOUT_MS } from '../helpers/timeouts';
 
 /** A value a peer may put anywhere in the doc. */
 type Spec =
@@ -146,7 +147,7 @@ describe('docToWorkflow on documents a hostile peer wrote (fast-check)', () => {
 			{ numRuns: 400 }
 		);
 		expect(valid).toBeGreaterThan(0);
-	});
+	}, PROPERTY_TIMEOUT_MS);
 
 	it('a valid workflow written over a hostile doc reads back exactly (the doc is repaired)', () => {
 		fc.assert(
@@ -163,7 +164,7 @@ describe('docToWorkflow on documents a hostile peer wrote (fast-check)', () => {
 			}),
 			{ numRuns: 200 }
 		);
-	});
+	}, PROPERTY_TIMEOUT_MS);
 
 	it.each([
 		['params.__proto__ holding a path', { k: 'map', v: [['__proto__', { k: 'json', v: { path: 'uploads/x.csv' } }]] } as Spec],

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backoffDelay, parseRetryAfter } from '../../server/enrichment/backoff';
 import {
 	AttemptsExhaustedError,
@@ -7,10 +7,25 @@ import {
 	forgetScheduler,
 	getScheduler
 } from '../../server/enrichment/scheduler';
+import { settledAtOnce } from '../helpers/settles';
 
 const FAST = { ratePerMinute: 600_000, burst: 1_000 };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const meter = () => ({ calls: 0, waiting: 0 });
+
+/**
+ * Tests about *when* things happen run on Vitest's fake clock (setTimeout and performance.now): the
+ * scheduler's waits then take exactly the time it asked for, and a loaded machine can neither
+ * squeeze two sends together (by running the first one late) nor stretch a cool-down.
+ */
+const fakeClock = () => vi.useFakeTimers();
+/** Lets every timer fire, in order, until nothing is left waiting. */
+const runTimers = () => vi.runAllTimersAsync();
+/** Moves the fake clock on by `ms`, firing what falls due. */
+const elapse = (ms: number) => vi.advanceTimersByTimeAsync(ms);
+afterEach(() => {
+	vi.useRealTimers();
+});
 
 /** An attempt that resolves after `ms` unless its signal aborts first. */
 function work(ms: number) {
@@ -49,28 +64,34 @@ describe('token bucket', () => {
 		{ ratePerMinute: 3_000, burst: 1, n: 16 },
 		{ ratePerMinute: 6_000, burst: 5, n: 30 }
 	])('sends at most burst + rate·t in any window ($ratePerMinute/min, burst $burst)', async ({ ratePerMinute, burst, n }) => {
+		fakeClock();
 		const s = createScheduler({ ratePerMinute, burst, maxInFlight: 100 });
 		const sent: number[] = [];
 		const start = performance.now();
-		await Promise.all(Array.from({ length: n }, () => s.run(async () => void sent.push(performance.now()))));
+		const all = Promise.all(Array.from({ length: n }, () => s.run(async () => void sent.push(performance.now()))));
+		await runTimers();
+		await all;
+		expect(sent).toHaveLength(n);
 		const perMs = ratePerMinute / 60_000;
 		for (let i = 0; i < sent.length; i++) {
 			for (let j = i; j < sent.length; j++) {
-				// 2 ms of slack for timer granularity; the bound itself is what the bucket promises.
-				expect(j - i + 1).toBeLessThanOrEqual(burst + perMs * (sent[j] - sent[i] + 2));
+				// Exactly the bound the bucket promises: on the fake clock a send happens when its token comes.
+				expect(j - i + 1).toBeLessThanOrEqual(burst + perMs * (sent[j] - sent[i]));
 			}
 		}
-		// …and it is not needlessly slow either.
+		// …and it is not needlessly slow either: within a few ms of the ideal (timers round up to whole ms).
 		const ideal = (n - burst) / perMs;
-		expect(performance.now() - start).toBeLessThan(ideal * 1.5 + 50);
+		expect(performance.now() - start).toBeGreaterThanOrEqual(ideal);
+		expect(performance.now() - start).toBeLessThan(ideal * 1.1);
 	});
 
 	it('counts every attempt, retries included, against the bucket and the meter', async () => {
+		fakeClock();
 		const s = createScheduler({ ratePerMinute: 6_000, burst: 1, maxInFlight: 10, backoffBaseMs: 1 });
 		const m = meter();
 		let attempts = 0;
 		const sent: number[] = [];
-		await s.run(
+		const done = s.run(
 			async () => {
 				sent.push(performance.now());
 				if (++attempts < 3) throw new RetryableError('503', 503);
@@ -78,13 +99,16 @@ describe('token bucket', () => {
 			},
 			{ meter: m }
 		);
+		await runTimers();
+		await done;
 		expect(m).toEqual({ calls: 3, waiting: 0 });
-		expect(sent[2] - sent[0]).toBeGreaterThanOrEqual(2 * 10 - 2); // 100 req/s → ≥ 10 ms apart
+		expect(sent[2] - sent[0]).toBeGreaterThanOrEqual(2 * 10); // 100 req/s → ≥ 10 ms apart
 	});
 });
 
 describe('429 and Retry-After', () => {
 	it('pauses the whole key until Retry-After has elapsed and halves the in-flight cap', async () => {
+		fakeClock();
 		const s = createScheduler({ ...FAST, maxInFlight: 8, backoffBaseMs: 1 });
 		let limitedAt = 0;
 		const starts: { who: string; at: number }[] = [];
@@ -96,14 +120,17 @@ describe('429 and Retry-After', () => {
 			}
 			return 'a';
 		});
-		await pause(10);
+		await elapse(10);
 		expect(s.stats().concurrency).toBe(4);
-		expect(s.stats().pausedForMs).toBeGreaterThan(100);
+		expect(s.stats().pausedForMs).toBe(140);
 		const others = ['b', 'c', 'd'].map((who) => s.run(async () => void starts.push({ who, at: performance.now() })));
+		await elapse(139);
+		expect(starts).toHaveLength(1); // nobody, not even the retry, goes before the pause ends
+		await runTimers();
 		await Promise.all([first, ...others]);
 		const afterPause = starts.slice(1);
 		expect(afterPause).toHaveLength(4);
-		for (const start of afterPause) expect(start.at - limitedAt).toBeGreaterThanOrEqual(148);
+		for (const start of afterPause) expect(start.at - limitedAt).toBeGreaterThanOrEqual(150);
 		expect(s.stats()).toMatchObject({ rateLimited: 1, retries: 1 });
 	});
 
@@ -112,13 +139,14 @@ describe('429 and Retry-After', () => {
 		{ maxInFlight: 4, minInFlight: 3, afterCuts: 3, afterGrowth: 4 },
 		{ maxInFlight: 1, minInFlight: 1, afterCuts: 1, afterGrowth: 1 }
 	])('cuts the cap once per storm (max $maxInFlight → $afterCuts), then grows back on success', async (c) => {
+		fakeClock(); // a loaded machine must not let the 60 ms cool-down pass between the two 429s
 		const s = createScheduler({ ...FAST, maxInFlight: c.maxInFlight, minInFlight: c.minInFlight, backoffBaseMs: 1, decreaseCooldownMs: 60 });
 		const limited = () => s.run(async () => Promise.reject(new RetryableError('429', 429)), { maxAttempts: 1 }).catch((e) => e);
 		expect(await limited()).toBeInstanceOf(AttemptsExhaustedError);
 		await limited(); // same storm: no second cut
 		await s.run(async () => 'ok'); // nor growth during the cool-down
 		expect(s.stats()).toMatchObject({ rateLimited: 2, concurrency: c.afterCuts });
-		await pause(70);
+		await elapse(70);
 		for (let i = 1; i < c.afterGrowth - c.afterCuts; i++) await s.run(async () => 'ok');
 		expect(s.stats().concurrency).toBe(Math.max(c.afterCuts, c.afterGrowth - 1)); // +1 per success…
 		for (let i = 0; i < 5; i++) await s.run(async () => 'ok');
@@ -150,16 +178,18 @@ describe('backoff', () => {
 	});
 
 	it('waits the backoff between attempts, then succeeds', async () => {
+		fakeClock();
 		const s = createScheduler({ ...FAST, maxInFlight: 4, backoffBaseMs: 20, random: () => 0.99 });
 		const at: number[] = [];
-		const result = await s.run(async () => {
+		const run = s.run(async () => {
 			at.push(performance.now());
 			if (at.length < 3) throw new RetryableError('server error (500)', 500);
 			return 'done';
 		});
-		expect(result).toBe('done');
-		expect(at[1] - at[0]).toBeGreaterThanOrEqual(19 - 1);
-		expect(at[2] - at[1]).toBeGreaterThanOrEqual(39 - 1);
+		await runTimers();
+		expect(await run).toBe('done');
+		// 0.99 of the first and second backoff ceilings (20 and 40 ms), in the whole ms timers count.
+		expect([at[1] - at[0], at[2] - at[1]]).toEqual([19, 39]);
 		expect(s.stats().retries).toBe(2);
 	});
 
@@ -201,15 +231,20 @@ describe('backoff', () => {
 
 describe('timeouts', () => {
 	it('aborts an attempt that takes too long and retries it as a timeout', async () => {
+		fakeClock();
 		const s = createScheduler({ ...FAST, maxInFlight: 4, backoffBaseMs: 1 });
 		const signals: AbortSignal[] = [];
 		const start = performance.now();
-		const error = await s
+		const run = s
 			.run((signal) => (signals.push(signal), new Promise(() => {})), { timeoutMs: 40, maxAttempts: 2 })
 			.catch((e: unknown) => e);
+		await runTimers();
+		const error = await run;
 		expect(error).toBeInstanceOf(AttemptsExhaustedError);
-		expect((error as Error).message).toMatch(/timeout/);
-		expect(performance.now() - start).toBeLessThan(400);
+		expect((error as Error).message).toMatch(/no answer within 40 ms \(timeout\)/);
+		// Two 40 ms timeouts and a backoff of under 1 ms between them: the timeout is what ended each attempt.
+		expect(performance.now() - start).toBeGreaterThanOrEqual(80);
+		expect(performance.now() - start).toBeLessThanOrEqual(81);
 		expect(signals.map((x) => x.aborted)).toEqual([true, true]);
 		expect(s.stats()).toMatchObject({ timeouts: 2, inFlight: 0 });
 	});
@@ -217,6 +252,7 @@ describe('timeouts', () => {
 
 describe('cancellation', () => {
 	it('a queued request aborts at once and is never sent; an in-flight one is aborted promptly', async () => {
+		fakeClock();
 		const s = createScheduler({ ...FAST, maxInFlight: 1 });
 		const a = new AbortController();
 		const b = new AbortController();
@@ -225,41 +261,37 @@ describe('cancellation', () => {
 		const mb = meter();
 		const first = s.run((signal) => (started.push('a'), work(5_000)(signal)), { signal: a.signal, meter: ma }).catch((e: unknown) => e);
 		const second = s.run((signal) => (started.push('b'), work(5_000)(signal)), { signal: b.signal, meter: mb }).catch((e: unknown) => e);
-		await pause(10);
+		await elapse(10);
 		expect(s.stats()).toMatchObject({ inFlight: 1, queued: 1 });
 		expect(mb.waiting).toBe(1);
 
-		let t = performance.now();
+		// "At once": settled before the event loop turns (no timer fires on the fake clock anyway).
 		b.abort();
-		expect((await second) as Error).toMatchObject({ name: 'AbortError' });
-		expect(performance.now() - t).toBeLessThan(100);
+		expect((await settledAtOnce(second)) as Error).toMatchObject({ name: 'AbortError' });
 		expect(s.stats().queued).toBe(0);
 		expect(mb).toEqual({ calls: 0, waiting: 0 });
 
-		t = performance.now();
 		a.abort();
-		expect((await first) as Error).toMatchObject({ name: 'AbortError' });
-		expect(performance.now() - t).toBeLessThan(100);
-		await pause(5);
+		expect((await settledAtOnce(first)) as Error).toMatchObject({ name: 'AbortError' });
+		await elapse(5);
 		expect(started).toEqual(['a']);
 		expect(s.stats()).toMatchObject({ inFlight: 0, queued: 0, sent: 1 });
 		expect(ma).toEqual({ calls: 1, waiting: 0 });
 	});
 
 	it('a request waiting for a rate-limit token aborts at once', async () => {
+		fakeClock(); // the next token is a second away, however slowly this test runs
 		const s = createScheduler({ ratePerMinute: 60, burst: 1, maxInFlight: 4 });
 		await s.run(async () => 'spend the only token');
 		const c = new AbortController();
 		const m = meter();
 		let sent = false;
 		const waiting = s.run(async () => void (sent = true), { signal: c.signal, meter: m }).catch((e: unknown) => e);
-		await pause(10);
+		await elapse(10);
 		expect(s.stats().waitingOnRateLimit).toBe(1);
 		expect(m.waiting).toBe(1);
-		const t = performance.now();
 		c.abort();
-		expect((await waiting) as Error).toMatchObject({ name: 'AbortError' });
-		expect(performance.now() - t).toBeLessThan(100);
+		expect((await settledAtOnce(waiting)) as Error).toMatchObject({ name: 'AbortError' });
 		expect(sent).toBe(false);
 		expect(s.stats().waitingOnRateLimit).toBe(0);
 		expect(m.waiting).toBe(0);
@@ -267,14 +299,15 @@ describe('cancellation', () => {
 	});
 
 	it('an abort during backoff stops the retries', async () => {
+		fakeClock();
 		const s = createScheduler({ ...FAST, maxInFlight: 4, backoffBaseMs: 10_000, random: () => 0.9 });
 		const c = new AbortController();
 		let attempts = 0;
 		const run = s.run(async () => (attempts++, Promise.reject(new RetryableError('500', 500))), { signal: c.signal }).catch((e: unknown) => e);
-		await pause(10);
+		await elapse(10);
 		expect(s.stats().backingOff).toBe(1);
 		c.abort();
-		expect((await run) as Error).toMatchObject({ name: 'AbortError' });
+		expect((await settledAtOnce(run)) as Error).toMatchObject({ name: 'AbortError' });
 		expect(attempts).toBe(1);
 		expect(s.stats().backingOff).toBe(0);
 	});

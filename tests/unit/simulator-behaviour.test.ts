@@ -3,12 +3,13 @@
  * fault rates, the async job lifecycle, run-time configuration and the CLI flags.
  */
 import * as v from 'valibot';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSimulatorApp, DEMO_SIMULATOR_OPTIONS, type SimulatorOptionsInput } from '../../server/enrichment/simulator';
 import { simulatorOptionsFromArgv } from '../../server/enrichment/simulator/cli-options';
 import { sampleLatencyMs } from '../../server/enrichment/simulator/latency';
 import { mulberry32 } from '../../server/enrichment/simulator/prng';
 import { AsyncSubmitSchema, EnrichLeadResponseSchema, JobStatusSchema } from '../../server/enrichment/sixtyfour-schemas';
+import { PROPERTY_TIMEOUT_MS } from '../helpers/timeouts';
 
 type Sim = ReturnType<typeof createSimulatorApp>;
 
@@ -20,7 +21,18 @@ function call(sim: Sim, path: string, body?: unknown, key = 'test-key'): Promise
 }
 
 const LEAD = { lead: { name: 'Ada Lovelace', company: 'Ariglad Inc' } };
-const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * The simulator reads the time from `Date.now()` (rate-limit windows, job deadlines). Tests that
+ * depend on how much time passed freeze that clock and move it by hand, so a slow or loaded
+ * machine cannot let a window slide or a job finish between two requests. Timers stay real.
+ */
+function freezeClock(): { advance(ms: number): void } {
+	vi.useFakeTimers({ toFake: ['Date'] });
+	return { advance: (ms) => vi.advanceTimersByTime(ms) };
+}
+afterEach(() => {
+	vi.useRealTimers();
+});
 
 describe('rate limit', () => {
 	it('admits N per window per key, then 429 with Retry-After and X-RateLimit-* headers', async () => {
@@ -41,14 +53,19 @@ describe('rate limit', () => {
 	});
 
 	it('counts polls, not refusals for a bad key, and frees slots as the window slides', async () => {
+		const clock = freezeClock();
 		const sim = createSimulatorApp({ rateLimit: { requests: 2, windowMs: 150 } });
 		expect((await call(sim, '/find-email', LEAD, '')).status).toBe(401);
 		expect((await call(sim, '/job-status/unknown')).status).toBe(404);
+		clock.advance(100);
 		expect((await call(sim, '/job-status/unknown')).status).toBe(404);
 		const limited = await call(sim, '/job-status/unknown');
 		expect(limited.status).toBe(429);
-		await wait(Number(limited.headers.get('retry-after')) > 1 ? 1_000 : 200);
-		expect((await call(sim, '/find-email', LEAD)).status).toBe(200);
+		expect(limited.headers.get('retry-after')).toBe('1'); // whole seconds, rounded up from 50 ms
+		clock.advance(49);
+		expect((await call(sim, '/find-email', LEAD)).status).toBe(429); // the first poll is still in the window
+		clock.advance(1);
+		expect((await call(sim, '/find-email', LEAD)).status).toBe(200); // …and has just left it
 	});
 
 	it('has no X-RateLimit headers when no limit is set', async () => {
@@ -125,7 +142,7 @@ describe('faults', () => {
 		expect(count('200') + count('500') + count('malformed') + count('reset')).toBe(1_000);
 		expect(await run({ seed: 5, faults: FAULTS }, 1_000)).toEqual(a);
 		expect(await run({ seed: 6, faults: FAULTS }, 1_000)).not.toEqual(a);
-	});
+	}, PROPERTY_TIMEOUT_MS);
 
 	it('charges nothing for faulted answers and counts each fault', async () => {
 		const sim = createSimulatorApp({ seed: 1, faults: FAULTS });
@@ -145,6 +162,7 @@ describe('async jobs', () => {
 	const BODY = { lead_info: { name: 'Ada Lovelace', company: 'Analytical Engines' }, struct: { title: 'Job title' } };
 
 	it('runs submit → running → completed with the sync answer, charge_amount and task_type', async () => {
+		const clock = freezeClock();
 		const sim = createSimulatorApp({ latency: { enrich_lead: { medianMs: 80 } } });
 		const submit = await call(sim, '/enrich-lead-async', BODY);
 		const { task_id, status } = v.parse(AsyncSubmitSchema, await submit.json());
@@ -157,7 +175,9 @@ describe('async jobs', () => {
 		expect(sim.stats().jobs).toMatchObject({ submitted: 1, running: 1 });
 		expect(sim.stats().charged_cents).toBe(0);
 
-		await wait(100);
+		clock.advance(79);
+		expect(await (await call(sim, `/job-status/${task_id}`)).json()).toMatchObject({ status: 'running' });
+		clock.advance(1);
 		const done = await (await call(sim, `/job-status/${task_id}`)).json();
 		const parsed = v.parse(JobStatusSchema, done);
 		expect(parsed.state).toBe('completed');
