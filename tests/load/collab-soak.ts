@@ -17,7 +17,7 @@ import * as Y from 'yjs';
 import { docToWorkflow, getParamText, setParam } from '../../src/lib/workflow/doc';
 import type { WorkflowInput } from '../../src/lib/workflow/schema';
 import { LiveTestClient } from '../helpers/live';
-import { atLeast, atMost, isMain, latencySummary, linearSlope, markdownTable, round1, round2, runFromCommandLine, sleep, type LoadReport } from './measure';
+import { atLeast, atMost, isMain, latencySummary, linearSlope, markdownTable, round1, round2, runFromCommandLine, sleep, speedFigure, type LoadReport } from './measure';
 import { leadsCsv } from '../helpers/leads-csv';
 import { startStack, type CreatedWorkflow, type Stack } from './stack';
 
@@ -268,7 +268,7 @@ export async function runCollabSoak(options: CollabSoakOptions): Promise<LoadRep
 			atMost('run finishes a watcher missed', unseen, 0),
 			atMost('sockets dropped during the run', disconnects, 0),
 			atMost('invalid live frames', invalidFrames, 0),
-			atMost('edit propagation p99 (ms)', lat.p99, COLLAB_SOAK_BOUNDS.p99Ms),
+			speedFigure(atMost('edit propagation p99 (ms)', lat.p99, COLLAB_SOAK_BOUNDS.p99Ms)),
 			...(s.judgeRss ? [atMost('server RSS slope after warm-up (MiB/min)', slopeLate, COLLAB_SOAK_BOUNDS.rssSlopeMiBPerMin, (x) => x.toFixed(2))] : []),
 			atMost('server heap growth after GC per edit, warm-up → end (bytes)', heapPerEdit, COLLAB_SOAK_BOUNDS.heapBytesPerEdit, (x) => String(Math.round(x)))
 		];

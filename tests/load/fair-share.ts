@@ -24,7 +24,7 @@ import type { JobRecord } from '../../server/store/job-store';
 import { WorkflowSchema } from '../../src/lib/workflow/schema';
 import { spawnSimulator } from '../bench/sim-process';
 import { makeTempDir } from '../helpers/temp-dir';
-import { atLeast, atMost, isMain, markdownTable, maxInWindow, percent, round1, round2, runFromCommandLine, type LoadReport } from './measure';
+import { atLeast, atMost, isMain, markdownTable, maxInWindow, percent, round1, round2, runFromCommandLine, speedFigure, type LoadReport } from './measure';
 import { writeLeadsCsv } from '../helpers/leads-csv';
 import { recordingFetch } from './recording-fetch';
 
@@ -235,7 +235,7 @@ function report(
 		atLeast('slowest job rows/s ÷ mean', Math.min(...perJobRate) / meanRate, FAIR_SHARE_BOUNDS.minShareOfMean, (x) => x.toFixed(2)),
 		atLeast('smallest share while all ran ÷ mean', Math.min(...perJobTogether) / Math.max(1, meanTogether), FAIR_SHARE_BOUNDS.minShareOfMean, (x) => x.toFixed(2)),
 		atMost('finish spread (first → last finish ÷ wall)', finishSpread, FAIR_SHARE_BOUNDS.maxFinishSpread, percent),
-		atLeast('throughput ÷ limit', throughput / limitPerS, FAIR_SHARE_BOUNDS.minThroughputOfLimit, percent)
+		speedFigure(atLeast('throughput ÷ limit', throughput / limitPerS, FAIR_SHARE_BOUNDS.minThroughputOfLimit, percent))
 	];
 	return { title: `Fair sharing of one API key (${s.jobs} jobs × ${s.rowsPerJob} rows, ${s.limitPerMinute} requests/min)`, markdown, checks };
 }

@@ -14,6 +14,16 @@ export interface Check {
 	/** The bound, as printed (e.g. `≤ 2%`). */
 	bound: string;
 	ok: boolean;
+	/**
+	 * A speed figure (throughput, latency): judged by the full runs and printed by the quick
+	 * variants in CI, never a test's pass/fail — a shared, loaded machine stretches wall time.
+	 */
+	timed?: true;
+}
+
+/** Marks a check as a speed figure (see `Check.timed`). */
+export function speedFigure(check: Check): Check {
+	return { ...check, timed: true };
 }
 
 /** What a suite returns: a title, its figures as a Markdown table, and its checks. */
