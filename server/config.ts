@@ -126,6 +126,14 @@ export const EnvSchema = v.object({
 	RATE_LIMIT_UPLOADS_PER_MIN: v.optional(
 		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'), v.transform(Number), v.maxValue(100_000, 'expected a whole number from 0 to 100000'))
 	),
+	/** Ceiling of the rate learnt from the API's `X-RateLimit-Limit` headers (unset: none). */
+	SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN: v.optional(
+		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 1 to 1000000'), v.transform(Number), v.minValue(1, 'expected a whole number from 1 to 1000000'), v.maxValue(1_000_000, 'expected a whole number from 1 to 1000000'))
+	),
+	/** Group find-email rows into `/find-email-bulk` requests (unset: on with the simulator, off with the real API). */
+	SIXTYFOUR_FIND_EMAIL_BULK: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(['true', 'false', '1', '0', 'yes', 'no'], 'expected true or false'), v.transform((s) => s === 'true' || s === '1' || s === 'yes'))),
+	/** The server's externally reachable base URL: async enrichments then report back by webhook. */
+	PUBLIC_URL: v.optional(HttpUrl),
 	LOG_LEVEL: v.optional(
 		v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected a pino level (info, debug, …)'),
 		'info'
@@ -148,6 +156,12 @@ export interface Config {
 	requestTimeoutMs: number;
 	maxAttempts: number;
 	pollInitialMs: number | undefined;
+	/** Ceiling of the learnt rate limit (undefined: none). */
+	maxRatePerMinute: number | undefined;
+	/** Bulk find-email: undefined = on with the simulator, off with the real API. */
+	findEmailBulk: boolean | undefined;
+	/** Externally reachable base URL (no trailing slash); enables webhooks for async calls. */
+	publicUrl: string | undefined;
 	defaultConcurrency: number;
 	maxConcurrentJobs: number;
 	uploadLimitBytes: number;
@@ -246,6 +260,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		requestTimeoutMs: e.SIXTYFOUR_REQUEST_TIMEOUT_MS,
 		maxAttempts: e.SIXTYFOUR_MAX_ATTEMPTS,
 		pollInitialMs: e.SIXTYFOUR_POLL_INITIAL_MS,
+		maxRatePerMinute: e.SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN,
+		findEmailBulk: e.SIXTYFOUR_FIND_EMAIL_BULK,
+		publicUrl: e.PUBLIC_URL,
 		defaultConcurrency: e.DEFAULT_CONCURRENCY,
 		maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
 		uploadLimitBytes: Math.round(e.UPLOAD_LIMIT_MB * 1024 * 1024),

@@ -133,6 +133,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		requestTimeoutMs: config.requestTimeoutMs,
 		maxAttempts: config.maxAttempts,
 		cacheTtlMs: config.cacheTtlMs,
+		maxRatePerMinute: config.maxRatePerMinute,
 		...(config.pollInitialMs ? { polling: { initialMs: config.pollInitialMs } } : {})
 	};
 	try {

@@ -29,8 +29,10 @@ export interface EnrichmentServiceOptions {
 	/** Default `https://api.sixtyfour.ai`. */
 	baseUrl?: string;
 	db: Db;
-	/** Requests per minute for this key, polls included (default 500, the lower documented figure). */
+	/** Requests per minute for this key, polls included (default 500, the lower documented figure); the API's `X-RateLimit-*` headers adjust it. */
 	rateLimitPerMinute?: number;
+	/** Never use more than this, whatever the headers say (default: no ceiling). */
+	maxRatePerMinute?: number;
 	/** Ceiling of the adaptive in-flight cap (default 100). */
 	maxInFlight?: number;
 	/** Use `/enrich-lead-async`, `/enrich-company-async` + polling (default true: survives a crash, holds no socket for minutes). */
@@ -77,6 +79,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		options.scheduler ??
 		getScheduler(schedulerKey(baseUrl, options.apiKey), {
 			ratePerMinute: options.rateLimitPerMinute ?? 500,
+			maxRatePerMinute: options.maxRatePerMinute,
 			maxInFlight: options.maxInFlight ?? 100,
 			maxAttempts: options.maxAttempts ?? 4,
 			requestTimeoutMs
@@ -144,6 +147,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		client,
 		cache,
 		stats: () => ({ scheduler: scheduler.stats(), cache: cache.stats() }),
+		rateLimitPerMinute: () => scheduler.stats().ratePerMinute,
 		enrichLead(request, call) {
 			allowManyWaiters(call.signal);
 			return cache.getOrCall(ENRICH_LEAD, request, call, async (context) => {

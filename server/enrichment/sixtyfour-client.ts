@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import { sleep } from './abortable';
 import { errorForStatus } from './http-errors';
 import { PollTiming, type PollTimingOptions } from './poll-timing';
+import { readRateLimitHeaders } from './rate-limit-headers';
 import { AttemptsExhaustedError, RetryableError, type Scheduler } from './scheduler';
 import {
 	AsyncSubmitSchema,
@@ -152,6 +153,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 						throw new RetryableError(`${what}: network error (${describeError(error)})`, null);
 					}
 					notify(endpoint, response.status);
+					options.scheduler.observeLimits(readRateLimitHeaders(response.headers));
 					if (!response.ok) throw errorForStatus(response.status, redact(text), response.headers.get('retry-after'), what);
 					try {
 						return JSON.parse(text) as unknown;
