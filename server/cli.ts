@@ -76,7 +76,10 @@ async function main(argv: string[]): Promise<number> {
 		baseUrl: simulator?.url ?? process.env.SIXTYFOUR_BASE_URL ?? 'https://api.sixtyfour.ai',
 		db,
 		rateLimitPerMinute: Number(process.env.SIXTYFOUR_RATE_LIMIT_PER_MIN ?? 500),
-		maxRatePerMinute: process.env.SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN ? Number(process.env.SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN) : undefined
+		maxRatePerMinute: process.env.SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN ? Number(process.env.SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN) : undefined,
+		// The simulator's bulk answer is known; the real API's is undocumented (opt in).
+		findEmailBulk: process.env.SIXTYFOUR_FIND_EMAIL_BULK ? /^(true|1|yes)$/i.test(process.env.SIXTYFOUR_FIND_EMAIL_BULK.trim()) : simulator !== null,
+		onNotice: (message) => console.error(message)
 	});
 
 	const controller = new AbortController();

@@ -134,6 +134,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		maxAttempts: config.maxAttempts,
 		cacheTtlMs: config.cacheTtlMs,
 		maxRatePerMinute: config.maxRatePerMinute,
+		onNotice: (message: string) => logger.warn(message),
 		...(config.pollInitialMs ? { polling: { initialMs: config.pollInitialMs } } : {})
 	};
 	try {
@@ -142,7 +143,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 				...common,
 				apiKey: config.apiKey,
 				baseUrl: config.baseUrl,
-				rateLimitPerMinute: config.rateLimitPerMinute
+				rateLimitPerMinute: config.rateLimitPerMinute,
+				findEmailBulk: config.findEmailBulk ?? false
 			});
 			logger.info({ base_url: config.baseUrl, rate_limit_per_min: config.rateLimitPerMinute }, 'using the Sixtyfour API');
 		} else {
@@ -153,7 +155,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 				...common,
 				apiKey: 'simulator',
 				baseUrl: simulator.url,
-				rateLimitPerMinute: Math.min(config.rateLimitPerMinute, DEMO_SIMULATOR_OPTIONS.rateLimit.requests)
+				rateLimitPerMinute: Math.min(config.rateLimitPerMinute, DEMO_SIMULATOR_OPTIONS.rateLimit.requests),
+				findEmailBulk: config.findEmailBulk ?? true
 			});
 			logger.warn({ simulator_url: simulator.url }, 'no SIXTYFOUR_API_KEY: enrichment answers come from the built-in simulator');
 		}

@@ -17,6 +17,7 @@ import {
 	type SixtyfourClient
 } from './sixtyfour-client';
 import { createResponseCache, type CacheStats, type MissContext, type ResponseCache } from './cache';
+import { createFindEmailBatcher } from './find-email-batcher';
 import { getScheduler, type Scheduler, type SchedulerStats } from './scheduler';
 import type { PollTimingOptions } from './poll-timing';
 import type { FindEmailRequest } from './sixtyfour-schemas';
@@ -46,6 +47,13 @@ export interface EnrichmentServiceOptions {
 	/** Cache entries older than this are refetched (ms; 0 = forever, the default). */
 	cacheTtlMs?: number;
 	polling?: PollTimingOptions;
+	/**
+	 * Group find-email lookups into `/find-email-bulk` requests of up to 100 leads (default false:
+	 * the bulk answer's shape is undocumented; the simulator's is known).
+	 */
+	findEmailBulk?: boolean | { lingerMs?: number; maxBatch?: number };
+	/** Told about things an operator should know once (e.g. a bulk answer we could not read). */
+	onNotice?: (message: string) => void;
 	/** Injectable for tests. */
 	fetch?: typeof fetch;
 	/** Use this scheduler instead of the process-wide one for the key (tests, isolation). */
@@ -95,6 +103,15 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		polling: options.polling
 	});
 	const cache = createResponseCache({ db: options.db, ttlMs: options.cacheTtlMs });
+	const bulk = options.findEmailBulk;
+	const batcher = bulk
+		? createFindEmailBatcher({
+				...(typeof bulk === 'object' ? bulk : {}),
+				sendBulk: (request, call) => client.findEmailBulk(request, call),
+				single: (request, call) => client.findEmail(request, call),
+				onUnrecognised: options.onNotice
+			})
+		: null;
 	const asyncLead = options.asyncMode?.enrichLead ?? true;
 	const asyncCompany = options.asyncMode?.enrichCompany ?? true;
 
@@ -170,7 +187,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 			allowManyWaiters(call.signal);
 			const keyed = { ...request, mode: request?.mode ?? 'PROFESSIONAL' };
 			return cache.getOrCall(FIND_EMAIL, keyed, call, async ({ signal, meter }) => {
-				const answer = await client.findEmail(request, { signal, meter });
+				const answer = batcher ? await batcher.lookup(request, { signal, meter }) : await client.findEmail(request, { signal, meter });
 				return { value: { ...answer, cost_cents: null }, costCents: answer.cost_cents ?? 0 };
 			});
 		}

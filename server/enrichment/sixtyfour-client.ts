@@ -30,6 +30,7 @@ import { EnrichmentError, type CallOptions } from './types';
 
 export const ENRICH_LEAD = '/enrich-lead';
 export const FIND_EMAIL = '/find-email';
+export const FIND_EMAIL_BULK = '/find-email-bulk';
 export const ENRICH_COMPANY = '/enrich-company';
 
 /** An async task reached an end state other than completed (failed, cancelled, timed_out…). */
@@ -100,6 +101,8 @@ export interface SixtyfourClient {
 	): Promise<EnrichCompanyResponse>;
 	/** `POST /find-email`. */
 	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
+	/** `POST /find-email-bulk` (≤ 100 leads): the raw answer, whose undocumented shape the caller checks (find-email-batcher.ts). */
+	findEmailBulk(request: { leads: FindEmailRequest['lead'][]; mode: string; verify_emails: boolean }, options: CallOptions): Promise<unknown>;
 	/** The clock the client measures task ages with (for `submittedAt`). */
 	now(): number;
 	/** Adds a listener of every attempt's outcome; returns the function that removes it. */
@@ -293,7 +296,8 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 			const result = parse(FindEmailResponseSchema, raw, `POST ${FIND_EMAIL}`);
 			call.meter.costCents += result.cost_cents ?? 0;
 			return result;
-		}
+		},
+		findEmailBulk: (req, call) => request('POST', FIND_EMAIL_BULK, req, call)
 	};
 }
 

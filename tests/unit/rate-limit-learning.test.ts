@@ -15,7 +15,7 @@ import { WorkflowSchema } from '../../src/lib/workflow/schema';
 import { jobTotals } from '../../src/lib/job-totals';
 import { startFakeSixtyfour, type FakeSixtyfour } from '../helpers/fake-sixtyfour';
 
-const headers = (h: Record<string, string>) => new Headers(h);
+const headers = (h: Record<string, string | undefined>) => new Headers(Object.entries(h).filter((e): e is [string, string] => e[1] !== undefined));
 
 describe('readRateLimitHeaders', () => {
 	it.each([
