@@ -8,6 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import { HttpError, toErrorResponse } from './http-error';
 import type { JobManager } from './jobs/job-manager';
+import type { RequestModel } from './jobs/estimate';
 import { createBlockRoutes } from './routes/blocks';
 import { createJobRoutes } from './routes/jobs';
 import { createSourceClassifier } from './jobs/source-access';
@@ -42,6 +43,8 @@ export interface AppDeps {
 	workflowRoutes?: Hono;
 	/** Shared workflows (issue 4): token checks and document snapshots for runs, jobs and uploads. */
 	shared?: SharedWorkflows;
+	/** How the server calls the API, for the estimate's requests per row. */
+	requestModel?: RequestModel;
 }
 
 /** What the REST routes need of shared workflows. */
@@ -74,7 +77,7 @@ export function createApp(deps: AppDeps) {
 		.route('/', createBlockRoutes())
 		.route('/', createUploadRoutes({ dataDir, uploads: deps.uploads, maxBytes: deps.uploadLimitBytes, logger, guard }))
 		.route('/', createSourceRoutes({ dataDir, classify, guard }))
-		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs }))
+		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs, requestModel: deps.requestModel }))
 		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard }));
 	if (deps.workflowRoutes) workflows.route('/', deps.workflowRoutes);
 

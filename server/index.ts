@@ -202,7 +202,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		logger,
 		simulated,
 		workflowRoutes,
-		shared
+		shared,
+		requestModel: { asyncEnrich: config.asyncMode, webhooks: false, findEmailBulk: config.findEmailBulk ?? simulated }
 	});
 	const api = getRequestListener(app.fetch, {
 		errorHandler: (err) => {

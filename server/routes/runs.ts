@@ -16,7 +16,7 @@ import * as v from 'valibot';
 import { RunOptionsSchema, WorkflowSchema, type RunOptions, type Workflow } from '../../src/lib/workflow/schema';
 import { ID_PATTERN, type Access } from '../access';
 import { HttpError, toIssues, type Issue } from '../http-error';
-import { estimateRun } from '../jobs/estimate';
+import { estimateRun, type RequestModel } from '../jobs/estimate';
 import type { JobManager } from '../jobs/job-manager';
 import { checkRun } from '../jobs/validate-run';
 import type { CsvSource } from '../jobs/source-access';
@@ -53,6 +53,8 @@ export interface RunRoutesOptions {
 	guard: WorkflowGuard;
 	/** The shared documents; without them `workflow_id` requests find no workflow (404). */
 	docs?: WorkflowDocs;
+	/** How the server calls the API (async, webhooks, bulk): the estimate's requests per row. */
+	requestModel?: RequestModel;
 }
 
 const problems = (issues: Issue[]) => {
@@ -83,7 +85,7 @@ export function createRunRoutes(options: RunRoutesOptions) {
 		const { issues, warnings, sources } = await checkRun(run.workflow, { dataDir, classify, mayReadOwned: run.mayReadOwned });
 		if (issues.length > 0) throw problems(issues);
 		const rows = Object.fromEntries(Object.entries(sources).map(([id, s]) => [id, s.rowCount]));
-		return { estimate: estimateRun(run.workflow, run.options, rows), warnings };
+		return { estimate: estimateRun(run.workflow, run.options, rows, options.requestModel), warnings };
 	}
 
 	return new Hono()
