@@ -16,6 +16,7 @@ import { createRunRoutes } from './routes/runs';
 import { createSourceRoutes } from './routes/sources';
 import { createStatusRoutes } from './routes/status';
 import { createUploadRoutes } from './routes/uploads';
+import { createWebhookRoutes, type WebhookRoutesOptions } from './routes/sixtyfour-webhook';
 import { createWorkflowGuard } from './routes/workflow-guard';
 import type { JobStore } from './store/job-store';
 import type { WorkflowsRepo } from './store/workflows-repo';
@@ -45,6 +46,8 @@ export interface AppDeps {
 	shared?: SharedWorkflows;
 	/** How the server calls the API, for the estimate's requests per row. */
 	requestModel?: RequestModel;
+	/** With PUBLIC_URL: the async tasks' completion POSTs (`/api/sixtyfour/webhook/:secret`). */
+	webhooks?: WebhookRoutesOptions;
 }
 
 /** What the REST routes need of shared workflows. */
@@ -84,6 +87,7 @@ export function createApp(deps: AppDeps) {
 	const api = new Hono()
 		.route('/', createStatusRoutes({ simulated: deps.simulated, uploadLimitBytes: deps.uploadLimitBytes }))
 		.route('/workflows', workflows);
+	if (deps.webhooks) api.route('/sixtyfour', createWebhookRoutes(deps.webhooks));
 
 	const app = new Hono().route('/api', api);
 

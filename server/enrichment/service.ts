@@ -18,6 +18,7 @@ import {
 } from './sixtyfour-client';
 import { createResponseCache, type CacheStats, type MissContext, type ResponseCache } from './cache';
 import { createFindEmailBatcher } from './find-email-batcher';
+import type { TaskWebhooks } from './task-webhooks';
 import { getScheduler, type Scheduler, type SchedulerStats } from './scheduler';
 import type { PollTimingOptions } from './poll-timing';
 import type { FindEmailRequest } from './sixtyfour-schemas';
@@ -52,6 +53,8 @@ export interface EnrichmentServiceOptions {
 	 * the bulk answer's shape is undocumented; the simulator's is known).
 	 */
 	findEmailBulk?: boolean | { lingerMs?: number; maxBatch?: number };
+	/** Async answers by webhook (PUBLIC_URL): submits carry its URL, polls become the fallback. */
+	webhooks?: TaskWebhooks;
 	/** Told about things an operator should know once (e.g. a bulk answer we could not read). */
 	onNotice?: (message: string) => void;
 	/** Injectable for tests. */
@@ -100,7 +103,8 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		maxAttempts: options.maxAttempts,
 		requestTimeoutMs,
 		syncEnrichTimeoutMs: options.syncEnrichTimeoutMs,
-		polling: options.polling
+		polling: options.polling,
+		webhooks: options.webhooks
 	});
 	const cache = createResponseCache({ db: options.db, ttlMs: options.cacheTtlMs });
 	const bulk = options.findEmailBulk;

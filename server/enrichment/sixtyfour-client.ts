@@ -9,6 +9,7 @@ import { sleep } from './abortable';
 import { errorForStatus } from './http-errors';
 import { PollTiming, type PollTimingOptions } from './poll-timing';
 import { readRateLimitHeaders } from './rate-limit-headers';
+import type { TaskWebhooks } from './task-webhooks';
 import { AttemptsExhaustedError, RetryableError, type Scheduler } from './scheduler';
 import {
 	AsyncSubmitSchema,
@@ -60,6 +61,8 @@ export interface SixtyfourClientOptions {
 	/** Give up waiting for an async task after this long (default 20 min); the task may be resumed. */
 	taskTimeoutMs?: number;
 	polling?: PollTimingOptions;
+	/** With a public URL: async submits carry its `webhook_url`, and answers arrive by webhook (polls only as the fallback). */
+	webhooks?: TaskWebhooks;
 	now?: () => number;
 }
 
@@ -199,9 +202,12 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 
 	/** `POST <endpoint>-async` with a checked body: the task id. */
 	async function submitTask<S extends v.GenericSchema>(endpoint: string, schema: S, req: unknown, call: CallOptions): Promise<string> {
-		const body = checkRequest(schema, req, endpoint.slice(1));
-		const raw = await request('POST', `${endpoint}-async`, body, call);
-		return parse(AsyncSubmitSchema, raw, `POST ${endpoint}-async`).task_id;
+		const body = checkRequest(schema, req, endpoint.slice(1)) as Record<string, unknown>;
+		const hooks = options.webhooks;
+		const raw = await request('POST', `${endpoint}-async`, hooks ? { ...body, webhook_url: hooks.url } : body, call);
+		const taskId = parse(AsyncSubmitSchema, raw, `POST ${endpoint}-async`).task_id;
+		hooks?.expect(taskId);
+		return taskId;
 	}
 
 	/** Polls a task of `endpoint` (its poll timing is learnt per endpoint) until it ends; parses its result. */
@@ -217,28 +223,38 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 		// restart is polled, not given up on before its first poll.
 		const waitingSince = now();
 		const resumed = call.resumed === true;
+		const hooks = options.webhooks;
+		// A resumed task is polled once at once (its webhook may have come while we were down);
+		// after that, and for a fresh task from the start, the webhook is awaited until the tail.
+		if (hooks && resumed) hooks.expect(taskId);
 		let lastRunningAt: number | null = null;
-		for (let poll = 0; ; poll++) {
-			const wait = timing.delay(endpoint, poll, now() - started);
-			if (poll > 0 && now() + wait - waitingSince > taskTimeout) {
-				throw new EnrichmentError(`Sixtyfour task ${taskId} still running after ${Math.round((now() - started) / 1000)} s (gave up waiting)`, null, false);
+		try {
+			for (let poll = 0; ; poll++) {
+				const waitForHook = hooks !== undefined && !(resumed && poll === 0);
+				const wait = waitForHook && poll === 0 ? timing.webhookTail(endpoint, now() - started) : timing.delay(endpoint, poll, now() - started);
+				if (poll > 0 && now() + wait - waitingSince > taskTimeout) {
+					throw new EnrichmentError(`Sixtyfour task ${taskId} still running after ${Math.round((now() - started) / 1000)} s (gave up waiting)`, null, false);
+				}
+				const delivered = waitForHook ? await hooks.wait(taskId, wait, call.signal) : (await sleep(wait, call.signal), null);
+				if (delivered) lastRunningAt = now() - started; // a webhook comes at completion: no uncertainty to split
+				const raw = delivered ?? (await request('GET', `/job-status/${encodeURIComponent(taskId)}`, undefined, call));
+				const status = parse(JobStatusSchema, raw, delivered ? 'webhook' : 'GET /job-status');
+				if (status.state === 'running') {
+					lastRunningAt = now() - started;
+					continue;
+				}
+				if (status.state === 'failed') {
+					const reason = redact(typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : '');
+					throw new TaskEndedError(`Sixtyfour task ${taskId} ended ${status.rawStatus}${reason}`, status.rawStatus);
+				}
+				if (!resumed) timing.observe(endpoint, now() - started, lastRunningAt);
+				const result = parse(resultSchema, status.result, 'GET /job-status result') as object;
+				const cost = costOf(raw) || costOf(status.result);
+				call.meter.costCents += cost;
+				return { ...result, cost_cents: cost } as v.InferOutput<S> & { cost_cents: number };
 			}
-			await sleep(wait, call.signal);
-			const raw = await request('GET', `/job-status/${encodeURIComponent(taskId)}`, undefined, call);
-			const status = parse(JobStatusSchema, raw, 'GET /job-status');
-			if (status.state === 'running') {
-				lastRunningAt = now() - started;
-				continue;
-			}
-			if (status.state === 'failed') {
-				const reason = redact(typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : '');
-				throw new TaskEndedError(`Sixtyfour task ${taskId} ended ${status.rawStatus}${reason}`, status.rawStatus);
-			}
-			if (!resumed) timing.observe(endpoint, now() - started, lastRunningAt);
-			const result = parse(resultSchema, status.result, 'GET /job-status result') as object;
-			const cost = costOf(raw) || costOf(status.result);
-			call.meter.costCents += cost;
-			return { ...result, cost_cents: cost } as v.InferOutput<S> & { cost_cents: number };
+		} finally {
+			hooks?.settle(taskId);
 		}
 	}
 

@@ -3,7 +3,7 @@
  * data dir, for route tests through `app.request()`: no port, no process.
  */
 import { join } from 'node:path';
-import { createApp } from '../../server/app';
+import { createApp, type AppDeps } from '../../server/app';
 import { runJob } from '../../server/engine/run-job';
 import { EnrichmentError, type EnrichmentService } from '../../server/enrichment/types';
 import { createJobManager, type JobManager } from '../../server/jobs/job-manager';
@@ -27,6 +27,8 @@ export interface TestAppOptions {
 	uploadLimitBytes?: number;
 	maxConcurrentJobs?: number;
 	runJob?: (options: RunJobOptions) => Promise<RunJobResult>;
+	/** Mounts the Sixtyfour webhook route (as PUBLIC_URL does). */
+	webhooks?: AppDeps['webhooks'];
 }
 
 export interface TestApp {
@@ -62,7 +64,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 		jobStore,
 		uploads,
 		logger,
-		simulated: true
+		simulated: true,
+		webhooks: options.webhooks
 	});
 	return {
 		app,
