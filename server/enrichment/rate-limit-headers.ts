@@ -6,55 +6,52 @@
  * Parsing is strict: a header that is not a plain non-negative number (or the IETF draft form
  * `500;w=60`) is ignored rather than guessed at — a bad header must never set the rate to nonsense.
  */
-import { parseRetryAfter } from "./backoff";
+import { parseRetryAfter } from './backoff';
 
 /** The limit a header names is per minute unless it says its window (`;w=<seconds>`). */
 const DEFAULT_WINDOW_S = 60;
 
 /** The readable parts of one answer's rate-limit headers; null where absent or unreadable. */
 export interface RateLimitInfo {
-  /** Requests per minute the key is allowed. */
-  limitPerMinute: number | null;
-  /** Requests left in the server's current window. */
-  remaining: number | null;
-  /** A pause the server asks for (ms). */
-  retryAfterMs: number | null;
+	/** Requests per minute the key is allowed. */
+	limitPerMinute: number | null;
+	/** Requests left in the server's current window. */
+	remaining: number | null;
+	/** A pause the server asks for (ms). */
+	retryAfterMs: number | null;
 }
 
 /** Anything with `get(name)`: a fetch `Headers`, or a plain map in tests. */
 export interface HeaderSource {
-  get(name: string): string | null;
+	get(name: string): string | null;
 }
 
 /**
  * Reads the rate-limit headers of one answer.
  * @example readRateLimitHeaders(new Headers({ 'x-ratelimit-limit': '6000' })).limitPerMinute // 6000
  */
-export function readRateLimitHeaders(
-  headers: HeaderSource,
-  nowMs: number = Date.now(),
-): RateLimitInfo {
-  return {
-    limitPerMinute: parseLimit(headers.get("x-ratelimit-limit")),
-    remaining: parseCount(headers.get("x-ratelimit-remaining")),
-    retryAfterMs: parseRetryAfter(headers.get("retry-after"), nowMs),
-  };
+export function readRateLimitHeaders(headers: HeaderSource, nowMs: number = Date.now()): RateLimitInfo {
+	return {
+		limitPerMinute: parseLimit(headers.get('x-ratelimit-limit')),
+		remaining: parseCount(headers.get('x-ratelimit-remaining')),
+		retryAfterMs: parseRetryAfter(headers.get('retry-after'), nowMs)
+	};
 }
 
 /** `6000`, or `6000;w=60` / `100, 100;w=1` (IETF draft: the first item, its window in seconds). */
 function parseLimit(raw: string | null): number | null {
-  if (raw == null) return null;
-  const first = raw.split(",")[0]!.trim();
-  const m = /^(\d{1,9})(?:\s*;\s*w\s*=\s*(\d{1,7}))?(?:\s*;.*)?$/i.exec(first);
-  if (!m) return null;
-  const limit = Number(m[1]);
-  const windowS = m[2] === undefined ? DEFAULT_WINDOW_S : Number(m[2]);
-  if (limit < 1 || windowS < 1) return null;
-  return Math.max(1, Math.floor((limit * 60) / windowS));
+	if (raw == null) return null;
+	const first = raw.split(',')[0]!.trim();
+	const m = /^(\d{1,9})(?:\s*;\s*w\s*=\s*(\d{1,7}))?(?:\s*;.*)?$/i.exec(first);
+	if (!m) return null;
+	const limit = Number(m[1]);
+	const windowS = m[2] === undefined ? DEFAULT_WINDOW_S : Number(m[2]);
+	if (limit < 1 || windowS < 1) return null;
+	return Math.max(1, Math.floor((limit * 60) / windowS));
 }
 
 function parseCount(raw: string | null): number | null {
-  if (raw == null) return null;
-  const text = raw.trim();
-  return /^\d{1,9}$/.test(text) ? Number(text) : null;
+	if (raw == null) return null;
+	const text = raw.trim();
+	return /^\d{1,9}$/.test(text) ? Number(text) : null;
 }
