@@ -38,15 +38,15 @@ export function readRateLimitHeaders(headers: HeaderSource, nowMs: number = Date
 	};
 }
 
-/** `6000`, or `6000;w=60` / `100, 100;w=1` (IETF draft: the first item, its window in seconds). */
+/** `6000`, or `6000;w=60` / `100, 100;w=1` / `6;w=0.3` (IETF draft: the first item, its window in seconds). */
 function parseLimit(raw: string | null): number | null {
 	if (raw == null) return null;
 	const first = raw.split(',')[0]!.trim();
-	const m = /^(\d{1,9})(?:\s*;\s*w\s*=\s*(\d{1,7}))?(?:\s*;.*)?$/i.exec(first);
+	const m = /^(\d{1,9})(?:\s*;\s*w\s*=\s*(\d{1,7}(?:\.\d{1,3})?))?(?:\s*;.*)?$/i.exec(first);
 	if (!m) return null;
 	const limit = Number(m[1]);
 	const windowS = m[2] === undefined ? DEFAULT_WINDOW_S : Number(m[2]);
-	if (limit < 1 || windowS < 1) return null;
+	if (limit < 1 || !(windowS > 0)) return null;
 	return Math.max(1, Math.floor((limit * 60) / windowS));
 }
 

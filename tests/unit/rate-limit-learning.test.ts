@@ -34,6 +34,8 @@ describe('readRateLimitHeaders', () => {
 			remaining: null,
 			retry: null
 		},
+		{ case: "a sub-second window (the simulator's short windows)", h: { 'X-RateLimit-Limit': '6;w=0.3' }, limit: 1200, remaining: null, retry: null },
+		{ case: 'malformed: zero window', h: { 'X-RateLimit-Limit': '6;w=0' }, limit: null, remaining: null, retry: null },
 		{
 			case: 'IETF list form, first policy',
 			h: { 'X-RateLimit-Limit': '1000, 1000;w=60' },
