@@ -12,6 +12,7 @@ import { clientAddress, limitRequests, type ApiRateLimitRule, type ClientRateLim
 import { HttpError, toErrorResponse } from './http-error';
 import type { JobManager } from './jobs/job-manager';
 import type { SpendBudget } from './jobs/spend-budget';
+import type { RequestModel } from './jobs/estimate';
 import { createBlockRoutes } from './routes/blocks';
 import { createJobRoutes } from './routes/jobs';
 import { createSourceClassifier } from './jobs/source-access';
@@ -19,6 +20,7 @@ import { createRunRoutes } from './routes/runs';
 import { createSourceRoutes } from './routes/sources';
 import { createStatusRoutes } from './routes/status';
 import { createUploadRoutes } from './routes/uploads';
+import { createWebhookRoutes, type WebhookRoutesOptions } from './routes/sixtyfour-webhook';
 import { createWorkflowGuard } from './routes/workflow-guard';
 import type { JobStore } from './store/job-store';
 import type { WorkflowsRepo } from './store/workflows-repo';
@@ -54,6 +56,10 @@ export interface AppDeps {
 	budget?: SpendBudget;
 	/** Key posted runs on `X-Forwarded-For` (see client-rate-limit.ts). Default false. */
 	trustProxy?: boolean;
+	/** How the server calls the API, for the estimate's requests per row. */
+	requestModel?: RequestModel;
+	/** With PUBLIC_URL: the async tasks' completion POSTs (`/api/sixtyfour/webhook/:secret`). */
+	webhooks?: WebhookRoutesOptions;
 }
 
 /** What the REST routes need of shared workflows. */
@@ -100,13 +106,14 @@ export function createApp(deps: AppDeps) {
 		.route('/', createBlockRoutes())
 		.route('/', createUploadRoutes({ dataDir, uploads: deps.uploads, maxBytes: deps.uploadLimitBytes, logger, guard }))
 		.route('/', createSourceRoutes({ dataDir, classify, guard }))
-		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs, admin, budget, clientOf }))
+		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs, admin, budget, clientOf, requestModel: deps.requestModel }))
 		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin, budget }));
 	if (deps.workflowRoutes) workflows.route('/', deps.workflowRoutes);
 
 	const api = new Hono()
 		.route('/', createStatusRoutes({ simulated: deps.simulated, uploadLimitBytes: deps.uploadLimitBytes }))
 		.route('/workflows', workflows);
+	if (deps.webhooks) api.route('/sixtyfour', createWebhookRoutes(deps.webhooks));
 
 	const app = new Hono().route('/api', api);
 

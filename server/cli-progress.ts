@@ -20,6 +20,8 @@ export function formatBlockLine(block: BlockProgress, type: BlockType): string {
 	const extra = [
 		block.errors ? `${block.errors} err` : '',
 		block.calls || block.cached ? `${block.calls} calls, ${block.cached} cached` : '',
+		requestsPerRow(block) !== null ? `${requestsPerRow(block)!.toFixed(2)} req/row` : '',
+		block.rate_limit_per_min ? `limit ${block.rate_limit_per_min}/min` : '',
 		block.rows_per_s ? `${block.rows_per_s} rows/s` : '',
 		block.eta_s ? `ETA ${block.eta_s}s` : '',
 		block.waiting ? `waiting on rate limit (${block.waiting})` : ''
@@ -27,6 +29,13 @@ export function formatBlockLine(block: BlockProgress, type: BlockType): string {
 		.filter(Boolean)
 		.join(' · ');
 	return `${label} ${bar} ${block.status.padEnd(9)} ${counts}${extra ? ` · ${extra}` : ''}`;
+}
+
+/** API requests per row the block has answered (null before any, and for blocks that call no API). */
+export function requestsPerRow(block: BlockProgress): number | null {
+	if (!BLOCKS[block.block_type].usesApi) return null;
+	const rows = block.block_type === 'enrich_company' ? block.rows_in : block.rows_out;
+	return rows > 0 && block.calls > 0 ? block.calls / rows : null;
 }
 
 /** Returns a draw function; `force` draws even when throttled (the final state). */

@@ -14,7 +14,7 @@ import type { BlockProgress, RunEvent } from './engine/types';
 import { createEnrichmentService } from './enrichment/service';
 import { DEMO_SIMULATOR_OPTIONS, startSimulator } from './enrichment/simulator';
 import { openDatabase } from './store/db';
-import { renderProgress } from './cli-progress';
+import { renderProgress, requestsPerRow } from './cli-progress';
 import { pendingBlock } from '../src/lib/workflow/live-jobs';
 
 const USAGE = `Usage: npm run workflow -- run <workflow.json> [--input file.csv] [--out dir] [--limit N] [--concurrency N]
@@ -75,7 +75,11 @@ async function main(argv: string[]): Promise<number> {
 		apiKey: apiKey ?? 'simulator',
 		baseUrl: simulator?.url ?? process.env.SIXTYFOUR_BASE_URL ?? 'https://api.sixtyfour.ai',
 		db,
-		rateLimitPerMinute: Number(process.env.SIXTYFOUR_RATE_LIMIT_PER_MIN ?? 500)
+		rateLimitPerMinute: Number(process.env.SIXTYFOUR_RATE_LIMIT_PER_MIN ?? 500),
+		maxRatePerMinute: process.env.SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN ? Number(process.env.SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN) : undefined,
+		// The simulator's bulk answer is known; the real API's is undocumented (opt in).
+		findEmailBulk: process.env.SIXTYFOUR_FIND_EMAIL_BULK ? /^(true|1|yes)$/i.test(process.env.SIXTYFOUR_FIND_EMAIL_BULK.trim()) : simulator !== null,
+		onNotice: (message) => console.error(message)
 	});
 
 	const controller = new AbortController();
@@ -112,6 +116,7 @@ async function main(argv: string[]): Promise<number> {
 		[
 			`\n${result.status.toUpperCase()}${result.error ? `: ${result.error}` : ''}`,
 			`rows out ${result.rowsOut} · errors ${sum('errors')} · API calls ${sum('calls')} · cached ${sum('cached')}` +
+				apiFigures(result.blocks) +
 				` · cost $${(sum('cost_cents') / 100).toFixed(2)} · ${((Date.now() - started) / 1000).toFixed(1)} s`,
 			result.outputPath ? `output: ${resolve(dataDir, result.outputPath)}` : ''
 		]
@@ -121,6 +126,14 @@ async function main(argv: string[]): Promise<number> {
 	return result.status === 'completed' ? 0 : 1;
 }
 
+/** ` · 1.02 req/row · limit 6000/min` over the API blocks (empty when none ran). */
+function apiFigures(blocks: BlockProgress[]): string {
+	const api = blocks.filter((b) => requestsPerRow(b) !== null);
+	const rows = api.reduce((n, b) => n + (b.block_type === 'enrich_company' ? b.rows_in : b.rows_out), 0);
+	const calls = api.reduce((n, b) => n + b.calls, 0);
+	const limit = blocks.find((b) => b.rate_limit_per_min)?.rate_limit_per_min;
+	return (rows > 0 ? ` · ${(calls / rows).toFixed(2)} req/row` : '') + (limit ? ` · limit ${limit}/min` : '');
+}
 
 main(process.argv.slice(2)).then(
 	(code) => process.exit(code),

@@ -149,6 +149,12 @@ export const EnvSchema = v.object({
 	SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY: v.optional(
 		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'), v.transform(Number), v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000'))
 	),
+	/** Ceiling of the rate learnt from the API's `X-RateLimit-Limit` headers (unset: none). */
+	SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN: v.optional(
+		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 1 to 1000000'), v.transform(Number), v.minValue(1, 'expected a whole number from 1 to 1000000'), v.maxValue(1_000_000, 'expected a whole number from 1 to 1000000'))
+	),
+	/** Group find-email rows into `/find-email-bulk` requests (unset: on with the simulator, off with the real API). */
+	SIXTYFOUR_FIND_EMAIL_BULK: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(['true', 'false', '1', '0', 'yes', 'no'], 'expected true or false'), v.transform((s) => s === 'true' || s === '1' || s === 'yes'))),
 	LOG_LEVEL: v.optional(
 		v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected a pino level (info, debug, …)'),
 		'info'
@@ -171,6 +177,15 @@ export interface Config {
 	requestTimeoutMs: number;
 	maxAttempts: number;
 	pollInitialMs: number | undefined;
+	/** Ceiling of the learnt rate limit (undefined: none). */
+	maxRatePerMinute: number | undefined;
+	/** Bulk find-email: undefined = on with the simulator, off with the real API. */
+	findEmailBulk: boolean | undefined;
+	/**
+	 * Where people reach the server (no trailing slash): in production only its host (and IPs,
+	 * localhost) is served, and async calls report back by webhook under it.
+	 */
+	publicUrl: string | undefined;
 	defaultConcurrency: number;
 	maxConcurrentJobs: number;
 	uploadLimitBytes: number;
@@ -184,8 +199,6 @@ export interface Config {
 	/** The operator's token, when set: lists every job, and runs posted workflows when they need it. */
 	adminToken: string | undefined;
 	requireAdminForPostedRuns: boolean;
-	/** Where people reach the server (no trailing slash), when configured. */
-	publicUrl: string | undefined;
 	/** Spend per UTC day in cents: the whole server, and each workflow (or posting client); 0 = no limit. */
 	spendLimits: { serverCentsPerDay: number; workflowCentsPerDay: number };
 }
@@ -276,6 +289,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		requestTimeoutMs: e.SIXTYFOUR_REQUEST_TIMEOUT_MS,
 		maxAttempts: e.SIXTYFOUR_MAX_ATTEMPTS,
 		pollInitialMs: e.SIXTYFOUR_POLL_INITIAL_MS,
+		maxRatePerMinute: e.SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN,
+		findEmailBulk: e.SIXTYFOUR_FIND_EMAIL_BULK,
+		publicUrl: e.PUBLIC_URL,
 		defaultConcurrency: e.DEFAULT_CONCURRENCY,
 		maxConcurrentJobs: e.MAX_CONCURRENT_JOBS,
 		uploadLimitBytes: Math.round(e.UPLOAD_LIMIT_MB * 1024 * 1024),
@@ -292,7 +308,6 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		},
 		adminToken: e.ADMIN_TOKEN,
 		requireAdminForPostedRuns: e.REQUIRE_ADMIN_FOR_POSTED_RUNS,
-		publicUrl: e.PUBLIC_URL,
 		// $100 a day for the server, $20 for one workflow: a runaway run stops at a bill someone chose.
 		spendLimits: {
 			serverCentsPerDay: e.SPEND_LIMIT_CENTS_PER_DAY ?? (e.NODE_ENV === 'test' ? 0 : 10_000),

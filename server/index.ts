@@ -6,6 +6,7 @@
  * `startServer(config)` is what tests call (port 0, in-process); `tsx server/index.ts` reads the
  * environment, starts, resumes unfinished jobs, and shuts down gracefully on SIGTERM/SIGINT.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { existsSync } from 'node:fs';
@@ -21,6 +22,8 @@ import { ConfigError, loadConfig, type Config } from './config';
 import { runJob } from './engine/run-job';
 import { createEnrichmentService, type EnrichmentServiceHandle } from './enrichment/service';
 import { DEMO_SIMULATOR_OPTIONS, startSimulator } from './enrichment/simulator';
+import { createTaskWebhooks } from './enrichment/task-webhooks';
+import { WEBHOOK_PATH } from './routes/sixtyfour-webhook';
 import { createApiRateLimit } from './client-rate-limit';
 import { createHealthCheck } from './health';
 import { createMetrics, type MetricsSources } from './metrics';
@@ -137,6 +140,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
 	let enrichment: EnrichmentServiceHandle;
 	let simulated = false;
+	// With a public URL, async answers come by webhook to a secret path minted per process (a
+	// restart polls every unfinished task once, so webhooks to an old secret are not missed).
+	const webhookSecret = randomBytes(32).toString('base64url');
+	const hooks = config.publicUrl && config.asyncMode ? createTaskWebhooks({ url: `${config.publicUrl}${WEBHOOK_PATH}/${webhookSecret}` }) : undefined;
 	const common = {
 		db,
 		maxInFlight: config.maxInFlight,
@@ -144,6 +151,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		requestTimeoutMs: config.requestTimeoutMs,
 		maxAttempts: config.maxAttempts,
 		cacheTtlMs: config.cacheTtlMs,
+		maxRatePerMinute: config.maxRatePerMinute,
+		onNotice: (message: string) => logger.warn(message),
+		webhooks: hooks,
 		...(config.pollInitialMs ? { polling: { initialMs: config.pollInitialMs } } : {})
 	};
 	try {
@@ -152,7 +162,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 				...common,
 				apiKey: config.apiKey,
 				baseUrl: config.baseUrl,
-				rateLimitPerMinute: config.rateLimitPerMinute
+				rateLimitPerMinute: config.rateLimitPerMinute,
+				findEmailBulk: config.findEmailBulk ?? false
 			});
 			logger.info({ base_url: config.baseUrl, rate_limit_per_min: config.rateLimitPerMinute }, 'using the Sixtyfour API');
 		} else {
@@ -163,7 +174,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 				...common,
 				apiKey: 'simulator',
 				baseUrl: simulator.url,
-				rateLimitPerMinute: Math.min(config.rateLimitPerMinute, DEMO_SIMULATOR_OPTIONS.rateLimit.requests)
+				rateLimitPerMinute: Math.min(config.rateLimitPerMinute, DEMO_SIMULATOR_OPTIONS.rateLimit.requests),
+				findEmailBulk: config.findEmailBulk ?? true
 			});
 			logger.warn({ simulator_url: simulator.url }, 'no SIXTYFOUR_API_KEY: enrichment answers come from the built-in simulator');
 		}
@@ -219,7 +231,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		rateLimits,
 		admin: { token: config.adminToken, requireForPostedRuns: config.requireAdminForPostedRuns },
 		budget,
-		trustProxy: config.trustProxy
+		trustProxy: config.trustProxy,
+		requestModel: { asyncEnrich: config.asyncMode, webhooks: hooks !== undefined, findEmailBulk: config.findEmailBulk ?? simulated },
+		webhooks: hooks ? { hooks, secret: webhookSecret } : undefined
 	});
 	const api = getRequestListener(app.fetch, {
 		errorHandler: (err) => {

@@ -64,6 +64,8 @@ export const METRIC_NAMES = [
 	'leadflow_api_in_flight',
 	'leadflow_api_waiting',
 	'leadflow_api_concurrency_limit',
+	'leadflow_api_rate_limit_per_minute',
+	'leadflow_api_rate_limit_learned_per_minute',
 	'leadflow_cache_hits_total',
 	'leadflow_cache_misses_total',
 	'leadflow_cache_joined_total',
@@ -165,6 +167,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 		}
 	});
 	gaugeOf('leadflow_api_concurrency_limit', 'The adaptive cap of Sixtyfour API requests in flight (halved on 429, grows on success).', () => scheduler()?.concurrency);
+	gaugeOf('leadflow_api_rate_limit_per_minute', 'Sixtyfour API requests per minute the key scheduler allows now (the configured start, then what the X-RateLimit-Limit headers say).', () => scheduler()?.ratePerMinute);
+	gaugeOf('leadflow_api_rate_limit_learned_per_minute', 'The per-minute limit the last X-RateLimit-Limit header named (0: none seen yet).', () => scheduler()?.learnedLimitPerMinute ?? undefined);
 	totalOf('leadflow_cache_hits_total', 'Enrichment answers served from the SQLite cache (not paid again).', () => cache()?.hits);
 	totalOf('leadflow_cache_misses_total', 'Enrichment calls made because nothing was cached or in flight.', () => cache()?.misses);
 	totalOf('leadflow_cache_joined_total', 'Enrichment callers that joined an identical call already in flight.', () => cache()?.joined);

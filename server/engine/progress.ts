@@ -31,7 +31,9 @@ export class BlockTracker {
 
 	constructor(
 		readonly blockId: string,
-		readonly blockType: BlockType
+		readonly blockType: BlockType,
+		/** The key's rate limit in force now, for API blocks (it changes as the API's headers are read). */
+		readonly rateLimit: () => number | null = () => null
 	) {}
 
 	start(now = Date.now()): void {
@@ -55,7 +57,7 @@ export class BlockTracker {
 	/** True when something a watcher would see changed since the last call. */
 	changed(): boolean {
 		const c = this.counters;
-		const signature = `${this.status}|${c.rowsIn}|${c.rowsOut}|${c.errors}|${c.calls}|${c.cached}|${c.waiting}|${c.total}`;
+		const signature = `${this.status}|${c.rowsIn}|${c.rowsOut}|${c.errors}|${c.calls}|${c.cached}|${c.waiting}|${c.total}|${this.rateLimit()}`;
 		if (signature === this.#lastSignature) return false;
 		this.#lastSignature = signature;
 		return true;
@@ -88,6 +90,7 @@ export class BlockTracker {
 			cost_cents: Math.round(c.costCents * 100) / 100,
 			waiting: c.waiting,
 			total: c.total,
+			rate_limit_per_min: this.rateLimit(),
 			rows_per_s: Math.round(rate * 10) / 10,
 			eta_s: finished ? 0 : remaining !== null && rate > 0 ? Math.ceil(remaining / rate) : null,
 			duration_ms: this.startedAt === null ? 0 : (this.finishedAt ?? now) - this.startedAt,

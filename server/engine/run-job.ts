@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { RUNNERS } from '../blocks';
+import { BLOCKS } from '../../src/lib/workflow/blocks';
 import { BlockTracker } from './progress';
 import {
 	JobFailure,
@@ -29,7 +30,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 	if (outer?.aborted) onOuterAbort();
 	else outer?.addEventListener('abort', onOuterAbort, { once: true });
 
-	const trackers = workflow.blocks.map((b) => new BlockTracker(b.id, b.type));
+	const rateLimit = () => enrichment.rateLimitPerMinute?.() ?? null;
+	const trackers = workflow.blocks.map((b) => new BlockTracker(b.id, b.type, BLOCKS[b.type].usesApi ? rateLimit : undefined));
 	let outputPath: string | null = null;
 	let finalColumns: string[] = [];
 	let rowsOut = 0;

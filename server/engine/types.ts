@@ -88,6 +88,8 @@ export interface BlockProgress {
 	cost_cents: number;
 	waiting: number;
 	total: number | null;
+	/** Requests/min the API key's scheduler allows now (learnt from the API's headers); null for blocks that call no API. */
+	rate_limit_per_min: number | null;
 	rows_per_s: number;
 	eta_s: number | null;
 	duration_ms: number;

@@ -16,6 +16,9 @@ export interface PollTimingOptions {
 	minIntervalMs?: number;
 	/** EWMA weight of the newest observation (default 0.3). */
 	alpha?: number;
+	/** With webhooks: poll a task whose webhook has not come by max(expected × factor, expected + slack) (defaults 3 and 2 000 ms). */
+	webhookTailFactor?: number;
+	webhookTailSlackMs?: number;
 }
 
 /** Per-endpoint expected latency and the resulting poll schedule. */
@@ -26,6 +29,8 @@ export class PollTiming {
 	readonly #max: number;
 	readonly #min: number;
 	readonly #alpha: number;
+	readonly #tailFactor: number;
+	readonly #tailSlack: number;
 
 	constructor(options: PollTimingOptions = {}) {
 		this.#initial = options.initialMs ?? 2_000;
@@ -33,6 +38,17 @@ export class PollTiming {
 		this.#max = options.maxIntervalMs ?? 15_000;
 		this.#min = options.minIntervalMs ?? 100;
 		this.#alpha = options.alpha ?? 0.3;
+		this.#tailFactor = options.webhookTailFactor ?? 3;
+		this.#tailSlack = options.webhookTailSlackMs ?? 2_000;
+	}
+
+	/**
+	 * With webhooks, how long after submission to wait for the delivery before the first poll: the
+	 * tail of the expected latency, so only lost webhooks (and true stragglers) cost a poll.
+	 */
+	webhookTail(endpoint: string, elapsedMs: number): number {
+		const expected = this.expected(endpoint);
+		return Math.max(this.#min, Math.max(expected * this.#tailFactor, expected + this.#tailSlack) - elapsedMs);
 	}
 
 	/** Expected submit-to-completion time of `endpoint` (ms). */

@@ -9,16 +9,24 @@
  * `RetryableError` (408/429/5xx, network, malformed answers) and timeouts are retried with
  * full-jitter exponential backoff; a 429 halves the in-flight cap (at most once per cool-down); once
  * the cool-down has passed, each success adds one back (additive increase) up to the maximum.
+ *
+ * The configured rate is only where the bucket starts: every answer's `X-RateLimit-Limit` sets it
+ * to the key's real limit (up or down at once, never above `maxRatePerMinute`), its
+ * `X-RateLimit-Remaining` caps the tokens held, and a `Retry-After` pauses the key (`observeLimits`).
+ * Answers without these headers change nothing.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
 import { abortError, raceAbort, sleep } from './abortable';
 import { backoffDelay } from './backoff';
+import type { RateLimitInfo } from './rate-limit-headers';
 import { TokenBucket } from './token-bucket';
 import type { CallMeter } from './types';
 
 export interface SchedulerOptions {
-	/** Requests per minute allowed for this key (polls and retries included). */
+	/** Requests per minute allowed for this key (polls and retries included); answers' headers adjust it. */
 	ratePerMinute: number;
+	/** Never go above this, whatever the API's headers say (default: no ceiling). */
+	maxRatePerMinute?: number;
 	/** Requests that may go out back to back after an idle spell (default one second's worth). */
 	burst?: number;
 	/** Upper bound of the adaptive in-flight cap; the cap starts here. */
@@ -91,6 +99,12 @@ export interface SchedulerStats {
 	timeouts: number;
 	/** Remaining Retry-After pause of the key (ms). */
 	pausedForMs: number;
+	/** Requests per minute the bucket allows now: the configured start, or what the API said. */
+	ratePerMinute: number;
+	/** The limit the API's last `X-RateLimit-Limit` named (per minute), or null: none seen yet. */
+	learnedLimitPerMinute: number | null;
+	/** `X-RateLimit-Remaining` of the last answer that had one. */
+	remaining: number | null;
 }
 
 export interface Scheduler {
@@ -100,6 +114,8 @@ export interface Scheduler {
 	 */
 	run<T>(attempt: (signal: AbortSignal) => Promise<T>, options?: ScheduleOptions): Promise<T>;
 	stats(): SchedulerStats;
+	/** What one answer's headers said about the key's limit (`readRateLimitHeaders`). */
+	observeLimits(info: RateLimitInfo): void;
 	/** Changes the rate or the cap ceiling while running (e.g. a new plan). */
 	configure(options: { ratePerMinute?: number; burst?: number; maxInFlight?: number }): void;
 	/** Rejects everything waiting for a token; in-flight requests finish on their own. */
@@ -118,9 +134,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 	const backoff = { baseMs: options.backoffBaseMs ?? 500, capMs: options.backoffCapMs ?? 30_000, random: options.random };
 	const cooldown = options.decreaseCooldownMs ?? 1_000;
 	const now = options.now ?? (() => performance.now());
-	const bucket = new TokenBucket({ ratePerMinute: options.ratePerMinute, burst: options.burst, now });
+	const rateCeiling = options.maxRatePerMinute ?? Infinity;
+	if (!(rateCeiling > 0)) throw new RangeError(`maxRatePerMinute must be positive, got ${rateCeiling}`);
+	const bucket = new TokenBucket({ ratePerMinute: Math.min(options.ratePerMinute, rateCeiling), burst: options.burst, now });
 	const limit: LimitFunction = pLimit(maxInFlight);
 	let ratePerMinute = options.ratePerMinute;
+	let learned: number | null = null;
+	let remaining: number | null = null;
 	let cap = maxInFlight;
 	let lastCut = -Infinity;
 	const figures = { inFlight: 0, queued: 0, waitingOnRateLimit: 0, backingOff: 0, sent: 0, succeeded: 0, retries: 0, rateLimited: 0, timeouts: 0 };
@@ -237,9 +257,30 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 		}
 	}
 
+	function observeLimits(info: RateLimitInfo): void {
+		if (info.limitPerMinute != null && info.limitPerMinute > 0) {
+			learned = info.limitPerMinute;
+			const target = Math.min(learned, rateCeiling);
+			if (target !== bucket.ratePerMinute) bucket.setRate(target, options.burst);
+		}
+		if (info.remaining != null) {
+			remaining = info.remaining;
+			bucket.capTokens(info.remaining);
+		}
+		if (info.retryAfterMs != null && info.retryAfterMs > 0) bucket.pause(info.retryAfterMs);
+	}
+
 	return {
 		run,
-		stats: () => ({ ...figures, concurrency: limit.concurrency, pausedForMs: bucket.pausedForMs }),
+		observeLimits,
+		stats: () => ({
+			...figures,
+			concurrency: limit.concurrency,
+			pausedForMs: bucket.pausedForMs,
+			ratePerMinute: bucket.ratePerMinute,
+			learnedLimitPerMinute: learned,
+			remaining
+		}),
 		configure(next) {
 			if (next.ratePerMinute !== undefined || next.burst !== undefined) {
 				bucket.setRate(next.ratePerMinute ?? ratePerMinute, next.burst);

@@ -18,6 +18,8 @@ import {
 	type SixtyfourClient
 } from './sixtyfour-client';
 import { createResponseCache, type CacheStats, type MissContext, type ResponseCache } from './cache';
+import { createFindEmailBatcher } from './find-email-batcher';
+import type { TaskWebhooks } from './task-webhooks';
 import { getScheduler, type Scheduler, type SchedulerStats } from './scheduler';
 import type { PollTimingOptions } from './poll-timing';
 import type { FindEmailRequest } from './sixtyfour-schemas';
@@ -30,8 +32,10 @@ export interface EnrichmentServiceOptions {
 	/** Default `https://api.sixtyfour.ai`. */
 	baseUrl?: string;
 	db: Db;
-	/** Requests per minute for this key, polls included (default 500, the lower documented figure). */
+	/** Requests per minute for this key, polls included (default 500, the lower documented figure); the API's `X-RateLimit-*` headers adjust it. */
 	rateLimitPerMinute?: number;
+	/** Never use more than this, whatever the headers say (default: no ceiling). */
+	maxRatePerMinute?: number;
 	/** Ceiling of the adaptive in-flight cap (default 100). */
 	maxInFlight?: number;
 	/** Use `/enrich-lead-async`, `/enrich-company-async` + polling (default true: survives a crash, holds no socket for minutes). */
@@ -45,6 +49,15 @@ export interface EnrichmentServiceOptions {
 	/** Cache entries older than this are refetched (ms; 0 = forever, the default). */
 	cacheTtlMs?: number;
 	polling?: PollTimingOptions;
+	/**
+	 * Group find-email lookups into `/find-email-bulk` requests of up to 100 leads (default false:
+	 * the bulk answer's shape is undocumented; the simulator's is known).
+	 */
+	findEmailBulk?: boolean | { lingerMs?: number; maxBatch?: number };
+	/** Async answers by webhook (PUBLIC_URL): submits carry its URL, polls become the fallback. */
+	webhooks?: TaskWebhooks;
+	/** Told about things an operator should know once (e.g. a bulk answer we could not read). */
+	onNotice?: (message: string) => void;
 	/** Injectable for tests. */
 	fetch?: typeof fetch;
 	/** Use this scheduler instead of the process-wide one for the key (tests, isolation). */
@@ -78,6 +91,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		options.scheduler ??
 		getScheduler(schedulerKey(baseUrl, options.apiKey), {
 			ratePerMinute: options.rateLimitPerMinute ?? 500,
+			maxRatePerMinute: options.maxRatePerMinute,
 			maxInFlight: options.maxInFlight ?? 100,
 			maxAttempts: options.maxAttempts ?? 4,
 			requestTimeoutMs
@@ -90,9 +104,19 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		maxAttempts: options.maxAttempts,
 		requestTimeoutMs,
 		syncEnrichTimeoutMs: options.syncEnrichTimeoutMs,
-		polling: options.polling
+		polling: options.polling,
+		webhooks: options.webhooks
 	});
 	const cache = createResponseCache({ db: options.db, ttlMs: options.cacheTtlMs });
+	const bulk = options.findEmailBulk;
+	const batcher = bulk
+		? createFindEmailBatcher({
+				...(typeof bulk === 'object' ? bulk : {}),
+				sendBulk: (request, call) => client.findEmailBulk(request, call),
+				single: (request, call) => client.findEmail(request, call),
+				onUnrecognised: options.onNotice
+			})
+		: null;
 	const asyncLead = options.asyncMode?.enrichLead ?? true;
 	const asyncCompany = options.asyncMode?.enrichCompany ?? true;
 
@@ -147,6 +171,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		client,
 		cache,
 		stats: () => ({ scheduler: scheduler.stats(), cache: cache.stats() }),
+		rateLimitPerMinute: () => scheduler.stats().ratePerMinute,
 		enrichLead(request, call) {
 			allowManyWaiters(call.signal);
 			return cache.getOrCall(ENRICH_LEAD, request, call, async (context) => {
@@ -169,7 +194,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 			allowManyWaiters(call.signal);
 			const keyed = { ...request, mode: request?.mode ?? 'PROFESSIONAL' };
 			return cache.getOrCall(FIND_EMAIL, keyed, call, async ({ signal, meter }) => {
-				const answer = await client.findEmail(request, { signal, meter });
+				const answer = batcher ? await batcher.lookup(request, { signal, meter }) : await client.findEmail(request, { signal, meter });
 				return { value: { ...answer, cost_cents: null }, costCents: answer.cost_cents ?? 0 };
 			});
 		}

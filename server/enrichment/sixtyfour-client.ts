@@ -9,6 +9,8 @@ import { sleep } from './abortable';
 import { errorForStatus } from './http-errors';
 import { PollTiming, type PollTimingOptions } from './poll-timing';
 import { REDACTED, createRedactor } from './redact';
+import { readRateLimitHeaders } from './rate-limit-headers';
+import type { TaskWebhooks } from './task-webhooks';
 import { AttemptsExhaustedError, RetryableError, type Scheduler } from './scheduler';
 import {
 	AsyncSubmitSchema,
@@ -30,6 +32,7 @@ import { EnrichmentError, type CallOptions } from './types';
 
 export const ENRICH_LEAD = '/enrich-lead';
 export const FIND_EMAIL = '/find-email';
+export const FIND_EMAIL_BULK = '/find-email-bulk';
 export const ENRICH_COMPANY = '/enrich-company';
 
 /** An async task reached an end state other than completed (failed, cancelled, timed_out…). */
@@ -71,6 +74,8 @@ export interface SixtyfourClientOptions {
 	/** Give up waiting for an async task after this long (default 20 min); the task may be resumed. */
 	taskTimeoutMs?: number;
 	polling?: PollTimingOptions;
+	/** With a public URL: async submits carry its `webhook_url`, and answers arrive by webhook (polls only as the fallback). */
+	webhooks?: TaskWebhooks;
 	now?: () => number;
 }
 
@@ -112,6 +117,8 @@ export interface SixtyfourClient {
 	): Promise<EnrichCompanyResponse>;
 	/** `POST /find-email`. */
 	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
+	/** `POST /find-email-bulk` (≤ 100 leads): the raw answer, whose undocumented shape the caller checks (find-email-batcher.ts). */
+	findEmailBulk(request: { leads: FindEmailRequest['lead'][]; mode: string; verify_emails: boolean }, options: CallOptions): Promise<unknown>;
 	/** The clock the client measures task ages with (for `submittedAt`). */
 	now(): number;
 	/** Adds a listener of every attempt's outcome; returns the function that removes it. */
@@ -169,6 +176,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 						throw new RetryableError(`${what}: network error (${describeError(error)})`, null);
 					}
 					notify(endpoint, response.status);
+					options.scheduler.observeLimits(readRateLimitHeaders(response.headers));
 					if (!response.ok) throw errorForStatus(response.status, text, response.headers.get('retry-after'), what, redactor);
 					try {
 						return redactor.json(text);
@@ -211,11 +219,13 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 
 	/** `POST <endpoint>-async` with a checked body: the task id. */
 	async function submitTask<S extends v.GenericSchema>(endpoint: string, schema: S, req: unknown, call: CallOptions): Promise<string> {
-		const body = checkRequest(schema, req, endpoint.slice(1));
-		const raw = await request('POST', `${endpoint}-async`, body, call);
+		const body = checkRequest(schema, req, endpoint.slice(1)) as Record<string, unknown>;
+		const hooks = options.webhooks;
+		const raw = await request('POST', `${endpoint}-async`, hooks ? { ...body, webhook_url: hooks.url } : body, call);
 		const taskId = parse(AsyncSubmitSchema, raw, `POST ${endpoint}-async`).task_id;
 		// The answer was scrubbed: a task id that held the key now holds the marker instead.
 		if (taskId.includes(REDACTED)) throw new UnsafeTaskIdError(`POST ${endpoint}-async`);
+		hooks?.expect(taskId);
 		return taskId;
 	}
 
@@ -234,28 +244,39 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 		// restart is polled, not given up on before its first poll.
 		const waitingSince = now();
 		const resumed = call.resumed === true;
+		const hooks = options.webhooks;
+		// A resumed task is polled once at once (its webhook may have come while we were down);
+		// after that, and for a fresh task from the start, the webhook is awaited until the tail.
+		if (hooks && resumed) hooks.expect(taskId);
 		let lastRunningAt: number | null = null;
-		for (let poll = 0; ; poll++) {
-			const wait = timing.delay(endpoint, poll, now() - started);
-			if (poll > 0 && now() + wait - waitingSince > taskTimeout) {
-				throw new EnrichmentError(`Sixtyfour task ${taskId} still running after ${Math.round((now() - started) / 1000)} s (gave up waiting)`, null, false);
+		try {
+			for (let poll = 0; ; poll++) {
+				const waitForHook = hooks !== undefined && !(resumed && poll === 0);
+				const wait = waitForHook && poll === 0 ? timing.webhookTail(endpoint, now() - started) : timing.delay(endpoint, poll, now() - started);
+				if (poll > 0 && now() + wait - waitingSince > taskTimeout) {
+					throw new EnrichmentError(`Sixtyfour task ${taskId} still running after ${Math.round((now() - started) / 1000)} s (gave up waiting)`, null, false);
+				}
+				const delivered = waitForHook ? await hooks.wait(taskId, wait, call.signal) : (await sleep(wait, call.signal), null);
+				if (delivered) lastRunningAt = now() - started; // a webhook comes at completion: no uncertainty to split
+				// A webhook body is an API answer too: scrubbed like every answer `request()` parses.
+				const raw = delivered ? redactor.json(JSON.stringify(delivered)) : await request('GET', `/job-status/${encodeURIComponent(taskId)}`, undefined, call);
+				const status = parse(JobStatusSchema, raw, delivered ? 'webhook' : 'GET /job-status');
+				if (status.state === 'running') {
+					lastRunningAt = now() - started;
+					continue;
+				}
+				if (status.state === 'failed') {
+					const reason = redact(typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : '');
+					throw new TaskEndedError(`Sixtyfour task ${taskId} ended ${status.rawStatus}${reason}`, status.rawStatus);
+				}
+				if (!resumed) timing.observe(endpoint, now() - started, lastRunningAt);
+				const result = parse(resultSchema, status.result, 'GET /job-status result') as object;
+				const cost = costOf(raw) || costOf(status.result);
+				call.meter.costCents += cost;
+				return { ...result, cost_cents: cost } as v.InferOutput<S> & { cost_cents: number };
 			}
-			await sleep(wait, call.signal);
-			const raw = await request('GET', `/job-status/${encodeURIComponent(taskId)}`, undefined, call);
-			const status = parse(JobStatusSchema, raw, 'GET /job-status');
-			if (status.state === 'running') {
-				lastRunningAt = now() - started;
-				continue;
-			}
-			if (status.state === 'failed') {
-				const reason = redact(typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : '');
-				throw new TaskEndedError(`Sixtyfour task ${taskId} ended ${status.rawStatus}${reason}`, status.rawStatus);
-			}
-			if (!resumed) timing.observe(endpoint, now() - started, lastRunningAt);
-			const result = parse(resultSchema, status.result, 'GET /job-status result') as object;
-			const cost = costOf(raw) || costOf(status.result);
-			call.meter.costCents += cost;
-			return { ...result, cost_cents: cost } as v.InferOutput<S> & { cost_cents: number };
+		} finally {
+			hooks?.settle(taskId);
 		}
 	}
 
@@ -313,7 +334,8 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 			const result = parse(FindEmailResponseSchema, raw, `POST ${FIND_EMAIL}`);
 			call.meter.costCents += result.cost_cents ?? 0;
 			return result;
-		}
+		},
+		findEmailBulk: (req, call) => request('POST', FIND_EMAIL_BULK, req, call)
 	};
 }
 

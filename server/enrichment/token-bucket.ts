@@ -29,6 +29,7 @@ interface Waiter {
 /** FIFO token bucket with a pause; `acquire` resolves when the caller may send one request. */
 export class TokenBucket {
 	#ratePerMs: number;
+	#ratePerMinute: number;
 	#burst: number;
 	#tokens: number;
 	#last: number;
@@ -42,6 +43,7 @@ export class TokenBucket {
 		this.#last = this.#now();
 		this.#burst = checkBurst(options.burst, checkRate(options.ratePerMinute));
 		this.#ratePerMs = refillPerMinute(options.ratePerMinute, this.#burst) / 60_000;
+		this.#ratePerMinute = options.ratePerMinute;
 		this.#tokens = this.#burst;
 	}
 
@@ -51,9 +53,24 @@ export class TokenBucket {
 		const nextBurst = checkBurst(burst, ratePerMinute);
 		this.#refill();
 		this.#ratePerMs = refillPerMinute(rate, nextBurst) / 60_000;
+		this.#ratePerMinute = rate;
 		this.#burst = nextBurst;
 		if (this.#tokens > this.#burst) this.#tokens = this.#burst;
 		this.#reschedule();
+	}
+
+	/**
+	 * The server says only `n` requests are left in its window: hold no more tokens than that, so a
+	 * burst never runs into a 429 the server already announced.
+	 */
+	capTokens(n: number): void {
+		this.#refill();
+		if (this.#tokens > n) this.#tokens = Math.max(0, n);
+	}
+
+	/** The rate in force (requests per minute, burst included). */
+	get ratePerMinute(): number {
+		return this.#ratePerMinute;
 	}
 
 	/** Waiters not yet given a token. */

@@ -32,6 +32,8 @@ export interface EnrichmentService {
 	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
 	/** `/enrich-company`; with `find_people` the people found are in `people` (null: the answer had no list). */
 	enrichCompany(request: EnrichCompanyRequest, options: CallOptions): Promise<EnrichCompanyResponse>;
+	/** Requests per minute the key's scheduler allows now (configured, or learnt from the API's headers). */
+	rateLimitPerMinute?(): number;
 }
 
 /**

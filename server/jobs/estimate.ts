@@ -21,6 +21,34 @@ export const ENRICH_LEAD_ASSUMED_CENTS = { low: 5, medium: 10, high: 20, xhigh: 
 /** Cents per enrich-company call: an ASSUMPTION as well (no published price): twice enrich-lead. */
 export const ENRICH_COMPANY_ASSUMED_CENTS = { low: 10, medium: 20, high: 40, xhigh: 80 } as const;
 
+/**
+ * How the server calls the API, which sets the requests each row costs (DESIGN.md "Requests per
+ * row"): under a per-key limit, rows/s = limit ÷ requests per row.
+ */
+export interface RequestModel {
+	/** enrich_lead / enrich_company via `*-async`: the submit plus polls. */
+	asyncEnrich: boolean;
+	/** Async answers arrive by webhook (PUBLIC_URL set): polls only for the few that get lost. */
+	webhooks: boolean;
+	/** find-email rows share `/find-email-bulk` requests. */
+	findEmailBulk: boolean;
+}
+
+/** What the benchmarks measure (tests/bench/throughput.ts): submit + ≈1 adaptive poll; ≈5% of webhooks polled. */
+const ASYNC_POLLED_REQUESTS_PER_ROW = 2.02;
+const ASYNC_WEBHOOK_REQUESTS_PER_ROW = 1.05;
+
+/** Requests one row of `block` is expected to cost in `model` (0 for blocks that call no API). */
+export function requestsPerRow(block: Block, model: RequestModel, concurrency: number): number {
+	if (!BLOCKS[block.type].usesApi) return 0;
+	if (block.type === 'find_email') {
+		// A batch holds the rows in flight at once, at most 100.
+		return model.findEmailBulk ? 1 / Math.max(1, Math.min(100, block.params.concurrency ?? concurrency)) : 1;
+	}
+	if (!model.asyncEnrich) return 1;
+	return model.webhooks ? ASYNC_WEBHOOK_REQUESTS_PER_ROW : ASYNC_POLLED_REQUESTS_PER_ROW;
+}
+
 export interface BlockEstimate {
 	block_id: string;
 	block_type: Block['type'];
@@ -30,6 +58,10 @@ export interface BlockEstimate {
 	max_calls: number | null;
 	cents_per_call: number;
 	max_cost_cents: number | null;
+	/** API requests (submits, polls, bulk requests) one row is expected to cost in the server's mode. */
+	requests_per_row: number;
+	/** `max_rows × requests_per_row`: what the rate limit has to carry. */
+	expected_requests: number | null;
 }
 
 export interface RunEstimate {
@@ -40,6 +72,8 @@ export interface RunEstimate {
 	blocks: BlockEstimate[];
 	max_calls: number | null;
 	max_cost_cents: number | null;
+	/** API requests the run is expected to send (polls and bulk requests included). */
+	expected_requests: number | null;
 	assumptions: string[];
 }
 
@@ -66,8 +100,10 @@ function centsPerCall(block: Block): number {
 export function estimateRun(
 	workflow: Workflow,
 	options: RunOptions,
-	sourceRows: Record<string, number | null>
+	sourceRows: Record<string, number | null>,
+	model: RequestModel = { asyncEnrich: true, webhooks: false, findEmailBulk: false }
 ): RunEstimate {
+	let expected: number | null = 0;
 	const limit = (n: number | null) => (n === null ? null : Math.min(n, options.row_limit ?? Infinity));
 	const firstSource = workflow.blocks.find((b) => b.type === 'read_csv');
 	const inputRows = firstSource ? (sourceRows[firstSource.id] ?? null) : 0;
@@ -85,16 +121,21 @@ export function estimateRun(
 			maxCalls = maxCalls === null || calls === null ? null : maxCalls + calls;
 			maxCost = maxCost === null || cost === null ? null : maxCost + cost;
 		}
+		const perRow = requestsPerRow(block, model, options.concurrency ?? 50);
+		const requests = rows === null ? null : Math.ceil(rows * perRow);
+		if (usesApi) expected = expected === null || requests === null ? null : expected + requests;
 		blocks.push({
 			block_id: block.id,
 			block_type: block.type,
 			max_rows: rows,
 			max_calls: calls,
 			cents_per_call: cents,
-			max_cost_cents: cost
+			max_cost_cents: cost,
+			requests_per_row: Math.round(perRow * 1000) / 1000,
+			expected_requests: requests
 		});
 		// Each company may become any number of people: no bound below this block.
 		if (block.type === 'enrich_company' && block.params.find_people) rows = null;
 	}
-	return { input_rows: inputRows, rows: limit(inputRows), blocks, max_calls: maxCalls, max_cost_cents: maxCost, assumptions: ASSUMPTIONS };
+	return { input_rows: inputRows, rows: limit(inputRows), blocks, max_calls: maxCalls, max_cost_cents: maxCost, expected_requests: expected, assumptions: ASSUMPTIONS };
 }

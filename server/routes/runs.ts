@@ -23,7 +23,7 @@ import { RunOptionsSchema, WorkflowSchema, type RunOptions, type Workflow } from
 import { ID_PATTERN, type Access } from '../access';
 import type { AdminAccess } from '../admin-access';
 import { HttpError, toIssues, type Issue } from '../http-error';
-import { estimateRun } from '../jobs/estimate';
+import { estimateRun, type RequestModel } from '../jobs/estimate';
 import type { JobManager } from '../jobs/job-manager';
 import { dollars, type SpendBudget } from '../jobs/spend-budget';
 import { checkRun } from '../jobs/validate-run';
@@ -67,6 +67,8 @@ export interface RunRoutesOptions {
 	budget?: SpendBudget;
 	/** The requesting client's address (owner of posted runs); default `local`. */
 	clientOf?: (c: Context) => string;
+	/** How the server calls the API (async, webhooks, bulk): the estimate's requests per row. */
+	requestModel?: RequestModel;
 }
 
 const problems = (issues: Issue[]) => {
@@ -111,7 +113,7 @@ export function createRunRoutes(options: RunRoutesOptions) {
 		const { issues, warnings, sources } = await checkRun(run.workflow, { dataDir, classify, mayReadOwned: run.mayReadOwned });
 		if (issues.length > 0) throw problems(issues);
 		const rows = Object.fromEntries(Object.entries(sources).map(([id, s]) => [id, s.rowCount]));
-		return { estimate: estimateRun(run.workflow, run.options, rows), warnings };
+		return { estimate: estimateRun(run.workflow, run.options, rows, options.requestModel), warnings };
 	}
 
 	return new Hono()

@@ -4,6 +4,7 @@
  * speed and ETA (blocks stream, so several run at once: the slowest decides).
  */
 import type { LiveBlockProgress } from '$lib/workflow/protocol';
+import { BLOCKS } from '$lib/workflow/blocks';
 
 export interface JobTotals {
 	calls: number;
@@ -20,6 +21,13 @@ export interface JobTotals {
 	etaSeconds: number | null;
 	/** Rows out of the last block (the job's output so far). */
 	rowsOut: number;
+	/**
+	 * API requests (submits, polls, bulk requests) per row the API blocks have finished — the
+	 * figure of merit under a per-key limit; null before any row is done.
+	 */
+	requestsPerRow: number | null;
+	/** Requests/min the API key allows, as learnt from the API's headers (null: not known). */
+	rateLimitPerMin: number | null;
 }
 
 /**
@@ -38,6 +46,11 @@ export function withKnownTotals(blocks: readonly LiveBlockProgress[]): LiveBlock
 /** Rows a block has finished: a filter's are the rows it read, every other block's the rows it passed on. */
 export function rowsDone(b: LiveBlockProgress): number {
 	return b.block_type === 'filter' ? b.rows_in : b.rows_out;
+}
+
+/** Rows an API block was given to answer: enrich_company's rows in (one company may become many people), else rows done. */
+function rowsAnswered(b: LiveBlockProgress): number {
+	return b.block_type === 'enrich_company' ? b.rows_in : rowsDone(b);
 }
 
 /** Share of a block's work done (0–1), null when its total is unknown. */
@@ -77,7 +90,15 @@ export function jobTotals(reported: readonly LiveBlockProgress[]): JobTotals {
 	let rowsPerSecond = Infinity;
 	let etaSeconds: number | null = null;
 	let running = 0;
+	let apiCalls = 0;
+	let apiRows = 0;
+	let rateLimitPerMin: number | null = null;
 	for (const b of blocks) {
+		if (BLOCKS[b.block_type].usesApi) {
+			apiCalls += b.calls;
+			apiRows += rowsAnswered(b);
+			if (b.rate_limit_per_min != null) rateLimitPerMin = b.rate_limit_per_min;
+		}
 		calls += b.calls;
 		cached += b.cached;
 		costCents += b.cost_cents;
@@ -104,6 +125,8 @@ export function jobTotals(reported: readonly LiveBlockProgress[]): JobTotals {
 		percent,
 		rowsPerSecond: running === 0 || rowsPerSecond === Infinity ? 0 : rowsPerSecond,
 		etaSeconds: running === 0 ? null : etaSeconds,
-		rowsOut: blocks.at(-1)?.rows_out ?? 0
+		rowsOut: blocks.at(-1)?.rows_out ?? 0,
+		requestsPerRow: apiRows > 0 ? apiCalls / apiRows : null,
+		rateLimitPerMin
 	};
 }

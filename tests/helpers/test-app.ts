@@ -3,7 +3,7 @@
  * data dir, for route tests through `app.request()`: no port, no process.
  */
 import { join } from 'node:path';
-import { createApp } from '../../server/app';
+import { createApp, type AppDeps } from '../../server/app';
 import { runJob } from '../../server/engine/run-job';
 import { EnrichmentError, type EnrichmentService } from '../../server/enrichment/types';
 import { createJobManager, type JobManager } from '../../server/jobs/job-manager';
@@ -29,6 +29,8 @@ export interface TestAppOptions {
 	runJob?: (options: RunJobOptions) => Promise<RunJobResult>;
 	/** The operator's token (ADMIN_TOKEN): unset, nobody may list every job. */
 	adminToken?: string;
+	/** Mounts the Sixtyfour webhook route (as PUBLIC_URL does). */
+	webhooks?: AppDeps['webhooks'];
 }
 
 export interface TestApp {
@@ -65,7 +67,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 		uploads,
 		logger,
 		simulated: true,
-		admin: { token: options.adminToken, requireForPostedRuns: false }
+		admin: { token: options.adminToken, requireForPostedRuns: false },
+		webhooks: options.webhooks
 	});
 	return {
 		app,

@@ -26,6 +26,8 @@ export const SIMULATOR_USAGE = `Usage: npm run simulator -- [options]
   --reset-rate <r>           share of requests whose connection is reset
   --async-failed-rate <r>    share of async jobs ending "failed"
   --async-timeout-rate <r>   share of async jobs ending "timed_out"
+  --webhook-drop-rate <r>    share of webhook deliveries never sent (the client must poll)
+  --webhook-duplicate-rate <r> share of webhook deliveries sent twice
   --hang-timeout-ms <n>      how long a hung request waits before a 504 (default 600000)
   --help                     print this
 `;
@@ -46,6 +48,8 @@ const NUMBER_FLAGS = [
 	'reset-rate',
 	'async-failed-rate',
 	'async-timeout-rate',
+	'webhook-drop-rate',
+	'webhook-duplicate-rate',
 	'hang-timeout-ms'
 ] as const;
 
@@ -104,6 +108,8 @@ export function simulatorOptionsFromArgv(argv: readonly string[]): CliResult {
 	if (n['reset-rate'] !== undefined) faults.reset = n['reset-rate'];
 	if (n['async-failed-rate'] !== undefined) faults.asyncFailed = n['async-failed-rate'];
 	if (n['async-timeout-rate'] !== undefined) faults.asyncTimedOut = n['async-timeout-rate'];
+	if (n['webhook-drop-rate'] !== undefined) faults.webhookDrop = n['webhook-drop-rate'];
+	if (n['webhook-duplicate-rate'] !== undefined) faults.webhookDuplicate = n['webhook-duplicate-rate'];
 	if (Object.keys(faults).length > 0) patch.faults = faults;
 
 	const base: SimulatorOptionsInput = values.demo ? structuredClone(DEMO_SIMULATOR_OPTIONS) : {};

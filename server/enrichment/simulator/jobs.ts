@@ -90,6 +90,16 @@ export class AsyncJobStore {
 		return { status: job.end, ...closed, error: END_ERRORS[job.end] };
 	}
 
+	/** The completion POST of an ended job (`{task_id, status, task_type, result | error, charge_amount}`), null while it runs. */
+	webhookBody(id: string, now: number): Record<string, unknown> | null {
+		const job = this.#jobs.get(id);
+		if (!job) return null;
+		const status = this.statusBody(id, job.apiKey, now);
+		if (!status || status.status === 'running') return null;
+		const { id: taskId, run_id: _run, start_time: _start, close_time: _close, ...rest } = status;
+		return { task_id: taskId, ...rest };
+	}
+
 	/** Settle every job whose time has come, and forget jobs that ended more than `ttlMs` ago. */
 	sweep(now: number, ttlMs: number): void {
 		this.#sinceSweep = 0;

@@ -52,10 +52,14 @@ const FaultsSchema = v.pipe(
 		reset: v.optional(Rate, 0),
 		/** Share of async jobs that end `failed` / `timed_out` (never charged). */
 		asyncFailed: v.optional(Rate, 0),
-		asyncTimedOut: v.optional(Rate, 0)
+		asyncTimedOut: v.optional(Rate, 0),
+		/** Share of webhook deliveries never sent / sent twice. */
+		webhookDrop: v.optional(Rate, 0),
+		webhookDuplicate: v.optional(Rate, 0)
 	}),
 	v.check((f) => f.error500 + f.hang + f.malformed + f.reset <= 1, 'Request fault rates add up to more than 1'),
-	v.check((f) => f.asyncFailed + f.asyncTimedOut <= 1, 'Async fault rates add up to more than 1')
+	v.check((f) => f.asyncFailed + f.asyncTimedOut <= 1, 'Async fault rates add up to more than 1'),
+	v.check((f) => f.webhookDrop + f.webhookDuplicate <= 1, 'Webhook fault rates add up to more than 1')
 );
 
 const PricesSchema = v.strictObject({
@@ -81,6 +85,9 @@ export const SimulatorOptionsSchema = v.strictObject({
 	/** How long a hung request waits before it gives up with 504. */
 	hangTimeoutMs: v.optional(Ms, 600_000),
 	prices: v.optional(PricesSchema, {}),
+	/** POSTs per webhook delivery (the first included), and the wait before the first retry (doubling). */
+	webhookAttempts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10)), 3),
+	webhookRetryMs: v.optional(Ms, 200),
 	/** Finished async jobs are forgotten (then 404) this long after they end. */
 	jobTtlMs: v.optional(Ms, 3_600_000)
 });

@@ -70,7 +70,7 @@ export function authenticate(state: SimulatorState): MiddlewareHandler<SimEnv> {
 		const expected = state.options.apiKey;
 		if (key === '' || (expected !== null && key !== expected)) {
 			const rule = state.options.rateLimit;
-			if (rule) setRateHeaders(c, state.limiter.peek(key, Date.now(), rule));
+			if (rule) setRateHeaders(c, state.limiter.peek(key, Date.now(), rule), rule.windowMs);
 			return c.json({ detail: 'Invalid API key' }, 401);
 		}
 		c.set('apiKey', key);
@@ -84,7 +84,7 @@ export function rateLimit(state: SimulatorState): MiddlewareHandler<SimEnv> {
 		const rule = state.options.rateLimit;
 		if (!rule) return next();
 		const decision = state.limiter.take(c.get('apiKey'), Date.now(), rule);
-		setRateHeaders(c, decision);
+		setRateHeaders(c, decision, rule.windowMs);
 		if (!decision.allowed) {
 			c.header('Retry-After', String(decision.retryAfterSeconds));
 			return c.json({ detail: 'Rate limit exceeded' }, 429);
@@ -93,8 +93,9 @@ export function rateLimit(state: SimulatorState): MiddlewareHandler<SimEnv> {
 	};
 }
 
-function setRateHeaders(c: SimContext, d: { limit: number; remaining: number; resetSeconds: number }): void {
-	c.header('X-RateLimit-Limit', String(d.limit));
+function setRateHeaders(c: SimContext, d: { limit: number; remaining: number; resetSeconds: number }, windowMs: number): void {
+	// Per minute, as the real API sends it; another window is named the IETF way (`6;w=0.3`).
+	c.header('X-RateLimit-Limit', windowMs === 60_000 ? String(d.limit) : `${d.limit};w=${Math.round(windowMs) / 1000}`);
 	c.header('X-RateLimit-Remaining', String(d.remaining));
 	c.header('X-RateLimit-Reset', String(d.resetSeconds));
 }

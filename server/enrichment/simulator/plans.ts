@@ -19,6 +19,8 @@ export interface Plan {
 	/** Refuse with this before doing anything (403 tier, 402 credits). */
 	refusal: { status: 402 | 403; detail: string } | null;
 	answer: () => { body: unknown; charges: Charge[] };
+	/** Where an async job's completion is POSTed (null: the client polls). */
+	webhookUrl: string | null;
 }
 
 const HIGH_TIERS = new Set(['high', 'xhigh']);
@@ -45,7 +47,8 @@ export function enrichLeadPlan(state: SimulatorState, body: EnrichLeadBody): Pla
 		endpoint: 'enrich_lead',
 		taskType: 'lead_enrichment',
 		refusal: refusalFor(state, body.tier, cents),
-		answer: () => ({ body: enrichLeadAnswer(body, seed), charges: [{ key, cents }] })
+		answer: () => ({ body: enrichLeadAnswer(answerShaping(body), seed), charges: [{ key, cents }] }),
+		webhookUrl: body.webhook_url ?? null
 	};
 }
 
@@ -57,7 +60,8 @@ export function enrichCompanyPlan(state: SimulatorState, body: EnrichCompanyBody
 		endpoint: 'enrich_company',
 		taskType: 'company_enrichment',
 		refusal: refusalFor(state, body.tier, cents),
-		answer: () => ({ body: enrichCompanyAnswer(body, seed), charges: [{ key, cents }] })
+		answer: () => ({ body: enrichCompanyAnswer(answerShaping(body), seed), charges: [{ key, cents }] }),
+		webhookUrl: body.webhook_url ?? null
 	};
 }
 
@@ -74,7 +78,8 @@ export function findEmailPlan(state: SimulatorState, body: FindEmailBody): Plan 
 		endpoint: 'find_email',
 		taskType: 'find_email',
 		refusal: refusalFor(state, null, sum(result.charges)),
-		answer: () => result
+		answer: () => result,
+		webhookUrl: body.webhook_url ?? null
 	};
 }
 
@@ -86,7 +91,8 @@ export function findEmailBulkPlan(state: SimulatorState, body: FindEmailBulkBody
 		endpoint: 'find_email_bulk',
 		taskType: 'find_email_bulk',
 		refusal: refusalFor(state, null, sum(charges)),
-		answer: () => ({ body: { results: each.map((e) => e.body) }, charges })
+		answer: () => ({ body: { results: each.map((e) => e.body) }, charges }),
+		webhookUrl: body.webhook_url ?? null
 	};
 }
 

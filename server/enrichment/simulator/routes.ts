@@ -63,6 +63,7 @@ function asyncRoute<S extends v.GenericSchema>(state: SimulatorState, schema: S,
 				ttlMs: state.options.jobTtlMs
 			});
 			state.stats.jobSubmitted();
+			if (plan.webhookUrl && /^https?:\/\//i.test(plan.webhookUrl)) state.webhooks.schedule(job, plan.webhookUrl);
 			return { status: 200, body: { task_id: job.id, status: 'RUNNING' }, charges: [] };
 		});
 	};

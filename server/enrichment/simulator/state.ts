@@ -9,6 +9,7 @@ import { sampleLatencyMs } from './latency';
 import { mergeOptionsInput, parseSimulatorOptions, type SimEndpoint, type SimulatorOptions, type SimulatorOptionsInput } from './options';
 import { rngFor, type Rng } from './prng';
 import { SlidingWindowLimiter } from './rate-limiter';
+import { WebhookSender } from './webhooks';
 import { StatsRecorder, type FaultKind, type JobEnd, type SimStats } from './stats';
 
 /** What happens to one API request instead of (or before) its answer; null = nothing. */
@@ -18,19 +19,31 @@ export class SimulatorState {
 	readonly stats = new StatsRecorder();
 	readonly limiter = new SlidingWindowLimiter();
 	readonly jobs = new AsyncJobStore((job) => this.#settled(job));
+	readonly webhooks = new WebhookSender({
+		jobs: this.jobs,
+		stats: this.stats,
+		rng: () => this.#webhookRng,
+		settings: () => ({
+			drop: this.#options.faults.webhookDrop,
+			duplicate: this.#options.faults.webhookDuplicate,
+			attempts: this.#options.webhookAttempts,
+			retryMs: this.#options.webhookRetryMs
+		})
+	});
 	#input: SimulatorOptionsInput;
 	#options: SimulatorOptions;
 	#balance: number | null;
 	#faultRng: Rng;
 	#latencyRng: Rng;
 	#jobRng: Rng;
+	#webhookRng: Rng;
 	readonly #shutdown = new AbortController();
 
 	constructor(input: SimulatorOptionsInput) {
 		this.#options = parseSimulatorOptions(input);
 		this.#input = input;
 		this.#balance = this.#options.creditsCents;
-		[this.#faultRng, this.#latencyRng, this.#jobRng] = this.#streams();
+		[this.#faultRng, this.#latencyRng, this.#jobRng, this.#webhookRng] = this.#streams();
 		setMaxListeners(0, this.#shutdown.signal); // every sleeping request listens to it
 	}
 
@@ -54,7 +67,7 @@ export class SimulatorState {
 		this.#input = merged;
 		this.#options = options;
 		if ('creditsCents' in patch) this.#balance = options.creditsCents;
-		if (reseed) [this.#faultRng, this.#latencyRng, this.#jobRng] = this.#streams();
+		if (reseed) [this.#faultRng, this.#latencyRng, this.#jobRng, this.#webhookRng] = this.#streams();
 		return options;
 	}
 
@@ -62,11 +75,12 @@ export class SimulatorState {
 	reset(): void {
 		this.stats.reset();
 		this.limiter.reset();
-		[this.#faultRng, this.#latencyRng, this.#jobRng] = this.#streams();
+		[this.#faultRng, this.#latencyRng, this.#jobRng, this.#webhookRng] = this.#streams();
 	}
 
 	dispose(): void {
 		this.#shutdown.abort();
+		this.webhooks.close();
 	}
 
 	/** One draw per API request: which fault (if any) it meets. */
@@ -122,8 +136,8 @@ export class SimulatorState {
 		this.stats.jobEnded(job.end);
 	}
 
-	#streams(): [Rng, Rng, Rng] {
+	#streams(): [Rng, Rng, Rng, Rng] {
 		const seed = this.#options.seed;
-		return [rngFor(seed, 'faults'), rngFor(seed, 'latency'), rngFor(seed, 'jobs')];
+		return [rngFor(seed, 'faults'), rngFor(seed, 'latency'), rngFor(seed, 'jobs'), rngFor(seed, 'webhooks')];
 	}
 }

@@ -30,7 +30,9 @@ export const SimStatsSchema = v.object({
 	/** Credit balance left, in cents (null = unlimited). */
 	credits_cents: v.nullable(v.number()),
 	faults: v.object({ error_500: Count, hung: Count, malformed: Count, reset: Count }),
-	jobs: v.object({ submitted: Count, running: Count, completed: Count, failed: Count, timed_out: Count })
+	jobs: v.object({ submitted: Count, running: Count, completed: Count, failed: Count, timed_out: Count }),
+	/** Completion POSTs: jobs with a `webhook_url`, deliveries that got a 2xx, dropped by fault, given up after every attempt, POSTs sent. */
+	webhooks: v.object({ scheduled: Count, delivered: Count, dropped: Count, failed: Count, attempts: Count })
 });
 export type SimStats = v.InferOutput<typeof SimStatsSchema>;
 
@@ -50,6 +52,11 @@ export class StatsRecorder {
 	#duplicates = 0;
 	#faults: SimStats['faults'] = { error_500: 0, hung: 0, malformed: 0, reset: 0 };
 	#jobs = { submitted: 0, completed: 0, failed: 0, timed_out: 0 };
+	#webhooks: SimStats['webhooks'] = { scheduled: 0, delivered: 0, dropped: 0, failed: 0, attempts: 0 };
+
+	webhook(what: keyof SimStats['webhooks']): void {
+		this.#webhooks[what]++;
+	}
 
 	/** A request arrived; call `finish` exactly once when it is done. */
 	begin(endpoint: string): void {
@@ -99,6 +106,7 @@ export class StatsRecorder {
 		this.#duplicates = 0;
 		this.#faults = { error_500: 0, hung: 0, malformed: 0, reset: 0 };
 		this.#jobs = { submitted: 0, completed: 0, failed: 0, timed_out: 0 };
+		this.#webhooks = { scheduled: 0, delivered: 0, dropped: 0, failed: 0, attempts: 0 };
 	}
 
 	snapshot(jobsRunning: number, creditsCents: number | null): SimStats {
@@ -115,7 +123,8 @@ export class StatsRecorder {
 			duplicates_paid: this.#duplicates,
 			credits_cents: creditsCents,
 			faults: { ...this.#faults },
-			jobs: { ...this.#jobs, running: jobsRunning }
+			jobs: { ...this.#jobs, running: jobsRunning },
+			webhooks: { ...this.#webhooks }
 		};
 	}
 }

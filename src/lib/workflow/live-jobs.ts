@@ -31,6 +31,7 @@ export function pendingBlock(ref: Pick<LiveBlockProgress, 'block_id' | 'block_ty
 		cost_cents: 0,
 		waiting: 0,
 		total: null,
+		rate_limit_per_min: null,
 		rows_per_s: 0,
 		eta_s: null,
 		duration_ms: 0,

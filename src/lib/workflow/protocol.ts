@@ -47,6 +47,8 @@ export const BlockProgressSchema = v.object({
 	cost_cents: NonNegative,
 	waiting: Count,
 	total: v.nullable(Count),
+	/** Requests/min the API key allows now, as learnt from the API's headers (null: no API block, or an older server). */
+	rate_limit_per_min: v.optional(v.nullable(NonNegative), null),
 	rows_per_s: NonNegative,
 	eta_s: v.nullable(NonNegative),
 	duration_ms: NonNegative,
