@@ -1,6 +1,6 @@
 /**
- * The server's runner for every block type. `satisfies` makes a block type without a runner a
- * type error.
+ * The server's runner for every block type, handed to `runJob` by the job manager and the CLI.
+ * `satisfies` makes a block type without a runner a type error.
  */
 import type { BlockType } from '../../src/lib/workflow/schema';
 import type { BlockRunner } from '../engine/types';

@@ -2,24 +2,10 @@
  * The cost bound shown before a run: the most paid calls each API block could make and what they
  * could cost. An upper bound by construction — filters are assumed to keep every row, find_email's
  * `only_missing` to skip none, the cache to hold nothing — so the real bill can only be lower.
+ * Prices and what they assume are each paid block's definition (`cost`).
  */
-import { BLOCKS } from '../../src/lib/workflow/blocks';
+import { BLOCK_DEFINITIONS, definitionOf } from '../../src/lib/workflow/blocks';
 import type { Block, RunOptions, Workflow } from '../../src/lib/workflow/schema';
-
-/**
- * Cents per find-email call, from Sixtyfour's price list ($0.05 professional, $0.20 personal).
- */
-export const FIND_EMAIL_CENTS = { PROFESSIONAL: 5, PERSONAL: 20 } as const;
-
-/**
- * Cents per enrich-lead call: an ASSUMPTION. Sixtyfour publishes no per-call price for
- * enrich-lead; its job-status example shows `charge_amount: 5` for a lead enrichment, taken here
- * as 5 cents at the default/low tier, doubling per tier step as a deliberately generous bound.
- */
-export const ENRICH_LEAD_ASSUMED_CENTS = { low: 5, medium: 10, high: 20, xhigh: 40 } as const;
-
-/** Cents per enrich-company call: an ASSUMPTION as well (no published price): twice enrich-lead. */
-export const ENRICH_COMPANY_ASSUMED_CENTS = { low: 10, medium: 20, high: 40, xhigh: 80 } as const;
 
 export interface BlockEstimate {
 	block_id: string;
@@ -43,19 +29,14 @@ export interface RunEstimate {
 	assumptions: string[];
 }
 
+/** What every estimate assumes, then each paid block's own prices and assumptions (its definition's `cost`). */
 const ASSUMPTIONS = [
 	'Upper bound: every filter keeps every row and nothing is in the cache yet',
-	'find_email costs 5 cents (PROFESSIONAL) or 20 cents (PERSONAL) per row sent',
-	'enrich_lead is assumed to cost 5 cents per row at the default or low tier (10 medium, 20 high, 40 xhigh): Sixtyfour publishes no price',
-	'enrich_company is assumed to cost 10 cents per row at the default or low tier (20, 40, 80 above)',
-	'After an enrich_company that finds people, the number of rows is not known in advance: later blocks have no bound'
+	...BLOCK_DEFINITIONS.flatMap((d) => d.cost?.assumptions ?? [])
 ];
 
 function centsPerCall(block: Block): number {
-	if (block.type === 'find_email') return FIND_EMAIL_CENTS[block.params.mode];
-	if (block.type === 'enrich_lead') return ENRICH_LEAD_ASSUMED_CENTS[block.params.tier ?? 'low'];
-	if (block.type === 'enrich_company') return ENRICH_COMPANY_ASSUMED_CENTS[block.params.tier ?? 'low'];
-	return 0;
+	return definitionOf(block.type)?.cost?.centsPerCall(block.params) ?? 0;
 }
 
 /**
@@ -69,16 +50,18 @@ export function estimateRun(
 	sourceRows: Record<string, number | null>
 ): RunEstimate {
 	const limit = (n: number | null) => (n === null ? null : Math.min(n, options.row_limit ?? Infinity));
-	const firstSource = workflow.blocks.find((b) => b.type === 'read_csv');
+	const isSource = (b: Block) => definitionOf(b.type)?.source !== undefined;
+	const firstSource = workflow.blocks.find(isSource);
 	const inputRows = firstSource ? (sourceRows[firstSource.id] ?? null) : 0;
 	let rows: number | null = 0;
 	let maxCalls: number | null = 0;
 	let maxCost: number | null = 0;
 	const blocks: BlockEstimate[] = [];
 	for (const block of workflow.blocks) {
-		if (block.type === 'read_csv') rows = limit(sourceRows[block.id] ?? null);
+		const definition = definitionOf(block.type)!;
+		if (isSource(block)) rows = limit(sourceRows[block.id] ?? null);
 		const cents = centsPerCall(block);
-		const usesApi = BLOCKS[block.type].usesApi;
+		const usesApi = definition.usesApi;
 		const calls = usesApi ? rows : 0;
 		const cost = calls === null ? null : calls * cents;
 		if (usesApi) {
@@ -93,8 +76,8 @@ export function estimateRun(
 			cents_per_call: cents,
 			max_cost_cents: cost
 		});
-		// Each company may become any number of people: no bound below this block.
-		if (block.type === 'enrich_company' && block.params.find_people) rows = null;
+		// A block whose rows may each become any number of rows: no bound below it.
+		if (definition.cost?.unboundedRows?.(block.params)) rows = null;
 	}
 	return { input_rows: inputRows, rows: limit(inputRows), blocks, max_calls: maxCalls, max_cost_cents: maxCost, assumptions: ASSUMPTIONS };
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { EnrichmentService } from '../enrichment/types';
-import type { BlockProgress, JobStatus, RunEvent, RunJobOptions, RunJobResult } from '../engine/types';
+import type { BlockProgress, BlockRunners, JobStatus, RunEvent, RunJobOptions, RunJobResult } from '../engine/types';
 import type { JobRecord, JobStore } from '../store/job-store';
 import { createInProcessQueue, type JobQueue, type JobWorker } from './queue';
 
@@ -36,6 +36,8 @@ export interface JobManagerOptions {
 	/** Rows in flight per API block when neither the block nor the run says. */
 	defaultConcurrency?: number;
 	runJob: (options: RunJobOptions) => Promise<RunJobResult>;
+	/** How each block type runs (`RUNNERS` from server/blocks), passed on to `runJob`. */
+	runners: BlockRunners;
 	/** Replace the in-process queue (e.g. with a Redis-backed one). */
 	createQueue?: (worker: JobWorker) => JobQueue;
 	progressIntervalMs?: number;
@@ -78,7 +80,7 @@ const FINAL: JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 /**
  * Creates the job manager. Call `resumeUnfinished()` once after creating it.
- * @example const jobs = createJobManager({ store, dataDir, enrichment, logger, maxConcurrentJobs: 2, runJob })
+ * @example const jobs = createJobManager({ store, dataDir, enrichment, logger, maxConcurrentJobs: 2, runJob, runners: RUNNERS })
  */
 export function createJobManager(options: JobManagerOptions): JobManager {
 	const { store, logger } = options;
@@ -211,6 +213,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 				signal: controller.signal,
 				dataDir: options.dataDir,
 				enrichment: options.enrichment,
+				runners: options.runners,
 				onEvent,
 				onRows: (rows) => {
 					const first = rowIndex;

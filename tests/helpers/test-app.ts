@@ -2,6 +2,7 @@
  * The API app wired like the real server (SQLite store, job manager, real runJob) in a temporary
  * data dir, for route tests through `app.request()`: no port, no process.
  */
+import { RUNNERS } from '../../server/blocks';
 import { join } from 'node:path';
 import { createApp } from '../../server/app';
 import { runJob } from '../../server/engine/run-job';
@@ -46,7 +47,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 	const logger = createLogger({ level: 'silent' });
 	const jobStore = createSqliteJobStore(db);
 	const uploads = createSqliteUploadStore(db);
-	const jobs = createJobManager({
+	const jobs = createJobManager({ runners: RUNNERS,
 		store: jobStore,
 		dataDir: temp.dir,
 		enrichment: options.enrichment ?? noEnrichment,

@@ -1,3 +1,4 @@
+import { RUNNERS } from '../../server/blocks';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,7 +79,7 @@ function fakeApi(options: { staff?: (name: string) => number; fail?: (name: stri
 async function run(blocks: WorkflowInput['blocks'], fake = fakeApi(), options: { concurrency?: number } = {}) {
 	const rows: Row[] = [];
 	const events: RunEvent[] = [];
-	const result = await runJob({
+	const result = await runJob({ runners: RUNNERS,
 		jobId: 'job',
 		workflow: v.parse(WorkflowSchema, { blocks }),
 		options,
@@ -207,7 +208,7 @@ describe('enrich_company with Find people: companies become leads', () => {
 		const controller = new AbortController();
 		const fake = fakeApi({ latencyMs: 20 });
 		const events: RunEvent[] = [];
-		const done = runJob({
+		const done = runJob({ runners: RUNNERS,
 			jobId: 'job',
 			workflow: v.parse(WorkflowSchema, { blocks: [read('uploads/many.csv'), enrich({ find_people: true, concurrency: 5 })] }),
 			dataDir,

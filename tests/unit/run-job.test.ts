@@ -1,3 +1,4 @@
+import { RUNNERS } from '../../server/blocks';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +73,7 @@ async function run(blocks: WorkflowInput['blocks'], extra: Partial<RunJobOptions
 	const events: RunEvent[] = [];
 	const rows: Row[] = [];
 	const fake = extra.enrichment ? null : fakeEnrichment();
-	const result = await runJob({
+	const result = await runJob({ runners: RUNNERS,
 		jobId: 'job1',
 		workflow: workflow(blocks),
 		dataDir,

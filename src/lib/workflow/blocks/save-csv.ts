@@ -1,0 +1,27 @@
+/**
+ * Save CSV: writes the rows to a CSV file people can download (server/blocks/save-csv.ts).
+ */
+import * as v from 'valibot';
+import { defineBlock } from './types';
+
+export const SaveCsvParams = v.strictObject({
+	filename: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200)))
+});
+
+export const saveCsv = defineBlock({
+	type: 'save_csv',
+	label: 'Save CSV',
+	description: 'Writes the rows to a CSV file you can download.',
+	category: 'output',
+	usesApi: false,
+	icon: 'download',
+	params: SaveCsvParams,
+	defaults: () => ({}),
+	rowKinds: () => ({ accepts: 'any', produces: 'input' }),
+	rowCount: 'same',
+	noRowsMessage: 'Save CSV is before any Read CSV: there are no rows to save.',
+	summary: (p) => {
+		const name = typeof p.filename === 'string' && p.filename.trim() ? p.filename.trim() : 'results';
+		return `Saves ${name.endsWith('.csv') ? name : `${name}.csv`}`;
+	}
+});
