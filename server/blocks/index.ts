@@ -8,6 +8,7 @@ import { runEnrichCompany } from './enrich-company';
 import { runEnrichLead } from './enrich-lead';
 import { runFilter } from './filter';
 import { runFindEmail } from './find-email';
+import { runFindPhone } from './find-phone';
 import { runReadCsv } from './read-csv';
 import { runSaveCsv } from './save-csv';
 
@@ -17,5 +18,6 @@ export const RUNNERS = {
 	enrich_company: runEnrichCompany,
 	enrich_lead: runEnrichLead,
 	find_email: runFindEmail,
+	find_phone: runFindPhone,
 	save_csv: runSaveCsv
 } satisfies { [K in BlockType]: BlockRunner<K> };

@@ -8,7 +8,9 @@ import type {
 	EnrichLeadRequest,
 	EnrichLeadResponse,
 	FindEmailRequest,
-	FindEmailResponse
+	FindEmailResponse,
+	FindPhoneRequest,
+	FindPhoneResponse
 } from './sixtyfour-schemas';
 
 /** Accounting a block passes down; the service adds to it as requests happen. */
@@ -32,6 +34,8 @@ export interface EnrichmentService {
 	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
 	/** `/enrich-company`; with `find_people` the people found are in `people` (null: the answer had no list). */
 	enrichCompany(request: EnrichCompanyRequest, options: CallOptions): Promise<EnrichCompanyResponse>;
+	/** `/find-phone`: the numbers found for a lead, best first (none: an empty list). */
+	findPhone(request: FindPhoneRequest, options: CallOptions): Promise<FindPhoneResponse>;
 }
 
 /**

@@ -65,6 +65,9 @@ const instantMethods = {
 	},
 	async enrichCompany(): Promise<never> {
 		throw new Error('not part of this benchmark');
+	},
+	async findPhone(): Promise<never> {
+		throw new Error('not part of this benchmark');
 	}
 };
 const instant: EnrichmentService = instantMethods;

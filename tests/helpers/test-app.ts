@@ -19,7 +19,7 @@ import { makeTempDir } from './temp-dir';
 const refuse = async (): Promise<never> => {
 	throw new EnrichmentError('no enrichment service in this test', null, false);
 };
-const refusingService = { enrichLead: refuse, findEmail: refuse, enrichCompany: refuse };
+const refusingService = { enrichLead: refuse, findEmail: refuse, enrichCompany: refuse, findPhone: refuse };
 /** An enrichment service for workflows that must not call the API: any call fails the row. */
 export const noEnrichment: EnrichmentService = refusingService;
 

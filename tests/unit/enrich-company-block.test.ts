@@ -42,6 +42,7 @@ function fakeApi(options: { staff?: (name: string) => number; fail?: (name: stri
 	const service: EnrichmentService = {
 		enrichLead: refuse,
 		findEmail: refuse,
+		findPhone: refuse,
 		async enrichCompany(request, { signal, meter }) {
 			requests.push(request);
 			meter.calls++;

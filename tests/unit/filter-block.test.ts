@@ -15,6 +15,7 @@ import { WorkflowSchema, type ParamsOf, type Row } from '../../src/lib/workflow/
 const noApi: EnrichmentService = {
 	enrichLead: () => Promise.reject(new Error('filter must not call the API')),
 	findEmail: () => Promise.reject(new Error('filter must not call the API')),
+	findPhone: () => Promise.reject(new Error('filter must not call the API')),
 	enrichCompany: () => Promise.reject(new Error('filter must not call the API'))
 };
 

@@ -55,6 +55,9 @@ function fakeEnrichment(options: { fail?: (name: string) => EnrichmentError | nu
 		async enrichCompany() {
 			throw new Error('enrich_company is not part of these workflows');
 		},
+		async findPhone() {
+			throw new Error('find_phone is not part of these workflows');
+		},
 		async findEmail(request, { meter }) {
 			stats.calls++;
 			meter.calls++;
@@ -158,6 +161,9 @@ describe('runJob', () => {
 			},
 			async findEmail() {
 				throw new EnrichmentError('Sixtyfour refused the tier (403)', 403, true);
+			},
+			async findPhone() {
+				throw new Error('not used');
 			}
 		};
 		const { result } = await run(

@@ -9,6 +9,7 @@ import { enrichCompany } from './enrich-company';
 import { enrichLead } from './enrich-lead';
 import { filter } from './filter';
 import { findEmail } from './find-email';
+import { findPhone } from './find-phone';
 import { readCsv } from './read-csv';
 import { saveCsv } from './save-csv';
 import type { BlockDefinition } from './types';
@@ -17,7 +18,7 @@ export type { BlockCategory, BlockDefinition, BlockRowKinds, CheckContext, CostM
 export { DEFAULT_LEAD_STRUCT, personFieldsOf } from './enrich-company';
 
 /** Every block definition, in palette order. */
-export const BLOCK_DEFINITIONS = [readCsv, filter, enrichCompany, enrichLead, findEmail, saveCsv] as const;
+export const BLOCK_DEFINITIONS = [readCsv, filter, enrichCompany, enrichLead, findEmail, findPhone, saveCsv] as const;
 
 type AnyDefinition = (typeof BLOCK_DEFINITIONS)[number];
 /** Block type ids are part of the public API. */

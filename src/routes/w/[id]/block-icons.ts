@@ -30,6 +30,11 @@ export const ICONS: Readonly<Record<string, BlockIconShape>> = {
 		background: '#fdf2f8',
 		color: '#be185d'
 	},
+	phone: {
+		paths: ['M4.5 2h2l1 3-1.5 1a8 8 0 0 0 4 4l1-1.5 3 1v2a1.5 1.5 0 0 1-1.5 1.5A10.5 10.5 0 0 1 3 3.5 1.5 1.5 0 0 1 4.5 2z'],
+		background: '#fff7ed',
+		color: '#c2410c'
+	},
 	download: { paths: ['M8 2v8M5 7l3 3 3-3', 'M2.75 11v2.25h10.5V11'], background: '#f0fdf4', color: '#15803d' }
 };
 

@@ -9,6 +9,7 @@ import EnrichCompanyForm from './EnrichCompanyForm.svelte';
 import EnrichLeadForm from './EnrichLeadForm.svelte';
 import FilterForm from './FilterForm.svelte';
 import FindEmailForm from './FindEmailForm.svelte';
+import FindPhoneForm from './FindPhoneForm.svelte';
 import ReadCsvForm from './ReadCsvForm.svelte';
 import SaveCsvForm from './SaveCsvForm.svelte';
 
@@ -27,6 +28,7 @@ export const FORMS = {
 	enrich_company: { component: EnrichCompanyForm },
 	enrich_lead: { component: EnrichLeadForm },
 	find_email: { component: FindEmailForm },
+	find_phone: { component: FindPhoneForm },
 	save_csv: { component: SaveCsvForm }
 } satisfies { [K in BlockType]: BlockForm };
 
