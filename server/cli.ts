@@ -8,7 +8,9 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as v from 'valibot';
 import { WorkflowSchema, type Workflow } from '../src/lib/workflow/schema';
+import { definitionOf } from '../src/lib/workflow/blocks';
 import { analyzeColumns } from '../src/lib/workflow/columns';
+import { RUNNERS } from './blocks';
 import { runJob } from './engine/run-job';
 import type { BlockProgress, RunEvent } from './engine/types';
 import { createEnrichmentService } from './enrichment/service';
@@ -58,7 +60,10 @@ async function main(argv: string[]): Promise<number> {
 		const input = resolve(values.input);
 		workflow = {
 			...workflow,
-			blocks: workflow.blocks.map((b) => (b.type === 'read_csv' ? { ...b, params: { ...b.params, path: input } } : b))
+			blocks: workflow.blocks.map((b) => {
+				const source = definitionOf(b.type)?.source;
+				return source ? ({ ...b, params: { ...b.params, [source.pathParam]: input } } as typeof b) : b;
+			})
 		};
 		dataDir = dirname(input);
 	}
@@ -96,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
 	const result = await runJob({
 		jobId: randomUUID(),
 		workflow,
+		runners: RUNNERS,
 		options: {
 			row_limit: values.limit ? Number(values.limit) : undefined,
 			concurrency: values.concurrency ? Number(values.concurrency) : undefined

@@ -19,6 +19,7 @@ import type { Hono } from 'hono';
 import { createApp, type SharedWorkflows } from './app';
 import { collaboration } from './collaboration';
 import { ConfigError, loadConfig, type Config } from './config';
+import { RUNNERS } from './blocks';
 import { runJob } from './engine/run-job';
 import { createEnrichmentService, type EnrichmentServiceHandle } from './enrichment/service';
 import { DEMO_SIMULATOR_OPTIONS, startSimulator } from './enrichment/simulator';
@@ -195,7 +196,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		logger,
 		maxConcurrentJobs: config.maxConcurrentJobs,
 		defaultConcurrency: config.defaultConcurrency,
-		runJob
+		runJob,
+		runners: RUNNERS
 	});
 
 	const metrics = createMetrics({ db, jobs, enrichment });

@@ -11,7 +11,7 @@
  * failed keeps one row with the reason in `_error` and `_people_found` empty.
  */
 import { CONFIDENCE_COLUMN, PEOPLE_FOUND_COLUMN, type Row } from '../../src/lib/workflow/schema';
-import { DEFAULT_LEAD_STRUCT, getBlockDefinition, personFieldsOf } from '../../src/lib/workflow/blocks';
+import { DEFAULT_LEAD_STRUCT, addedColumnsOf, personFieldsOf } from '../../src/lib/workflow/blocks';
 import { findCompanyColumns } from '../../src/lib/workflow/company-columns';
 import { confidence0to10, type EnrichCompanyRequest } from '../enrichment/sixtyfour-schemas';
 import { JobFailure, type BlockRunner } from '../engine/types';
@@ -31,7 +31,7 @@ export const runEnrichCompany: BlockRunner<'enrich_company'> = async ({ params, 
 	const fields = Object.keys(params.struct);
 	const findPeople = params.find_people;
 	const personFields = findPeople ? personFieldsOf(params) : [];
-	const outColumns = withColumns(columns, getBlockDefinition('enrich_company').addedColumns(params));
+	const outColumns = withColumns(columns, addedColumnsOf('enrich_company', params));
 	const mapping = findCompanyColumns(columns, params.company_columns);
 	const mapped = Object.entries(mapping) as [keyof typeof mapping, string][];
 	if (mapped.length === 0) {

@@ -3,7 +3,7 @@
  * confidence (0–10) and `_error`.
  */
 import { CONFIDENCE_COLUMN, type Row } from '../../src/lib/workflow/schema';
-import { getBlockDefinition } from '../../src/lib/workflow/blocks';
+import { addedColumnsOf } from '../../src/lib/workflow/blocks';
 import { confidence0to10, type EnrichLeadRequest } from '../enrichment/sixtyfour-schemas';
 import type { BlockRunner } from '../engine/types';
 import { mapApiRows, shapeRow, toCell, withColumns, withError } from './api-block';
@@ -13,7 +13,7 @@ const LABEL = 'Enrich Lead';
 export const runEnrichLead: BlockRunner<'enrich_lead'> = async ({ params, columns, rows, ctx }) => {
 	const fields = Object.keys(params.struct);
 	const inputColumns = params.input_columns ?? columns.filter((c) => !c.startsWith('_'));
-	const outColumns = withColumns(columns, getBlockDefinition('enrich_lead').addedColumns(params));
+	const outColumns = withColumns(columns, addedColumnsOf('enrich_lead', params));
 
 	const call = async (row: Row, signal: AbortSignal, index: number): Promise<Row> => {
 		const leadInfo: Record<string, string | number | boolean> = {};

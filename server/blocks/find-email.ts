@@ -3,7 +3,7 @@
  * already have an email pass through unchanged and cost nothing.
  */
 import type { Row } from '../../src/lib/workflow/schema';
-import { getBlockDefinition } from '../../src/lib/workflow/blocks';
+import { addedColumnsOf } from '../../src/lib/workflow/blocks';
 import type { FindEmailRequest, FoundEmail } from '../enrichment/sixtyfour-schemas';
 import type { BlockRunner } from '../engine/types';
 import { LEAD_FIELDS } from '../../src/lib/workflow/lead-columns';
@@ -37,7 +37,7 @@ export function leadOf(row: Row): FindEmailRequest['lead'] | null {
 
 export const runFindEmail: BlockRunner<'find_email'> = async ({ params, columns, rows, ctx }) => {
 	const personal = params.mode === 'PERSONAL';
-	const outColumns = withColumns(columns, getBlockDefinition('find_email').addedColumns(params));
+	const outColumns = withColumns(columns, addedColumnsOf('find_email', params));
 
 	const call = async (row: Row, signal: AbortSignal, index: number): Promise<Row> => {
 		const out = shapeRow(row, outColumns);

@@ -3,6 +3,7 @@
  * `BlockProgress` snapshots that events, the REST API and the UI show (rows/s, ETA, preview).
  */
 import type { BlockType, Cell, Row } from '../../src/lib/workflow/schema';
+import { BLOCKS } from '../../src/lib/workflow/blocks';
 import type { BlockCounters, BlockProgress } from './types';
 
 export const PREVIEW_ROWS = 20;
@@ -68,7 +69,8 @@ export class BlockTracker {
 	 * there a row is done when it leaves (both are 1:1); elsewhere, when it has entered.
 	 */
 	#done(): number {
-		const oneToOneApi = this.blockType === 'enrich_lead' || this.blockType === 'find_email';
+		const definition = BLOCKS[this.blockType];
+		const oneToOneApi = definition.usesApi && definition.rowCount === 'same';
 		return oneToOneApi ? this.counters.rowsOut : this.counters.rowsIn;
 	}
 

@@ -6,12 +6,12 @@
  * blocks, emits typed events (coalesced progress), and turns failures into a job status.
  */
 import { join } from 'node:path';
-import { RUNNERS } from '../blocks';
 import { BLOCKS } from '../../src/lib/workflow/blocks';
 import { BlockTracker } from './progress';
 import {
 	JobFailure,
 	type BlockRunContext,
+	type BlockRunOutput,
 	type RowStream,
 	type RunEvent,
 	type RunJobOptions,
@@ -22,7 +22,7 @@ import {
 const MAX_ROW_ERROR_EVENTS = 200;
 
 export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
-	const { jobId, workflow, dataDir, enrichment, onEvent = () => {}, onRows } = options;
+	const { jobId, workflow, dataDir, enrichment, runners, onEvent = () => {}, onRows } = options;
 	const runOptions = options.options ?? {};
 	const controller = new AbortController();
 	const outer = options.signal;
@@ -91,12 +91,12 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 				}
 			};
 			const input = countInput(stream, tracker, upstream, emit, jobId);
-			const runner = RUNNERS[block.type] as (i: {
+			const runner = runners[block.type] as (i: {
 				params: unknown;
 				columns: string[];
 				rows: RowStream;
 				ctx: BlockRunContext;
-			}) => ReturnType<(typeof RUNNERS)[typeof block.type]>;
+			}) => Promise<BlockRunOutput>;
 			tracker.start();
 			emit({ type: 'block_started', job_id: jobId, at: Date.now(), block: tracker.snapshot() });
 			const output = await runner({ params: block.params, columns, rows: input, ctx });
@@ -153,10 +153,10 @@ async function* countInput(
 	emit: (e: RunEvent) => void,
 	jobId: string
 ): RowStream {
-	if (upstream && upstream.counters.total !== null && !isFilter(upstream)) tracker.counters.total = upstream.counters.total;
+	if (upstream && upstream.counters.total !== null && keepsRowCount(upstream)) tracker.counters.total = upstream.counters.total;
 	for await (const batch of source) {
 		tracker.counters.rowsIn += batch.length;
-		if (upstream && upstream.counters.total !== null && !isFilter(upstream) && tracker.counters.total === null) {
+		if (upstream && upstream.counters.total !== null && keepsRowCount(upstream) && tracker.counters.total === null) {
 			tracker.counters.total = upstream.counters.total;
 		}
 		yield batch;
@@ -167,9 +167,9 @@ async function* countInput(
 	}
 }
 
-/** Blocks whose output row count differs from their input's (so totals cannot flow through). */
-function isFilter(tracker: BlockTracker): boolean {
-	return tracker.blockType === 'filter' || tracker.blockType === 'enrich_company';
+/** Blocks whose output row count is their input's (so totals flow through them). */
+function keepsRowCount(tracker: BlockTracker): boolean {
+	return BLOCKS[tracker.blockType].rowCount === 'same';
 }
 
 /** Counts rows leaving a block and keeps its preview. */

@@ -61,6 +61,9 @@ export interface BlockRunOutput {
 /** Server-side execution of one block type. */
 export type BlockRunner<K extends BlockType> = (input: BlockRunInput<K>) => Promise<BlockRunOutput>;
 
+/** A runner for every block type (server/blocks/index.ts), handed to `runJob` by its caller. */
+export type BlockRunners = { readonly [K in BlockType]: BlockRunner<K> };
+
 /** A problem no row can survive: the job fails with this message (e.g. invalid API key). */
 export class JobFailure extends Error {
 	constructor(
@@ -123,6 +126,8 @@ export interface RunJobOptions {
 	/** Default `<dataDir>/outputs`. */
 	outputDir?: string;
 	enrichment: EnrichmentService;
+	/** How each block type runs: `RUNNERS` from server/blocks (the engine imports no block). */
+	runners: BlockRunners;
 	onEvent?: (event: RunEvent) => void;
 	/** Receives every final row in order (the server stores them for paging). */
 	onRows?: (rows: Row[]) => void | Promise<void>;

@@ -1,7 +1,8 @@
 /**
  * The enrichment service blocks call: cache → scheduler → client. enrich-lead and enrich-company go
  * through their async endpoints by default (the task id is checkpointed before polling, so a crash
- * or a cancel never pays twice for a row); find-email, a few seconds long, stays synchronous.
+ * or a cancel never pays twice for a row); find-email and find-phone, a few seconds long, stay
+ * synchronous (find-phone's async form on request).
  *
  * Cost is reported through the caller's `CallMeter` only: answers carry no cost field (a cached
  * answer costs nothing, and the same object may be served from the cache many times).
@@ -11,6 +12,7 @@ import {
 	ENRICH_COMPANY,
 	ENRICH_LEAD,
 	FIND_EMAIL,
+	FIND_PHONE,
 	TaskEndedError,
 	UnsafeTaskIdError,
 	createSixtyfourClient,
@@ -22,7 +24,7 @@ import { createFindEmailBatcher } from './find-email-batcher';
 import type { TaskWebhooks } from './task-webhooks';
 import { getScheduler, type Scheduler, type SchedulerStats } from './scheduler';
 import type { PollTimingOptions } from './poll-timing';
-import type { FindEmailRequest } from './sixtyfour-schemas';
+import type { FindEmailRequest, FindPhoneRequest, FindPhoneResponse } from './sixtyfour-schemas';
 import type { CallOptions } from './types';
 import { EnrichmentError, type EnrichmentService } from './types';
 import type { Db } from '../store/db';
@@ -38,8 +40,11 @@ export interface EnrichmentServiceOptions {
 	maxRatePerMinute?: number;
 	/** Ceiling of the adaptive in-flight cap (default 100). */
 	maxInFlight?: number;
-	/** Use `/enrich-lead-async`, `/enrich-company-async` + polling (default true: survives a crash, holds no socket for minutes). */
-	asyncMode?: { enrichLead?: boolean; enrichCompany?: boolean };
+	/**
+	 * Use `/enrich-lead-async`, `/enrich-company-async` + polling (default true: survives a crash,
+	 * holds no socket for minutes); `/find-phone-async` only when asked (default false: a few seconds).
+	 */
+	asyncMode?: { enrichLead?: boolean; enrichCompany?: boolean; findPhone?: boolean };
 	/** Timeout of one short request — submit, poll, find-email (default 60 s). */
 	requestTimeoutMs?: number;
 	/** Timeout of a synchronous /enrich-lead (default 15 min, as Sixtyfour advises). */
@@ -119,6 +124,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		: null;
 	const asyncLead = options.asyncMode?.enrichLead ?? true;
 	const asyncCompany = options.asyncMode?.enrichCompany ?? true;
+	const asyncPhone = options.asyncMode?.findPhone ?? false;
 
 	/** How one endpoint's async task is submitted and awaited. */
 	interface TaskCalls<Req, Res> {
@@ -135,6 +141,12 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 		endpoint: ENRICH_COMPANY,
 		submitAndAwait: (request, call) => client.enrichCompanyAsync(request, call),
 		await: (taskId, call) => client.awaitEnrichCompany(taskId, call)
+	};
+
+	const phoneTask: TaskCalls<FindPhoneRequest, FindPhoneResponse & { cost_cents: number }> = {
+		endpoint: FIND_PHONE,
+		submitAndAwait: (request, call) => client.findPhoneAsync(request, call),
+		await: (taskId, call) => client.awaitFindPhone(taskId, call)
 	};
 
 	/** Resume the checkpointed task of this request if there is one, else submit and checkpoint. */
@@ -188,6 +200,15 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 					? await viaTask(companyTask, request, context)
 					: await client.enrichCompany(request, { signal: context.signal, meter: context.meter });
 				return { value, costCents: cost_cents ?? 0 };
+			});
+		},
+		findPhone(request, call) {
+			allowManyWaiters(call.signal);
+			return cache.getOrCall(FIND_PHONE, request, call, async (context) => {
+				const { cost_cents, ...value } = asyncPhone
+					? await viaTask(phoneTask, request, context)
+					: await client.findPhone(request, { signal: context.signal, meter: context.meter });
+				return { value: { ...value, cost_cents: null }, costCents: cost_cents };
 			});
 		},
 		findEmail(request: FindEmailRequest, call) {

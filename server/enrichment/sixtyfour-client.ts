@@ -20,13 +20,17 @@ import {
 	EnrichLeadResponseSchema,
 	FindEmailRequestSchema,
 	FindEmailResponseSchema,
+	FindPhoneRequestSchema,
+	FindPhoneResponseSchema,
 	JobStatusSchema,
 	type EnrichCompanyRequest,
 	type EnrichCompanyResponse,
 	type EnrichLeadRequest,
 	type EnrichLeadResponse,
 	type FindEmailRequest,
-	type FindEmailResponse
+	type FindEmailResponse,
+	type FindPhoneRequest,
+	type FindPhoneResponse
 } from './sixtyfour-schemas';
 import { EnrichmentError, type CallOptions } from './types';
 
@@ -34,6 +38,7 @@ export const ENRICH_LEAD = '/enrich-lead';
 export const FIND_EMAIL = '/find-email';
 export const FIND_EMAIL_BULK = '/find-email-bulk';
 export const ENRICH_COMPANY = '/enrich-company';
+export const FIND_PHONE = '/find-phone';
 
 /** An async task reached an end state other than completed (failed, cancelled, timed_out…). */
 export class TaskEndedError extends EnrichmentError {
@@ -119,6 +124,17 @@ export interface SixtyfourClient {
 	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
 	/** `POST /find-email-bulk` (≤ 100 leads): the raw answer, whose undocumented shape the caller checks (find-email-batcher.ts). */
 	findEmailBulk(request: { leads: FindEmailRequest['lead'][]; mode: string; verify_emails: boolean }, options: CallOptions): Promise<unknown>;
+	/** `POST /find-phone`: one request, a few seconds. */
+	findPhone(request: FindPhoneRequest, options: CallOptions): Promise<FindPhoneResponse & { cost_cents: number }>;
+	/** `POST /find-phone-async`: the task id to poll. */
+	submitFindPhone(request: FindPhoneRequest, options: CallOptions): Promise<string>;
+	/** Polls `GET /job-status/{id}` until the find-phone task ends. */
+	awaitFindPhone(taskId: string, options: AwaitTaskOptions): Promise<FindPhoneResponse & { cost_cents: number }>;
+	/** Submit then poll; `onSubmitted` runs before the first poll (checkpoint the task id there). */
+	findPhoneAsync(
+		request: FindPhoneRequest,
+		options: CallOptions & { onSubmitted?: (taskId: string) => void }
+	): Promise<FindPhoneResponse & { cost_cents: number }>;
 	/** The clock the client measures task ages with (for `submittedAt`). */
 	now(): number;
 	/** Adds a listener of every attempt's outcome; returns the function that removes it. */
@@ -299,6 +315,8 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 	const submitEnrichLead = (req: EnrichLeadRequest, call: CallOptions) => submitTask(ENRICH_LEAD, EnrichLeadRequestSchema, req, call);
 	const awaitEnrichLead = (taskId: string, call: AwaitTaskOptions): Promise<EnrichLeadResponse> =>
 		awaitTask(ENRICH_LEAD, EnrichLeadResponseSchema, taskId, call);
+	const submitFindPhone = (req: FindPhoneRequest, call: CallOptions) => submitTask(FIND_PHONE, FindPhoneRequestSchema, req, call);
+	const awaitFindPhone = (taskId: string, call: AwaitTaskOptions) => awaitTask(FIND_PHONE, FindPhoneResponseSchema, taskId, call);
 	const submitEnrichCompany = (req: EnrichCompanyRequest, call: CallOptions) =>
 		submitTask(ENRICH_COMPANY, EnrichCompanyRequestSchema, req, call);
 	const awaitEnrichCompany = (taskId: string, call: AwaitTaskOptions): Promise<EnrichCompanyResponse> =>
@@ -327,6 +345,23 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 			const taskId = await submitEnrichCompany(req, call);
 			call.onSubmitted?.(taskId);
 			return awaitEnrichCompany(taskId, { ...call, submittedAt });
+		},
+		async findPhone(req, call) {
+			// A short call like find-email: the request timeout, not the long synchronous-enrich one.
+			const body = checkRequest(FindPhoneRequestSchema, req, 'find-phone');
+			const raw = await request('POST', FIND_PHONE, body, call);
+			const result = parse(FindPhoneResponseSchema, raw, `POST ${FIND_PHONE}`);
+			const cost = costOf(raw);
+			call.meter.costCents += cost;
+			return { ...result, cost_cents: cost };
+		},
+		submitFindPhone,
+		awaitFindPhone,
+		async findPhoneAsync(req, call) {
+			const submittedAt = now();
+			const taskId = await submitFindPhone(req, call);
+			call.onSubmitted?.(taskId);
+			return awaitFindPhone(taskId, { ...call, submittedAt });
 		},
 		async findEmail(req, call) {
 			const body = checkRequest(FindEmailRequestSchema, req, 'find-email');

@@ -117,6 +117,44 @@ export const FindEmailResponseSchema = v.looseObject({
 export type FindEmailResponse = v.InferOutput<typeof FindEmailResponseSchema>;
 export type FoundEmail = NonNullable<FindEmailResponse['email']>[number];
 
+export const FindPhoneRequestSchema = v.object({
+	lead: LeadInfoSchema
+});
+export type FindPhoneRequest = v.InferOutput<typeof FindPhoneRequestSchema>;
+
+/** One number found: `{number, region?}`, or (leniently) the bare number. */
+const PhoneEntry = v.union([
+	v.pipe(
+		v.string(),
+		v.transform((number) => ({ number, region: null as string | null }))
+	),
+	v.pipe(
+		v.looseObject({ number: v.string(), region: v.optional(v.nullable(v.string()), null) }),
+		v.transform(({ number, region }) => ({ number, region }))
+	)
+]);
+
+/**
+ * `/find-phone` answer: the lead echoed back with `phone` — one number as text, a list of
+ * `{number, region}`, or `""` / null when none was found — normalised to `phones` (empty entries
+ * dropped, order kept: the first is the best).
+ */
+export const FindPhoneResponseSchema = v.pipe(
+	v.looseObject({
+		phone: v.optional(v.nullable(v.union([v.string(), v.array(PhoneEntry)])), null),
+		cost_cents: v.optional(v.nullable(v.number()), null)
+	}),
+	v.transform((answer) => {
+		const raw = answer.phone;
+		const list = raw === null ? [] : typeof raw === 'string' ? [{ number: raw, region: null }] : raw;
+		return {
+			phones: list.map((p) => ({ number: p.number.trim(), region: p.region })).filter((p) => p.number !== ''),
+			cost_cents: answer.cost_cents
+		};
+	})
+);
+export type FindPhoneResponse = v.InferOutput<typeof FindPhoneResponseSchema>;
+
 /** `POST /*-async` answer. */
 export const AsyncSubmitSchema = v.looseObject({
 	task_id: v.pipe(v.string(), v.minLength(1)),

@@ -8,7 +8,9 @@ import type {
 	EnrichLeadRequest,
 	EnrichLeadResponse,
 	FindEmailRequest,
-	FindEmailResponse
+	FindEmailResponse,
+	FindPhoneRequest,
+	FindPhoneResponse
 } from './sixtyfour-schemas';
 
 /** Accounting a block passes down; the service adds to it as requests happen. */
@@ -34,6 +36,8 @@ export interface EnrichmentService {
 	enrichCompany(request: EnrichCompanyRequest, options: CallOptions): Promise<EnrichCompanyResponse>;
 	/** Requests per minute the key's scheduler allows now (configured, or learnt from the API's headers). */
 	rateLimitPerMinute?(): number;
+	/** `/find-phone`: the numbers found for a lead, best first (none: an empty list). */
+	findPhone(request: FindPhoneRequest, options: CallOptions): Promise<FindPhoneResponse>;
 }
 
 /**

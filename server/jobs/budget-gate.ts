@@ -11,7 +11,10 @@
  * wastes nothing.
  */
 import { setMaxListeners } from 'node:events';
-import { ENRICH_COMPANY_ASSUMED_CENTS, ENRICH_LEAD_ASSUMED_CENTS, FIND_EMAIL_CENTS } from './estimate';
+import { ENRICH_COMPANY_ASSUMED_CENTS } from '../../src/lib/workflow/blocks/enrich-company';
+import { ENRICH_LEAD_ASSUMED_CENTS } from '../../src/lib/workflow/blocks/enrich-lead';
+import { FIND_EMAIL_CENTS } from '../../src/lib/workflow/blocks/find-email';
+import { FIND_PHONE_ASSUMED_CENTS } from '../../src/lib/workflow/blocks/find-phone';
 import type { EnrichCompanyRequest, EnrichLeadRequest, FindEmailRequest } from '../enrichment/sixtyfour-schemas';
 import type { CallMeter, CallOptions, EnrichmentService } from '../enrichment/types';
 import { dollars, type SpendBudget } from './spend-budget';
@@ -25,11 +28,12 @@ export interface BudgetGateOptions {
 	onExhausted: (message: string) => void;
 }
 
-/** The most one call can cost (estimate.ts's price list): what a call reserves while in flight. */
+/** The most one call can cost (the blocks' price lists, as the estimate uses them): what a call reserves while in flight. */
 export const priceOf = {
 	enrichLead: (request: EnrichLeadRequest) => ENRICH_LEAD_ASSUMED_CENTS[request.tier ?? 'low'],
 	enrichCompany: (request: EnrichCompanyRequest) => ENRICH_COMPANY_ASSUMED_CENTS[request.tier ?? 'low'],
-	findEmail: (request: FindEmailRequest) => FIND_EMAIL_CENTS[request.mode ?? 'PROFESSIONAL']
+	findEmail: (request: FindEmailRequest) => FIND_EMAIL_CENTS[request.mode ?? 'PROFESSIONAL'],
+	findPhone: () => FIND_PHONE_ASSUMED_CENTS
 };
 
 /**
@@ -129,6 +133,9 @@ export function createBudgetGate(options: BudgetGateOptions): EnrichmentService 
 	return {
 		enrichLead: gated((r, o) => service.enrichLead(r, o), priceOf.enrichLead),
 		enrichCompany: gated((r, o) => service.enrichCompany(r, o), priceOf.enrichCompany),
-		findEmail: gated((r, o) => service.findEmail(r, o), priceOf.findEmail)
+		findEmail: gated((r, o) => service.findEmail(r, o), priceOf.findEmail),
+		findPhone: gated((r, o) => service.findPhone(r, o), priceOf.findPhone),
+		// Not a call: the run panel's learnt rate limit passes straight through.
+		...(service.rateLimitPerMinute ? { rateLimitPerMinute: () => service.rateLimitPerMinute!() } : {})
 	};
 }

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { EnrichmentService } from '../enrichment/types';
-import type { BlockProgress, JobStatus, RunEvent, RunJobOptions, RunJobResult } from '../engine/types';
+import type { BlockProgress, BlockRunners, JobStatus, RunEvent, RunJobOptions, RunJobResult } from '../engine/types';
 import { rowsByWork, spendWork, yieldIfDue } from '../engine/work-slices';
 import type { JobRecord, JobStore } from '../store/job-store';
 import { createBudgetGate } from './budget-gate';
@@ -49,6 +49,8 @@ export interface JobManagerOptions {
 	runJob: (options: RunJobOptions) => Promise<RunJobResult>;
 	/** Daily spend limits; without it jobs spend without a limit. */
 	budget?: SpendBudget;
+	/** How each block type runs (`RUNNERS` from server/blocks), passed on to `runJob`. */
+	runners: BlockRunners;
 	/** Replace the in-process queue (e.g. with a Redis-backed one). */
 	createQueue?: (worker: JobWorker) => JobQueue;
 	progressIntervalMs?: number;
@@ -108,7 +110,7 @@ const WRITE_WORK = 20_000;
 
 /**
  * Creates the job manager. Call `resumeUnfinished()` once after creating it.
- * @example const jobs = createJobManager({ store, dataDir, enrichment, logger, maxConcurrentJobs: 2, runJob })
+ * @example const jobs = createJobManager({ store, dataDir, enrichment, logger, maxConcurrentJobs: 2, runJob, runners: RUNNERS })
  */
 export function createJobManager(options: JobManagerOptions): JobManager {
 	const { store, logger } = options;
@@ -253,6 +255,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 							onExhausted: (message) => controller.abort(new BudgetPause(message))
 						})
 					: options.enrichment,
+				runners: options.runners,
 				onEvent,
 				onRows: (rows) => {
 					// A slice of work per transaction: a batch of 2 MB cells is not one 100 ms write.

@@ -4,6 +4,7 @@
  */
 import { isAbsolute, relative, sep } from 'node:path';
 import { pendingBlock } from '../../src/lib/workflow/live-jobs';
+import { BLOCKS } from '../../src/lib/workflow/blocks';
 import type { BlockType, Row, Workflow } from '../../src/lib/workflow/schema';
 import type { BlockProgress, JobStatus } from '../engine/types';
 import type { JobRecord } from '../store/job-store';
@@ -68,7 +69,7 @@ export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: s
 		current_block: job.currentBlock,
 		// Rows the current block has finished, out of the rows it will get (a filter drops rows: count its input).
 		current_block_progress: current
-			? { done: current.block_type === 'filter' ? current.rows_in : current.rows_out, total: current.total, errors: current.errors }
+			? { done: BLOCKS[current.block_type].rowCount === 'fewer' ? current.rows_in : current.rows_out, total: current.total, errors: current.errors }
 			: null,
 		output_path: publicPath(dataDir, job.outputPath),
 		error: job.error,

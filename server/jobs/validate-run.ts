@@ -6,6 +6,7 @@
  * (`workflow.blocks.2.params.expression`), so the editor can point at every one at once.
  */
 import { statSync } from 'node:fs';
+import { definitionOf } from '../../src/lib/workflow/blocks';
 import { analyzeColumns } from '../../src/lib/workflow/columns';
 import { compileExpression, type CompileResult } from '../../src/lib/workflow/expression';
 import type { Workflow } from '../../src/lib/workflow/schema';
@@ -61,15 +62,18 @@ export async function checkRun(workflow: Workflow, options: CheckRunOptions): Pr
 
 	for (let i = 0; i < workflow.blocks.length; i++) {
 		const block = workflow.blocks[i];
-		if (block.type !== 'read_csv') continue;
+		const pathParam = definitionOf(block.type)?.source?.pathParam;
+		if (pathParam === undefined) continue;
+		const path = String((block.params as Record<string, unknown>)[pathParam]);
 		try {
-			const { path, delimiter, encoding, sheet } = block.params;
+			// A source block's read settings (delimiter, encoding, sheet) sit beside its path.
+			const { delimiter, encoding, sheet } = block.params as SourceReadOptions;
 			const source = await describeSource(block.id, path, { delimiter, encoding, sheet }, options);
 			sources[block.id] = source;
-			columnsByPath.set(block.params.path, source.columns);
+			columnsByPath.set(path, source.columns);
 		} catch (err) {
 			if (!(err instanceof JobFailure)) throw err;
-			issues.push({ path: `${prefix}.blocks.${i}.params.path`, message: err.message });
+			issues.push({ path: `${prefix}.blocks.${i}.params.${pathParam}`, message: err.message });
 		}
 	}
 

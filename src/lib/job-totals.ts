@@ -3,6 +3,7 @@
  * totals of calls, cache hits, cost and errors, how far along the job is, and its bottleneck's
  * speed and ETA (blocks stream, so several run at once: the slowest decides).
  */
+import { definitionOf } from '$lib/workflow/blocks';
 import type { LiveBlockProgress } from '$lib/workflow/protocol';
 import { BLOCKS } from '$lib/workflow/blocks';
 
@@ -45,7 +46,7 @@ export function withKnownTotals(blocks: readonly LiveBlockProgress[]): LiveBlock
 
 /** Rows a block has finished: a filter's are the rows it read, every other block's the rows it passed on. */
 export function rowsDone(b: LiveBlockProgress): number {
-	return b.block_type === 'filter' ? b.rows_in : b.rows_out;
+	return definitionOf(b.block_type)?.rowCount === 'fewer' ? b.rows_in : b.rows_out;
 }
 
 /** Rows an API block was given to answer: enrich_company's rows in (one company may become many people), else rows done. */

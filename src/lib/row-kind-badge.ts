@@ -4,7 +4,7 @@
  * actually flows through them here. Worded from the column-flow analysis so the card and the
  * analysis's refusal message never disagree; red when the analysis refuses the rows arriving.
  */
-import { BLOCKS, isBlockType, type BlockRowKinds } from '$lib/workflow/blocks';
+import { definitionOf, type BlockRowKinds } from '$lib/workflow/blocks';
 import type { BlockColumns } from '$lib/workflow/columns';
 import type { BlockInput } from '$lib/workflow/doc';
 import { kindFits } from '$lib/workflow/row-kinds';
@@ -30,10 +30,11 @@ const WORDS: Record<RowKind, string> = { lead: 'lead rows', company: 'company ro
 
 /** The block's declared kinds from its params as written (half-edited params read as defaults). */
 function declaredKinds(block: BlockInput): BlockRowKinds | null {
-	if (!isBlockType(block.type)) return null;
+	const definition = definitionOf(block.type);
+	if (!definition) return null;
 	const params = typeof block.params === 'object' && block.params !== null ? block.params : {};
 	try {
-		return (BLOCKS[block.type].rowKinds as (p: unknown) => BlockRowKinds)(params);
+		return definition.rowKinds(params);
 	} catch {
 		return null;
 	}
@@ -53,7 +54,7 @@ export function describeRowKinds({ block, flow }: DescribeRowKindsOptions): RowK
 	const mismatch = kinds.accepts !== 'any' && !kindFits(kinds.accepts, arriving);
 	const refused = mismatch ? ` — but the rows arriving here are ${WORDS[arriving!]}` : '';
 
-	if (kinds.produces === 'columns' || block.type === 'read_csv') {
+	if (kinds.produces === 'columns' || definitionOf(block.type)?.source) {
 		// A source: what it reads, set by the user or inferred from the file's columns.
 		const set = kinds.produces !== 'columns';
 		const kind = set ? (kinds.produces as RowKind) : (flow?.output_kind ?? null);

@@ -8,6 +8,7 @@
  * (with calls pipelined, some call is nearly always in flight, so timing the gaps between calls
  * would say nothing). Runnable alone: `npx tsx tests/bench/engine-overhead.ts [rows]`.
  */
+import { RUNNERS } from '../../server/blocks';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as v from 'valibot';
@@ -64,6 +65,9 @@ const instantMethods = {
 	},
 	async enrichCompany(): Promise<never> {
 		throw new Error('not part of this benchmark');
+	},
+	async findPhone(): Promise<never> {
+		throw new Error('not part of this benchmark');
 	}
 };
 const instant: EnrichmentService = instantMethods;
@@ -97,7 +101,7 @@ export async function benchEngineOverhead(rows = 20_000): Promise<EngineOverhead
 		});
 		const run = async (jobId: string, enrichment: EnrichmentService) => {
 			const started = performance.now();
-			const result = await runJob({ jobId, workflow, options: { concurrency: 128 }, dataDir: temp.dir, enrichment });
+			const result = await runJob({ runners: RUNNERS, jobId, workflow, options: { concurrency: 128 }, dataDir: temp.dir, enrichment });
 			const seconds = (performance.now() - started) / 1000;
 			if (result.status !== 'completed') throw new Error(`bench job ${result.status}: ${result.error}`);
 			return { result, seconds, rowSteps: result.blocks.reduce((sum, b) => sum + b.rows_in, 0) };

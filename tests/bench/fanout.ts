@@ -6,6 +6,7 @@
  * the same job with no subscribers (target ≤ 5%). Runs alternate (ABBA) so drift hits both sides.
  * Runnable alone: `npx tsx tests/bench/fanout.ts [rows] [subscribers] [rounds]`.
  */
+import { RUNNERS } from '../../server/blocks';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -121,7 +122,7 @@ export async function benchFanout(options: FanoutOptions = {}): Promise<FanoutRe
 			hub.publish(shared.id, { type: 'job_created', job_id: jobId, at: Date.now(), workflow_id: shared.id, retry_of: null });
 			const started = performance.now();
 			const cpu = process.cpuUsage();
-			const result = await runJob({
+			const result = await runJob({ runners: RUNNERS,
 				jobId,
 				workflow,
 				options: { concurrency: 128 },

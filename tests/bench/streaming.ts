@@ -193,6 +193,7 @@ async function barePass(file: string, outDir: string): Promise<{ rowsIn: number;
 
 async function enginePass(file: string, outDir: string): Promise<{ rowsIn: number; rowsOut: number }> {
 	const { runJob } = await import('../../server/engine/run-job');
+	const { RUNNERS } = await import('../../server/blocks');
 	const { WorkflowSchema } = await import('../../src/lib/workflow/schema');
 	const dataDir = dirname(dirname(file));
 	const workflow = v.parse(WorkflowSchema, {
@@ -206,7 +207,7 @@ async function enginePass(file: string, outDir: string): Promise<{ rowsIn: numbe
 	const noApi = new Proxy({} as EnrichmentService, {
 		get: () => () => Promise.reject(new Error('The streaming bench calls no API'))
 	});
-	const result = await runJob({ jobId: 'bench', workflow, dataDir, outputDir: outDir, enrichment: noApi });
+	const result = await runJob({ runners: RUNNERS, jobId: 'bench', workflow, dataDir, outputDir: outDir, enrichment: noApi });
 	if (result.status !== 'completed') throw new Error(`engine pass ${result.status}: ${result.error}`);
 	return { rowsIn: result.blocks[0].rows_out, rowsOut: result.rowsOut };
 }

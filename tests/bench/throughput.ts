@@ -5,6 +5,7 @@
  * ideal `min(concurrency / median latency, rate limit)`, the share of 429 answers, and requests per
  * row; beside it the seed's one-row-at-a-time baseline. Runnable alone: `npx tsx tests/bench/throughput.ts`.
  */
+import { RUNNERS } from '../../server/blocks';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as v from 'valibot';
@@ -85,7 +86,7 @@ export async function measureThroughput(s: ThroughputScenario): Promise<Throughp
 			blocks: [{ id: 'read', type: 'read_csv', params: { path: file } }, apiBlock]
 		});
 		const started = performance.now();
-		const result = await runJob({ jobId: `bench-${s.name}`, workflow, dataDir: DATA_DIR, enrichment });
+		const result = await runJob({ runners: RUNNERS, jobId: `bench-${s.name}`, workflow, dataDir: DATA_DIR, enrichment });
 		const seconds = (performance.now() - started) / 1000;
 		if (result.status !== 'completed') throw new Error(`${s.name}: job ${result.status}: ${result.error}`);
 		const stats = await sim.stats();

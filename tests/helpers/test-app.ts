@@ -2,6 +2,7 @@
  * The API app wired like the real server (SQLite store, job manager, real runJob) in a temporary
  * data dir, for route tests through `app.request()`: no port, no process.
  */
+import { RUNNERS } from '../../server/blocks';
 import { join } from 'node:path';
 import { createApp, type AppDeps } from '../../server/app';
 import { runJob } from '../../server/engine/run-job';
@@ -18,7 +19,7 @@ import { makeTempDir } from './temp-dir';
 const refuse = async (): Promise<never> => {
 	throw new EnrichmentError('no enrichment service in this test', null, false);
 };
-const refusingService = { enrichLead: refuse, findEmail: refuse, enrichCompany: refuse };
+const refusingService = { enrichLead: refuse, findEmail: refuse, enrichCompany: refuse, findPhone: refuse };
 /** An enrichment service for workflows that must not call the API: any call fails the row. */
 export const noEnrichment: EnrichmentService = refusingService;
 
@@ -50,7 +51,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 	const logger = createLogger({ level: 'silent' });
 	const jobStore = createSqliteJobStore(db);
 	const uploads = createSqliteUploadStore(db);
-	const jobs = createJobManager({
+	const jobs = createJobManager({ runners: RUNNERS,
 		store: jobStore,
 		dataDir: temp.dir,
 		enrichment: options.enrichment ?? noEnrichment,

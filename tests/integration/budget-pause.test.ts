@@ -17,6 +17,7 @@ import type { EnrichmentService } from '../../server/enrichment/types';
 import { WorkflowSchema } from '../../src/lib/workflow/schema';
 import { writeLeadsCsv } from '../helpers/leads-csv';
 import { makeTempDir } from '../helpers/temp-dir';
+import { RUNNERS } from '../../server/blocks';
 
 describe('a job at its spend limit', () => {
 	it.each([
@@ -40,6 +41,7 @@ describe('a job at its spend limit', () => {
 		const enrichment: EnrichmentService = {
 			enrichLead: () => Promise.reject(new Error('not used')),
 			enrichCompany: () => Promise.reject(new Error('not used')),
+			findPhone: () => Promise.reject(new Error('not used')),
 			async findEmail(_request, { signal, meter }) {
 				made++;
 				peak = Math.max(peak, ++inFlight);
@@ -55,7 +57,7 @@ describe('a job at its spend limit', () => {
 				}
 			}
 		};
-		const jobs = createJobManager({ store, dataDir: temp.dir, enrichment, budget, logger: createLogger({ level: 'silent' }), maxConcurrentJobs: 1, runJob });
+		const jobs = createJobManager({ store, dataDir: temp.dir, enrichment, budget, logger: createLogger({ level: 'silent' }), maxConcurrentJobs: 1, runJob, runners: RUNNERS });
 		try {
 			const workflow = v.parse(WorkflowSchema, {
 				blocks: [

@@ -2,6 +2,7 @@
  * Whole workflows through runJob against the simulator over real HTTP: happy path, a 429 storm,
  * 10% 500s, a 401 mid-run. Every row must end enriched or carrying a specific `_error`.
  */
+import { RUNNERS } from '../../server/blocks';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,7 +59,7 @@ async function runAgainst(sim: Partial<SimulatorOptionsInput>, service: { rateLi
 		});
 		const rows: Row[] = [];
 		if (during) setTimeout(() => during(simulator), 150);
-		const result = await runJob({ jobId: `it-${Math.random()}`, workflow, dataDir: tmp.dir, enrichment, onRows: (b) => void rows.push(...b) });
+		const result = await runJob({ runners: RUNNERS, jobId: `it-${Math.random()}`, workflow, dataDir: tmp.dir, enrichment, onRows: (b) => void rows.push(...b) });
 		return { result, rows, stats: simulator.stats() };
 	} finally {
 		db.close();

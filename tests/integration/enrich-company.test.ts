@@ -3,6 +3,7 @@
  * end to end, the expansion of companies into people (order, counts, companies with nobody), the
  * cache on a re-run, and the async form.
  */
+import { RUNNERS } from '../../server/blocks';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
@@ -53,7 +54,7 @@ function service(asyncCompany = true): EnrichmentServiceHandle {
 
 async function run(blocks: WorkflowInput['blocks'], enrichment: EnrichmentServiceHandle) {
 	const rows: Row[] = [];
-	const result = await runJob({
+	const result = await runJob({ runners: RUNNERS,
 		jobId: `job-${Math.random().toString(36).slice(2)}`,
 		workflow: v.parse(WorkflowSchema, { blocks }),
 		dataDir: tmp.dir,
@@ -175,7 +176,7 @@ describe('the companies example', () => {
 		expect(flow.blocks.map((b) => b.output_kind)).toEqual(['company', 'lead', 'lead', 'lead', 'lead']);
 
 		const rows: Row[] = [];
-		const result = await runJob({
+		const result = await runJob({ runners: RUNNERS,
 			jobId: 'example',
 			workflow,
 			dataDir: tmp.dir,

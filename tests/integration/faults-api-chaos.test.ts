@@ -10,6 +10,7 @@
  *
  * (engine-simulator.test.ts has the happy path and bigger runs; this file is about the faults.)
  */
+import { RUNNERS } from '../../server/blocks';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -96,7 +97,7 @@ async function runChaos({ sim, service = {}, during, concurrency = 8 }: ChaosOpt
 		});
 		const rows: Row[] = [];
 		const started = performance.now();
-		const result = await runJob({
+		const result = await runJob({ runners: RUNNERS,
 			jobId: `chaos-${Math.random().toString(36).slice(2)}`,
 			workflow,
 			options: { concurrency },

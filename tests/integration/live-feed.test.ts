@@ -124,6 +124,9 @@ describe('live channel over the real job manager', () => {
 			},
 			async enrichCompany() {
 				throw new EnrichmentError('not used', null, false);
+			},
+			async findPhone() {
+				throw new EnrichmentError('not used', null, false);
 			}
 		};
 		app = await createTestApp({ enrichment: fakeEnrichment });

@@ -2,6 +2,7 @@
  * The job queue and manager without HTTP: never more jobs at once than the queue allows, first
  * come first served, and jobs left unfinished by a crash resumed at start.
  */
+import { RUNNERS } from '../../server/blocks';
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import * as v from 'valibot';
@@ -98,7 +99,7 @@ describe('createJobManager', () => {
 		await store.update('finished', { status: 'completed', finishedAt: 1 });
 
 		const events: JobEvent[] = [];
-		const manager = createJobManager({
+		const manager = createJobManager({ runners: RUNNERS,
 			store,
 			dataDir: temp.dir,
 			enrichment: noEnrichment,

@@ -11,6 +11,7 @@
  * the whole run is at least 0.9 of the limit.
  * Runnable alone: `npx tsx tests/load/fair-share.ts [--quick]`.
  */
+import { RUNNERS } from '../../server/blocks';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as v from 'valibot';
@@ -89,7 +90,7 @@ export async function runFairShare(options: FairShareOptions): Promise<LoadRepor
 		asyncMode: { enrichLead: false },
 		fetch: recorder.fetch
 	});
-	const jobs = createJobManager({
+	const jobs = createJobManager({ runners: RUNNERS,
 		store: createSqliteJobStore(db),
 		dataDir: temp.dir,
 		enrichment,

@@ -15,6 +15,7 @@ import type { EnrichmentService } from '../../server/enrichment/types';
 import type { Row, WorkflowInput } from '../../src/lib/workflow/schema';
 import * as v from 'valibot';
 import { WorkflowSchema } from '../../src/lib/workflow/schema';
+import { RUNNERS } from '../../server/blocks';
 
 const SPECTRUM = join(import.meta.dirname, '../fixtures/csv-spectrum');
 let dataDir: string;
@@ -42,7 +43,7 @@ async function roundTrip(content: string | Buffer, read: Record<string, unknown>
 		] as WorkflowInput['blocks']
 	};
 	const rows: Row[] = [];
-	const result = await runJob({ jobId: id, workflow: v.parse(WorkflowSchema, input), dataDir, enrichment: noApi, onRows: (b) => void rows.push(...b) });
+	const result = await runJob({ jobId: id, workflow: v.parse(WorkflowSchema, input), dataDir, enrichment: noApi, runners: RUNNERS, onRows: (b) => void rows.push(...b) });
 	const output = result.outputPath ? readFileSync(join(dataDir, result.outputPath)) : null;
 	return { result, rows, output, columns: result.columns };
 }

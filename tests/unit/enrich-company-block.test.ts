@@ -1,3 +1,4 @@
+import { RUNNERS } from '../../server/blocks';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,7 @@ function fakeApi(options: { staff?: (name: string) => number; fail?: (name: stri
 	const service: EnrichmentService = {
 		enrichLead: refuse,
 		findEmail: refuse,
+		findPhone: refuse,
 		async enrichCompany(request, { signal, meter }) {
 			requests.push(request);
 			meter.calls++;
@@ -78,7 +80,7 @@ function fakeApi(options: { staff?: (name: string) => number; fail?: (name: stri
 async function run(blocks: WorkflowInput['blocks'], fake = fakeApi(), options: { concurrency?: number } = {}) {
 	const rows: Row[] = [];
 	const events: RunEvent[] = [];
-	const result = await runJob({
+	const result = await runJob({ runners: RUNNERS,
 		jobId: 'job',
 		workflow: v.parse(WorkflowSchema, { blocks }),
 		options,
@@ -215,7 +217,7 @@ describe('enrich_company with Find people: companies become leads', () => {
 			return pending;
 		};
 		const events: RunEvent[] = [];
-		const done = runJob({
+		const done = runJob({ runners: RUNNERS,
 			jobId: 'job',
 			workflow: v.parse(WorkflowSchema, { blocks: [read('uploads/many.csv'), enrich({ find_people: true, concurrency: 5 })] }),
 			dataDir,

@@ -1,9 +1,10 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { getBlockDefinition } from '../../src/lib/workflow/blocks';
+import { addedColumnsOf } from '../../src/lib/workflow/blocks';
+import { EnrichCompanyParams } from '../../src/lib/workflow/blocks/enrich-company';
 import { analyzeColumns, type WorkflowBlocks } from '../../src/lib/workflow/columns';
 import { findCompanyColumns } from '../../src/lib/workflow/company-columns';
-import { BlockSchema, EnrichCompanyParams } from '../../src/lib/workflow/schema';
+import { BlockSchema } from '../../src/lib/workflow/schema';
 
 type B = WorkflowBlocks['blocks'][number];
 const COMPANIES = ['company_name', 'website', 'industry'];
@@ -67,7 +68,7 @@ describe('enrich_company in the column flow', () => {
 	])('%s', (_, params, output) => {
 		const flow = analyze(read(), company(params));
 		expect(flow.blocks[1].output).toEqual(output);
-		expect(getBlockDefinition('enrich_company').addedColumns(v.parse(EnrichCompanyParams, params))).toEqual(output.slice(COMPANIES.length));
+		expect(addedColumnsOf('enrich_company', v.parse(EnrichCompanyParams, params))).toEqual(output.slice(COMPANIES.length));
 	});
 
 	it.each<[string, string, unknown, { path: string; severity: string; message: RegExp }[]]>([

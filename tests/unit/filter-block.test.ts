@@ -1,3 +1,4 @@
+import { RUNNERS } from '../../server/blocks';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,13 +8,15 @@ import { runFilter } from '../../server/blocks/filter';
 import { runJob } from '../../server/engine/run-job';
 import { JobFailure, type BlockCounters, type BlockRunContext, type RowStream } from '../../server/engine/types';
 import type { EnrichmentService } from '../../server/enrichment/types';
-import { FilterParams, WorkflowSchema, type ParamsOf, type Row } from '../../src/lib/workflow/schema';
+import { FilterParams } from '../../src/lib/workflow/blocks/filter';
+import { WorkflowSchema, type ParamsOf, type Row } from '../../src/lib/workflow/schema';
 import { AT_BUDGET_CHARS, HEAVY_EXPRESSION } from '../helpers/worst-filter-job';
 
 /** The filter never calls the API: any call is a test failure. */
 const noApi: EnrichmentService = {
 	enrichLead: () => Promise.reject(new Error('filter must not call the API')),
 	findEmail: () => Promise.reject(new Error('filter must not call the API')),
+	findPhone: () => Promise.reject(new Error('filter must not call the API')),
 	enrichCompany: () => Promise.reject(new Error('filter must not call the API'))
 };
 
@@ -182,7 +185,7 @@ describe('the filter inside a run', () => {
 			]
 		});
 		const rows: Row[] = [];
-		const result = await runJob({ jobId: 'j', workflow, dataDir, enrichment: noApi, onRows: (b) => void rows.push(...b) });
+		const result = await runJob({ runners: RUNNERS, jobId: 'j', workflow, dataDir, enrichment: noApi, onRows: (b) => void rows.push(...b) });
 		expect(result.status).toBe('completed');
 		const expected = Array.from({ length: 600 }, (_, i) => i).filter((i) => i % 10 === 0 && i >= 100);
 		expect(rows.map((r) => r.name)).toEqual(expected.map((i) => `P${i}`));

@@ -17,6 +17,7 @@ import { WorkflowSchema } from '../../src/lib/workflow/schema';
 import { startFakeSixtyfour, type FakeHandler, type FakeSixtyfour } from '../helpers/fake-sixtyfour';
 import { writeLeadsCsv } from '../helpers/leads-csv';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir';
+import { RUNNERS } from '../../server/blocks';
 
 const ROWS = 240;
 let tmp: TempDir;
@@ -66,6 +67,7 @@ function service(baseUrl: string, overrides: Partial<EnrichmentServiceOptions> =
 async function run(enrichment: ReturnType<typeof service>, limit = ROWS) {
 	const rows: Row[] = [];
 	const result = await runJob({
+			runners: RUNNERS,
 		jobId: 'j',
 		workflow,
 		options: { row_limit: limit },

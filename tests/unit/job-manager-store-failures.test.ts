@@ -3,6 +3,7 @@
  * "completed" job missing rows), a failing final write never leaves a cancel or a waiter hanging,
  * and a shutdown aborts a job that was still starting instead of waiting for its whole run.
  */
+import { RUNNERS } from '../../server/blocks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import * as v from 'valibot';
@@ -94,7 +95,7 @@ async function setup(hooks: Hooks, run: (o: RunJobOptions) => Promise<RunJobResu
 	await writeLeadsCsv(join(temp.dir, 'uploads', 'leads.csv'), 600);
 	db = openDatabase(':memory:');
 	const store = hookedStore(db, hooks);
-	manager = createJobManager({
+	manager = createJobManager({ runners: RUNNERS,
 		store,
 		dataDir: temp.dir,
 		enrichment: noEnrichment,

@@ -14,6 +14,7 @@ import { openDatabase, type Db } from '../../server/store/db';
 import { WorkflowSchema } from '../../src/lib/workflow/schema';
 import { jobTotals } from '../../src/lib/job-totals';
 import { startFakeSixtyfour, type FakeSixtyfour } from '../helpers/fake-sixtyfour';
+import { RUNNERS } from '../../server/blocks';
 
 const headers = (h: Record<string, string | undefined>) => new Headers(Object.entries(h).filter((e): e is [string, string] => e[1] !== undefined));
 
@@ -248,6 +249,7 @@ describe('through the client, the engine and /metrics', () => {
 			asyncMode: { enrichLead: false }
 		});
 		const result = await runJob({
+			runners: RUNNERS,
 			jobId: 'j',
 			workflow,
 			options: { row_limit: 5 },

@@ -32,6 +32,9 @@ function gatedEnrichment() {
 		async findEmail(): Promise<never> {
 			throw new Error('not used');
 		},
+		async findPhone(): Promise<never> {
+			throw new Error('not used');
+		},
 		async enrichCompany(): Promise<never> {
 			throw new Error('not used');
 		}

@@ -208,6 +208,7 @@ describe('kinds in the analysis, for the UI', () => {
 			enrich_company: { accepts: 'company', produces: 'company' },
 			enrich_lead: { accepts: 'lead', produces: 'lead' },
 			find_email: { accepts: 'lead', produces: 'lead' },
+			find_phone: { accepts: 'lead', produces: 'lead' },
 			save_csv: { accepts: 'any', produces: 'input' }
 		});
 	});

@@ -1,3 +1,4 @@
+import { RUNNERS } from '../../server/blocks';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,9 @@ function fakeEnrichment(options: { fail?: (name: string) => EnrichmentError | nu
 		async enrichCompany() {
 			throw new Error('enrich_company is not part of these workflows');
 		},
+		async findPhone() {
+			throw new Error('find_phone is not part of these workflows');
+		},
 		async findEmail(request, { meter }) {
 			stats.calls++;
 			meter.calls++;
@@ -72,7 +76,7 @@ async function run(blocks: WorkflowInput['blocks'], extra: Partial<RunJobOptions
 	const events: RunEvent[] = [];
 	const rows: Row[] = [];
 	const fake = extra.enrichment ? null : fakeEnrichment();
-	const result = await runJob({
+	const result = await runJob({ runners: RUNNERS,
 		jobId: 'job1',
 		workflow: workflow(blocks),
 		dataDir,
@@ -157,6 +161,9 @@ describe('runJob', () => {
 			},
 			async findEmail() {
 				throw new EnrichmentError('Sixtyfour refused the tier (403)', 403, true);
+			},
+			async findPhone() {
+				throw new Error('not used');
 			}
 		};
 		const { result } = await run(

@@ -20,6 +20,7 @@ import { openDatabase, type Db } from '../../server/store/db';
 import { WorkflowSchema, type Row } from '../../src/lib/workflow/schema';
 import { writeLeadsCsv } from '../helpers/leads-csv';
 import { createTestApp, type TestApp } from '../helpers/test-app';
+import { RUNNERS } from '../../server/blocks';
 
 const SECRET = 'test-secret-0123456789-abcdefghijklmnopqrstuv';
 
@@ -246,6 +247,7 @@ describe('a run with webhooks against the simulator', () => {
 		});
 		const rows: Row[] = [];
 		const result = await runJob({
+			runners: RUNNERS,
 			jobId: 'j',
 			workflow,
 			dataDir: t.dataDir,

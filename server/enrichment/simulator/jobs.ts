@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JobEnd } from './stats';
 
-export type TaskType = 'lead_enrichment' | 'company_enrichment' | 'find_email' | 'find_email_bulk';
+export type TaskType = 'lead_enrichment' | 'company_enrichment' | 'find_email' | 'find_email_bulk' | 'find_phone';
 
 /** One paid answer inside a job: its normalised request key and price. */
 export interface Charge {

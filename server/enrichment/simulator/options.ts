@@ -11,6 +11,7 @@ export const SIM_ENDPOINTS = [
 	'enrich_company',
 	'find_email',
 	'find_email_bulk',
+	'find_phone',
 	'async_submit',
 	'job_status'
 ] as const;
@@ -66,7 +67,8 @@ const PricesSchema = v.strictObject({
 	enrich_lead: v.optional(Cents, 5),
 	enrich_company: v.optional(Cents, 10),
 	find_email_professional: v.optional(Cents, 5),
-	find_email_personal: v.optional(Cents, 20)
+	find_email_personal: v.optional(Cents, 20),
+	find_phone: v.optional(Cents, 30)
 });
 
 export const SimulatorOptionsSchema = v.strictObject({
@@ -99,12 +101,13 @@ export type SimulatorOptions = v.InferOutput<typeof SimulatorOptionsSchema>;
 
 /**
  * Used when the app runs without an API key: slow enough that a person sees rows progress
- * (enrich ≈ 3 s median, 8 s p99; find-email ≈ 1.5 s), rate-limited like the real API.
+ * (enrich ≈ 3 s median, 8 s p99; find-email and find-phone ≈ 1.5 s), rate-limited like the real API.
  */
 export const DEMO_SIMULATOR_OPTIONS = Object.freeze({
 	latency: {
 		default: { medianMs: 3_000, p99Ms: 8_000 },
 		find_email: { medianMs: 1_500, p99Ms: 4_000 },
+		find_phone: { medianMs: 1_500, p99Ms: 4_000 },
 		async_submit: { medianMs: 60, p99Ms: 250 },
 		job_status: { medianMs: 40, p99Ms: 200 }
 	},

@@ -42,7 +42,9 @@ const KNOWN_PATHS = new Set([
 	'/find-email',
 	'/find-email-async',
 	'/find-email-bulk',
-	'/find-email-bulk-async'
+	'/find-email-bulk-async',
+	'/find-phone',
+	'/find-phone-async'
 ]);
 
 /** The `calls` key of a path: itself when known, `/job-status` for polls, else `other`. */

@@ -6,10 +6,11 @@
  */
 import { enrichCompanyAnswer, enrichLeadAnswer } from './fake/enrich';
 import { findEmailAnswer } from './fake/email';
+import { findPhoneAnswer } from './fake/phone';
 import type { Charge, TaskType } from './jobs';
 import type { SimEndpoint } from './options';
 import { hashKey } from './prng';
-import type { EnrichCompanyBody, EnrichLeadBody, FindEmailBody, FindEmailBulkBody } from './request-schemas';
+import type { EnrichCompanyBody, EnrichLeadBody, FindEmailBody, FindEmailBulkBody, FindPhoneBody } from './request-schemas';
 import type { SimulatorState } from './state';
 
 export interface Plan {
@@ -92,6 +93,19 @@ export function findEmailBulkPlan(state: SimulatorState, body: FindEmailBulkBody
 		taskType: 'find_email_bulk',
 		refusal: refusalFor(state, null, sum(charges)),
 		answer: () => ({ body: { results: each.map((e) => e.body) }, charges }),
+		webhookUrl: body.webhook_url ?? null
+	};
+}
+
+/** One lead's phone search; a lead that already has a phone is free and uncharged. */
+export function findPhonePlan(state: SimulatorState, body: FindPhoneBody): Plan {
+	const answer = findPhoneAnswer(body.lead, state.options.seed, state.options.prices.find_phone);
+	const charges: Charge[] = answer.costCents > 0 ? [{ key: `find_phone:${hashKey({ lead: body.lead })}`, cents: answer.costCents }] : [];
+	return {
+		endpoint: 'find_phone',
+		taskType: 'find_phone',
+		refusal: refusalFor(state, null, sum(charges)),
+		answer: () => ({ body: answer.body, charges }),
 		webhookUrl: body.webhook_url ?? null
 	};
 }

@@ -64,6 +64,12 @@ export const FindEmailBulkBodySchema = v.object({
 });
 export type FindEmailBulkBody = v.InferOutput<typeof FindEmailBulkBodySchema>;
 
+export const FindPhoneBodySchema = v.object({
+	lead: FreeObject,
+	webhook_url: OptionalText
+});
+export type FindPhoneBody = v.InferOutput<typeof FindPhoneBodySchema>;
+
 /** One entry of a FastAPI 422 `detail` list. */
 export interface ValidationDetail {
 	loc: (string | number)[];

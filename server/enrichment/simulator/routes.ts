@@ -5,12 +5,13 @@
 import { Hono } from 'hono';
 import type * as v from 'valibot';
 import { authenticate, deliver, meter, rateLimit, readJson, type SimContext, type SimEnv } from './pipeline';
-import { enrichCompanyPlan, enrichLeadPlan, findEmailBulkPlan, findEmailPlan, type Plan } from './plans';
+import { enrichCompanyPlan, enrichLeadPlan, findEmailBulkPlan, findEmailPlan, findPhonePlan, type Plan } from './plans';
 import {
 	EnrichCompanyBodySchema,
 	EnrichLeadBodySchema,
 	FindEmailBodySchema,
 	FindEmailBulkBodySchema,
+	FindPhoneBodySchema,
 	validateBody
 } from './request-schemas';
 import type { SimulatorState } from './state';
@@ -82,6 +83,8 @@ export function apiRoutes(state: SimulatorState): Hono<SimEnv> {
 	api.post('/find-email-async', asyncRoute(state, FindEmailBodySchema, findEmailPlan));
 	api.post('/find-email-bulk', syncRoute(state, FindEmailBulkBodySchema, findEmailBulkPlan));
 	api.post('/find-email-bulk-async', asyncRoute(state, FindEmailBulkBodySchema, findEmailBulkPlan));
+	api.post('/find-phone', syncRoute(state, FindPhoneBodySchema, findPhonePlan));
+	api.post('/find-phone-async', asyncRoute(state, FindPhoneBodySchema, findPhonePlan));
 
 	api.get('/job-status/:id', (c) =>
 		deliver(c, state, 'job_status', () => {

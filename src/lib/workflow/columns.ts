@@ -14,12 +14,10 @@
  *   and the fix. A kind that cannot be known (the file's columns unknown) is never refused.
  */
 import * as v from 'valibot';
-import { BLOCKS, isBlockType, type BlockRowKinds } from './blocks';
-import { checkEnrichCompany } from './enrich-company-checks';
+import { definitionOf, isBlockType, type BlockDefinition, type BlockRowKinds, type BlockType } from './blocks';
 import { compileExpression, type CompileResult } from './expression';
-import { findLeadColumns } from './lead-columns';
 import { inferRowKind, kindFits, kindMismatchMessage } from './row-kinds';
-import { PARAMS_SCHEMAS, type BlockType, type ParamsOf, type RowKind } from './schema';
+import type { RowKind } from './params';
 
 export const ProblemSchema = v.object({
 	/** The block at fault, or null for the workflow as a whole. */
@@ -75,7 +73,7 @@ export interface WorkflowBlocks {
 const MAX_LISTED_COLUMNS = 12;
 
 function label(type: string): string {
-	return isBlockType(type) ? BLOCKS[type].label : type;
+	return definitionOf(type)?.label ?? type;
 }
 
 function withAdded(columns: readonly string[], added: readonly string[]): string[] {
@@ -90,10 +88,10 @@ function listColumns(columns: readonly string[]): string {
 }
 
 /** The columns `params` makes a block add, or null when its params are not valid. */
-function addedColumns(type: BlockType, params: unknown): string[] | null {
-	const parsed = v.safeParse(PARAMS_SCHEMAS[type], params);
+function addedColumns(definition: BlockDefinition, params: unknown): string[] | null {
+	const parsed = v.safeParse(definition.params, params);
 	if (!parsed.success) return null;
-	return (BLOCKS[type].addedColumns as (p: unknown) => string[])(parsed.output);
+	return definition.addedColumns?.(parsed.output) ?? [];
 }
 
 /**
@@ -114,8 +112,11 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 			message: 'The workflow has no blocks: start with a Read CSV block'
 		});
 	}
-	const adds = blocks.map((b) => (isBlockType(b.type) ? addedColumns(b.type, b.params) : null));
-	const firstRead = blocks.findIndex((b) => b.type === 'read_csv');
+	const adds = blocks.map((b) => {
+		const definition = definitionOf(b.type);
+		return definition ? addedColumns(definition, b.params) : null;
+	});
+	const firstRead = blocks.findIndex((b) => definitionOf(b.type)?.source !== undefined);
 	const seenIds = new Set<string>();
 
 	/** Rows exist once a Read CSV has run; `columns` is null when their names are unknown. */
@@ -160,24 +161,25 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 			outputKind = null;
 		} else {
 			const type: BlockType = block.type;
-			const parsed = v.safeParse(PARAMS_SCHEMAS[type] as v.GenericSchema, block.params);
+			const definition = definitionOf(type)!;
+			const parsed = v.safeParse(definition.params, block.params);
 			if (!parsed.success) {
 				for (const issue of parsed.issues) {
 					const dot = v.getDotPath(issue);
 					report(dot ? `.params.${dot}` : '.params', 'error', issue.message);
 				}
 			}
-			if (index === 0 && type !== 'read_csv') {
+			if (index === 0 && !definition.source) {
 				const move = firstRead > 0 ? ` Move Read CSV (block ${firstRead + 1}) to the top.` : ' Add a Read CSV block first.';
 				report(
 					'.type',
 					'error',
-					type === 'save_csv'
-						? `Save CSV is before any Read CSV: there are no rows to save.${move}`
+					definition.noRowsMessage
+						? `${definition.noRowsMessage}${move}`
 						: `${label(type)} comes after nothing: it has no rows to work on.${move}`
 				);
 			}
-			if (index > 0 && type === 'read_csv') {
+			if (index > 0 && definition.source) {
 				report(
 					'.type',
 					'error',
@@ -186,9 +188,9 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 			}
 
 			const params = parsed.success ? parsed.output : null;
-			const kinds = rowKindsOf(type, params ?? block.params);
+			const kinds = rowKindsOf(definition, params ?? block.params);
 			accepts = kinds.accepts;
-			if (read && type !== 'read_csv' && kindFrom && !kindFits(kinds.accepts, inputKind)) {
+			if (read && !definition.source && kindFrom && !kindFits(kinds.accepts, inputKind)) {
 				misfit = true;
 				const producer = blocks[kindFrom.index];
 				report(
@@ -199,33 +201,23 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 						consumerType: type,
 						accepts: kinds.accepts,
 						have: inputKind!,
-						producer: { label: label(producer.type), type: producer.type, index: kindFrom.index, evidence: kindFrom.evidence }
+						producer: {
+							label: label(producer.type),
+							type: producer.type,
+							index: kindFrom.index,
+							evidence: kindFrom.evidence,
+							words: definitionOf(producer.type)?.kindWords
+						}
 					})
 				);
 			}
-			switch (type) {
-				case 'read_csv': {
-					read = true;
-					output = params ? sourceColumnsOf(options, (params as ParamsOf<'read_csv'>).path) : null;
-					break;
-				}
-				case 'enrich_company':
-					if (params) checkEnrichCompany(params as ParamsOf<'enrich_company'>, misfit ? null : checkable, { report, missing, listColumns });
-					output = input && adds[index] ? withAdded(input, adds[index]) : null;
-					break;
-				case 'filter':
-					checkFilter(block.params, params as ParamsOf<'filter'> | null, checkable, report, missing, options.compile ?? compileExpression);
-					break;
-				case 'enrich_lead':
-					if (params) checkEnrichLead(params as ParamsOf<'enrich_lead'>, checkable, report, missing);
-					output = input && adds[index] ? withAdded(input, adds[index]) : null;
-					break;
-				case 'find_email':
-					if (checkable && !misfit) checkFindEmail(checkable, report);
-					output = input && adds[index] ? withAdded(input, adds[index]) : null;
-					break;
-				case 'save_csv':
-					break;
+			definition.check?.({ params, raw: block.params, columns: checkable, misfit, report, missing, listColumns, compile: options.compile ?? compileExpression });
+			if (definition.source) {
+				read = true;
+				const path = params ? (params as Record<string, unknown>)[definition.source.pathParam] : undefined;
+				output = typeof path === 'string' ? sourceColumnsOf(options, path) : null;
+			} else if (definition.addedColumns) {
+				output = input && adds[index] ? withAdded(input, adds[index]) : null;
 			}
 			if (kinds.produces === 'columns') {
 				const inferred = output ? inferRowKind(output) : null;
@@ -257,9 +249,9 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 }
 
 /** A block's row kinds, from its params as written (invalid params read as the defaults). */
-function rowKindsOf(type: BlockType, params: unknown): BlockRowKinds {
+function rowKindsOf(definition: BlockDefinition, params: unknown): BlockRowKinds {
 	const loose = typeof params === 'object' && params !== null ? params : {};
-	return (BLOCKS[type].rowKinds as (p: unknown) => BlockRowKinds)(loose);
+	return definition.rowKinds(loose);
 }
 
 function sourceColumnsOf(options: AnalyzeColumnsOptions, path: string): string[] | null {
@@ -268,84 +260,5 @@ function sourceColumnsOf(options: AnalyzeColumnsOptions, path: string): string[]
 		return Array.isArray(found) ? [...new Set(found)] : null;
 	} catch {
 		return null;
-	}
-}
-
-type Report = (path: string, severity: Problem['severity'], message: string, extra?: Partial<Problem>) => void;
-type Missing = (column: string, available: string[]) => string;
-
-function checkFilter(
-	raw: unknown,
-	params: ParamsOf<'filter'> | null,
-	columns: string[] | null,
-	report: Report,
-	missing: Missing,
-	compile: (text: string) => CompileResult
-) {
-	// The expression is checked even when other params are invalid: its errors carry a position.
-	const expression = typeof raw === 'object' && raw !== null ? (raw as { expression?: unknown }).expression : undefined;
-	if (typeof expression === 'string' && expression.trim() !== '') {
-		const compiled = compile(expression);
-		if (!compiled.ok) {
-			const { message, position, length } = compiled.error;
-			report('.params.expression', 'error', message, { position, length });
-			return;
-		}
-		if (params?.column || params?.operator) {
-			report('.params.column', 'warning', 'The column and operator are ignored: the expression is used');
-		}
-		if (!columns) return;
-		const reported = new Set<string>();
-		for (const ref of compiled.expression.references) {
-			if (columns.includes(ref.name) || reported.has(ref.name)) continue;
-			reported.add(ref.name);
-			report('.params.expression', 'error', missing(ref.name, columns), { position: ref.position, length: ref.length });
-		}
-		return;
-	}
-	if (!params?.column || !params.operator) return;
-	if (columns && !columns.includes(params.column)) report('.params.column', 'error', missing(params.column, columns));
-	if (params.value === undefined && params.operator !== 'is_empty' && params.operator !== 'is_not_empty') {
-		report('.params.value', 'error', 'Give a value to compare with');
-	}
-}
-
-function checkEnrichLead(params: ParamsOf<'enrich_lead'>, columns: string[] | null, report: Report, missing: Missing) {
-	const fields = Object.keys(params.struct);
-	if (fields.length === 0) {
-		report('.params.struct', 'error', 'Enrich Lead needs at least one field to find (e.g. title: "Current job title")');
-	}
-	if (params.input_columns?.length === 0) {
-		report('.params.input_columns', 'error', 'Choose at least one input column, or leave the list unset to send every column');
-	}
-	if (!columns) return;
-	params.input_columns?.forEach((column, k) => {
-		if (!columns.includes(column)) report(`.params.input_columns.${k}`, 'error', missing(column, columns));
-	});
-	if (!params.input_columns && !columns.some((c) => !c.startsWith('_'))) {
-		report('.params.input_columns', 'error', 'There are no columns to describe the lead with');
-	}
-	for (const field of fields) {
-		if (columns.includes(field)) {
-			report(`.params.struct.${field}`, 'warning', `The column "${field}" already exists: Enrich Lead will overwrite it`);
-		}
-	}
-}
-
-function checkFindEmail(columns: string[], report: Report) {
-	const lead = findLeadColumns(columns);
-	const person = lead.name ?? lead.first_name ?? lead.last_name ?? lead.linkedin;
-	if (person === undefined) {
-		report(
-			'',
-			'error',
-			`Find Email needs a column that identifies a person: a name (name, full_name, or first_name + last_name) or a LinkedIn URL; the columns here are ${listColumns(columns)}`
-		);
-	} else if (!lead.linkedin && !lead.company && !lead.domain) {
-		report(
-			'',
-			'warning',
-			'Find Email has a name but no company, domain or LinkedIn column: few emails are found from a name alone'
-		);
 	}
 }

@@ -3,7 +3,7 @@
  * mapping is given; the column-flow analysis uses the same table, so "this file has no company
  * column" is said before a run, never discovered during one.
  */
-import { COMPANY_KEYS, type CompanyKey } from './schema';
+import { COMPANY_KEYS, type CompanyKey } from './params';
 
 /**
  * Column names (lower case) read for each `target_company` key, in order of preference. `name` and

@@ -9,30 +9,36 @@
  *           type: BlockType,
  *           position: string,                          fractional index; order = (position, id)
  *           params: Y.Map {
- *             expression | research_plan: Y.Text,      free text: concurrent typing merges
- *             struct: Y.Map<field, Y.Map {              enrich_lead: one map per field, so edits
- *               position, description: Y.Text,         to different fields (or to the description
- *               type?: string, form: 'text'|'object'    and the type of one field) merge
+ *             <text param>: Y.Text,                    free text: concurrent typing merges
+ *             <struct param>: Y.Map<field, Y.Map {      one map per field, so edits to different
+ *               position, description: Y.Text,         fields (or to the description and the
+ *               type?: string, form: 'text'|'object'    type of one field) merge
  *             }>,
  *             …every other param: a plain value         last writer wins per param
  *           } }>
  * ```
+ * Which params are text and which structs merge per field is each block's definition
+ * (`collab`, e.g. Filter's expression, Enrich Lead's research plan and struct).
  * A block is a map entry, not an array element: a move rewrites its `position`, so concurrent
  * moves never duplicate or lose it, and a delete racing an edit simply deletes.
  */
 import * as Y from 'yjs';
-import { getBlockDefinition, isBlockType } from './blocks';
+import { definitionOf, isBlockType } from './blocks';
 import { comparePositioned, planPositions } from './position';
 import { MAX_BLOCKS, type BlockType, type WorkflowInput } from './schema';
 
 export type BlockInput = WorkflowInput['blocks'][number];
 type Params = Record<string, unknown>;
 
-/** Params people type into together: kept as Y.Text. */
-export const TEXT_PARAMS: { readonly [K in BlockType]?: readonly string[] } = {
-	filter: ['expression'],
-	enrich_lead: ['research_plan']
-};
+/** True when `key` is a param people type into together (kept as Y.Text) in blocks of `type`. */
+export function isTextParam(type: unknown, key: string): boolean {
+	return definitionOf(type)?.collab?.text?.includes(key) ?? false;
+}
+
+/** True when `key` is a struct param kept field by field (concurrent edits to fields merge). */
+export function isMergeableStruct(type: unknown, key: string): boolean {
+	return definitionOf(type)?.collab?.structs?.includes(key) ?? false;
+}
 
 const META = 'meta';
 const BLOCKS = 'blocks';
@@ -82,7 +88,7 @@ function readBlock(id: string, map: Y.Map<unknown>): BlockInput {
 	return {
 		id,
 		type: (type instanceof Y.AbstractType ? plainJson(type) : type) as BlockType,
-		params: params instanceof Y.Map ? readParams(params) : {}
+		params: params instanceof Y.Map ? readParams(params, type) : {}
 	} as BlockInput;
 }
 
@@ -100,12 +106,12 @@ function plainJson(value: { toJSON(): unknown }): unknown {
 	return structuredClone(value.toJSON());
 }
 
-function readParams(params: Y.Map<unknown>): Params {
+function readParams(params: Y.Map<unknown>, type: unknown): Params {
 	const out: Params = {};
 	params.forEach((value, key) => {
 		if (key === HIDDEN_KEY) return;
 		if (value instanceof Y.Text) out[key] = value.toString();
-		else if (value instanceof Y.Map) out[key] = key === STRUCT ? readStruct(value) : plainJson(value);
+		else if (value instanceof Y.Map) out[key] = key === STRUCT || isMergeableStruct(type, key) ? readStruct(value) : plainJson(value);
 		else if (value instanceof Y.AbstractType) out[key] = plainJson(value);
 		else if (value !== undefined) out[key] = structuredClone(value);
 	});
@@ -183,7 +189,7 @@ export function addBlock(doc: Y.Doc, options: AddBlockOptions): string {
 	const blocks = blocksOf(doc);
 	if (blocks.has(id)) throw new WorkflowDocError(`Block id ${id} is taken`);
 	if (blocks.size >= MAX_BLOCKS) throw new WorkflowDocError(`At most ${MAX_BLOCKS} blocks`);
-	const params = options.params ?? (getBlockDefinition(options.type).defaults() as Params);
+	const params = options.params ?? (definitionOf(options.type)!.defaults() as Params);
 	doc.transact(() => {
 		const map = createBlockMap(doc, id, options.type);
 		placeBlock(doc, id, map, options.index);
@@ -237,7 +243,7 @@ export function setParam(doc: Y.Doc, id: string, key: string, value: unknown): v
 export function getParamText(doc: Y.Doc, id: string, key: string): Y.Text {
 	const map = blockMap(doc, id);
 	const type = map.get('type') as BlockType;
-	if (!TEXT_PARAMS[type]?.includes(key)) {
+	if (!isTextParam(type, key)) {
 		throw new WorkflowDocError(`${key} is not a text param of ${String(type)} blocks`);
 	}
 	const params = paramsOf(map);
@@ -247,16 +253,18 @@ export function getParamText(doc: Y.Doc, id: string, key: string): Y.Text {
 }
 
 /**
- * Sets (or with `undefined` removes) one enrich_lead struct field; a new field goes last. The
- * field keeps its place and its Y.Text, so others typing in its description are not disturbed.
+ * Sets (or with `undefined` removes) one field of a mergeable struct param (`struct` by default);
+ * a new field goes last. The field keeps its place and its Y.Text, so others typing in its
+ * description are not disturbed.
  */
 export function setStructField(
 	doc: Y.Doc,
 	id: string,
 	field: string,
-	value: string | { description: string; type?: string } | undefined
+	value: string | { description: string; type?: string } | undefined,
+	param: string = STRUCT
 ): void {
-	const struct = structOf(doc, id);
+	const struct = structOf(doc, id, param);
 	doc.transact(() => {
 		if (value === undefined) {
 			struct.delete(field);
@@ -273,8 +281,8 @@ export function setStructField(
 }
 
 /** The Y.Text of a struct field's description, for binding an input to it. */
-export function getStructFieldText(doc: Y.Doc, id: string, field: string): Y.Text {
-	const current = structOf(doc, id).get(field);
+export function getStructFieldText(doc: Y.Doc, id: string, field: string, param: string = STRUCT): Y.Text {
+	const current = structOf(doc, id, param).get(field);
 	if (!(current instanceof Y.Map)) throw new WorkflowDocError(`No struct field ${field} in block ${id}`);
 	const description = current.get('description');
 	return description instanceof Y.Text ? description : ensureText(current, 'description', String(description ?? ''));
@@ -317,16 +325,16 @@ function paramsOf(block: Y.Map<unknown>): Y.Map<unknown> {
 	return created;
 }
 
-function structOf(doc: Y.Doc, id: string): Y.Map<unknown> {
+function structOf(doc: Y.Doc, id: string, param: string): Y.Map<unknown> {
 	const map = blockMap(doc, id);
-	if (map.get('type') !== 'enrich_lead') throw new WorkflowDocError(`Block ${id} has no struct`);
+	if (!isMergeableStruct(map.get('type'), param)) throw new WorkflowDocError(`Block ${id} has no ${param === STRUCT ? 'struct' : `struct ${param}`}`);
 	const params = paramsOf(map);
-	const current = params.get(STRUCT);
+	const current = params.get(param);
 	if (current instanceof Y.Map) return current;
 	const plain = current;
 	const struct = new Y.Map<unknown>();
 	doc.transact(() => {
-		params.set(STRUCT, struct);
+		params.set(param, struct);
 		if (isStructLike(plain)) writeStruct(struct, plain);
 	});
 	return struct;
@@ -361,10 +369,10 @@ function writeParams(params: Y.Map<unknown>, type: BlockType, values: Params): v
 
 function writeParam(params: Y.Map<unknown>, type: BlockType, key: string, value: unknown): void {
 	const current = params.get(key);
-	if (typeof value === 'string' && TEXT_PARAMS[type]?.includes(key)) {
+	if (typeof value === 'string' && isTextParam(type, key)) {
 		if (current instanceof Y.Text) replaceText(current, value);
 		else ensureText(params, key, value);
-	} else if (key === STRUCT && type === 'enrich_lead' && isStructLike(value)) {
+	} else if (isMergeableStruct(type, key) && isStructLike(value)) {
 		if (current instanceof Y.Map) writeStruct(current, value);
 		else {
 			const struct = new Y.Map<unknown>();

@@ -1,6 +1,6 @@
 /**
  * Row kinds: what a row describes — a person (`lead`), a `company`, or `any` table. Every block
- * declares the kind it accepts and the kind it produces (see `rowKinds` in the catalogue); this
+ * declares the kind it accepts and the kind it produces (see `rowKinds` in its definition); this
  * module infers the kind of a file from its columns and words the refusal of a chain that does not
  * fit, naming both blocks and the fix.
  *
@@ -13,7 +13,8 @@
  *   apply), and a block that accepts `any` takes every kind.
  */
 import { LEAD_FIELDS } from './lead-columns';
-import type { RowKind } from './schema';
+import type { KindWords } from './blocks/types';
+import type { RowKind } from './params';
 
 /** Person columns (lower case): any one of them makes a file a file of leads. */
 export const PERSON_COLUMNS: readonly string[] = [
@@ -80,14 +81,18 @@ export interface KindMismatch {
 		type: string;
 		/** 0-based index in the workflow. */
 		index: number;
-		/** For Read CSV: the columns the kind was inferred from, or null when the user set the kind. */
+		/** For a source: the columns the kind was inferred from, or null when the user set the kind. */
 		evidence: string[] | null;
+		/** How the producer explains its rows (its definition's `kindWords`). */
+		words?: KindWords;
 	};
 }
 
-const plural = (kind: RowKind) => (kind === 'lead' ? 'lead rows' : kind === 'company' ? 'company rows' : 'rows of any kind');
+/** "lead rows", "company rows", "rows of any kind". */
+export const plural = (kind: RowKind) => (kind === 'lead' ? 'lead rows' : kind === 'company' ? 'company rows' : 'rows of any kind');
 
-function quoteList(columns: string[]): string {
+/** The first few columns, quoted: `"name", "title" …`. */
+export function quoteList(columns: string[]): string {
 	const shown = columns.slice(0, 4).map((c) => `"${c}"`);
 	return shown.join(', ') + (columns.length > 4 ? ' …' : '');
 }
@@ -100,44 +105,24 @@ function quoteList(columns: string[]): string {
 export function kindMismatchMessage(m: KindMismatch): string {
 	const { producer } = m;
 	const where = `${producer.label} (block ${producer.index + 1})`;
-	let why = '';
-	if (producer.type === 'read_csv') {
-		why =
-			producer.evidence === null
-				? ` (its row kind is set to ${titleOf(m.have)})`
-				: m.have === 'lead'
-					? ` (it has person columns: ${quoteList(producer.evidence)})`
-					: ` (it has company columns and no person column: ${quoteList(producer.evidence)})`;
-	} else if (producer.type === 'enrich_company' && m.have === 'lead') {
-		why = ' (Find people is on)';
-	}
-	const head = `${m.consumer} needs ${plural(m.accepts)}, but ${where} ${producer.type === 'read_csv' ? 'gives' : 'produces'} ${plural(m.have)}${why}.`;
+	const why = producer.words?.why?.(m) ?? '';
+	const head = `${m.consumer} needs ${plural(m.accepts)}, but ${where} ${producer.words?.verb ?? 'produces'} ${plural(m.have)}${why}.`;
 	return `${head} ${fixFor(m)}`;
 }
 
 function fixFor(m: KindMismatch): string {
-	const { producer } = m;
+	const own = m.producer.words?.fix?.(m);
+	if (own !== undefined) return own;
 	if (m.accepts === 'company') {
-		if (producer.type === 'read_csv') {
-			return `Set Read CSV's row kind to Company if each row of the file is a company, or use ${m.consumerType === 'enrich_company' ? 'Enrich Lead' : 'a lead block'} for people.`;
-		}
-		if (producer.type === 'enrich_company') {
-			return `Move this block above ${producer.label} (block ${producer.index + 1}), or turn off Find people there.`;
-		}
 		return `Put ${m.consumer} before the lead blocks, or turn on Find people to turn companies into leads.`;
 	}
 	if (m.accepts === 'lead') {
-		if (producer.type === 'enrich_company') {
-			return `Turn on Find people in ${producer.label} to turn companies into leads.`;
-		}
-		if (producer.type === 'read_csv') {
-			return `Add Enrich Company with Find people before ${m.consumer} to turn companies into leads, or set Read CSV's row kind to Lead if each row is a person.`;
-		}
 		return `Add Enrich Company with Find people before ${m.consumer} to turn companies into leads.`;
 	}
 	return '';
 }
 
-function titleOf(kind: RowKind): string {
+/** "Lead", "Company", "Any". */
+export function titleOf(kind: RowKind): string {
 	return kind === 'lead' ? 'Lead' : kind === 'company' ? 'Company' : 'Any';
 }

@@ -9,6 +9,7 @@ import { ApiError } from '$lib/api/http';
 import { describeSource, getJob, getWorkflow, listJobs, type Access, type JobProgress, type JobSummary, type SourceReadParams, type UploadResult } from '$lib/api/endpoints';
 import { CollabSession } from '$lib/collab/session.svelte';
 import { LiveFeed } from '$lib/live/live-feed.svelte';
+import { definitionOf } from '$lib/workflow/blocks';
 import { analyzeColumns, type Problem } from '$lib/workflow/columns';
 import type { LiveJob } from '$lib/workflow/protocol';
 
@@ -205,9 +206,10 @@ export class Editor {
 		}
 		if (known) return known.columns;
 		for (const job of [...this.live.jobs, ...this.#polled.values()]) {
-			const read = job.blocks.find((b) => b.block_type === 'read_csv' && b.columns.length > 0);
+			const read = job.blocks.find((b) => definitionOf(b.block_type)?.source && b.columns.length > 0);
 			const block = this.session.workflow.blocks.find((b) => b.id === read?.block_id);
-			if (read && block && (block.params as { path?: string }).path === path) return read.columns;
+			const pathParam = definitionOf(block?.type)?.source?.pathParam;
+			if (read && block && pathParam && (block.params as Record<string, unknown>)[pathParam] === path) return read.columns;
 		}
 		return null;
 	}
