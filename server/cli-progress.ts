@@ -3,7 +3,7 @@
  * every few seconds when stderr is not a TTY (CI logs stay readable).
  */
 import type { WriteStream } from 'node:tty';
-import { BLOCKS } from '../src/lib/workflow/blocks';
+import { BLOCKS, rowsAnswered } from '../src/lib/workflow/blocks';
 import type { BlockType } from '../src/lib/workflow/schema';
 import type { BlockProgress } from './engine/types';
 
@@ -34,7 +34,7 @@ export function formatBlockLine(block: BlockProgress, type: BlockType): string {
 /** API requests per row the block has answered (null before any, and for blocks that call no API). */
 export function requestsPerRow(block: BlockProgress): number | null {
 	if (!BLOCKS[block.block_type].usesApi) return null;
-	const rows = block.block_type === 'enrich_company' ? block.rows_in : block.rows_out;
+	const rows = rowsAnswered(block);
 	return rows > 0 && block.calls > 0 ? block.calls / rows : null;
 }
 

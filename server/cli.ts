@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as v from 'valibot';
 import { WorkflowSchema, type Workflow } from '../src/lib/workflow/schema';
-import { definitionOf } from '../src/lib/workflow/blocks';
+import { definitionOf, rowsAnswered } from '../src/lib/workflow/blocks';
 import { analyzeColumns } from '../src/lib/workflow/columns';
 import { RUNNERS } from './blocks';
 import { runJob } from './engine/run-job';
@@ -135,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
 /** ` · 1.02 req/row · limit 6000/min` over the API blocks (empty when none ran). */
 function apiFigures(blocks: BlockProgress[]): string {
 	const api = blocks.filter((b) => requestsPerRow(b) !== null);
-	const rows = api.reduce((n, b) => n + (b.block_type === 'enrich_company' ? b.rows_in : b.rows_out), 0);
+	const rows = api.reduce((n, b) => n + rowsAnswered(b), 0);
 	const calls = api.reduce((n, b) => n + b.calls, 0);
 	const limit = blocks.find((b) => b.rate_limit_per_min)?.rate_limit_per_min;
 	return (rows > 0 ? ` · ${(calls / rows).toFixed(2)} req/row` : '') + (limit ? ` · limit ${limit}/min` : '');

@@ -102,7 +102,9 @@ export async function checkRun(workflow: Workflow, options: CheckRunOptions): Pr
 async function compileFilters(workflow: Workflow): Promise<Map<string, CompileResult>> {
 	const compiled = new Map<string, CompileResult>();
 	for (const block of workflow.blocks) {
-		const text = block.type === 'filter' ? block.params.expression : undefined;
+		const param = definitionOf(block.type)?.expressionParam;
+		const raw = param === undefined ? undefined : (block.params as Record<string, unknown>)[param];
+		const text = typeof raw === 'string' ? raw : undefined;
 		if (text === undefined || compiled.has(text)) continue;
 		await yieldIfDue();
 		compiled.set(text, compileExpression(text));

@@ -3,9 +3,8 @@
  * totals of calls, cache hits, cost and errors, how far along the job is, and its bottleneck's
  * speed and ETA (blocks stream, so several run at once: the slowest decides).
  */
-import { definitionOf } from '$lib/workflow/blocks';
 import type { LiveBlockProgress } from '$lib/workflow/protocol';
-import { BLOCKS } from '$lib/workflow/blocks';
+import { BLOCKS, rowsAnswered, rowsDone } from '$lib/workflow/blocks';
 
 export interface JobTotals {
 	calls: number;
@@ -44,15 +43,7 @@ export function withKnownTotals(blocks: readonly LiveBlockProgress[]): LiveBlock
 	});
 }
 
-/** Rows a block has finished: a filter's are the rows it read, every other block's the rows it passed on. */
-export function rowsDone(b: LiveBlockProgress): number {
-	return definitionOf(b.block_type)?.rowCount === 'fewer' ? b.rows_in : b.rows_out;
-}
-
-/** Rows an API block was given to answer: enrich_company's rows in (one company may become many people), else rows done. */
-function rowsAnswered(b: LiveBlockProgress): number {
-	return b.block_type === 'enrich_company' ? b.rows_in : rowsDone(b);
-}
+export { rowsDone };
 
 /** Share of a block's work done (0–1), null when its total is unknown. */
 export function blockFraction(b: LiveBlockProgress): number | null {

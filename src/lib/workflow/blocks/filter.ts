@@ -63,6 +63,7 @@ export const filter = defineBlock({
 		}
 		return 'No condition yet';
 	},
+	expressionParam: 'expression',
 	collab: { text: ['expression'] }
 });
 

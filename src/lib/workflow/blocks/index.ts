@@ -69,3 +69,26 @@ export function describeBlocks() {
 		};
 	});
 }
+
+/** A block's progress counts, as the engine and /live report them. */
+interface RowCounts {
+	block_type: string;
+	rows_in: number;
+	rows_out: number;
+}
+
+/**
+ * Rows a block has finished: the rows it read for a block that drops some (a filter), the rows it
+ * passed on for every other.
+ */
+export function rowsDone(b: RowCounts): number {
+	return definitionOf(b.block_type)?.rowCount === 'fewer' ? b.rows_in : b.rows_out;
+}
+
+/**
+ * Rows an API block was given to answer: its rows in when one row may become many (Enrich Company
+ * finding people), else the rows it finished. Requests per row are counted against these.
+ */
+export function rowsAnswered(b: RowCounts): number {
+	return definitionOf(b.block_type)?.rowCount === 'varies' ? b.rows_in : rowsDone(b);
+}

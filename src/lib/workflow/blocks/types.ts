@@ -137,6 +137,8 @@ export interface BlockDefinition<T extends string = string, P extends v.GenericS
 	rowCount: RowCount;
 	/** A source reads a file: the param that holds its path. Its output columns are the file's. */
 	source?: { pathParam: string };
+	/** The param holding a filter expression: the server compiles these before a run, a few at a time. */
+	expressionParam?: string;
 	/** What to say when the block is first, with no rows before it (default: generic). */
 	noRowsMessage?: string;
 	/** The word for the rows it chose not to process (default "Skipped"). */

@@ -30,7 +30,10 @@ export type SourceInfo = UploadResult & { read_as?: string };
 
 /** The read params of the Read CSV block on `path`, and a key for them ('' when all are detected). */
 function readParamsOf(workflow: { blocks: { type: string; params: unknown }[] }, path: string): { how: SourceReadParams; key: string } {
-	const block = workflow.blocks.find((b) => b.type === 'read_csv' && (b.params as { path?: unknown }).path === path);
+	const block = workflow.blocks.find((b) => {
+		const pathParam = definitionOf(b.type)?.source?.pathParam;
+		return pathParam !== undefined && (b.params as Record<string, unknown>)[pathParam] === path;
+	});
 	const p = (block?.params ?? {}) as Record<string, unknown>;
 	const pick = (v: unknown) => (typeof v === 'string' && v !== '' && v !== 'auto' ? v : undefined);
 	const how: SourceReadParams = { delimiter: pick(p.delimiter), encoding: pick(p.encoding), sheet: pick(p.sheet) };
