@@ -115,7 +115,12 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 	};
 
 	const fill = () => {
-		while (running < concurrency && window.length < maxWindow && pendingAt < pending.length) start(pending[pendingAt++]);
+		while (running < concurrency && window.length < maxWindow) {
+			const row = pending[pendingAt];
+			if (row === undefined) break; // the batch is used up
+			pendingAt++;
+			start(row);
+		}
 	};
 
 	try {
@@ -143,7 +148,7 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 					if (head.failed) throw head.error;
 					const rows = head.value!;
 					const end = Math.min(rows.length, head.taken + batchSize - out.length);
-					for (let k = head.taken; k < end; k++) out.push(rows[k]);
+					for (const row of rows.slice(head.taken, end)) out.push(row);
 					head.taken = end;
 					if (head.taken < rows.length) break; // the batch is full; the rest goes next time
 					window.shift();

@@ -103,13 +103,15 @@ export class BlockTracker {
 
 	#rate(now: number): number {
 		const rowsIn = this.#done();
-		this.#samples.push([now, rowsIn]);
-		while (this.#samples.length > 2 && now - this.#samples[0][0] > RATE_WINDOW_MS) this.#samples.shift();
+		const latest: [number, number] = [now, rowsIn];
+		this.#samples.push(latest);
+		// The list always holds `latest`, so `?? latest` never applies: it only tells the types.
+		while (this.#samples.length > 2 && now - (this.#samples[0] ?? latest)[0] > RATE_WINDOW_MS) this.#samples.shift();
 		if (this.finishedAt !== null && this.startedAt !== null) {
 			const seconds = (this.finishedAt - this.startedAt) / 1000;
 			return seconds > 0 ? rowsIn / seconds : 0;
 		}
-		const [t0, r0] = this.#samples[0];
+		const [t0, r0] = this.#samples[0] ?? latest;
 		const seconds = (now - t0) / 1000;
 		return seconds > 0.2 ? (rowsIn - r0) / seconds : 0;
 	}
@@ -119,7 +121,7 @@ export class BlockTracker {
 export function clipPreviewRow(row: Row): Row {
 	// Spread, then overwrite own keys: assigning onto `{}` would turn a `__proto__` key into a prototype.
 	const copy: Row = { ...row };
-	for (const column of Object.keys(copy)) copy[column] = clipCell(copy[column]);
+	for (const [column, cell] of Object.entries(copy)) copy[column] = clipCell(cell);
 	return copy;
 }
 

@@ -31,7 +31,11 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 	else outer?.addEventListener('abort', onOuterAbort, { once: true });
 
 	const rateLimit = () => enrichment.rateLimitPerMinute?.() ?? null;
-	const trackers = workflow.blocks.map((b) => new BlockTracker(b.id, b.type, BLOCKS[b.type].usesApi ? rateLimit : undefined));
+	const stages = workflow.blocks.map((block) => ({
+		block,
+		tracker: new BlockTracker(block.id, block.type, BLOCKS[block.type].usesApi ? rateLimit : undefined)
+	}));
+	const trackers = stages.map((stage) => stage.tracker);
 	let outputPath: string | null = null;
 	let finalColumns: string[] = [];
 	let rowsOut = 0;
@@ -66,10 +70,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 		if (workflow.blocks.length === 0) throw new JobFailure('The workflow has no blocks');
 		let stream: RowStream = emptyStream();
 		let columns: string[] = [];
-		for (let i = 0; i < workflow.blocks.length; i++) {
-			const block = workflow.blocks[i];
-			const tracker = trackers[i];
-			const upstream = i > 0 ? trackers[i - 1] : null;
+		let upstream: BlockTracker | null = null;
+		for (const { block, tracker } of stages) {
 			let rowErrorEvents = 0;
 			const ctx: BlockRunContext = {
 				jobId,
@@ -102,15 +104,16 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 			const output = await runner({ params: block.params, columns, rows: input, ctx });
 			columns = output.columns;
 			tracker.columns = columns;
-			stream = countOutput(output.rows, tracker, i === 0);
+			stream = countOutput(output.rows, tracker, upstream === null);
+			upstream = tracker;
 		}
 		finalColumns = columns;
 		for await (const batch of stream) {
 			rowsOut += batch.length;
 			if (onRows) await onRows(batch);
 		}
-		const last = trackers[trackers.length - 1];
-		if (last.finishedAt === null) finishBlock(last, 'completed', emit, jobId);
+		const last = trackers.at(-1);
+		if (last && last.finishedAt === null) finishBlock(last, 'completed', emit, jobId);
 	} catch (err) {
 		if (controller.signal.aborted && !(err instanceof JobFailure)) {
 			status = 'cancelled';

@@ -51,8 +51,8 @@ export function rowWork(row: Row): number {
 export function* rowsByWork(rows: Row[], maxWork = WORK_PER_SLICE): Generator<{ rows: Row[]; work: number }> {
 	let start = 0;
 	let work = 0;
-	for (let i = 0; i < rows.length; i++) {
-		const units = rowWork(rows[i]);
+	for (const [i, row] of rows.entries()) {
+		const units = rowWork(row);
 		if (i > start && work + units > maxWork) {
 			yield { rows: rows.slice(start, i), work };
 			start = i;

@@ -400,18 +400,18 @@ function isStructLike(value: unknown): value is Record<string, StructFieldInput>
 }
 
 function writeStruct(struct: Y.Map<unknown>, value: Record<string, StructFieldInput>): void {
-	const names = Object.keys(value);
-	const wanted = new Set(names);
-	for (const field of [...struct.keys()]) if (!wanted.has(field)) struct.delete(field);
-	const maps = names.map((field): Y.Map<unknown> | undefined => {
-		const current = struct.get(field);
-		return current instanceof Y.Map ? current : undefined;
+	const fields = Object.entries(value).map(([name, input]) => {
+		const current = struct.get(name);
+		return { name, input, map: current instanceof Y.Map ? (current as Y.Map<unknown>) : undefined };
 	});
-	const positions = planPositions(maps.map((m) => m?.get('position') as string | undefined));
-	names.forEach((field, i) => {
-		const map = maps[i] ?? createStructField(struct, field, positions[i]);
-		if (map.get('position') !== positions[i]) map.set('position', positions[i]);
-		writeStructField(map, value[field]);
+	const wanted = new Set(fields.map((field) => field.name));
+	for (const field of [...struct.keys()]) if (!wanted.has(field)) struct.delete(field);
+	const positions = planPositions(fields.map((field) => field.map?.get('position') as string | undefined));
+	fields.forEach(({ name, input, map: existing }, i) => {
+		const position = positions[i]!; // planPositions gives one position per item, in order
+		const map = existing ?? createStructField(struct, name, position);
+		if (map.get('position') !== position) map.set('position', position);
+		writeStructField(map, input);
 	});
 }
 

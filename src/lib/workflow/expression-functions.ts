@@ -10,11 +10,12 @@ interface FunctionDefinition {
 	arity: number;
 	/** One line for error messages and the editor's help. */
 	summary: string;
+	/** Gets exactly `arity` arguments (the parser checks); a missing one would read as null, like a missing column. */
 	run: (args: Cell[]) => Cell;
 }
 
 function textTest(test: (text: string, part: string) => boolean) {
-	return ([value, part]: Cell[]): boolean => {
+	return ([value = null, part = null]: Cell[]): boolean => {
 		const text = toText(value);
 		const needle = toText(part);
 		return text !== null && needle !== null && test(text, needle);
@@ -41,37 +42,37 @@ export const FUNCTIONS = {
 	is_empty: {
 		arity: 1,
 		summary: 'is_empty(value): missing, empty or only spaces',
-		run: ([value]) => isEmptyCell(value)
+		run: ([value = null]) => isEmptyCell(value)
 	},
 	is_not_empty: {
 		arity: 1,
 		summary: 'is_not_empty(value)',
-		run: ([value]) => !isEmptyCell(value)
+		run: ([value = null]) => !isEmptyCell(value)
 	},
 	lower: {
 		arity: 1,
 		summary: 'lower(text): text in lower case',
-		run: ([value]) => toText(value)?.toLowerCase() ?? null
+		run: ([value = null]) => toText(value)?.toLowerCase() ?? null
 	},
 	upper: {
 		arity: 1,
 		summary: 'upper(text): text in upper case',
-		run: ([value]) => toText(value)?.toUpperCase() ?? null
+		run: ([value = null]) => toText(value)?.toUpperCase() ?? null
 	},
 	len: {
 		arity: 1,
 		summary: 'len(text): number of characters (0 when missing)',
-		run: ([value]) => length(value)
+		run: ([value = null]) => length(value)
 	},
 	length: {
 		arity: 1,
 		summary: 'length(text): same as len',
-		run: ([value]) => length(value)
+		run: ([value = null]) => length(value)
 	},
 	trim: {
 		arity: 1,
 		summary: 'trim(text): text without leading and trailing spaces',
-		run: ([value]) => toText(value)?.trim() ?? null
+		run: ([value = null]) => toText(value)?.trim() ?? null
 	}
 } satisfies Record<string, FunctionDefinition>;
 

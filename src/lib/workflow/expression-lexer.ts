@@ -129,7 +129,7 @@ export function tokenize(text: string): Token[] {
 			i += space.length;
 			continue;
 		}
-		const ch = text[i];
+		const ch = text.charAt(i);
 		const two = text.slice(i, i + 2);
 		const previous = tokens[tokens.length - 1];
 

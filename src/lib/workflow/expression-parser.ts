@@ -38,11 +38,16 @@ function describe(token: Token): string {
 
 class Parser {
 	#tokens: Token[];
+	/** The closing `end` token: peeking past the list sees it again. */
+	#end: Token;
 	#index = 0;
 	#depth = 0;
 
 	constructor(tokens: Token[]) {
+		const end = tokens.at(-1);
+		if (end?.kind !== 'end') throw new Error('The parser needs the tokens closed by an end token (tokenize adds it)');
 		this.#tokens = tokens;
+		this.#end = end;
 	}
 
 	parse(): ExpressionNode {
@@ -59,7 +64,7 @@ class Parser {
 	}
 
 	#peek(offset = 0): Token {
-		return this.#tokens[Math.min(this.#index + offset, this.#tokens.length - 1)];
+		return this.#tokens[this.#index + offset] ?? this.#end;
 	}
 
 	#take(): Token {
@@ -87,21 +92,25 @@ class Parser {
 	}
 
 	#or(): ExpressionNode {
-		const operands = [this.#and()];
+		const first = this.#and();
+		if (!this.#isKeyword(this.#peek(), 'or')) return first;
+		const operands = [first];
 		while (this.#isKeyword(this.#peek(), 'or')) {
 			this.#take();
 			operands.push(this.#and());
 		}
-		return operands.length === 1 ? operands[0] : { kind: 'or', operands };
+		return { kind: 'or', operands };
 	}
 
 	#and(): ExpressionNode {
-		const operands = [this.#not()];
+		const first = this.#not();
+		if (!this.#isKeyword(this.#peek(), 'and')) return first;
+		const operands = [first];
 		while (this.#isKeyword(this.#peek(), 'and')) {
 			this.#take();
 			operands.push(this.#not());
 		}
-		return operands.length === 1 ? operands[0] : { kind: 'and', operands };
+		return { kind: 'and', operands };
 	}
 
 	#not(): ExpressionNode {

@@ -115,8 +115,9 @@ export class LiveJobs {
 			case 'block_finished': {
 				job.status = 'running';
 				const i = job.blocks.findIndex((b) => b.block_id === event.block.block_id);
-				if (i === -1) job.blocks.push(event.block);
-				else if (event.type !== 'block_finished' && isFinal(job.blocks[i].status)) return false;
+				const known = job.blocks[i];
+				if (known === undefined) job.blocks.push(event.block);
+				else if (event.type !== 'block_finished' && isFinal(known.status)) return false;
 				else job.blocks[i] = event.block;
 				return true;
 			}

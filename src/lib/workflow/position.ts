@@ -42,48 +42,52 @@ export function comparePositioned(a: Positioned, b: Positioned): number {
  * @example planPositions(['a0', undefined, 'a1']) // → ['a0', 'a0V', 'a1']
  */
 export function planPositions(current: readonly (string | null | undefined)[]): string[] {
-	const keep = longestIncreasing(current);
-	const result = new Array<string>(current.length);
-	let i = 0;
-	while (i < current.length) {
-		if (keep[i]) {
-			result[i] = current[i] as string;
-			i++;
-			continue;
+	const kept = longestIncreasing(current);
+	const result: string[] = [];
+	/** Items since the last kept key, waiting for the next kept key (their upper bound). */
+	let gap = 0;
+	const fillGap = (upper: string | null) => {
+		if (gap === 0) return;
+		result.push(...generateNKeysBetween(result.at(-1) ?? null, upper, gap));
+		gap = 0;
+	};
+	for (const key of kept) {
+		if (key === undefined) gap++;
+		else {
+			fillGap(key);
+			result.push(key);
 		}
-		let j = i;
-		while (j < current.length && !keep[j]) j++;
-		const lower = i > 0 ? result[i - 1] : null;
-		const upper = j < current.length ? (current[j] as string) : null;
-		const keys = generateNKeysBetween(lower, upper, j - i);
-		for (let k = i; k < j; k++) result[k] = keys[k - i];
-		i = j;
 	}
+	fillGap(null);
 	return result;
 }
 
-/** Marks the indexes of a longest strictly increasing run of valid keys (patience sorting). */
-function longestIncreasing(keys: readonly (string | null | undefined)[]): boolean[] {
-	const tails: number[] = []; // tails[len] = index of the smallest tail of a run of length len+1
-	const prev = new Array<number>(keys.length).fill(-1);
-	for (let i = 0; i < keys.length; i++) {
-		const key = keys[i];
-		if (!isValidPosition(key)) continue;
+/** One link of a run in `longestIncreasing`: a kept key and the run it extends. */
+interface RunLink {
+	index: number;
+	key: string;
+	previous: RunLink | null;
+}
+
+/**
+ * Keeps a longest strictly increasing run of valid keys (patience sorting): the same list with the
+ * kept keys in place and undefined everywhere else.
+ */
+function longestIncreasing(keys: readonly (string | null | undefined)[]): (string | undefined)[] {
+	const tails: RunLink[] = []; // tails[len] = the smallest tail of a run of length len+1
+	keys.forEach((key, index) => {
+		if (!isValidPosition(key)) return;
 		let lo = 0;
 		let hi = tails.length;
 		while (lo < hi) {
 			const mid = (lo + hi) >> 1;
-			if ((keys[tails[mid]] as string) < key) lo = mid + 1;
+			if (tails[mid]!.key < key)
+				lo = mid + 1; // lo ≤ mid < hi ≤ tails.length: in range
 			else hi = mid;
 		}
-		prev[i] = lo > 0 ? tails[lo - 1] : -1;
-		tails[lo] = i;
-	}
-	const keep = new Array<boolean>(keys.length).fill(false);
-	let k = tails.length > 0 ? tails[tails.length - 1] : -1;
-	while (k >= 0) {
-		keep[k] = true;
-		k = prev[k];
-	}
-	return keep;
+		tails[lo] = { index, key, previous: tails[lo - 1] ?? null };
+	});
+	const kept = new Array<string | undefined>(keys.length).fill(undefined);
+	for (let link = tails.at(-1) ?? null; link; link = link.previous) kept[link.index] = link.key;
+	return kept;
 }
