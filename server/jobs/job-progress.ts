@@ -6,6 +6,7 @@ import { isAbsolute, relative, sep } from 'node:path';
 import { pendingBlock } from '../../src/lib/workflow/live-jobs';
 import { BLOCKS } from '../../src/lib/workflow/blocks';
 import type { BlockType, Row, Workflow } from '../../src/lib/workflow/schema';
+import { clipPreviewRow } from '../engine/progress';
 import type { BlockProgress, JobStatus } from '../engine/types';
 import type { JobRecord } from '../store/job-store';
 
@@ -89,5 +90,5 @@ export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: s
 export function toJobProgress(job: JobRecord, blocks: BlockProgress[], sample: Row[], dataDir: string): JobProgress {
 	const byId = new Map(blocks.map((b) => [b.block_id, b]));
 	const results = job.workflow.blocks.map((b) => (byId.get(b.id) as BlockResult | undefined) ?? (pendingBlock({ block_id: b.id, block_type: b.type }) as BlockResult));
-	return { ...toJobSummary(job, blocks, dataDir), results, sample_data: sample.slice(0, SAMPLE_ROWS), workflow: job.workflow };
+	return { ...toJobSummary(job, blocks, dataDir), results, sample_data: sample.slice(0, SAMPLE_ROWS).map(clipPreviewRow), workflow: job.workflow };
 }

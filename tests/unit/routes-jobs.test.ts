@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EnrichLeadRequest } from '../../server/enrichment/sixtyfour-schemas';
 import type { CallOptions, EnrichmentService } from '../../server/enrichment/types';
+import { PREVIEW_CELL_CHARS } from '../../server/engine/progress';
 import type { JobProgress } from '../../server/jobs/job-progress';
 import { createTestApp, uploadForm, waitForJob, type TestApp } from '../helpers/test-app';
 
@@ -165,6 +166,20 @@ describe('a job through the API', () => {
 		const page = await json(await t.app.request(`/api/workflows/jobs?ids=${named.join(',')}&limit=1&offset=1`));
 		expect(page).toMatchObject({ total: 2, offset: 1, limit: 1 });
 		expect(page.jobs.map((j: { job_id: string }) => j.job_id)).toEqual([all[2]]);
+	});
+});
+
+describe('a job with long cells', () => {
+	it('clips long cells in sample_data (a 2 MB cell is not resent on every poll), never in the rows', async () => {
+		const long = 'x'.repeat(PREVIEW_CELL_CHARS * 5);
+		const upload = await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(`name,notes\nAda,${long}\n`) });
+		const started = await json(await run([{ id: 'read', type: 'read_csv', params: { path: (await upload.json()).file_path } }]));
+		const job = await waitForJob(() => getJob(started.job_id));
+		expect(job.status).toBe('completed');
+		expect(String(job.sample_data[0]?.notes)).toHaveLength(PREVIEW_CELL_CHARS + 1);
+		expect(String(job.sample_data[0]?.notes).endsWith('…')).toBe(true);
+		const rows = await json(await t.app.request(`/api/workflows/jobs/${started.job_id}/rows`));
+		expect(rows.rows[0].notes).toBe(long);
 	});
 });
 
