@@ -20,6 +20,7 @@ import { JobFailure } from '../engine/types';
 import { HttpError } from '../http-error';
 import type { UploadStore } from '../store/upload-store';
 import { formatBytes, receiveFile } from './multipart-file';
+import type { UploadAnswer } from './responses';
 import { checkTextFile, checkXlsxFile, displayName, MAX_UPLOAD_COLUMNS, uploadFormatOf } from './upload-checks';
 import { requestToken, type WorkflowGuard } from './workflow-guard';
 
@@ -94,7 +95,7 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 				{ upload_id: id, workflow_id: workflowId, bytes: received.sizeBytes, rows: rowCount, columns: columns.length },
 				'upload stored'
 			);
-			return c.json({
+			const answer: UploadAnswer = {
 				file_path: filePath,
 				columns,
 				row_count: rowCount,
@@ -104,7 +105,8 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 				original_name: originalName,
 				size_bytes: received.sizeBytes,
 				workflow_id: workflowId
-			});
+			};
+			return c.json(answer);
 		} catch (err) {
 			await rm(partial, { force: true });
 			if (absolute) await rm(absolute, { force: true });
