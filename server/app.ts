@@ -13,6 +13,7 @@ import { HttpError, toErrorResponse } from './http-error';
 import type { JobManager } from './jobs/job-manager';
 import type { SpendBudget } from './jobs/spend-budget';
 import type { RequestModel } from './jobs/estimate';
+import { createApiDocsRoutes } from './routes/api-docs';
 import { createBlockRoutes } from './routes/blocks';
 import { createJobRoutes } from './routes/jobs';
 import { createSourceClassifier } from './jobs/source-access';
@@ -114,6 +115,7 @@ export function createApp(deps: AppDeps) {
 
 	const api = new Hono()
 		.route('/', createStatusRoutes({ simulated: deps.simulated, uploadLimitBytes: deps.uploadLimitBytes }))
+		.route('/', createApiDocsRoutes())
 		.route('/workflows', workflows);
 	if (deps.webhooks) api.route('/sixtyfour', createWebhookRoutes(deps.webhooks));
 

@@ -45,7 +45,7 @@ export const MAX_ROWS_PAGE = 1_000;
 export const MAX_LISTED_IDS = 100;
 
 /** Job ids are UUIDs; anything else is unknown without a database round trip. */
-const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** `GET /jobs` query: a page of a shared workflow's jobs, of the jobs named, or (operator) of all. */
 export const HistoryQuerySchema = v.object({
