@@ -74,7 +74,13 @@ function parameters(op: Operation): OpenApiOperation['parameters'] {
 		const required = new Set(query.required ?? []);
 		for (const [name, schema] of Object.entries(query.properties ?? {})) {
 			const description = op.queryDocs?.[name];
-			list.push({ name, in: 'query', required: required.has(name), ...(description ? { description } : {}), schema: schema as JsonSchema });
+			list.push({
+				name,
+				in: 'query',
+				required: required.has(name),
+				...(description ? { description } : {}),
+				schema: schema as JsonSchema
+			});
 		}
 	}
 	return list.length ? list : undefined;
@@ -101,20 +107,11 @@ function requestBody(op: Operation): OpenApiOperation['requestBody'] {
 function responses(op: Operation): OpenApiOperation['responses'] {
 	const { answer } = op;
 	type Answer = OpenApiOperation['responses'][string];
-	const success: Answer =
-		'json' in answer
-			? { description: answer.description, content: { 'application/json': { schema: ref(answer.json) } } }
-			: answer.download === 'workflow'
-				? { description: answer.description, content: { 'application/json': { schema: ref('WorkflowDraft') } } }
-				: {
-						description: answer.description,
-						content: {
-							'text/csv': { schema: { type: 'string' } as JsonSchema },
-							'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet': {
-								schema: { type: 'string', contentMediaType: 'application/octet-stream' } as JsonSchema
-							}
-						}
-					};
+	const media = 'json' in answer ? { 'application/json': answer.json } : answer.media;
+	const content = Object.fromEntries(
+		Object.entries(media).map(([type, schema]) => [type, { schema: typeof schema === 'string' ? ref(schema) : schema }])
+	);
+	const success: Answer = { description: answer.description, content };
 	const out: OpenApiOperation['responses'] = { [answer.status]: success };
 	for (const status of [...op.errors, 500]) {
 		out[status] = { description: ERROR_DESCRIPTIONS[status] ?? 'Error', content: { 'application/json': { schema: ref('Error') } } };
@@ -160,9 +157,17 @@ export function createOpenApiDocument(options: OpenApiDocumentOptions): OpenApiD
 				...toJsonSchemaDefs(ANSWER_SCHEMAS, ANSWER_CONFIG)
 			},
 			securitySchemes: {
-				linkToken: { type: 'http', scheme: 'bearer', description: 'A shared workflow’s edit or view token (from its link `/w/<id>?token=…`)' },
+				linkToken: {
+					type: 'http',
+					scheme: 'bearer',
+					description: 'A shared workflow’s edit or view token (from its link `/w/<id>?token=…`)'
+				},
 				linkTokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'The same link token in the query string' },
-				adminToken: { type: 'http', scheme: 'bearer', description: 'The operator’s ADMIN_TOKEN: lists every job; may be required for posted runs' }
+				adminToken: {
+					type: 'http',
+					scheme: 'bearer',
+					description: 'The operator’s ADMIN_TOKEN: lists every job; may be required for posted runs'
+				}
 			}
 		}
 	};

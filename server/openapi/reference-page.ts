@@ -80,15 +80,21 @@ function schemaBlock(schema: JsonSchema): string {
 }
 
 function operationBlock(path: string, method: string, op: OpenApiOperation): string {
-	const out = [`<h3 id="${escape(op.operationId)}"><span class="m ${escape(method)}">${escape(method.toUpperCase())}</span><code>${escape(path)}</code></h3>`];
+	const out = [
+		`<h3 id="${escape(op.operationId)}"><span class="m ${escape(method)}">${escape(method.toUpperCase())}</span><code>${escape(path)}</code></h3>`
+	];
 	out.push(`<p>${prose(op.summary)}</p>`);
 	if (op.description) out.push(...op.description.split('\n\n').map((p) => `<p class="note">${prose(p)}</p>`));
 	const schemes = (op.security ?? []).flatMap((s) => Object.keys(s));
 	const optional = (op.security ?? []).some((s) => Object.keys(s).length === 0);
-	if (schemes.length) out.push(`<p class="note">Auth: ${[...new Set(schemes)].map((s) => `<code>${escape(s)}</code>`).join(' or ')}${optional ? ' (not for resources of no workflow)' : ''}</p>`);
+	if (schemes.length)
+		out.push(
+			`<p class="note">Auth: ${[...new Set(schemes)].map((s) => `<code>${escape(s)}</code>`).join(' or ')}${optional ? ' (not for resources of no workflow)' : ''}</p>`
+		);
 	if (op.parameters?.length) {
 		const rows = op.parameters.map(
-			(p) => `<tr><td><code>${escape(p.name)}</code> <span class="note">${p.in}${p.required ? '' : ', optional'}</span></td><td>${typeOf(p.schema)}</td><td>${[prose(p.description), constraints(p.schema)].filter(Boolean).join(' — ')}</td></tr>`
+			(p) =>
+				`<tr><td><code>${escape(p.name)}</code> <span class="note">${p.in}${p.required ? '' : ', optional'}</span></td><td>${typeOf(p.schema)}</td><td>${[prose(p.description), constraints(p.schema)].filter(Boolean).join(' — ')}</td></tr>`
 		);
 		out.push(`<table><tr><th>Parameter</th><th>Type</th><th>Notes</th></tr>${rows.join('')}</table>`);
 	}
@@ -111,12 +117,23 @@ function operationBlock(path: string, method: string, op: OpenApiOperation): str
  */
 export function renderReferencePage(doc: OpenApiDocument): string {
 	const info = doc.info as { title: string; version: string; description: string };
-	const ops = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+	const ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
+		Object.entries(methods).map(([method, op]) => ({ path, method, op }))
+	);
 	const tags = [...new Set(ops.map((o) => o.op.tags[0]))];
-	const toc = ops.map((o) => `<li><a href="#${escape(o.op.operationId)}">${escape(o.method.toUpperCase())} ${escape(o.path)}</a></li>`).join('');
-	const sections = tags.map((tag) => `<h2>${escape(tag)}</h2>\n${ops.filter((o) => o.op.tags[0] === tag).map((o) => operationBlock(o.path, o.method, o.op)).join('\n')}`);
+	const toc = ops
+		.map((o) => `<li><a href="#${escape(o.op.operationId)}">${escape(o.method.toUpperCase())} ${escape(o.path)}</a></li>`)
+		.join('');
+	const sections = tags.map(
+		(tag) =>
+			`<h2>${escape(tag)}</h2>\n${ops
+				.filter((o) => o.op.tags[0] === tag)
+				.map((o) => operationBlock(o.path, o.method, o.op))
+				.join('\n')}`
+	);
 	const schemas = Object.entries(doc.components.schemas).map(
-		([name, schema]) => `<h3 id="${anchor(name)}">${escape(name)}</h3>${schema.description ? `<p>${prose(schema.description)}</p>` : ''}${schemaBlock(schema)}`
+		([name, schema]) =>
+			`<h3 id="${anchor(name)}">${escape(name)}</h3>${schema.description ? `<p>${prose(schema.description)}</p>` : ''}${schemaBlock(schema)}`
 	);
 	return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -9,7 +9,8 @@ import { createOpenApiDocument } from '../openapi/document';
 import { REFERENCE_PAGE_CSP, renderReferencePage } from '../openapi/reference-page';
 
 /** The API's version is the package's. */
-const packageVersion = () => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const packageVersion = () =>
+	(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Sub-app mounted under `/api`. */
 export function createApiDocsRoutes() {

@@ -74,7 +74,7 @@ export const RowsQuerySchema = v.object({
 });
 
 /** The media type of an .xlsx download. */
-const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createJobRoutes(options: JobRoutesOptions) {
