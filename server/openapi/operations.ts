@@ -14,6 +14,7 @@ import { HistoryQuerySchema, JOB_ID, RowsQuerySchema, XLSX_TYPE } from '../route
 import * as answers from '../routes/responses';
 import { PostedRunRequestSchema, SharedRunRequestSchema } from '../routes/runs';
 import { SourceQuerySchema } from '../routes/sources';
+import { UploadQuerySchema } from '../routes/uploads';
 import { CreateWorkflowBodySchema } from '../routes/workflows';
 
 /**
@@ -188,7 +189,7 @@ export const OPERATIONS: Operation[] = [
 		summary: 'Upload a CSV or .xlsx file (multipart field `file`) for a read_csv block',
 		description:
 			'With `workflow_id` (form field or query) and its edit token the file belongs to that workflow; without, it is anonymous.',
-		query: v.object({ workflow_id: v.optional(v.string()) }),
+		query: UploadQuerySchema,
 		queryDocs: { workflow_id: 'The workflow the file is for: checked before any byte is stored' },
 		body: { multipart: true },
 		answer: { status: 200, json: 'Upload', description: 'The stored file: its path for read_csv, columns, first rows' },
