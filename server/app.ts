@@ -13,6 +13,7 @@ import { HttpError, toErrorResponse } from './http-error';
 import type { JobManager } from './jobs/job-manager';
 import type { SpendBudget } from './jobs/spend-budget';
 import type { RequestModel } from './jobs/estimate';
+import { createApiDocsRoutes } from './routes/api-docs';
 import { createBlockRoutes } from './routes/blocks';
 import { createJobRoutes } from './routes/jobs';
 import { createSourceClassifier } from './jobs/source-access';
@@ -24,7 +25,7 @@ import { createWebhookRoutes, type WebhookRoutesOptions } from './routes/sixtyfo
 import { createWorkflowGuard } from './routes/workflow-guard';
 import type { JobStore } from './store/job-store';
 import type { WorkflowsRepo } from './store/workflows-repo';
-import type { WorkflowDocs } from './routes/workflows';
+import type { WorkflowDocs, WorkflowRoutes } from './routes/workflows';
 import type { UploadStore } from './store/upload-store';
 
 /** Largest JSON body (a 100-block workflow with long research plans fits easily). */
@@ -45,7 +46,7 @@ export interface AppDeps {
 	 * `GET /api/workflows/:id/export`). Mounted after this app's own `/api/workflows/*` routes so
 	 * `/blocks`, `/jobs`, `/upload`… are never taken for a workflow id.
 	 */
-	workflowRoutes?: Hono;
+	workflowRoutes?: WorkflowRoutes;
 	/** Shared workflows (issue 4): token checks and document snapshots for runs, jobs and uploads. */
 	shared?: SharedWorkflows;
 	/** Per-client limits on creations, uploads and runs (`createApiRateLimit`); absent: none. */
@@ -107,11 +108,14 @@ export function createApp(deps: AppDeps) {
 		.route('/', createUploadRoutes({ dataDir, uploads: deps.uploads, maxBytes: deps.uploadLimitBytes, logger, guard }))
 		.route('/', createSourceRoutes({ dataDir, classify, guard }))
 		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs, admin, budget, clientOf, requestModel: deps.requestModel }))
-		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin, budget }));
-	if (deps.workflowRoutes) workflows.route('/', deps.workflowRoutes);
+		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin, budget }))
+		// Last, so `/blocks`, `/jobs`… are never taken for a workflow id. Without shared workflows an
+		// empty app stands in: no routes at run time, while `AppType` still carries theirs for the client.
+		.route('/', deps.workflowRoutes ?? (new Hono() as WorkflowRoutes));
 
 	const api = new Hono()
 		.route('/', createStatusRoutes({ simulated: deps.simulated, uploadLimitBytes: deps.uploadLimitBytes }))
+		.route('/', createApiDocsRoutes())
 		.route('/workflows', workflows);
 	if (deps.webhooks) api.route('/sixtyfour', createWebhookRoutes(deps.webhooks));
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import type { Hono } from 'hono';
+import type { WorkflowRoutes } from './routes/workflows';
 import { createApp, type SharedWorkflows } from './app';
 import { collaboration } from './collaboration';
 import { ConfigError, loadConfig, type Config } from './config';
@@ -61,7 +61,7 @@ export interface ServerExtension {
 	/** Path prefix → upgrade handler, e.g. `{ '/yjs/': rooms.handleUpgrade }`. */
 	upgrades?: Record<string, UpgradeHandler>;
 	/** Mounted under `/api/workflows` after the built-in routes. */
-	workflowRoutes?: Hono;
+	workflowRoutes?: WorkflowRoutes;
 	/** Shared workflows: lets runs, jobs and uploads check tokens and snapshot documents. */
 	shared?: SharedWorkflows;
 	/** Live figures for `/metrics` (e.g. rooms and sockets). */
@@ -209,7 +209,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	}
 	const context: ServerContext = { config, db, logger, jobs, jobStore };
 	const upgrades = new Map<string, UpgradeHandler>();
-	let workflowRoutes: Hono | undefined;
+	let workflowRoutes: WorkflowRoutes | undefined;
 	let shared: SharedWorkflows | undefined;
 	for (const create of options.extensions ?? []) {
 		const ext = await create(context);

@@ -5,10 +5,11 @@
 import { isAbsolute, relative, sep } from 'node:path';
 import { pendingBlock } from '../../src/lib/workflow/live-jobs';
 import { BLOCKS } from '../../src/lib/workflow/blocks';
-import type { BlockType, Row, Workflow } from '../../src/lib/workflow/schema';
+import type { BlockType, Row } from '../../src/lib/workflow/schema';
 import { clipPreviewRow } from '../engine/progress';
-import type { BlockProgress, JobStatus } from '../engine/types';
+import type { BlockProgress } from '../engine/types';
 import type { JobRecord } from '../store/job-store';
+import type { JobProgress, JobSummary } from '../routes/responses';
 
 /** Rows of the final output shown inline; the rest is paged through `/rows`. */
 export const SAMPLE_ROWS = 10;
@@ -17,30 +18,8 @@ export interface BlockResult extends Omit<BlockProgress, 'block_type'> {
 	block_type: BlockType;
 }
 
-export interface JobProgress {
-	job_id: string;
-	status: JobStatus;
-	current_block: string | null;
-	current_block_progress: { done: number; total: number | null; errors: number } | null;
-	results: BlockResult[];
-	sample_data: Row[];
-	output_path: string | null;
-	error: string | null;
-	created_at: string;
-	started_at: string | null;
-	finished_at: string | null;
-	workflow_id: string | null;
-	workflow_name: string;
-	retry_of: string | null;
-	row_count: number;
-	columns: string[] | null;
-	totals: { calls: number; cached: number; cost_cents: number; errors: number };
-	/** The exact workflow the job runs: for a shared workflow, the document snapshot taken at the start. */
-	workflow: Workflow;
-}
-
-/** A row of the history list: the progress view without the workflow, per-block previews and sample rows. */
-export type JobSummary = Omit<JobProgress, 'results' | 'sample_data' | 'workflow'>;
+/** The answers' types come from their schemas (server/routes/responses.ts), which the API documents. */
+export type { JobProgress, JobSummary };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

@@ -4,12 +4,14 @@
  */
 import { Hono } from 'hono';
 import { describeBlocks } from '../../src/lib/workflow/blocks';
+import type { BlocksAnswer } from './responses';
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createBlockRoutes() {
-	const catalogue = describeBlocks();
+	// A JSON Schema is a plain JSON object (`{ ...params }` only tells the type so).
+	const catalogue: BlocksAnswer = { blocks: describeBlocks().map((b) => ({ ...b, params: { ...b.params } })) };
 	return new Hono().get('/blocks', (c) => {
 		c.header('Cache-Control', 'public, max-age=60');
-		return c.json({ blocks: catalogue });
+		return c.json(catalogue);
 	});
 }

@@ -24,6 +24,7 @@ import { columnsOf, rowsCsvStream } from '../jobs/rows-csv';
 import type { Access } from '../access';
 import type { AdminAccess } from '../admin-access';
 import type { JobRecord, JobStore } from '../store/job-store';
+import type { JobsPage, RetryAnswer, RowsPage } from './responses';
 import { queryInt, queryParams } from './validate';
 import { requestToken, type WorkflowGuard } from './workflow-guard';
 
@@ -44,9 +45,10 @@ export const MAX_ROWS_PAGE = 1_000;
 export const MAX_LISTED_IDS = 100;
 
 /** Job ids are UUIDs; anything else is unknown without a database round trip. */
-const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const HistoryQuery = v.object({
+/** `GET /jobs` query: a page of a shared workflow's jobs, of the jobs named, or (operator) of all. */
+export const HistoryQuerySchema = v.object({
 	offset: queryInt(0, 1e9, 0),
 	limit: queryInt(1, 100, 20),
 	/** A shared workflow's jobs (with its token). */
@@ -63,7 +65,8 @@ const HistoryQuery = v.object({
 		)
 	)
 });
-const RowsQuery = v.object({
+/** `GET /jobs/:id/rows` query. */
+export const RowsQuerySchema = v.object({
 	offset: queryInt(0, 1e9, 0),
 	limit: queryInt(1, MAX_ROWS_PAGE, 100),
 	/** `only`: just the rows whose `_error` is non-empty, paged among themselves. */
@@ -71,7 +74,7 @@ const RowsQuery = v.object({
 });
 
 /** The media type of an .xlsx download. */
-const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createJobRoutes(options: JobRoutesOptions) {
@@ -112,7 +115,7 @@ export function createJobRoutes(options: JobRoutesOptions) {
 	}
 
 	return new Hono()
-		.get('/jobs', queryParams(HistoryQuery), async (c) => {
+		.get('/jobs', queryParams(HistoryQuerySchema), async (c) => {
 			const { offset, limit, workflow_id: workflowId, ids } = c.req.valid('query');
 			let page: { jobs: JobRecord[]; total: number };
 			if (ids) {
@@ -126,7 +129,8 @@ export function createJobRoutes(options: JobRoutesOptions) {
 				page = await store.list({ offset, limit });
 			}
 			const items = await Promise.all(page.jobs.map(async (job) => toJobSummary(job, await store.listBlocks(job.id), dataDir)));
-			return c.json({ jobs: items, total: page.total, offset, limit });
+			const body: JobsPage = { jobs: items, total: page.total, offset, limit };
+			return c.json(body);
 		})
 		.get('/jobs/:id', async (c) => c.json(await progress(await load(c, 'view'))))
 		.post('/jobs/:id/cancel', async (c) => {
@@ -143,7 +147,8 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			}
 			if (job.status === 'paused') throw new HttpError(409, 'conflict', 'The job is paused: resume it or cancel it');
 			const next = await jobs.retry(job.id);
-			return c.json({ job_id: next!.id, status: next!.status, retry_of: job.id, workflow_id: next!.workflowId });
+			const body: RetryAnswer = { job_id: next!.id, status: next!.status, retry_of: job.id, workflow_id: next!.workflowId };
+			return c.json(body);
 		})
 		.post('/jobs/:id/resume', async (c) => {
 			const job = await load(c, 'edit');
@@ -157,14 +162,14 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			const after = (await jobs.resume(job.id)) ?? job;
 			return c.json(await progress(after));
 		})
-		.get('/jobs/:id/rows', queryParams(RowsQuery), async (c) => {
+		.get('/jobs/:id/rows', queryParams(RowsQuerySchema), async (c) => {
 			const job = await load(c, 'view');
 			const { offset, limit, errors } = c.req.valid('query');
 			const errorsOnly = errors === 'only';
 			const [rows, total] = errorsOnly
 				? await Promise.all([store.readErrorRows(job.id, offset, limit), store.countErrorRows(job.id)])
 				: [await store.readRows(job.id, offset, limit), job.rowCount];
-			return c.json({
+			const body: RowsPage = {
 				job_id: job.id,
 				status: job.status,
 				offset,
@@ -173,7 +178,8 @@ export function createJobRoutes(options: JobRoutesOptions) {
 				...(errorsOnly ? { errors: 'only' as const } : {}),
 				columns: await columnsOf(store, job.id, job.columns),
 				rows
-			});
+			};
+			return c.json(body);
 		})
 		.get('/jobs/:id/download', async (c) => {
 			const job = await load(c, 'view');

@@ -29,6 +29,7 @@ import { dollars, type SpendBudget } from '../jobs/spend-budget';
 import { checkRun } from '../jobs/validate-run';
 import type { CsvSource } from '../jobs/source-access';
 import type { WorkflowDocs } from './workflows';
+import type { EstimateAnswer, RunAnswer } from './responses';
 import { jsonBodyBy, MAX_ISSUES } from './validate';
 import { requestToken, type WorkflowGuard } from './workflow-guard';
 
@@ -125,11 +126,13 @@ export function createRunRoutes(options: RunRoutesOptions) {
 			const owner = ownerOf(c, run.workflowId);
 			checkBudget(owner, estimate.max_cost_cents);
 			const job = await jobs.submit({ workflow: run.workflow, options: run.options, workflowId: run.workflowId, owner });
-			return c.json({ job_id: job.id, status: job.status, workflow_id: run.workflowId, estimate, warnings });
+			const answer: RunAnswer = { job_id: job.id, status: job.status, workflow_id: run.workflowId, estimate, warnings };
+			return c.json(answer);
 		})
 		.post('/estimate', runBody, async (c) => {
 			const run = await resolve(c.req.valid('json'), requestToken(c), 'view');
 			const { estimate, warnings } = await plan(run);
-			return c.json({ ...estimate, warnings, ...(budget ? { budget: budget.status(ownerOf(c, run.workflowId)) } : {}) });
+			const answer: EstimateAnswer = { ...estimate, warnings, ...(budget ? { budget: budget.status(ownerOf(c, run.workflowId)) } : {}) };
+			return c.json(answer);
 		});
 }

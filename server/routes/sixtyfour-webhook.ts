@@ -13,6 +13,7 @@ import { bodyLimit } from 'hono/body-limit';
 import * as v from 'valibot';
 import { WebhookBodySchema, type TaskWebhooks } from '../enrichment/task-webhooks';
 import { HttpError, badRequest, toIssues } from '../http-error';
+import type { WebhookAnswer } from './responses';
 
 /** An enrichment answer is a few kB; a generous bound that still stops a flood. */
 export const WEBHOOK_BODY_LIMIT = 1024 * 1024;
@@ -57,7 +58,8 @@ export function createWebhookRoutes(options: WebhookRoutesOptions) {
 			if (!parsed.success) throw badRequest('The webhook body is not a task completion', toIssues(parsed.issues));
 			const outcome = options.hooks.deliver(parsed.output);
 			if (outcome === 'unknown_task') throw new HttpError(404, 'unknown_task', 'No task of this server waits for this webhook');
-			return c.json({ outcome });
+			const answer: WebhookAnswer = { outcome };
+			return c.json(answer);
 		}
 	);
 }

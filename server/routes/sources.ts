@@ -8,12 +8,12 @@
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import { stat } from 'node:fs/promises';
-import type { Row } from '../../src/lib/workflow/schema';
-import { CSV_DELIMITERS, CSV_ENCODINGS, type SourceDialect } from '../../src/lib/workflow/source-file';
+import { CSV_DELIMITERS, CSV_ENCODINGS } from '../../src/lib/workflow/source-file';
 import { countSourceRows, hasReadOverrides, readSourceHeader, resolveDataPath } from '../blocks/read-csv';
 import { JobFailure } from '../engine/types';
 import { HttpError } from '../http-error';
 import { ownerOf, PRIVATE_FILE, type CsvSource } from '../jobs/source-access';
+import type { SourceAnswer } from './responses';
 import { queryParams } from './validate';
 import { requestToken, type WorkflowGuard } from './workflow-guard';
 
@@ -28,23 +28,13 @@ const PREVIEW_ROWS = 10;
 /** Files up to this size are counted on request; larger ones answer `row_count: null`. */
 const COUNT_UP_TO_BYTES = 32 * 1024 * 1024;
 
-const SourceQuery = v.object({
+/** `GET /source` query: the path, and how to read it (unset: as detected). */
+export const SourceQuerySchema = v.object({
 	path: v.pipe(v.string(), v.minLength(1, 'Give the file path'), v.maxLength(1_000, 'The path is too long')),
 	delimiter: v.optional(v.picklist(CSV_DELIMITERS)),
 	encoding: v.optional(v.picklist(CSV_ENCODINGS)),
 	sheet: v.optional(v.pipe(v.string(), v.maxLength(200)))
 });
-
-/** What the route answers (the browser's `UploadResult`). */
-export interface SourceDescription {
-	file_path: string;
-	columns: string[];
-	row_count: number | null;
-	preview: Row[];
-	/** How the file was read: detected or chosen delimiter and encoding, sheet, renamed header names. */
-	dialect: SourceDialect;
-	original_name?: string;
-}
 
 /** A JobFailure from the CSV reader as the HTTP error a person can act on. */
 function toHttpError(err: unknown): unknown {
@@ -56,7 +46,7 @@ function toHttpError(err: unknown): unknown {
 /** Sub-app mounted under `/api/workflows`. */
 export function createSourceRoutes(options: SourceRoutesOptions) {
 	const { dataDir, classify, guard } = options;
-	return new Hono().get('/source', queryParams(SourceQuery), async (c) => {
+	return new Hono().get('/source', queryParams(SourceQuerySchema), async (c) => {
 		const { path, ...how } = c.req.valid('query');
 		try {
 			const file = resolveDataPath(dataDir, path);
@@ -70,7 +60,7 @@ export function createSourceRoutes(options: SourceRoutesOptions) {
 				const { upload } = source;
 				// Read as uploaded (detected): the description stored then. Read another way: this reading.
 				const stored = !hasReadOverrides(how);
-				const body: SourceDescription = {
+				const body: SourceAnswer = {
 					file_path: upload.filePath,
 					columns: stored ? upload.columns : columns,
 					row_count: stored ? upload.rowCount : await count(),
@@ -80,7 +70,7 @@ export function createSourceRoutes(options: SourceRoutesOptions) {
 				};
 				return c.json(body);
 			}
-			const body: SourceDescription = { file_path: path, columns, row_count: await count(), preview, dialect };
+			const body: SourceAnswer = { file_path: path, columns, row_count: await count(), preview, dialect };
 			return c.json(body);
 		} catch (err) {
 			throw toHttpError(err);

@@ -4,6 +4,7 @@
  * key, never a URL that could carry one.
  */
 import { Hono } from 'hono';
+import type { StatusAnswer } from './responses';
 
 export interface StatusRoutesOptions {
 	simulated: boolean;
@@ -12,8 +13,8 @@ export interface StatusRoutesOptions {
 
 /** Sub-app mounted under `/api`. */
 export function createStatusRoutes(options: StatusRoutesOptions) {
-	const body = {
-		enrichment: options.simulated ? ('simulator' as const) : ('sixtyfour' as const),
+	const body: StatusAnswer = {
+		enrichment: options.simulated ? 'simulator' : 'sixtyfour',
 		upload_limit_bytes: options.uploadLimitBytes
 	};
 	return new Hono().get('/status', (c) => c.json(body));

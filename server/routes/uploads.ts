@@ -10,6 +10,7 @@
  * only its tokens describe it. Without one it is anonymous, as in the seed.
  */
 import { Hono } from 'hono';
+import * as v from 'valibot';
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,7 +21,9 @@ import { JobFailure } from '../engine/types';
 import { HttpError } from '../http-error';
 import type { UploadStore } from '../store/upload-store';
 import { formatBytes, receiveFile } from './multipart-file';
+import type { UploadAnswer } from './responses';
 import { checkTextFile, checkXlsxFile, displayName, MAX_UPLOAD_COLUMNS, uploadFormatOf } from './upload-checks';
+import { queryParams } from './validate';
 import { requestToken, type WorkflowGuard } from './workflow-guard';
 
 export interface UploadRoutesOptions {
@@ -36,16 +39,19 @@ export interface UploadRoutesOptions {
 const MULTIPART_OVERHEAD = 64 * 1024;
 const PREVIEW_ROWS = 10;
 
+/** `?workflow_id=`: the workflow the file is for, checked before any byte is stored. */
+export const UploadQuerySchema = v.object({ workflow_id: v.optional(v.string()) });
+
 /** Sub-app mounted under `/api/workflows`. */
 export function createUploadRoutes(options: UploadRoutesOptions) {
 	const { dataDir, uploads, maxBytes, logger, guard } = options;
-	return new Hono().post('/upload', async (c) => {
+	return new Hono().post('/upload', queryParams(UploadQuerySchema), async (c) => {
 		const declared = Number(c.req.header('content-length'));
 		if (Number.isFinite(declared) && declared > maxBytes + MULTIPART_OVERHEAD) {
 			throw new HttpError(413, 'payload_too_large', `The file is larger than the upload limit of ${formatBytes(maxBytes)}`);
 		}
 		const token = requestToken(c);
-		const queried = c.req.query('workflow_id') || null;
+		const queried = c.req.valid('query').workflow_id || null;
 		if (queried !== null) await guard.require(queried, token, 'edit');
 		const id = randomUUID();
 		await mkdir(join(dataDir, 'uploads'), { recursive: true });
@@ -94,7 +100,7 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 				{ upload_id: id, workflow_id: workflowId, bytes: received.sizeBytes, rows: rowCount, columns: columns.length },
 				'upload stored'
 			);
-			return c.json({
+			const answer: UploadAnswer = {
 				file_path: filePath,
 				columns,
 				row_count: rowCount,
@@ -104,7 +110,8 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 				original_name: originalName,
 				size_bytes: received.sizeBytes,
 				workflow_id: workflowId
-			});
+			};
+			return c.json(answer);
 		} catch (err) {
 			await rm(partial, { force: true });
 			if (absolute) await rm(absolute, { force: true });

@@ -15,6 +15,7 @@ import { WorkflowSchema, type Workflow, type WorkflowInput } from '../../src/lib
 import { requireWorkflowAccess } from '../access';
 import { badRequest, HttpError, toIssues } from '../http-error';
 import type { WorkflowsRepo } from '../store/workflows-repo';
+import type { CreatedWorkflow } from './responses';
 import { jsonBody, MAX_ISSUES } from './validate';
 
 /** The collaborative documents, as this resource needs them (the collab server implements it). */
@@ -37,7 +38,8 @@ export interface WorkflowRoutesOptions {
 const EXAMPLE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i;
 const DEFAULT_NAME = 'Untitled workflow';
 
-const CreateWorkflowBody = v.strictObject({
+/** `POST /` body: a name, and what to start from (an example name or a Workflow JSON to import). */
+export const CreateWorkflowBodySchema = v.strictObject({
 	name: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'The name is empty'), v.maxLength(200))),
 	from: v.optional(
 		v.union(
@@ -65,7 +67,7 @@ export function createWorkflowRoutes(options: WorkflowRoutesOptions) {
 	});
 
 	return new Hono()
-		.post('/', limit, jsonBody(CreateWorkflowBody), async (c) => {
+		.post('/', limit, jsonBody(CreateWorkflowBodySchema), async (c) => {
 			const body = c.req.valid('json');
 			const source = await resolveSource(body.from, examplesDir);
 			const workflow: Workflow = { ...source, name: body.name ?? (source.name || DEFAULT_NAME) };
@@ -76,17 +78,15 @@ export function createWorkflowRoutes(options: WorkflowRoutesOptions) {
 				await workflows.delete(record.id);
 				throw err;
 			}
-			return c.json(
-				{
-					id: record.id,
-					name: record.name,
-					edit_url: workflowUrl(record.id, record.editToken),
-					view_url: workflowUrl(record.id, record.viewToken),
-					edit_token: record.editToken,
-					view_token: record.viewToken
-				},
-				201
-			);
+			const created: CreatedWorkflow = {
+				id: record.id,
+				name: record.name,
+				edit_url: workflowUrl(record.id, record.editToken),
+				view_url: workflowUrl(record.id, record.viewToken),
+				edit_token: record.editToken,
+				view_token: record.viewToken
+			};
+			return c.json(created, 201);
 		})
 		.get('/:id', requireWorkflowAccess({ workflows, level: 'view' }), async (c) => {
 			const record = c.var.workflow;

@@ -55,7 +55,8 @@ export async function createSharedTestApp(options: TestAppOptions = {}): Promise
 		simulated: true,
 		workflowRoutes: createWorkflowRoutes({ workflows, docs, examplesDir: EXAMPLES_DIR }),
 		shared: { workflows, docs },
-		admin: { token: options.adminToken, requireForPostedRuns: false }
+		admin: { token: options.adminToken, requireForPostedRuns: false },
+		webhooks: options.webhooks
 	});
 
 	return {

@@ -1,37 +1,37 @@
 /**
- * Typed calls to every REST route the browser uses. Shapes come from the server's own types
- * (`import type` only: nothing from server/ reaches the bundle).
+ * Typed calls to every REST route the browser uses. The answers' types are inferred from the app
+ * itself (`hc<AppType>`), whose handlers build values of the answer schemas that the OpenAPI
+ * document is generated from (server/routes/responses.ts): one source, no hand-written twin.
+ * `import type` only: nothing from server/ or hono reaches the bundle.
  */
-import type { Row, RunOptions, WorkflowInput } from '$lib/workflow/schema';
-import type { SourceDialect } from '$lib/workflow/source-file';
-import type { JobProgress, JobSummary } from '../../../server/jobs/job-progress';
-import type { RunEstimate } from '../../../server/jobs/estimate';
-import type { BudgetStatus } from '../../../server/jobs/spend-budget';
-import { ApiError, requestJson, withQuery, type ApiIssue } from './http';
+import type { hc, InferResponseType } from 'hono/client';
+import type { RunOptions, WorkflowInput } from '$lib/workflow/schema';
+import type { AppType } from '../../../server/app';
+import { ApiError, requestJson, withQuery } from './http';
 
-export type { BudgetStatus, JobProgress, JobSummary, RunEstimate };
-export type Access = 'edit' | 'view';
+/** The typed client's routes, as `hc` sees them. */
+type Api = ReturnType<typeof hc<AppType>>['api'];
+type Workflows = Api['workflows'];
+type Job = Workflows['jobs'][':id'];
 
+/** `GET /api/status`: where enrichment answers come from, and the upload limit. */
+export type ServerStatus = InferResponseType<Api['status']['$get']>;
 /** What `POST /api/workflows` answers: the new workflow and its two capability links. */
-export interface CreatedWorkflow {
-	id: string;
-	name?: string;
-	edit_url: string;
-	view_url: string;
-	edit_token: string;
-	view_token: string;
-}
-
-export interface WorkflowInfo {
-	id: string;
-	name: string;
-	access: Access;
-	workflow: WorkflowInput;
-	/** The read-only link (`/w/<id>?token=…`), for sharing. */
-	view_url?: string;
-	/** Given to edit links only. */
-	edit_url?: string;
-}
+export type CreatedWorkflow = InferResponseType<Workflows['$post'], 201>;
+export type WorkflowInfo = InferResponseType<Workflows[':id']['$get']>;
+export type Access = WorkflowInfo['access'];
+/** A file a read_csv block reads, described (`GET /api/workflows/source`; an upload answers more). */
+export type UploadResult = InferResponseType<Workflows['source']['$get']>;
+export type UploadAnswer = InferResponseType<Workflows['upload']['$post']>;
+export type RunAnswer = InferResponseType<Workflows['run']['$post']>;
+export type EstimateAnswer = InferResponseType<Workflows['estimate']['$post']>;
+export type RunEstimate = RunAnswer['estimate'];
+export type BudgetStatus = NonNullable<EstimateAnswer['budget']>;
+export type JobProgress = InferResponseType<Job['$get']>;
+export type JobsPage = InferResponseType<Workflows['jobs']['$get']>;
+export type JobSummary = JobsPage['jobs'][number];
+export type RetryAnswer = InferResponseType<Job['retry']['$post']>;
+export type RowsPage = InferResponseType<Job['rows']['$get']>;
 
 /** The token inside a `/w/<id>?token=…` link. */
 export function tokenOfLink(url: string | undefined): string | null {
@@ -41,24 +41,6 @@ export function tokenOfLink(url: string | undefined): string | null {
 	} catch {
 		return null;
 	}
-}
-
-export interface UploadResult {
-	file_path: string;
-	columns: string[];
-	/** Null when the file is too large to count on request (the source route only). */
-	row_count: number | null;
-	preview: Row[];
-	/** How the server read the file: delimiter and encoding (detected or chosen), sheet, renamed headers. */
-	dialect?: SourceDialect;
-	/** The name the file had on the uploader's computer (display only). */
-	original_name?: string;
-}
-
-/** `GET /api/status`: where enrichment answers come from, and the upload limit. */
-export interface ServerStatus {
-	enrichment: 'simulator' | 'sixtyfour';
-	upload_limit_bytes: number;
 }
 
 /** Creates a workflow: empty, from an example name (`basic`, `filtered`) or from imported JSON. */
@@ -77,7 +59,7 @@ export function exportUrl(id: string, token: string): string {
 }
 
 /** Uploads a CSV; the server chooses the stored name and answers with its columns and first rows. */
-export function uploadCsv(file: File, token?: string | null, workflowId?: string): Promise<UploadResult> {
+export function uploadCsv(file: File, token?: string | null, workflowId?: string): Promise<UploadAnswer> {
 	const form = new FormData();
 	// The workflow goes first (and in the URL): the server checks it before storing any byte.
 	if (workflowId) form.set('workflow_id', workflowId);
@@ -113,7 +95,7 @@ export function runWorkflow(
 	workflowId: string,
 	token: string,
 	options: RunOptions = {}
-): Promise<{ job_id: string; estimate?: RunEstimate; warnings?: ApiIssue[] }> {
+): Promise<RunAnswer> {
 	return requestJson('/api/workflows/run', { method: 'POST', body: { workflow_id: workflowId, options }, token });
 }
 
@@ -123,7 +105,7 @@ export function estimateRun(
 	options: RunOptions,
 	token: string,
 	signal?: AbortSignal
-): Promise<RunEstimate & { warnings?: ApiIssue[]; budget?: BudgetStatus }> {
+): Promise<EstimateAnswer> {
 	return requestJson('/api/workflows/estimate', { method: 'POST', body: { workflow_id: workflowId, options }, token, signal });
 }
 
@@ -136,7 +118,7 @@ export function listJobs(
 	workflowId: string,
 	token: string,
 	page: { offset?: number; limit?: number } = {}
-): Promise<{ jobs: JobSummary[]; total: number; offset: number; limit: number }> {
+): Promise<JobsPage> {
 	return requestJson(withQuery('/api/workflows/jobs', { workflow_id: workflowId, offset: page.offset, limit: page.limit ?? 20 }), { token });
 }
 
@@ -150,19 +132,8 @@ export function resumeJob(jobId: string, token: string): Promise<JobProgress> {
 }
 
 /** A new job over the same input: thanks to the cache only the failed rows reach the API. */
-export function retryJob(jobId: string, token: string): Promise<{ job_id: string; retry_of: string }> {
+export function retryJob(jobId: string, token: string): Promise<RetryAnswer> {
 	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/retry`, { method: 'POST', token });
-}
-
-export interface RowsPage {
-	job_id: string;
-	/** Present when only rows with an `_error` were asked for. */
-	errors?: 'only';
-	rows: Row[];
-	total: number;
-	offset: number;
-	limit: number;
-	columns: string[];
 }
 
 export function getJobRows(

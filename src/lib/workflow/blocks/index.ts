@@ -62,7 +62,8 @@ export function describeBlocks() {
 			description: def.description,
 			category: def.category,
 			uses_api: def.usesApi,
-			defaults: def.defaults(),
+			// Every block's params are an object schema, so its defaults are an object.
+			defaults: def.defaults() as Record<string, unknown>,
 			/** With the default params; the column-flow analysis gives each block's actual kinds. */
 			row_kinds: def.rowKinds(def.defaults()),
 			params: toJsonSchema(def.params as v.GenericSchema, { errorMode: 'ignore' })

@@ -1,0 +1,246 @@
+/**
+ * What the REST routes answer, as valibot schemas: the handlers build values of these types (so
+ * `tsc` ties each answer to its schema and `hc<AppType>` infers the browser's types from them), and
+ * the OpenAPI document (server/openapi) turns them into JSON Schema. Answers are built by the
+ * server, not parsed at run time; tests/unit/openapi.test.ts checks real answers against them.
+ * Requests are validated by the schemas each route file exports next to its handlers.
+ */
+import * as v from 'valibot';
+import { AccessSchema, BlockProgressSchema, JobStatusSchema } from '../../src/lib/workflow/protocol';
+import { BLOCK_TYPES, ROW_KINDS, WorkflowSchema } from '../../src/lib/workflow/schema';
+import { SourceDialectSchema } from '../../src/lib/workflow/source-file';
+
+const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Cents = v.pipe(v.number(), v.minValue(0));
+const IsoTime = v.pipe(v.string(), v.isoTimestamp());
+
+/** One cell: lists and objects from the API are stored as JSON text. */
+export const CellSchema = v.union([v.string(), v.number(), v.boolean(), v.null()]);
+/** A row: column → value. */
+export const RowSchema = v.record(v.string(), CellSchema);
+
+/** One problem, pointing at the field (`workflow.blocks.1.params.expression`). */
+export const IssueSchema = v.object({
+	path: v.string(),
+	message: v.string(),
+	/** For expressions: 0-based offset of the problem in the text, and how far it spans. */
+	position: v.optional(Count),
+	length: v.optional(Count)
+});
+
+/** Every 4xx and 5xx: a stable machine-readable `code`, a message for people, the fields at fault. */
+export const ErrorBodySchema = v.object({
+	error: v.object({ code: v.string(), message: v.string(), issues: v.optional(v.array(IssueSchema)) })
+});
+
+/** `GET /api/status`. */
+export const StatusAnswerSchema = v.object({
+	/** Where enrichment answers come from: the built-in simulator (no API key) or Sixtyfour. */
+	enrichment: v.picklist(['simulator', 'sixtyfour']),
+	upload_limit_bytes: Count
+});
+export type StatusAnswer = v.InferOutput<typeof StatusAnswerSchema>;
+
+/** One block of `GET /api/workflows/blocks`. */
+export const BlockDescriptionSchema = v.object({
+	type: v.picklist(BLOCK_TYPES),
+	label: v.string(),
+	description: v.string(),
+	category: v.picklist(['input', 'transform', 'enrichment', 'output']),
+	uses_api: v.boolean(),
+	/** Params a new block of this type starts with. */
+	defaults: v.record(v.string(), v.unknown()),
+	/** What rows the block takes and makes, with the default params. */
+	row_kinds: v.object({ accepts: v.picklist(ROW_KINDS), produces: v.picklist([...ROW_KINDS, 'input', 'columns']) }),
+	/** The params as JSON Schema, for generated forms. */
+	params: v.record(v.string(), v.unknown())
+});
+export const BlocksAnswerSchema = v.object({ blocks: v.array(BlockDescriptionSchema) });
+export type BlocksAnswer = v.InferOutput<typeof BlocksAnswerSchema>;
+
+/** `GET /api/workflows/source`: what a read_csv path holds, read as its params say. */
+export const SourceAnswerSchema = v.object({
+	file_path: v.string(),
+	columns: v.array(v.string()),
+	/** Null when the file is too large to count on request. */
+	row_count: v.nullable(Count),
+	preview: v.array(RowSchema),
+	/** How the file was read: delimiter and encoding (detected or chosen), sheet, renamed headers. */
+	dialect: SourceDialectSchema,
+	/** The name the file had on the uploader's computer (display only). */
+	original_name: v.optional(v.string())
+});
+export type SourceAnswer = v.InferOutput<typeof SourceAnswerSchema>;
+
+/** `POST /api/workflows/upload`: the stored file described, as the source route describes it. */
+export const UploadAnswerSchema = v.object({
+	...SourceAnswerSchema.entries,
+	row_count: Count,
+	original_name: v.string(),
+	upload_id: v.string(),
+	size_bytes: Count,
+	/** The workflow the upload belongs to; null: anonymous. */
+	workflow_id: v.nullable(v.string())
+});
+export type UploadAnswer = v.InferOutput<typeof UploadAnswerSchema>;
+
+/** Upper bounds for one block of a run. */
+export const BlockEstimateSchema = v.object({
+	block_id: v.string(),
+	block_type: v.picklist(BLOCK_TYPES),
+	/** Most rows that can reach the block. */
+	max_rows: v.nullable(Count),
+	/** Most paid API calls (polls of async calls are free but count against the rate limit). */
+	max_calls: v.nullable(Count),
+	cents_per_call: Cents,
+	max_cost_cents: v.nullable(Cents),
+	/** API requests (submits, polls, bulk requests) one row is expected to cost in the server's mode. */
+	requests_per_row: v.pipe(v.number(), v.minValue(0)),
+	/** `max_rows × requests_per_row`: what the rate limit has to carry. */
+	expected_requests: v.nullable(v.pipe(v.number(), v.minValue(0)))
+});
+
+/** What a run could cost before it starts (null: no bound, e.g. after Find people). */
+export const RunEstimateSchema = v.object({
+	/** Rows in the input file (null when unknown). */
+	input_rows: v.nullable(Count),
+	/** Rows the run will read (`row_limit` applied). */
+	rows: v.nullable(Count),
+	blocks: v.array(BlockEstimateSchema),
+	max_calls: v.nullable(Count),
+	max_cost_cents: v.nullable(Cents),
+	expected_requests: v.nullable(v.pipe(v.number(), v.minValue(0))),
+	assumptions: v.array(v.string())
+});
+export type RunEstimateAnswer = v.InferOutput<typeof RunEstimateSchema>;
+
+/** One daily budget (null limit: none). */
+export const BudgetLineSchema = v.object({
+	limit_cents: v.nullable(Cents),
+	spent_cents: Cents,
+	left_cents: v.nullable(Cents)
+});
+export const BudgetStatusSchema = v.object({
+	/** The UTC day counted (`YYYY-MM-DD`) and when the next one begins. */
+	day: v.pipe(v.string(), v.isoDate()),
+	resets_at: IsoTime,
+	server: BudgetLineSchema,
+	/** This workflow's budget (for a posted run: the posting address's). */
+	workflow: BudgetLineSchema
+});
+
+/** `POST /api/workflows/run`: the queued job. */
+export const RunAnswerSchema = v.object({
+	job_id: v.string(),
+	status: JobStatusSchema,
+	workflow_id: v.nullable(v.string()),
+	estimate: RunEstimateSchema,
+	/** Things that will not stop the run but deserve a look (a column that may be missing…). */
+	warnings: v.array(IssueSchema)
+});
+export type RunAnswer = v.InferOutput<typeof RunAnswerSchema>;
+
+/** `POST /api/workflows/estimate`: the estimate, warnings, and today's budgets when limits are set. */
+export const EstimateAnswerSchema = v.object({
+	...RunEstimateSchema.entries,
+	warnings: v.array(IssueSchema),
+	budget: v.optional(BudgetStatusSchema)
+});
+export type EstimateAnswer = v.InferOutput<typeof EstimateAnswerSchema>;
+
+/** A job in the history list: the progress view without blocks, sample rows and workflow. */
+export const JobSummarySchema = v.object({
+	job_id: v.string(),
+	status: JobStatusSchema,
+	current_block: v.nullable(v.string()),
+	/** Rows the current block has finished, out of the rows it will get. */
+	current_block_progress: v.nullable(v.object({ done: Count, total: v.nullable(Count), errors: Count })),
+	/** The save_csv file, relative to the data directory. */
+	output_path: v.nullable(v.string()),
+	error: v.nullable(v.string()),
+	created_at: IsoTime,
+	started_at: v.nullable(IsoTime),
+	finished_at: v.nullable(IsoTime),
+	workflow_id: v.nullable(v.string()),
+	workflow_name: v.string(),
+	retry_of: v.nullable(v.string()),
+	row_count: Count,
+	columns: v.nullable(v.array(v.string())),
+	totals: v.object({ calls: Count, cached: Count, cost_cents: Cents, errors: Count })
+});
+export type JobSummary = v.InferOutput<typeof JobSummarySchema>;
+
+/** `GET /api/workflows/jobs/{id}`: a job's progress, every block of its workflow in order. */
+export const JobProgressSchema = v.object({
+	...JobSummarySchema.entries,
+	results: v.array(BlockProgressSchema),
+	/** The first rows of the final output; the rest is paged through `/rows`. */
+	sample_data: v.array(RowSchema),
+	/** The exact workflow the job runs: for a shared workflow, the snapshot taken at the start. */
+	workflow: WorkflowSchema
+});
+export type JobProgress = v.InferOutput<typeof JobProgressSchema>;
+
+/** `GET /api/workflows/jobs`: one page of the history, newest first. */
+export const JobsPageSchema = v.object({ jobs: v.array(JobSummarySchema), total: Count, offset: Count, limit: Count });
+export type JobsPage = v.InferOutput<typeof JobsPageSchema>;
+
+/** `POST /api/workflows/jobs/{id}/retry`: the new job. */
+export const RetryAnswerSchema = v.object({
+	job_id: v.string(),
+	status: JobStatusSchema,
+	retry_of: v.string(),
+	workflow_id: v.nullable(v.string())
+});
+export type RetryAnswer = v.InferOutput<typeof RetryAnswerSchema>;
+
+/** `GET /api/workflows/jobs/{id}/rows`: one page of the final rows. */
+export const RowsPageSchema = v.object({
+	job_id: v.string(),
+	status: JobStatusSchema,
+	offset: Count,
+	limit: Count,
+	total: Count,
+	/** Present when only rows with an `_error` were asked for. */
+	errors: v.optional(v.literal('only')),
+	columns: v.array(v.string()),
+	rows: v.array(RowSchema)
+});
+export type RowsPage = v.InferOutput<typeof RowsPageSchema>;
+
+/** `POST /api/workflows`: the new workflow and its two capability links. */
+export const CreatedWorkflowSchema = v.object({
+	id: v.string(),
+	name: v.string(),
+	/** `/w/<id>?token=<edit token>`: the link that lets its holder edit and run. */
+	edit_url: v.string(),
+	/** `/w/<id>?token=<view token>`: read-only. */
+	view_url: v.string(),
+	edit_token: v.string(),
+	view_token: v.string()
+});
+export type CreatedWorkflow = v.InferOutput<typeof CreatedWorkflowSchema>;
+
+/**
+ * A shared workflow's live document as it is now: people may be mid-edit, so only its outline is
+ * promised (a run validates it completely against `Workflow`).
+ */
+export const WorkflowDraftSchema = v.object({
+	name: v.optional(v.string()),
+	blocks: v.array(v.object({ id: v.string(), type: v.string(), params: v.record(v.string(), v.unknown()) }))
+});
+
+/** `GET /api/workflows/{id}`: the document's snapshot and what the token may do. */
+export const WorkflowInfoSchema = v.object({
+	id: v.string(),
+	name: v.string(),
+	access: AccessSchema,
+	workflow: WorkflowDraftSchema,
+	view_url: v.string(),
+	/** Given to edit links only. */
+	edit_url: v.optional(v.string())
+});
+
+/** `POST /api/sixtyfour/webhook/{secret}`: what became of the delivery. */
+export const WebhookAnswerSchema = v.object({ outcome: v.picklist(['applied', 'duplicate', 'ignored']) });
+export type WebhookAnswer = v.InferOutput<typeof WebhookAnswerSchema>;
