@@ -3,9 +3,9 @@
  * Sixtyfour (`/find-email`). With `only_missing` rows that already have an email are skipped.
  */
 import * as v from 'valibot';
-import { findLeadColumns } from '../lead-columns';
 import { Concurrency, ERROR_COLUMN } from '../params';
-import { defineBlock, type CheckContext } from './types';
+import { checkPersonLookup } from './person-lookup';
+import { defineBlock } from './types';
 
 export const FindEmailParams = v.strictObject({
 	mode: v.optional(v.picklist(['PROFESSIONAL', 'PERSONAL']), 'PROFESSIONAL'),
@@ -36,7 +36,7 @@ export const findEmail = defineBlock({
 	rowKinds: () => ({ accepts: 'lead', produces: 'lead' }),
 	rowCount: 'same',
 	check: ({ columns, misfit, report, listColumns }) => {
-		if (columns && !misfit) checkFindEmail(columns, report, listColumns);
+		if (columns && !misfit) checkPersonLookup(columns, { report, listColumns }, { label: 'Find Email', finds: 'emails', narrowers: ['company', 'domain', 'linkedin'] });
 	},
 	summary: (p) => {
 		const mode = p.mode === 'PERSONAL' ? 'Personal email' : 'Work email';
@@ -49,21 +49,3 @@ export const findEmail = defineBlock({
 		assumptions: ['find_email costs 5 cents (PROFESSIONAL) or 20 cents (PERSONAL) per row sent']
 	}
 });
-
-function checkFindEmail(columns: string[], report: CheckContext<unknown>['report'], listColumns: CheckContext<unknown>['listColumns']) {
-	const lead = findLeadColumns(columns);
-	const person = lead.name ?? lead.first_name ?? lead.last_name ?? lead.linkedin;
-	if (person === undefined) {
-		report(
-			'',
-			'error',
-			`Find Email needs a column that identifies a person: a name (name, full_name, or first_name + last_name) or a LinkedIn URL; the columns here are ${listColumns(columns)}`
-		);
-	} else if (!lead.linkedin && !lead.company && !lead.domain) {
-		report(
-			'',
-			'warning',
-			'Find Email has a name but no company, domain or LinkedIn column: few emails are found from a name alone'
-		);
-	}
-}

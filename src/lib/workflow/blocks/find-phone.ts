@@ -3,9 +3,9 @@
  * (the default) rows that already have a phone number are skipped and cost nothing.
  */
 import * as v from 'valibot';
-import { findLeadColumns } from '../lead-columns';
 import { Concurrency, ERROR_COLUMN } from '../params';
-import { defineBlock, type CheckContext } from './types';
+import { checkPersonLookup } from './person-lookup';
+import { defineBlock } from './types';
 
 export const FindPhoneParams = v.strictObject({
 	only_missing: v.optional(v.boolean(), true),
@@ -34,7 +34,7 @@ export const findPhone = defineBlock({
 	rowKinds: () => ({ accepts: 'lead', produces: 'lead' }),
 	rowCount: 'same',
 	check: ({ columns, misfit, report, listColumns }) => {
-		if (columns && !misfit) checkFindPhone(columns, report, listColumns);
+		if (columns && !misfit) checkPersonLookup(columns, { report, listColumns }, { label: 'Find Phone', finds: 'numbers', narrowers: ['company', 'domain', 'email', 'linkedin'] });
 	},
 	summary: (p) => (p.only_missing === false ? 'Phone for every row' : 'Phone for rows without one'),
 	cost: {
@@ -42,21 +42,3 @@ export const findPhone = defineBlock({
 		assumptions: ['find_phone is assumed to cost 30 cents per row sent: Sixtyfour publishes no price']
 	}
 });
-
-function checkFindPhone(columns: string[], report: CheckContext<unknown>['report'], listColumns: CheckContext<unknown>['listColumns']) {
-	const lead = findLeadColumns(columns);
-	const person = lead.name ?? lead.first_name ?? lead.last_name ?? lead.linkedin;
-	if (person === undefined) {
-		report(
-			'',
-			'error',
-			`Find Phone needs a column that identifies a person: a name (name, full_name, or first_name + last_name) or a LinkedIn URL; the columns here are ${listColumns(columns)}`
-		);
-	} else if (!lead.linkedin && !lead.company && !lead.domain && !lead.email) {
-		report(
-			'',
-			'warning',
-			'Find Phone has a name but no company, domain, email or LinkedIn column: few numbers are found from a name alone'
-		);
-	}
-}
