@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { LiveEvent } from '../../src/lib/workflow/protocol';
 import type { RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { EnrichmentService } from '../enrichment/types';
 import type { BlockProgress, BlockRunners, JobStatus, RunEvent, RunJobOptions, RunJobResult } from '../engine/types';
@@ -19,12 +20,11 @@ import { createBudgetGate } from './budget-gate';
 import { createInProcessQueue, DEFAULT_QUEUE_KEY, type JobQueue, type JobWorker } from './queue';
 import type { SpendBudget } from './spend-budget';
 
-/** Everything subscribers hear: the runner's events plus the manager's own `job_created`. */
-export type JobEvent =
-	| RunEvent
-	| { type: 'job_created'; job_id: string; at: number; workflow_id: string | null; retry_of: string | null }
-	| { type: 'job_paused'; job_id: string; at: number; message: string; blocks: BlockProgress[] }
-	| { type: 'job_resumed'; job_id: string; at: number };
+/**
+ * Everything subscribers hear: the runner's events plus the manager's own `job_created`,
+ * `job_paused` and `job_resumed` — exactly the /live deltas, so the hub forwards them as they are.
+ */
+export type JobEvent = LiveEvent;
 
 export type JobListener = (event: JobEvent) => void;
 
