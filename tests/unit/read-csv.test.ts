@@ -240,6 +240,14 @@ describe('read_csv: files it refuses', () => {
 		await expect(consume).rejects.toThrow(new RegExp(`^The CSV file ${path} could not be read: Quote Not Closed.* at line 100002`));
 		await expect(consume).rejects.toBeInstanceOf(FileError);
 	});
+
+	it('an unclosed quote met while rows stream (a file too big to count first) fails the block as a JobFailure', async () => {
+		const path = upload('a\n' + '1\n'.repeat(2_200_000) + '"open\n');
+		const err = await read(path).catch((e: unknown) => e);
+		expect(err).toBeInstanceOf(JobFailure);
+		expect((err as JobFailure).code).toBe('invalid_csv');
+		expect((err as JobFailure).message).toMatch(new RegExp(`^The CSV file ${path} could not be read: Quote Not Closed.* at line 2200002`));
+	});
 });
 
 describe('read_csv: batches and row_limit', () => {
