@@ -1,16 +1,19 @@
 /**
  * Headless runs: `npm run workflow -- run <workflow.json> [--input file.csv] [--out dir] [--limit N]`.
  * The same engine as the server, with a live progress bar per block on stderr and a summary.
+ * Settings come from the server's own loader (`loadConfig`: environment and `.env`), flags win;
+ * a bad value stops the run with the server's one line naming it.
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as v from 'valibot';
-import { WorkflowSchema, type Workflow } from '../src/lib/workflow/schema';
+import { RunOptionsSchema, WorkflowSchema, type RunOptions, type Workflow } from '../src/lib/workflow/schema';
 import { definitionOf, rowsAnswered } from '../src/lib/workflow/blocks';
 import { analyzeColumns } from '../src/lib/workflow/columns';
 import { RUNNERS } from './blocks';
+import { ConfigError, loadConfig, type Config } from './config';
 import { runJob } from './engine/run-job';
 import type { BlockProgress, RunEvent } from './engine/types';
 import { createEnrichmentService } from './enrichment/service';
@@ -21,12 +24,13 @@ import { pendingBlock } from '../src/lib/workflow/live-jobs';
 
 const USAGE = `Usage: npm run workflow -- run <workflow.json> [--input file.csv] [--out dir] [--limit N] [--concurrency N]
 
-Runs a workflow headless. Without SIXTYFOUR_API_KEY the built-in simulator answers the API calls.
+Runs a workflow headless, with the server's settings (environment or .env; the options win).
+Without SIXTYFOUR_API_KEY the built-in simulator answers the API calls.
   --input        CSV file read by the workflow's Read CSV block (replaces its path)
   --out          directory for Save CSV outputs (default: <data dir>/outputs)
   --limit        run only the first N rows
-  --concurrency  rows in flight per API block
-  --data-dir     data directory (default: ./data, or DATA_DIR)`;
+  --concurrency  rows in flight per API block (default: DEFAULT_CONCURRENCY)
+  --data-dir     data directory (default: DATA_DIR, else ./data)`;
 
 async function main(argv: string[]): Promise<number> {
 	const { values, positionals } = parseArgs({
@@ -47,13 +51,25 @@ async function main(argv: string[]): Promise<number> {
 		return values.help ? 0 : 2;
 	}
 
+	let config: Config;
+	let runOptions: RunOptions;
+	try {
+		config = loadConfig();
+		runOptions = parseRunFlags(values, config);
+	} catch (err) {
+		if (!(err instanceof ConfigError)) throw err;
+		console.error(err.message);
+		return 2;
+	}
+
 	const parsed = v.safeParse(WorkflowSchema, JSON.parse(readFileSync(file, 'utf8')));
 	if (!parsed.success) {
 		for (const issue of parsed.issues) console.error(`${v.getDotPath(issue) ?? '(workflow)'}: ${issue.message}`);
 		return 2;
 	}
 	let workflow: Workflow = parsed.output;
-	let dataDir = resolve(values['data-dir'] ?? process.env.DATA_DIR ?? 'data');
+	const configDataDir = values['data-dir'] ? resolve(values['data-dir']) : config.dataDir;
+	let dataDir = configDataDir;
 	const outputDir = values.out ? resolve(values.out) : join(dataDir, 'outputs');
 	if (values.input) {
 		// The CLI is a local, trusted user: the input's folder becomes the data dir of this run.
@@ -72,18 +88,25 @@ async function main(argv: string[]): Promise<number> {
 	for (const p of flow.problems) console.error(`${p.severity}: ${p.path}: ${p.message}`);
 	if (errors.length > 0) return 2;
 
-	const apiKey = process.env.SIXTYFOUR_API_KEY;
+	const { apiKey } = config;
 	const simulator = apiKey ? null : await startSimulator({ ...DEMO_SIMULATOR_OPTIONS, port: 0 });
 	if (simulator) console.error(`No SIXTYFOUR_API_KEY: using the built-in simulator at ${simulator.url}`);
-	const db = openDatabase(join(resolve(values['data-dir'] ?? process.env.DATA_DIR ?? 'data'), 'app.db'));
+	// The cache and the API's learnt limits live in the data dir's database (not the --input folder's).
+	const db = openDatabase(join(configDataDir, 'app.db'));
 	const enrichment = createEnrichmentService({
 		apiKey: apiKey ?? 'simulator',
-		baseUrl: simulator?.url ?? process.env.SIXTYFOUR_BASE_URL ?? 'https://api.sixtyfour.ai',
+		baseUrl: simulator?.url ?? config.baseUrl,
 		db,
-		rateLimitPerMinute: Number(process.env.SIXTYFOUR_RATE_LIMIT_PER_MIN ?? 500),
-		maxRatePerMinute: process.env.SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN ? Number(process.env.SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN) : undefined,
+		rateLimitPerMinute: config.rateLimitPerMinute,
+		maxRatePerMinute: config.maxRatePerMinute,
+		maxInFlight: config.maxInFlight,
+		asyncMode: { enrichLead: config.asyncMode },
+		requestTimeoutMs: config.requestTimeoutMs,
+		maxAttempts: config.maxAttempts,
+		cacheTtlMs: config.cacheTtlMs,
+		...(config.pollInitialMs ? { polling: { initialMs: config.pollInitialMs } } : {}),
 		// The simulator's bulk answer is known; the real API's is undocumented (opt in).
-		findEmailBulk: process.env.SIXTYFOUR_FIND_EMAIL_BULK ? /^(true|1|yes)$/i.test(process.env.SIXTYFOUR_FIND_EMAIL_BULK.trim()) : simulator !== null,
+		findEmailBulk: config.findEmailBulk ?? simulator !== null,
 		onNotice: (message) => console.error(message)
 	});
 
@@ -102,10 +125,7 @@ async function main(argv: string[]): Promise<number> {
 		jobId: randomUUID(),
 		workflow,
 		runners: RUNNERS,
-		options: {
-			row_limit: values.limit ? Number(values.limit) : undefined,
-			concurrency: values.concurrency ? Number(values.concurrency) : undefined
-		},
+		options: runOptions,
 		signal: controller.signal,
 		dataDir,
 		outputDir,
@@ -130,6 +150,28 @@ async function main(argv: string[]): Promise<number> {
 			.join('\n')
 	);
 	return result.status === 'completed' ? 0 : 1;
+}
+
+/**
+ * `--limit` and `--concurrency` as run options (bounds from `RunOptionsSchema`, as for a posted
+ * run); without `--concurrency`, DEFAULT_CONCURRENCY as the server applies it.
+ * @throws ConfigError with one line naming the flag.
+ */
+function parseRunFlags(values: { limit?: string; concurrency?: string }, config: Config): RunOptions {
+	const flags = { row_limit: ['--limit', values.limit], concurrency: ['--concurrency', values.concurrency] } as const;
+	for (const [flag, text] of Object.values(flags)) {
+		if (text !== undefined && !/^\d+$/.test(text.trim())) {
+			throw new ConfigError(`Invalid option: ${flag}: expected a whole number (got ${JSON.stringify(text)})`);
+		}
+	}
+	const toNumber = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+	const result = v.safeParse(RunOptionsSchema, { row_limit: toNumber(values.limit), concurrency: toNumber(values.concurrency) });
+	if (!result.success) {
+		const issue = result.issues[0];
+		const [flag, text] = flags[issue.path?.[0]?.key === 'concurrency' ? 'concurrency' : 'row_limit'];
+		throw new ConfigError(`Invalid option: ${flag}: ${issue.message} (got ${JSON.stringify(text ?? '')})`);
+	}
+	return { ...result.output, concurrency: result.output.concurrency ?? config.defaultConcurrency };
 }
 
 /** ` · 1.02 req/row · limit 6000/min` over the API blocks (empty when none ran). */

@@ -2,20 +2,21 @@
  * `read_csv`: the first block of a workflow. Streams a CSV file (or an `.xlsx` workbook's sheet)
  * from the data directory as row batches (never the whole file in memory), so block N+1 starts on
  * the first rows while the rest of the file is still on disk. How odd files read (delimiters,
- * encodings, BOM, ragged rows, duplicate headers…) is documented once, in `csv-source.ts` and
- * `csv-dialect.ts` (`xlsx-source.ts` for workbooks).
+ * encodings, BOM, ragged rows, duplicate headers…) is documented once, in server/files
+ * (`csv-source.ts`, `csv-dialect.ts`; `xlsx-source.ts` for workbooks). Their `FileError`s fail the
+ * job as a `JobFailure` with the same message and code.
  */
 import { statSync } from 'node:fs';
-import type { BlockRunner } from '../engine/types';
-import { resolveDataPath } from './csv-path';
-import { countSourceRows, openSource } from './source-file';
-
-export { resolveDataPath, BUNDLED_SAMPLES_DIR } from './csv-path';
-export { countCsvRows, readCsvHeader, uniqueColumnNames } from './csv-source';
-export { countSourceRows, hasReadOverrides, readSourceHeader, type SourceReadOptions } from './source-file';
+import type { ParamsOf } from '../../src/lib/workflow/schema';
+import type { BlockRunContext, BlockRunner, BlockRunOutput } from '../engine/types';
+import { resolveDataPath } from '../files/csv-path';
+import { countSourceRows, openSource } from '../files/source-file';
+import { failingAsJob, rowsFailingAsJob } from './file-failure';
 
 /** Files up to this size are counted before the run, so progress has a total and an ETA. */
 const COUNT_UP_TO_BYTES = 4 * 1024 * 1024;
+
+type ReadParams = ParamsOf<'read_csv'>;
 
 /**
  * Reads `params.path` (relative to the data directory; see `resolveDataPath`) with the block's
@@ -24,7 +25,9 @@ const COUNT_UP_TO_BYTES = 4 * 1024 * 1024;
  * `ctx.options.row_limit` stops reading after N rows. A row with extra non-empty cells carries
  * `_error` and is reported through `ctx.rowError`; the run goes on.
  */
-export const runReadCsv: BlockRunner<'read_csv'> = async ({ params, ctx }) => {
+export const runReadCsv: BlockRunner<'read_csv'> = ({ params, ctx }) => failingAsJob(() => readSource(params, ctx));
+
+async function readSource(params: ReadParams, ctx: BlockRunContext): Promise<BlockRunOutput> {
 	const file = resolveDataPath(ctx.dataDir, params.path);
 	const rowLimit = ctx.options.row_limit;
 	const how = { delimiter: params.delimiter, encoding: params.encoding, sheet: params.sheet };
@@ -39,5 +42,5 @@ export const runReadCsv: BlockRunner<'read_csv'> = async ({ params, ctx }) => {
 		label: params.path,
 		onRowError: ctx.rowError
 	});
-	return { columns: source.columns, rows: source.batches };
-};
+	return { columns: source.columns, rows: rowsFailingAsJob(source.batches) };
+}

@@ -5,19 +5,18 @@
  * under its final name only when every row is written.
  *
  * CSV output is UTF-8 (with a BOM when `bom` is set, for Excel), LF between rows, quotes only where
- * needed; every cell's text is written byte for byte, except formula neutralising (`csv-formula.ts`).
+ * needed; every cell's text is written byte for byte, except formula neutralising
+ * (server/files/csv-formula.ts). A `FileError` from the writers fails the job as a `JobFailure`.
  */
 import { mkdir } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { Row } from '../../src/lib/workflow/schema';
 import type { BlockRunner, RowStream } from '../engine/types';
 import { rowsByWork, spendWork, yieldIfDue } from '../engine/work-slices';
-import { outputFileName } from './csv-output-name';
-import { createCsvSink } from './csv-sink';
-import { createXlsxSink } from './xlsx-sink';
-
-export { neutraliseFormula } from './csv-formula';
-export { outputFileName, sanitiseOutputName } from './csv-output-name';
+import { outputFileName } from '../files/csv-output-name';
+import { createCsvSink } from '../files/csv-sink';
+import { createXlsxSink } from '../files/xlsx-sink';
+import { rowsFailingAsJob } from './file-failure';
 
 /**
  * Streams rows through csv-stringify (back-pressure honoured, formula-looking cells neutralised)
@@ -56,7 +55,7 @@ export const runSaveCsv: BlockRunner<'save_csv'> = async ({ params, columns, row
 		}
 	}
 
-	return { columns, rows: passThrough() };
+	return { columns, rows: rowsFailingAsJob(passThrough()) };
 };
 
 function reportedPath(dataDir: string, file: string): string {

@@ -12,6 +12,7 @@ import {
 	JobFailure,
 	type BlockRunContext,
 	type BlockRunOutput,
+	type FinalJobStatus,
 	type RowStream,
 	type RunEvent,
 	type RunJobOptions,
@@ -138,7 +139,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 
 function finishBlock(
 	tracker: BlockTracker,
-	status: 'completed' | 'failed' | 'cancelled',
+	status: FinalJobStatus,
 	emit: (e: RunEvent) => void,
 	jobId: string
 ) {

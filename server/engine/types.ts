@@ -2,6 +2,13 @@
  * The engine's contract: what a block runner receives and returns, and the events a run emits.
  * The runner knows no transport: HTTP, WebSocket and CLI are listeners of `RunEvent`s.
  */
+import type * as v from 'valibot';
+import type {
+	BlockProgressSchema,
+	FinalJobStatusSchema,
+	JobStatusSchema,
+	RunEventSchema
+} from '../../src/lib/workflow/protocol';
 import type { BlockType, ParamsOf, Row, RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { EnrichmentService } from '../enrichment/types';
 
@@ -75,47 +82,16 @@ export class JobFailure extends Error {
 	}
 }
 
-/** `paused`: stopped at a spend limit, resumable (job-manager.ts); never set by the engine itself. */
-export type JobStatus = 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
-
-export interface BlockProgress {
-	block_id: string;
-	block_type: BlockType;
-	status: 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
-	rows_in: number;
-	rows_out: number;
-	errors: number;
-	skipped: number;
-	calls: number;
-	cached: number;
-	cost_cents: number;
-	waiting: number;
-	total: number | null;
-	/** Requests/min the API key's scheduler allows now (learnt from the API's headers); null for blocks that call no API. */
-	rate_limit_per_min: number | null;
-	rows_per_s: number;
-	eta_s: number | null;
-	duration_ms: number;
-	/** The first rows this block produced: the intermediate result people look at. */
-	preview: Row[];
-	columns: string[];
-}
-
-export type RunEvent =
-	| { type: 'job_started'; job_id: string; at: number; blocks: { block_id: string; block_type: BlockType }[] }
-	| { type: 'block_started'; job_id: string; at: number; block: BlockProgress }
-	| { type: 'block_progress'; job_id: string; at: number; block: BlockProgress }
-	| { type: 'block_finished'; job_id: string; at: number; block: BlockProgress }
-	| { type: 'row_error'; job_id: string; at: number; block_id: string; row: number; message: string }
-	| {
-			type: 'job_finished';
-			job_id: string;
-			at: number;
-			status: Exclude<JobStatus, 'pending' | 'running' | 'paused'>;
-			error: string | null;
-			output_path: string | null;
-			blocks: BlockProgress[];
-	  };
+/**
+ * Job states, one block's counters and the runner's events are defined once, as the /live wire
+ * schemas (src/lib/workflow/protocol.ts): what the engine emits is what a browser parses.
+ * `paused`: stopped at a spend limit, resumable (job-manager.ts); never set by the engine itself.
+ */
+export type JobStatus = v.InferOutput<typeof JobStatusSchema>;
+/** A state a job never leaves: what `job_finished` carries. */
+export type FinalJobStatus = v.InferOutput<typeof FinalJobStatusSchema>;
+export type BlockProgress = v.InferOutput<typeof BlockProgressSchema>;
+export type RunEvent = v.InferOutput<typeof RunEventSchema>;
 
 export interface RunJobOptions {
 	jobId: string;
@@ -136,7 +112,7 @@ export interface RunJobOptions {
 }
 
 export interface RunJobResult {
-	status: Exclude<JobStatus, 'pending' | 'running' | 'paused'>;
+	status: FinalJobStatus;
 	error: string | null;
 	outputPath: string | null;
 	blocks: BlockProgress[];

@@ -1,7 +1,7 @@
 /**
- * The job manager: accepts runs, queues them, drives each through `runJob`, persists every step
- * (status, per-block results, events, final rows) and republishes events to subscribers (the live
- * hub). Crash safety comes from two facts: every job is in SQLite before its id is returned, and a
+ * The job manager: accepts runs, queues them, drives each through `runJob`, keeps each job's
+ * status in the store (its block results, events and rows are recorded by run-recorder.ts) and
+ * republishes events to subscribers (the live hub). Crash safety comes from two facts: every job is in SQLite before its id is returned, and a
  * resumed job re-runs from the start while the enrichment cache makes finished rows free.
  *
  * Jobs wait in a round-robin queue keyed on their owner (workflow or posting client), and with a
@@ -10,21 +10,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { LiveEvent } from '../../src/lib/workflow/protocol';
 import type { RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { EnrichmentService } from '../enrichment/types';
-import type { BlockProgress, BlockRunners, JobStatus, RunEvent, RunJobOptions, RunJobResult } from '../engine/types';
-import { rowsByWork, spendWork, yieldIfDue } from '../engine/work-slices';
+import type { BlockProgress, BlockRunners, JobStatus, RunJobOptions, RunJobResult } from '../engine/types';
 import type { JobRecord, JobStore } from '../store/job-store';
 import { createBudgetGate } from './budget-gate';
 import { createInProcessQueue, DEFAULT_QUEUE_KEY, type JobQueue, type JobWorker } from './queue';
+import { createRunRecorder } from './run-recorder';
 import type { SpendBudget } from './spend-budget';
 
-/** Everything subscribers hear: the runner's events plus the manager's own `job_created`. */
-export type JobEvent =
-	| RunEvent
-	| { type: 'job_created'; job_id: string; at: number; workflow_id: string | null; retry_of: string | null }
-	| { type: 'job_paused'; job_id: string; at: number; message: string; blocks: BlockProgress[] }
-	| { type: 'job_resumed'; job_id: string; at: number };
+/**
+ * Everything subscribers hear: the runner's events plus the manager's own `job_created`,
+ * `job_paused` and `job_resumed` — exactly the /live deltas, so the hub forwards them as they are.
+ */
+export type JobEvent = LiveEvent;
 
 export type JobListener = (event: JobEvent) => void;
 
@@ -91,22 +91,12 @@ class BudgetPause extends Error {
 	}
 }
 
-/** Why a run was aborted: its results could not be stored, so it must end `failed`. */
-class PersistFailure extends Error {
-	constructor(cause: unknown) {
-		super(`could not store results: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-		this.name = 'PersistFailure';
-	}
-}
-
 const FINAL: JobStatus[] = ['completed', 'failed', 'cancelled'];
 /** States a job leaves only when someone acts: final ones, and `paused`. */
 const STOPPED: JobStatus[] = [...FINAL, 'paused'];
 
 /** The queue turn a job waits for: its owner's (jobs from before owners share one line). */
 const queueKey = (job: JobRecord) => job.owner ?? job.workflowId ?? DEFAULT_QUEUE_KEY;
-/** Work counted for one store write (a small SQLite transaction, ~0.1 ms), in work-slice units. */
-const WRITE_WORK = 20_000;
 
 /**
  * Creates the job manager. Call `resumeUnfinished()` once after creating it.
@@ -189,55 +179,15 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		else if (cancelRequested.delete(jobId)) controller.abort(new Error('Cancelled'));
 		log.info({ blocks: job.workflow.blocks.length, resumed: job.startedAt !== null, options: job.options }, 'job started');
 
-		// The store is async: writes go through one chain so they land in event order. The first write
-		// that fails ends the run: a job whose results are not all stored must not end `completed`.
-		// The writes are synchronous SQLite transactions chained in microtasks: the end of a
-		// 100-block job queues hundreds of them at once, so each counts its work and the event loop
-		// gets a turn once a slice's worth is done (see engine/work-slices.ts).
-		let chain: Promise<unknown> = Promise.resolve();
-		let persistError: unknown = null;
-		const persist = (write: () => Promise<unknown>, work = WRITE_WORK) => {
-			chain = chain.then(async () => {
-				if (persistError !== null) return; // the run is being aborted; later rows would leave holes
-				try {
-					await write();
-				} catch (err) {
-					log.error({ err }, 'could not persist job progress');
-					persistError = err;
-					controller.abort(new PersistFailure(err));
-				}
-				spendWork(work);
-				await yieldIfDue();
-			});
-			return chain;
-		};
-		const positions = new Map(job.workflow.blocks.map((b, i) => [b.id, i]));
-		let rowIndex = 0;
-		let rowsStored = 0;
-
-		const onEvent = (received: RunEvent) => {
-			// One start time for the job: the store's, so a late joiner's snapshot matches the event.
-			const event: RunEvent = received.type === 'job_started' ? { ...received, at: startedAt } : received;
-			switch (event.type) {
-				case 'block_started':
-				case 'block_finished':
-					persist(async () => {
-						await store.saveBlock(jobId, positions.get(event.block.block_id) ?? 0, event.block);
-						if (event.type === 'block_started') await store.update(jobId, { currentBlock: event.block.block_id });
-						await store.appendEvent(jobId, event);
-					});
-					break;
-				case 'block_progress':
-					persist(() => store.saveBlock(jobId, positions.get(event.block.block_id) ?? 0, event.block));
-					break;
-				case 'job_finished':
-					// Republished below, after the final state is stored, so listeners see the stored truth.
-					return;
-				default:
-					persist(() => store.appendEvent(jobId, event));
-			}
-			publish(event);
-		};
+		// Block results, events and rows are stored as they come, in order (run-recorder.ts).
+		const recorder = createRunRecorder({
+			store,
+			job,
+			startedAt,
+			log,
+			abort: (reason) => controller.abort(reason),
+			publish
+		});
 
 		let result: RunJobResult;
 		try {
@@ -256,31 +206,20 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 						})
 					: options.enrichment,
 				runners: options.runners,
-				onEvent,
-				onRows: (rows) => {
-					// A slice of work per transaction: a batch of 2 MB cells is not one 100 ms write.
-					let stored: Promise<unknown> = chain;
-					for (const run of rowsByWork(rows)) {
-						const first = rowIndex;
-						rowIndex += run.rows.length;
-						stored = persist(async () => {
-							await store.appendRows(jobId, first, run.rows);
-							rowsStored = first + run.rows.length;
-						}, WRITE_WORK + run.work);
-					}
-					return stored.then(() => undefined);
-				},
+				onEvent: recorder.onEvent,
+				onRows: recorder.onRows,
 				progressIntervalMs: options.progressIntervalMs ?? 250
 			});
 		} catch (err) {
 			// runJob reports failures in its result; a throw here is our bug, recorded as a failure.
 			const message = err instanceof Error ? err.message : String(err);
 			log.error({ err }, 'runJob threw');
-			result = { status: 'failed', error: message, outputPath: null, blocks: [], columns: [], rowsOut: rowIndex };
+			result = { status: 'failed', error: message, outputPath: null, blocks: [], columns: [], rowsOut: recorder.rowsReceived };
 		} finally {
 			controllers.delete(jobId);
 		}
-		await chain;
+		await recorder.flushed();
+		const { persistError, rowsStored } = recorder;
 
 		if (controller.signal.reason instanceof ShutdownAbort) {
 			await store.transition(jobId, ['running'], { status: 'pending' });

@@ -5,7 +5,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import type { Cell, Row } from '../../src/lib/workflow/schema';
-import { neutraliseFormula } from '../blocks/save-csv';
+import { neutraliseFormula } from '../files/csv-formula';
 import type { JobStore } from '../store/job-store';
 
 const PAGE = 1_000;

@@ -7,7 +7,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, sep } from 'node:path';
-import { BUNDLED_SAMPLES_DIR } from '../blocks/read-csv';
+import { BUNDLED_SAMPLES_DIR } from '../files/csv-path';
 import type { JobStore } from '../store/job-store';
 import type { UploadRecord, UploadStore } from '../store/upload-store';
 

@@ -10,9 +10,10 @@ import { definitionOf } from '../../src/lib/workflow/blocks';
 import { analyzeColumns } from '../../src/lib/workflow/columns';
 import { compileExpression, type CompileResult } from '../../src/lib/workflow/expression';
 import type { Workflow } from '../../src/lib/workflow/schema';
-import { countSourceRows, hasReadOverrides, readSourceHeader, resolveDataPath, type SourceReadOptions } from '../blocks/read-csv';
-import { JobFailure } from '../engine/types';
 import { compileWork, spendWork, yieldIfDue } from '../engine/work-slices';
+import { resolveDataPath } from '../files/csv-path';
+import { FileError } from '../files/file-error';
+import { countSourceRows, hasReadOverrides, readSourceHeader, type SourceReadOptions } from '../files/source-file';
 import type { Issue } from '../http-error';
 import { ownerOf, OTHER_WORKFLOWS_FILE, PRIVATE_FILE, type CsvSource } from './source-access';
 
@@ -72,7 +73,7 @@ export async function checkRun(workflow: Workflow, options: CheckRunOptions): Pr
 			sources[block.id] = source;
 			columnsByPath.set(path, source.columns);
 		} catch (err) {
-			if (!(err instanceof JobFailure)) throw err;
+			if (!(err instanceof FileError)) throw err;
 			issues.push({ path: `${prefix}.blocks.${i}.params.${pathParam}`, message: err.message });
 		}
 	}
@@ -116,9 +117,9 @@ async function compileFilters(workflow: Workflow): Promise<Map<string, CompileRe
 async function describeSource(blockId: string, path: string, how: SourceReadOptions, options: CheckRunOptions): Promise<SourceFile> {
 	const file = resolveDataPath(options.dataDir, path);
 	const source = await options.classify(file);
-	if (source.kind === 'private') throw new JobFailure(PRIVATE_FILE, 'invalid_path');
+	if (source.kind === 'private') throw new FileError(PRIVATE_FILE, 'invalid_path');
 	const owner = ownerOf(source);
-	if (owner !== null && !(await options.mayReadOwned(owner))) throw new JobFailure(OTHER_WORKFLOWS_FILE, 'forbidden');
+	if (owner !== null && !(await options.mayReadOwned(owner))) throw new FileError(OTHER_WORKFLOWS_FILE, 'forbidden');
 	// An upload was described when it arrived (as detected); other files, or one read another way, are read now.
 	if (source.kind === 'upload' && !hasReadOverrides(how)) {
 		return { blockId, file, columns: source.upload.columns, rowCount: source.upload.rowCount };

@@ -9,8 +9,9 @@ import { Hono } from 'hono';
 import * as v from 'valibot';
 import { stat } from 'node:fs/promises';
 import { CSV_DELIMITERS, CSV_ENCODINGS } from '../../src/lib/workflow/source-file';
-import { countSourceRows, hasReadOverrides, readSourceHeader, resolveDataPath } from '../blocks/read-csv';
-import { JobFailure } from '../engine/types';
+import { resolveDataPath } from '../files/csv-path';
+import { countSourceRows, hasReadOverrides, readSourceHeader } from '../files/source-file';
+import { FileError } from '../files/file-error';
 import { HttpError } from '../http-error';
 import { ownerOf, PRIVATE_FILE, type CsvSource } from '../jobs/source-access';
 import type { SourceAnswer } from './responses';
@@ -36,9 +37,9 @@ export const SourceQuerySchema = v.object({
 	sheet: v.optional(v.pipe(v.string(), v.maxLength(200)))
 });
 
-/** A JobFailure from the CSV reader as the HTTP error a person can act on. */
+/** A FileError from the CSV reader as the HTTP error a person can act on. */
 function toHttpError(err: unknown): unknown {
-	if (!(err instanceof JobFailure)) return err;
+	if (!(err instanceof FileError)) return err;
 	if (err.code === 'file_not_found') return new HttpError(404, 'not_found', err.message);
 	return new HttpError(400, err.code === 'invalid_path' ? 'invalid_path' : 'invalid_csv', err.message);
 }

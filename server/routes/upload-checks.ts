@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { detectEncoding } from '../blocks/csv-dialect';
+import { detectEncoding } from '../files/csv-dialect';
 import { HttpError } from '../http-error';
 
 /** Widest header accepted: beyond this a file is almost certainly not a lead list. */

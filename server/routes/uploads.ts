@@ -15,9 +15,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { countSourceRows, readSourceHeader } from '../blocks/read-csv';
+import { countSourceRows, readSourceHeader } from '../files/source-file';
 import { clipPreviewRow } from '../engine/progress';
-import { JobFailure } from '../engine/types';
+import { FileError } from '../files/file-error';
 import { HttpError } from '../http-error';
 import type { UploadStore } from '../store/upload-store';
 import { formatBytes, receiveFile } from './multipart-file';
@@ -115,7 +115,7 @@ export function createUploadRoutes(options: UploadRoutesOptions) {
 		} catch (err) {
 			await rm(partial, { force: true });
 			if (absolute) await rm(absolute, { force: true });
-			if (err instanceof JobFailure) {
+			if (err instanceof FileError) {
 				// The reader names the stored file; people know it by the name they uploaded.
 				const shown = displayName(received.filename);
 				throw new HttpError(400, 'invalid_csv', err.message.split(`${id}.part`).join(shown));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectDelimiter, detectDialect, detectEncoding, SNIFF_BYTES } from '../../server/blocks/csv-dialect';
+import { detectDelimiter, detectDialect, detectEncoding, SNIFF_BYTES } from '../../server/files/csv-dialect';
 
 describe('detectDelimiter: the scorer', () => {
 	it.each([

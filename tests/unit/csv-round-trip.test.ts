@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'csv-stringify/sync';
-import { neutraliseFormula } from '../../server/blocks/save-csv';
+import { neutraliseFormula } from '../../server/files/csv-formula';
 import { runJob } from '../../server/engine/run-job';
 import type { EnrichmentService } from '../../server/enrichment/types';
 import type { Row, WorkflowInput } from '../../src/lib/workflow/schema';

@@ -11,7 +11,9 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { countCsvRows, readCsvHeader, runReadCsv } from '../../server/blocks/read-csv';
+import { runReadCsv } from '../../server/blocks/read-csv';
+import { countCsvRows, readCsvHeader } from '../../server/files/csv-source';
+import { FileError } from '../../server/files/file-error';
 import { createCounters } from '../../server/engine/progress';
 import { JobFailure, type BlockRunContext } from '../../server/engine/types';
 import type { EnrichmentService } from '../../server/enrichment/types';
@@ -165,7 +167,7 @@ describe('read_csv on arbitrary bytes (fast-check)', () => {
 				const count = await countCsvRows(file).catch((e: unknown) => e);
 				if (!block.ok) {
 					// A file the block refuses up front is refused by the upload checks too, or fails later in the same way.
-					if ((block.error as JobFailure).code === 'empty_file') expect(header).toBeInstanceOf(JobFailure);
+					if ((block.error as JobFailure).code === 'empty_file') expect(header).toBeInstanceOf(FileError);
 					return;
 				}
 				expect(header).not.toBeInstanceOf(Error);

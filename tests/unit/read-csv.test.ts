@@ -3,8 +3,10 @@ import { createWriteStream, mkdirSync, mkdtempSync, realpathSync, rmSync, symlin
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countCsvRows, readCsvHeader, resolveDataPath, runReadCsv } from '../../server/blocks/read-csv';
-import { openCsv } from '../../server/blocks/csv-source';
+import { runReadCsv } from '../../server/blocks/read-csv';
+import { resolveDataPath } from '../../server/files/csv-path';
+import { countCsvRows, openCsv, readCsvHeader } from '../../server/files/csv-source';
+import { FileError } from '../../server/files/file-error';
 import { createCounters } from '../../server/engine/progress';
 import { JobFailure, type BlockRunContext, type BlockRunOutput } from '../../server/engine/types';
 import type { EnrichmentService } from '../../server/enrichment/types';
@@ -236,6 +238,15 @@ describe('read_csv: files it refuses', () => {
 			for await (const batch of source.batches) void batch;
 		})();
 		await expect(consume).rejects.toThrow(new RegExp(`^The CSV file ${path} could not be read: Quote Not Closed.* at line 100002`));
+		await expect(consume).rejects.toBeInstanceOf(FileError);
+	});
+
+	it('an unclosed quote met while rows stream (a file too big to count first) fails the block as a JobFailure', async () => {
+		const path = upload('a\n' + '1\n'.repeat(2_200_000) + '"open\n');
+		const err = await read(path).catch((e: unknown) => e);
+		expect(err).toBeInstanceOf(JobFailure);
+		expect((err as JobFailure).code).toBe('invalid_csv');
+		expect((err as JobFailure).message).toMatch(new RegExp(`^The CSV file ${path} could not be read: Quote Not Closed.* at line 2200002`));
 	});
 });
 
@@ -360,16 +371,20 @@ describe('read_csv: paths', () => {
 	});
 
 	it.each(['uploads/missing.csv', 'missing-sample.csv', 'samples/missing.csv'])(
-		'a missing file (%s) is a file_not_found JobFailure',
-		(path) => {
+		'a missing file (%s) is a file_not_found FileError, and the same JobFailure out of the block',
+		async (path) => {
 			try {
 				resolveDataPath(dataDir, path);
 				expect.unreachable();
 			} catch (err) {
-				expect(err).toBeInstanceOf(JobFailure);
-				expect((err as JobFailure).code).toBe('file_not_found');
-				expect((err as JobFailure).message).toBe(`File not found: ${JSON.stringify(path)}`);
+				expect(err).toBeInstanceOf(FileError);
+				expect((err as FileError).code).toBe('file_not_found');
+				expect((err as FileError).message).toBe(`File not found: ${JSON.stringify(path)}`);
 			}
+			const err = await read(path).catch((e: unknown) => e);
+			expect(err).toBeInstanceOf(JobFailure);
+			expect((err as JobFailure).code).toBe('file_not_found');
+			expect((err as JobFailure).message).toBe(`File not found: ${JSON.stringify(path)}`);
 		}
 	);
 

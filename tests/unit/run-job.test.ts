@@ -9,6 +9,7 @@ import { EnrichmentError, type EnrichmentService } from '../../server/enrichment
 import type { Row, WorkflowInput } from '../../src/lib/workflow/schema';
 import * as v from 'valibot';
 import { WorkflowSchema } from '../../src/lib/workflow/schema';
+import { RunEventSchema } from '../../src/lib/workflow/protocol';
 
 let dataDir: string;
 const ROWS = 500;
@@ -108,6 +109,8 @@ describe('runJob', () => {
 		expect(events[0].type).toBe('job_started');
 		expect(events.at(-1)?.type).toBe('job_finished');
 		expect(events.filter((e) => e.type === 'block_finished')).toHaveLength(2);
+		// RunEvent is inferred from the wire schema: every event really emitted also passes it, unchanged.
+		for (const event of events) expect(v.parse(RunEventSchema, JSON.parse(JSON.stringify(event)))).toEqual(event);
 	});
 
 	it('keeps the API window full: many rows in flight, never more than the concurrency', async () => {

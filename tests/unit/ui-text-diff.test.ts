@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import * as Y from 'yjs';
-import { applySplice, diffText, transformPosition, type DeltaOp } from '../../src/lib/collab/text-diff';
+import { applySplice, diffText, transformPosition, type DeltaOp } from '../../src/lib/workflow/text-diff';
 
 describe('diffText', () => {
 	it.each([
@@ -16,7 +16,9 @@ describe('diffText', () => {
 		// select "b" and paste "XYZ"
 		{ before: 'abc', after: 'aXYZc', caret: 4, splice: { index: 1, remove: 1, insert: 'XYZ' } },
 		// never splits a surrogate pair (😀 is two UTF-16 units)
-		{ before: 'a😀b', after: 'a😁b', caret: 3, splice: { index: 1, remove: 2, insert: '😁' } }
+		{ before: 'a😀b', after: 'a😁b', caret: 3, splice: { index: 1, remove: 2, insert: '😁' } },
+		// …and the common tail is kept even when the shared head was a surrogate half (smallest splice)
+		{ before: '😀b😁', after: '😁', caret: undefined, splice: { index: 0, remove: 3, insert: '' } }
 	])('$before → $after at $caret', ({ before, after, caret, splice }) => {
 		expect(diffText(before, after, caret)).toEqual(splice);
 		expect(applySplice(before, splice)).toBe(after);

@@ -6,7 +6,7 @@
  * @example <textarea use:bindYText={{ text, origin: session.origin }}></textarea>
  */
 import type * as Y from 'yjs';
-import { diffText, transformPosition, type DeltaOp } from './text-diff';
+import { diffText, transformPosition, type DeltaOp } from '$lib/workflow/text-diff';
 
 export interface BindYTextOptions {
 	text: Y.Text;

@@ -18,14 +18,19 @@
  *           } }>
  * ```
  * Which params are text and which structs merge per field is each block's definition
- * (`collab`, e.g. Filter's expression, Enrich Lead's research plan and struct).
+ * (`collab`, e.g. Filter's expression, Enrich Lead's research plan and struct). What is inside a
+ * struct's map is doc-struct.ts's; the Y.Text and plain-value helpers are doc-values.ts's.
  * A block is a map entry, not an array element: a move rewrites its `position`, so concurrent
  * moves never duplicate or lose it, and a delete racing an edit simply deletes.
  */
 import * as Y from 'yjs';
 import { definitionOf, isBlockType } from './blocks';
+import { fieldText, isStructLike, readStruct, setField, STRUCT, writeStruct, type StructFieldInput } from './doc-struct';
+import { ensureText, HIDDEN_KEY, isPlainObject, plainJson, replaceText } from './doc-values';
 import { comparePositioned, planPositions } from './position';
 import { MAX_BLOCKS, type BlockType, type WorkflowInput } from './schema';
+
+export { replaceText } from './doc-values';
 
 export type BlockInput = WorkflowInput['blocks'][number];
 type Params = Record<string, unknown>;
@@ -43,7 +48,6 @@ export function isMergeableStruct(type: unknown, key: string): boolean {
 const META = 'meta';
 const BLOCKS = 'blocks';
 const NAME = 'name';
-const STRUCT = 'struct';
 
 /** Thrown when an edit names a block or param that is not there, or would break a limit. */
 export class WorkflowDocError extends Error {
@@ -92,20 +96,6 @@ function readBlock(id: string, map: Y.Map<unknown>): BlockInput {
 	} as BlockInput;
 }
 
-/**
- * A key no workflow uses that, assigned on a plain object, sets its prototype: a value stored under
- * it would be invisible in JSON (export, editor) yet read by the schema and the run. Never read.
- */
-const HIDDEN_KEY = '__proto__';
-
-/**
- * A Y type's content as plain data. `toJSON` assigns keys, so a `__proto__` key written by a peer
- * would become a prototype; `structuredClone` keeps own properties only and drops it.
- */
-function plainJson(value: { toJSON(): unknown }): unknown {
-	return structuredClone(value.toJSON());
-}
-
 function readParams(params: Y.Map<unknown>, type: unknown): Params {
 	const out: Params = {};
 	params.forEach((value, key) => {
@@ -115,27 +105,6 @@ function readParams(params: Y.Map<unknown>, type: unknown): Params {
 		else if (value instanceof Y.AbstractType) out[key] = plainJson(value);
 		else if (value !== undefined) out[key] = structuredClone(value);
 	});
-	return out;
-}
-
-function readStruct(struct: Y.Map<unknown>): Params {
-	const fields: { id: string; position: string; map: Y.Map<unknown> }[] = [];
-	struct.forEach((value, field) => {
-		if (!(value instanceof Y.Map) || field === HIDDEN_KEY) return;
-		const position = value.get('position');
-		fields.push({ id: field, position: typeof position === 'string' ? position : '', map: value });
-	});
-	const out: Params = {};
-	for (const { id, map } of fields.sort(comparePositioned)) {
-		const description = map.get('description');
-		const text = description instanceof Y.Text ? description.toString() : String(description ?? '');
-		const raw = map.get('type');
-		const type = raw instanceof Y.AbstractType ? plainJson(raw) : raw;
-		out[id] =
-			map.get('form') === 'text' && type === undefined
-				? text
-				: { description: text, ...(type !== undefined ? { type } : {}) };
-	}
 	return out;
 }
 
@@ -261,31 +230,18 @@ export function setStructField(
 	doc: Y.Doc,
 	id: string,
 	field: string,
-	value: string | { description: string; type?: string } | undefined,
+	value: StructFieldInput | undefined,
 	param: string = STRUCT
 ): void {
 	const struct = structOf(doc, id, param);
-	doc.transact(() => {
-		if (value === undefined) {
-			struct.delete(field);
-			return;
-		}
-		const current = struct.get(field);
-		if (current instanceof Y.Map) writeStructField(current, value);
-		else {
-			const last = readStructOrder(struct).at(-1);
-			const position = planPositions(last === undefined ? [undefined] : [last, undefined]).at(-1) as string;
-			writeStructField(createStructField(struct, field, position), value);
-		}
-	});
+	doc.transact(() => setField(struct, field, value));
 }
 
 /** The Y.Text of a struct field's description, for binding an input to it. */
 export function getStructFieldText(doc: Y.Doc, id: string, field: string, param: string = STRUCT): Y.Text {
-	const current = structOf(doc, id, param).get(field);
-	if (!(current instanceof Y.Map)) throw new WorkflowDocError(`No struct field ${field} in block ${id}`);
-	const description = current.get('description');
-	return description instanceof Y.Text ? description : ensureText(current, 'description', String(description ?? ''));
+	const text = fieldText(structOf(doc, id, param), field);
+	if (!text) throw new WorkflowDocError(`No struct field ${field} in block ${id}`);
+	return text;
 }
 
 /** Sets the workflow's name (diffed into the shared Y.Text). */
@@ -382,109 +338,6 @@ function writeParam(params: Y.Map<unknown>, type: BlockType, key: string, value:
 	} else if (current instanceof Y.AbstractType || !deepEqual(current, value)) {
 		params.set(key, structuredClone(value));
 	}
-}
-
-type StructFieldInput = string | { description: string; type?: string };
-
-/** A struct we can store field by field: every field a string or `{description, type?}`. */
-function isStructLike(value: unknown): value is Record<string, StructFieldInput> {
-	if (!isPlainObject(value)) return false;
-	return Object.values(value).every(
-		(field) =>
-			typeof field === 'string' ||
-			(isPlainObject(field) &&
-				typeof field.description === 'string' &&
-				(field.type === undefined || typeof field.type === 'string') &&
-				Object.keys(field).every((k) => k === 'description' || k === 'type'))
-	);
-}
-
-function writeStruct(struct: Y.Map<unknown>, value: Record<string, StructFieldInput>): void {
-	const fields = Object.entries(value).map(([name, input]) => {
-		const current = struct.get(name);
-		return { name, input, map: current instanceof Y.Map ? (current as Y.Map<unknown>) : undefined };
-	});
-	const wanted = new Set(fields.map((field) => field.name));
-	for (const field of [...struct.keys()]) if (!wanted.has(field)) struct.delete(field);
-	const positions = planPositions(fields.map((field) => field.map?.get('position') as string | undefined));
-	fields.forEach(({ name, input, map: existing }, i) => {
-		const position = positions[i]!; // planPositions gives one position per item, in order
-		const map = existing ?? createStructField(struct, name, position);
-		if (map.get('position') !== position) map.set('position', position);
-		writeStructField(map, input);
-	});
-}
-
-function readStructOrder(struct: Y.Map<unknown>): string[] {
-	const positions: { id: string; position: string }[] = [];
-	struct.forEach((value, id) => {
-		const position = value instanceof Y.Map ? value.get('position') : undefined;
-		if (typeof position === 'string') positions.push({ id, position });
-	});
-	return positions.sort(comparePositioned).map((p) => p.position);
-}
-
-function createStructField(struct: Y.Map<unknown>, field: string, position: string): Y.Map<unknown> {
-	const map = new Y.Map<unknown>();
-	struct.set(field, map);
-	map.set('position', position);
-	return map;
-}
-
-function writeStructField(map: Y.Map<unknown>, value: StructFieldInput): void {
-	const form = typeof value === 'string' ? 'text' : 'object';
-	const description = typeof value === 'string' ? value : value.description;
-	const type = typeof value === 'string' ? undefined : value.type;
-	if (map.get('form') !== form) map.set('form', form);
-	const text = map.get('description');
-	if (text instanceof Y.Text) replaceText(text, description);
-	else ensureText(map, 'description', description);
-	if (type === undefined) {
-		if (map.has('type')) map.delete('type');
-	} else if (map.get('type') !== type) map.set('type', type);
-}
-
-function ensureText(parent: Y.Map<unknown>, key: string, value: string): Y.Text {
-	const text = new Y.Text();
-	parent.set(key, text);
-	if (value) text.insert(0, value);
-	return text;
-}
-
-/**
- * Rewrites `text` to `value` by replacing only the middle that differs, so concurrent typing
- * elsewhere in the same text survives. Never splits a surrogate pair (Yjs would mangle it).
- */
-export function replaceText(text: Y.Text, value: string): void {
-	const old = text.toString();
-	if (old === value) return;
-	const max = Math.min(old.length, value.length);
-	let start = 0;
-	while (start < max && old.charCodeAt(start) === value.charCodeAt(start)) start++;
-	if (start > 0 && isHighSurrogate(old.charCodeAt(start - 1))) start--;
-	let end = 0;
-	while (end < max - start && old.charCodeAt(old.length - 1 - end) === value.charCodeAt(value.length - 1 - end)) end++;
-	if (end > 0 && isLowSurrogate(old.charCodeAt(old.length - end))) end--;
-	const removed = old.length - start - end;
-	const inserted = value.slice(start, value.length - end);
-	const apply = () => {
-		if (removed > 0) text.delete(start, removed);
-		if (inserted) text.insert(start, inserted);
-	};
-	if (text.doc) text.doc.transact(apply);
-	else apply();
-}
-
-function isHighSurrogate(code: number): boolean {
-	return code >= 0xd800 && code <= 0xdbff;
-}
-
-function isLowSurrogate(code: number): boolean {
-	return code >= 0xdc00 && code <= 0xdfff;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-	return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {

@@ -1,7 +1,7 @@
 /**
  * The /live wire protocol: every JSON frame between the job-event hub and a browser, defined once
- * as valibot schemas. The server's `RunEvent`s (server/engine/types.ts) fit the delta messages
- * as they are, so the job manager's events are forwarded without translation. Every inbound frame
+ * as valibot schemas. The engine's `JobStatus`, `BlockProgress` and `RunEvent` (server/engine/types.ts)
+ * are inferred from the schemas here, so the job manager's events are forwarded without translation. Every inbound frame
  * goes through `parseServerMessage` / `parseClientMessage`, which never throw.
  *
  * Conversation: server → `hello`, `snapshot`, then deltas (`job_created` … `job_paused`, `job_resumed`, `job_finished`) and
@@ -29,11 +29,12 @@ export const JobStatusSchema = v.picklist(['pending', 'running', 'paused', 'comp
 export type LiveJobStatus = v.InferOutput<typeof JobStatusSchema>;
 /** States a job never leaves. */
 export const FinalJobStatusSchema = v.picklist(['completed', 'failed', 'cancelled']);
+export type FinalJobStatus = v.InferOutput<typeof FinalJobStatusSchema>;
 export const AccessSchema = v.picklist(['edit', 'view']);
 
 export const BlockRefSchema = v.object({ block_id: Id, block_type: v.picklist(BLOCK_TYPES) });
 
-/** One block's counters as the engine reports them (mirrors `BlockProgress`). */
+/** One block's counters as the engine reports them (the engine's `BlockProgress` is this type). */
 export const BlockProgressSchema = v.object({
 	block_id: Id,
 	block_type: v.picklist(BLOCK_TYPES),
@@ -114,17 +115,18 @@ const JobPaused = v.object({
 /** A paused job was resumed: it waits for its turn again (then `job_started`). */
 const JobResumed = v.object({ type: v.literal('job_resumed'), job_id: Id, at: Millis });
 
-const DELTAS = [
-	JobCreated,
+/** What the engine's runner emits (server/engine/run-job.ts); the job manager adds the other deltas. */
+const RUN_EVENTS = [
 	JobStarted,
 	blockEvent('block_started'),
 	blockEvent('block_progress'),
 	blockEvent('block_finished'),
 	RowError,
-	JobPaused,
-	JobResumed,
 	JobFinished
 ] as const;
+export const RunEventSchema = v.variant('type', [...RUN_EVENTS]);
+
+const DELTAS = [JobCreated, ...RUN_EVENTS, JobPaused, JobResumed] as const;
 
 /** A change to a job: what the hub publishes and forwards (the job manager's events, as they are). */
 export const LiveEventSchema = v.variant('type', [...DELTAS]);

@@ -1,5 +1,5 @@
 /**
- * Save CSV: writes the rows to a CSV file people can download (server/blocks/save-csv.ts).
+ * Save CSV: writes the rows to a CSV file people can download (server/blocks/save-csv.ts, writers in server/files).
  */
 import * as v from 'valibot';
 import { OUTPUT_FORMATS } from '../source-file';

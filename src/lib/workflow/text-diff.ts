@@ -25,6 +25,8 @@ export function diffText(before: string, after: string, caret?: number): Splice 
 	while (prefix < max && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
 	// The edit ends at the caret: an insertion of d characters starts at caret - d at the latest.
 	if (caret !== undefined) prefix = Math.min(prefix, Math.max(0, caret - Math.max(0, after.length - before.length)));
+	// Never split a surrogate pair; backing off before the suffix is measured keeps the splice smallest.
+	if (prefix > 0 && isHighSurrogate(before.charCodeAt(prefix - 1))) prefix--;
 	let suffix = 0;
 	while (
 		suffix < before.length - prefix &&
@@ -32,9 +34,7 @@ export function diffText(before: string, after: string, caret?: number): Splice 
 		before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)
 	)
 		suffix++;
-	// Never split a surrogate pair.
-	let index = prefix;
-	if (index > 0 && isHighSurrogate(before.charCodeAt(index - 1))) index--;
+	const index = prefix;
 	let endBefore = before.length - suffix;
 	let endAfter = after.length - suffix;
 	if (endBefore < before.length && isLowSurrogate(before.charCodeAt(endBefore))) {

@@ -6,7 +6,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { JobFailure } from '../engine/types';
+import { FileError } from './file-error';
 
 /**
  * The samples committed with the project (`data/samples`). A data directory elsewhere (tests, a
@@ -17,7 +17,7 @@ export const BUNDLED_SAMPLES_DIR = fileURLToPath(new URL('../../data/samples', i
 const SAMPLES_PREFIX = 'samples/';
 
 /**
- * Resolves a `read_csv` path to an absolute file path inside `dataDir`, or throws a `JobFailure`
+ * Resolves a `read_csv` path to an absolute file path inside `dataDir`, or throws a `FileError`
  * saying why not (code `invalid_path` or `file_not_found`).
  *
  * Rules: paths are relative to the data directory (`uploads/abc.csv`, `samples/leads.csv`); a bare
@@ -31,9 +31,9 @@ const SAMPLES_PREFIX = 'samples/';
 export function resolveDataPath(dataDir: string, path: string): string {
 	const shown = JSON.stringify(path);
 	const refuse = (why: string): never => {
-		throw new JobFailure(`The file path ${shown} ${why}`, 'invalid_path');
+		throw new FileError(`The file path ${shown} ${why}`, 'invalid_path');
 	};
-	if (typeof path !== 'string' || path.trim() === '') throw new JobFailure('Choose a CSV file', 'invalid_path');
+	if (typeof path !== 'string' || path.trim() === '') throw new FileError('Choose a CSV file', 'invalid_path');
 	if (path.includes('\0')) refuse('contains a NUL byte');
 	if (path.includes('\\')) refuse('contains a backslash: use / between folders');
 	if (/%[0-9a-f]{2}/i.test(path)) refuse('looks URL-encoded: give the plain file path');
@@ -71,7 +71,7 @@ export function resolveDataPath(dataDir: string, path: string): string {
 		if (/\.(db|sqlite3?)(-wal|-shm|-journal)?$/i.test(real)) refuse('is not a CSV file');
 		return real;
 	}
-	throw new JobFailure(`File not found: ${shown}`, 'file_not_found');
+	throw new FileError(`File not found: ${shown}`, 'file_not_found');
 }
 
 function isInside(root: string, file: string): boolean {
@@ -81,7 +81,7 @@ function isInside(root: string, file: string): boolean {
 
 function realDir(dir: string): string {
 	const real = safeRealDir(dir);
-	if (!real) throw new JobFailure(`The data directory ${JSON.stringify(dir)} does not exist`, 'invalid_path');
+	if (!real) throw new FileError(`The data directory ${JSON.stringify(dir)} does not exist`, 'invalid_path');
 	return real;
 }
 

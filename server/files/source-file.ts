@@ -44,7 +44,7 @@ export function hasReadOverrides(options: SourceReadOptions): boolean {
 	);
 }
 
-/** Opens a source file (CSV or xlsx): resolves once the header is read. Throws a `JobFailure` for an unreadable file. */
+/** Opens a source file (CSV or xlsx): resolves once the header is read. Throws a `FileError` for an unreadable file. */
 export async function openSource(file: string, options: OpenSourceOptions = {}): Promise<SourceTable> {
 	if (formatOf(file, options) === 'xlsx') {
 		const source = await openXlsx(file, options);

@@ -19,9 +19,9 @@
  *   skipped and not counted) — csv-parse only gives exact line numbers at a per-row cost;
  * - header names are trimmed and made unique: a blank name (or `__proto__`) becomes
  *   `column_<n>`, a repeated one `name_2`, `name_3`…; the renames are reported (`renamed`);
- * - an empty file (nothing but a BOM, blank lines or nothing at all) is a `JobFailure`; a file
+ * - an empty file (nothing but a BOM, blank lines or nothing at all) is a `FileError`; a file
  *   with only a header has its columns and zero rows;
- * - an unclosed quote at the end of the file is a `JobFailure` naming the line.
+ * - an unclosed quote at the end of the file is a `FileError` naming the line.
  */
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
@@ -29,7 +29,8 @@ import { Transform, type Readable } from 'node:stream';
 import { parse, type CsvError, type Options, type Parser } from 'csv-parse';
 import { ERROR_COLUMN, type Row } from '../../src/lib/workflow/schema';
 import type { CsvDelimiter, CsvEncoding } from '../../src/lib/workflow/source-file';
-import { DEFAULT_BATCH_SIZE, JobFailure } from '../engine/types';
+import { DEFAULT_BATCH_SIZE } from '../engine/types';
+import { FileError } from './file-error';
 import { detectDialect, type CsvDialect } from './csv-dialect';
 
 /** How to read a file: each unset or `auto` is detected from its first bytes. */
@@ -156,7 +157,7 @@ function decodeToUtf8(encoding: CsvEncoding): Transform {
 
 /**
  * Opens a CSV file: resolves once the header is read, with its columns, the dialect it was read
- * with and a generator of row batches. Throws a `JobFailure` for an empty or unreadable file.
+ * with and a generator of row batches. Throws a `FileError` for an empty or unreadable file.
  */
 export async function openCsv(file: string, options: OpenCsvOptions = {}): Promise<CsvSource> {
 	const { signal, onRowError } = options;
@@ -235,7 +236,7 @@ export async function openCsv(file: string, options: OpenCsvOptions = {}): Promi
 		}
 		if (ended) {
 			close();
-			throw new JobFailure(`The CSV file ${label} is empty`, 'empty_file');
+			throw new FileError(`The CSV file ${label} is empty`, 'empty_file');
 		}
 		await waitForData();
 	}
@@ -311,7 +312,7 @@ export interface ReadCsvHeaderOptions extends CsvDialectOptions {
 
 /**
  * Reads a CSV file's columns and its first rows, and closes it: for the upload route's preview.
- * Throws a `JobFailure` for an empty file.
+ * Throws a `FileError` for an empty file.
  */
 export async function readCsvHeader(
 	file: string,
@@ -333,7 +334,7 @@ export async function readCsvHeader(
 
 /**
  * Counts a CSV file's data rows (the header excluded) in one streaming pass, by the same rules as
- * `openCsv` (blank lines skipped, quoted newlines inside one row). Throws a `JobFailure` for an
+ * `openCsv` (blank lines skipped, quoted newlines inside one row). Throws a `FileError` for an
  * empty file.
  */
 export async function countCsvRows(
@@ -363,19 +364,19 @@ export async function countCsvRows(
 		destroy();
 	}
 	const records = parser.info.records;
-	if (records === 0) throw new JobFailure(`The CSV file ${label} is empty`, 'empty_file');
+	if (records === 0) throw new FileError(`The CSV file ${label} is empty`, 'empty_file');
 	return records - 1;
 }
 
 /** Turns a parse or file error into a message a person can act on; an abort stays an abort. */
 function describeFailure(err: unknown, label: string): unknown {
-	if (err instanceof JobFailure) return err;
+	if (err instanceof FileError) return err;
 	const code = (err as { code?: unknown } | null)?.code;
 	if (typeof code === 'string' && code.startsWith('CSV_')) {
-		return new JobFailure(`The CSV file ${label} could not be read: ${(err as CsvError).message}`, 'invalid_csv');
+		return new FileError(`The CSV file ${label} could not be read: ${(err as CsvError).message}`, 'invalid_csv');
 	}
-	if (code === 'ENOENT') return new JobFailure(`File not found: ${label}`, 'file_not_found');
-	if (code === 'EISDIR') return new JobFailure(`${label} is a folder, not a CSV file`, 'invalid_path');
-	if (code === 'EACCES') return new JobFailure(`${label} cannot be read (permission denied)`, 'file_unreadable');
+	if (code === 'ENOENT') return new FileError(`File not found: ${label}`, 'file_not_found');
+	if (code === 'EISDIR') return new FileError(`${label} is a folder, not a CSV file`, 'invalid_path');
+	if (code === 'EACCES') return new FileError(`${label} cannot be read (permission denied)`, 'file_unreadable');
 	return err;
 }

@@ -12,7 +12,8 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { ERROR_COLUMN, type Row } from '../../src/lib/workflow/schema';
-import { DEFAULT_BATCH_SIZE, JobFailure } from '../engine/types';
+import { DEFAULT_BATCH_SIZE } from '../engine/types';
+import { FileError } from './file-error';
 import { renamedColumns, uniqueColumnNames } from './csv-source';
 
 export interface OpenXlsxOptions {
@@ -45,7 +46,7 @@ interface SheetInfo {
 }
 
 /**
- * Opens a workbook: resolves once the chosen sheet's header row is read. Throws a `JobFailure`
+ * Opens a workbook: resolves once the chosen sheet's header row is read. Throws a `FileError`
  * for a file that is not a workbook, a missing sheet, or a sheet with no rows.
  */
 export async function openXlsx(file: string, options: OpenXlsxOptions = {}): Promise<XlsxSource> {
@@ -123,12 +124,12 @@ export async function openXlsx(file: string, options: OpenXlsxOptions = {}): Pro
 				return;
 			}
 			if (chosen !== null && options.sheet?.trim()) {
-				throw new JobFailure(
+				throw new FileError(
 					`The workbook ${label} has no sheet named ${JSON.stringify(chosen)} (its sheets: ${sheets.join(', ') || 'none'})`,
 					'invalid_file'
 				);
 			}
-			throw new JobFailure(`The workbook ${label} is empty`, 'empty_file');
+			throw new FileError(`The workbook ${label} is empty`, 'empty_file');
 		} catch (err) {
 			throw describeXlsxFailure(err, label, signal);
 		} finally {
@@ -140,7 +141,7 @@ export async function openXlsx(file: string, options: OpenXlsxOptions = {}): Pro
 	const rows = sheetRows();
 	const first = await rows.next();
 	if (first.done) {
-		throw new JobFailure(`The sheet ${JSON.stringify(chosen ?? '')} of ${label} is empty`, 'empty_file');
+		throw new FileError(`The sheet ${JSON.stringify(chosen ?? '')} of ${label} is empty`, 'empty_file');
 	}
 	const header = first.value;
 	const columns = uniqueColumnNames(header);
@@ -216,14 +217,14 @@ function isoDate(date: Date): string {
 
 function describeXlsxFailure(err: unknown, label: string, signal?: AbortSignal): unknown {
 	if (signal?.aborted && err === signal.reason) return err;
-	if (err instanceof JobFailure) return err;
+	if (err instanceof FileError) return err;
 	const code = (err as { code?: unknown } | null)?.code;
-	if (code === 'ENOENT') return new JobFailure(`File not found: ${label}`, 'file_not_found');
-	if (code === 'EISDIR') return new JobFailure(`${label} is a folder, not a file`, 'invalid_path');
-	if (code === 'EACCES') return new JobFailure(`${label} cannot be read (permission denied)`, 'file_unreadable');
+	if (code === 'ENOENT') return new FileError(`File not found: ${label}`, 'file_not_found');
+	if (code === 'EISDIR') return new FileError(`${label} is a folder, not a file`, 'invalid_path');
+	if (code === 'EACCES') return new FileError(`${label} cannot be read (permission denied)`, 'file_unreadable');
 	const why = err instanceof Error ? err.message : String(err);
 	if (/signature|zip|end of central directory/i.test(why)) {
-		return new JobFailure(`${label} is not an Excel workbook (.xlsx): save it again from Excel, or as CSV UTF-8`, 'invalid_file');
+		return new FileError(`${label} is not an Excel workbook (.xlsx): save it again from Excel, or as CSV UTF-8`, 'invalid_file');
 	}
-	return new JobFailure(`The Excel file ${label} could not be read (${why}): save it again from Excel, or as CSV UTF-8`, 'invalid_file');
+	return new FileError(`The Excel file ${label} could not be read (${why}): save it again from Excel, or as CSV UTF-8`, 'invalid_file');
 }

@@ -15,7 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { WriteStream } from 'node:fs';
 import type { Cell } from '../../src/lib/workflow/schema';
-import { JobFailure } from '../engine/types';
+import { FileError } from './file-error';
 import type { CsvSink, CsvSinkOptions } from './csv-sink';
 
 /** Excel's row limit, the header included. */
@@ -50,7 +50,7 @@ export async function createXlsxSink(options: Omit<CsvSinkOptions, 'neutraliseFo
 			if (state !== 'open') throw new Error('The xlsx output is already closed');
 			if (broken) throw broken;
 			if (rowsWritten + rows.length > XLSX_MAX_ROWS) {
-				throw new JobFailure(
+				throw new FileError(
 					`An Excel sheet holds at most ${XLSX_MAX_ROWS.toLocaleString('en-US')} rows (header included): save this output as CSV`,
 					'too_many_rows'
 				);
