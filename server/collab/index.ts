@@ -27,17 +27,15 @@ import {
 import { createSqlitePersistence } from './persistence';
 import type { Access, CollabSocket } from './room';
 import { RoomRegistry } from './rooms';
-import { createUpgradeHandler, type Authorize } from './upgrade';
+import { createUpgradeGate, type Authorize, type OriginRule } from '../sockets/upgrade-gate';
 
 export type { Access } from './room';
-export type { Authorize, AuthorizeResult } from './upgrade';
+export type { Authorize, AuthorizeResult } from '../sockets/upgrade-gate';
 export type { CollabLimits, CollabCounters, CollabLogger } from './limits';
 
-export interface CollabServerOptions {
+export interface CollabServerOptions extends OriginRule {
 	db: Db;
 	authorize: Authorize;
-	/** Browser origins allowed to open rooms (set in production); unset = any. */
-	allowedOrigins?: readonly string[];
 	limits?: Partial<CollabLimits>;
 	log?: CollabLogger;
 	/** URL prefix of the rooms (default `/yjs`). */
@@ -140,12 +138,13 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		room.join(socket, access);
 	}
 
-	const handleUpgrade = createUpgradeHandler({
+	const handleUpgrade = createUpgradeGate({
+		path: options.pathPrefix ?? '/yjs',
 		authorize: options.authorize,
 		allowedOrigins: options.allowedOrigins,
-		pathPrefix: options.pathPrefix,
+		sameOrigin: options.sameOrigin,
 		isClosing: () => closing,
-		log,
+		onError: (error) => log.error({ error: String(error) }, 'Collab authorize failed'),
 		onRefused: () => counters.refusedUpgrades++,
 		accept: (req, socket, head, workflowId, access) =>
 			wss.handleUpgrade(req, socket, head, (ws) => attach(ws, workflowId, access))
