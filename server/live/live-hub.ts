@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { MAX_CLIENT_FRAME_BYTES, parseClientMessage, type LiveEvent, type LiveJob } from '../../src/lib/workflow/protocol';
 import type { Access } from '../access';
+import { createHeartbeat } from '../sockets/heartbeat';
 import { createUpgradeGate, type Authorize, type OriginRule } from '../sockets/upgrade-gate';
 import { FrameLimiter } from './frame-limiter';
 import { LiveRoom, type LiveCounters } from './live-room';
@@ -73,26 +74,12 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 	const frames = options.clientFrames ?? { perSecond: 5, burst: 20 };
 	const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
 	const rooms = new Map<string, LiveRoom>();
-	const sockets = new Map<WebSocket, { alive: boolean }>();
+	const heartbeat = createHeartbeat<WebSocket>({ intervalMs: options.heartbeatMs ?? 30_000 });
 	const counters: LiveCounters = { messagesSent: 0, progressHeldBack: 0, clientsDropped: 0 };
 	let upgradesRefused = 0;
 	let framesRefused = 0;
 	let closing = false;
 	const onError = options.onError ?? (() => {});
-
-	const heartbeat =
-		options.heartbeatMs === 0
-			? null
-			: setInterval(() => {
-					for (const [ws, state] of sockets) {
-						if (!state.alive) ws.terminate();
-						else {
-							state.alive = false;
-							ws.ping();
-						}
-					}
-				}, options.heartbeatMs ?? 30_000);
-	heartbeat?.unref?.();
 
 
 	function roomFor(workflowId: string): LiveRoom {
@@ -123,8 +110,7 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 			ws.close(LIVE_CLOSE.GOING_AWAY, 'Server shutting down');
 			return;
 		}
-		const state = { alive: true };
-		sockets.set(ws, state);
+		heartbeat.watch(ws);
 		const room = roomFor(workflowId);
 		const client = room.join(ws, access);
 		const limiter = new FrameLimiter(frames);
@@ -135,7 +121,6 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 			ws.close(code, reason.slice(0, 120));
 		};
 
-		ws.on('pong', () => (state.alive = true));
 		ws.on('message', (data: RawData, isBinary: boolean) => {
 			if (refused) return;
 			if (isBinary) return shut(LIVE_CLOSE.UNSUPPORTED, 'Binary frames are not supported');
@@ -150,7 +135,7 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 		});
 		ws.on('error', (err) => onError(err, 'live socket'));
 		ws.on('close', () => {
-			sockets.delete(ws);
+			heartbeat.forget(ws);
 			room.leave(client);
 			evictIfIdle(room);
 		});
@@ -178,10 +163,10 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 		async close() {
 			if (closing) return;
 			closing = true;
-			if (heartbeat) clearInterval(heartbeat);
+			heartbeat.stop();
 			for (const room of rooms.values()) room.dispose();
 			rooms.clear();
-			const open = [...sockets.keys()];
+			const open = heartbeat.sockets();
 			const closed = open.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
 			for (const ws of open) ws.close(LIVE_CLOSE.GOING_AWAY, 'Server shutting down');
 			const force = setTimeout(() => open.forEach((ws) => ws.terminate()), 2_000);
@@ -192,7 +177,7 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 		},
 
 		stats() {
-			return { rooms: rooms.size, clients: sockets.size, upgradesRefused, framesRefused, ...counters };
+			return { rooms: rooms.size, clients: heartbeat.size, upgradesRefused, framesRefused, ...counters };
 		}
 	};
 }
