@@ -17,7 +17,7 @@ import { MAX_CLIENT_FRAME_BYTES, parseClientMessage, type LiveEvent, type LiveJo
 import type { Access } from '../access';
 import { createHeartbeat } from '../sockets/heartbeat';
 import { createUpgradeGate, type Authorize, type OriginRule } from '../sockets/upgrade-gate';
-import { FrameLimiter } from './frame-limiter';
+import { TokenBucket } from '../token-bucket';
 import { LiveRoom, type LiveCounters } from './live-room';
 
 export interface LiveHubOptions extends OriginRule {
@@ -113,7 +113,8 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 		heartbeat.watch(ws);
 		const room = roomFor(workflowId);
 		const client = room.join(ws, access);
-		const limiter = new FrameLimiter(frames);
+		// A client over the rate is misbehaving (the browser pings every ~25 s): it is closed.
+		const limiter = new TokenBucket({ capacity: frames.burst, perSecond: frames.perSecond });
 		let refused = false;
 		const shut = (code: number, reason: string) => {
 			refused = true;
