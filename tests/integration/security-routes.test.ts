@@ -1,6 +1,6 @@
 /**
  * Every route and socket of a shared workflow against every kind of token, on the real server
- * (collaboration extension, SQLite, job manager, a simulator that holds enrichment calls so a job
+ * (rooms, live channel and workflow routes, SQLite, job manager, a simulator that holds enrichment calls so a job
  * stays running): the exact status, nothing changed by a refusal, and no answer carrying another
  * workflow's data. Plus a run by workflow_id that snapshots the document a browser edited.
  */
