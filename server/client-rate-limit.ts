@@ -19,6 +19,7 @@ import type { IncomingMessage } from 'node:http';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { MiddlewareHandler } from 'hono';
 import * as v from 'valibot';
+import { TokenBucket } from './token-bucket';
 
 export const RateLimitRuleSchema = v.object({
 	/** Shown in the 429 message, e.g. "workflow creations". */
@@ -56,14 +57,6 @@ export interface ClientRateLimit<K extends string = string> {
 	clientOf(req: IncomingMessage): string;
 }
 
-interface Bucket {
-	tokens: number;
-	updatedAt: number;
-	capacity: number;
-	/** Tokens added per ms. */
-	perMs: number;
-}
-
 /** Builds the limiter; throws a TypeError naming a bad rule. */
 export function createClientRateLimit<K extends string>(options: ClientRateLimitOptions<K>): ClientRateLimit<K> {
 	const rules = new Map<string, RateLimitRule>();
@@ -76,13 +69,11 @@ export function createClientRateLimit<K extends string>(options: ClientRateLimit
 	const now = options.now ?? (() => Date.now());
 	const maxBuckets = options.maxBuckets ?? 10_000;
 	const trustProxy = options.trustProxy ?? false;
-	const buckets = new Map<string, Bucket>();
-
-	const refill = (bucket: Bucket, t: number) => Math.min(bucket.capacity, bucket.tokens + Math.max(0, t - bucket.updatedAt) * bucket.perMs);
+	const buckets = new Map<string, TokenBucket>();
 
 	/** Drops buckets that have refilled (forgetting them changes nothing), then the oldest while still full. */
-	function sweep(t: number): void {
-		for (const [key, bucket] of buckets) if (refill(bucket, t) >= bucket.capacity) buckets.delete(key);
+	function sweep(): void {
+		for (const [key, bucket] of buckets) if (bucket.full) buckets.delete(key);
 		for (const key of buckets.keys()) {
 			if (buckets.size < maxBuckets) break;
 			buckets.delete(key);
@@ -94,22 +85,14 @@ export function createClientRateLimit<K extends string>(options: ClientRateLimit
 			const rule = rules.get(id);
 			if (!rule) return null;
 			const key = `${id} ${client}`;
-			const t = now();
 			let bucket = buckets.get(key);
-			if (bucket) {
-				bucket.tokens = refill(bucket, t);
-				bucket.updatedAt = t;
-			} else {
-				if (buckets.size >= maxBuckets) sweep(t);
-				const capacity = rule.burst ?? Math.max(1, Math.floor(rule.perMinute));
-				bucket = { tokens: capacity, updatedAt: t, capacity, perMs: rule.perMinute / 60_000 };
+			if (!bucket) {
+				if (buckets.size >= maxBuckets) sweep();
+				bucket = new TokenBucket({ capacity: rule.burst ?? Math.max(1, Math.floor(rule.perMinute)), perSecond: rule.perMinute / 60, now });
 				buckets.set(key, bucket);
 			}
-			if (bucket.tokens >= 1) {
-				bucket.tokens -= 1;
-				return null;
-			}
-			return { rule, client, retryAfterS: Math.max(1, Math.ceil((1 - bucket.tokens) / bucket.perMs / 1000)) };
+			if (bucket.take()) return null;
+			return { rule, client, retryAfterS: Math.max(1, Math.ceil(bucket.msUntil() / 1000)) };
 		},
 		clientOf: (req) => clientAddress(req, trustProxy)
 	};

@@ -1,6 +1,6 @@
 /**
  * The one process, one port: a node:http server that sends `/api/*` to the Hono app, WebSocket
- * upgrades to whoever registered their path (`/yjs/`, `/live/` — issue 4), and everything else to
+ * upgrades to the shared workflows' rooms and live channel (`/yjs/`, `/live/` — issue 4), and everything else to
  * the SvelteKit handler (adapter-node build) or, before the first build, a small text page.
  *
  * `startServer(config)` is what tests call (port 0, in-process); `tsx server/index.ts` reads the
@@ -15,9 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import type { WorkflowRoutes } from './routes/workflows';
-import { createApp, type SharedWorkflows } from './app';
-import { collaboration } from './collaboration';
+import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
 import { RUNNERS } from './blocks';
 import { runJob } from './engine/run-job';
@@ -27,10 +25,11 @@ import { createTaskWebhooks } from './enrichment/task-webhooks';
 import { WEBHOOK_PATH } from './routes/sixtyfour-webhook';
 import { createApiRateLimit } from './client-rate-limit';
 import { createHealthCheck } from './health';
-import { createMetrics, type MetricsSources } from './metrics';
+import { createMetrics } from './metrics';
 import { headerScope, setSecurityHeaders } from './security-headers';
 import { createHostCheck, HOST_NOT_ALLOWED } from './host-check';
-import { refuseUpgrade } from './live/upgrade-refusal';
+import { createSharedWorkflows } from './shared-workflows';
+import { refuseUpgrade } from './sockets/upgrade-gate';
 import { createJobManager, type JobManager } from './jobs/job-manager';
 import { createLogger, type Logger } from './log';
 import { describeStartupError } from './startup-error';
@@ -41,39 +40,8 @@ import { createSpendBudget } from './jobs/spend-budget';
 import { createSqliteUploadStore } from './store/upload-store';
 import type { JobStore } from './store/job-store';
 
-/** Handles a WebSocket upgrade for one path prefix (e.g. `/yjs/`). */
-export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
-
-/** What an extension gets: the shared pieces of the running server. */
-export interface ServerContext {
-	config: Config;
-	db: Db;
-	logger: Logger;
-	jobs: JobManager;
-	jobStore: JobStore;
-}
-
-/**
- * A feature that plugs into the server without editing it: issue 4's rooms (`/yjs/`), live job
- * events (`/live/`) and shared-workflow routes come in this way.
- */
-export interface ServerExtension {
-	/** Path prefix → upgrade handler, e.g. `{ '/yjs/': rooms.handleUpgrade }`. */
-	upgrades?: Record<string, UpgradeHandler>;
-	/** Mounted under `/api/workflows` after the built-in routes. */
-	workflowRoutes?: WorkflowRoutes;
-	/** Shared workflows: lets runs, jobs and uploads check tokens and snapshot documents. */
-	shared?: SharedWorkflows;
-	/** Live figures for `/metrics` (e.g. rooms and sockets). */
-	metrics?: MetricsSources;
-	/** Called on shutdown, before the database closes (persist rooms, tell clients). */
-	close?: () => Promise<void> | void;
-}
-
 export interface StartServerOptions {
 	logger?: Logger;
-	/** Extensions created once the database and the job manager exist. */
-	extensions?: ((context: ServerContext) => ServerExtension | Promise<ServerExtension>)[];
 	/** Don't resume unfinished jobs at start (tests that inspect them). Default: resume. */
 	resumeJobs?: boolean;
 	/**
@@ -207,18 +175,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	if (config.nodeEnv === 'production' && hosts.publicOrigins.length === 0) {
 		logger.warn('PUBLIC_URL is not set: in production the server answers only to IP addresses and localhost');
 	}
-	const context: ServerContext = { config, db, logger, jobs, jobStore };
-	const upgrades = new Map<string, UpgradeHandler>();
-	let workflowRoutes: WorkflowRoutes | undefined;
-	let shared: SharedWorkflows | undefined;
-	for (const create of options.extensions ?? []) {
-		const ext = await create(context);
-		for (const [prefix, handler] of Object.entries(ext.upgrades ?? {})) upgrades.set(prefix, handler);
-		if (ext.workflowRoutes) workflowRoutes = ext.workflowRoutes;
-		if (ext.shared) shared = ext.shared;
-		if (ext.metrics) metrics.attach(ext.metrics);
-		if (ext.close) closers.unshift(ext.close);
-	}
+	const sharing = createSharedWorkflows({ config, db, logger, jobs, jobStore, publicOrigins: hosts.publicOrigins });
+	metrics.attach(sharing.metrics);
+	closers.unshift(() => sharing.close());
 
 	const app = createApp({
 		dataDir: config.dataDir,
@@ -228,8 +187,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		uploads,
 		logger,
 		simulated,
-		workflowRoutes,
-		shared,
+		workflowRoutes: sharing.workflowRoutes,
+		shared: sharing.shared,
 		rateLimits,
 		admin: { token: config.adminToken, requireForPostedRuns: config.requireAdminForPostedRuns },
 		budget,
@@ -258,13 +217,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
 			res.end('Not found\n');
 		});
 	});
-	// WebSocket endpoints: `/yjs/:id` (rooms) and `/live/:id` (job events) register through extensions.
+	// WebSocket endpoints: `/yjs/:id` (rooms) and `/live/:id` (job events), behind one gate.
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-		const path = (req.url ?? '/').split('?')[0];
 		if (!hosts.allows(req.headers.host)) return refuseUpgrade(socket, 403, 'forbidden', HOST_NOT_ALLOWED);
-		for (const [prefix, handler] of upgrades) {
-			if (path.startsWith(prefix)) return handler(req, socket, head);
-		}
+		if (sharing.handleUpgrade(req, socket, head)) return;
 		// Vite's hot-reload socket (dev only) is Vite's to answer.
 		if (options.pages && String(req.headers['sec-websocket-protocol'] ?? '').includes('vite-hmr')) return;
 		socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -339,7 +295,7 @@ export async function main(extra: Pick<StartServerOptions, 'pages'> = {}): Promi
 	process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 	let server: RunningServer;
 	try {
-		server = await startServer(config, { logger, extensions: [collaboration], ...extra });
+		server = await startServer(config, { logger, ...extra });
 	} catch (err) {
 		// A data dir we cannot write is the operator's to fix: one line naming it, no stack.
 		const line = describeStartupError(err, config.dataDir);

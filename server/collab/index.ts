@@ -27,17 +27,16 @@ import {
 import { createSqlitePersistence } from './persistence';
 import type { Access, CollabSocket } from './room';
 import { RoomRegistry } from './rooms';
-import { createUpgradeHandler, type Authorize } from './upgrade';
+import { createHeartbeat } from '../sockets/heartbeat';
+import { createUpgradeGate, type Authorize, type OriginRule } from '../sockets/upgrade-gate';
 
 export type { Access } from './room';
-export type { Authorize, AuthorizeResult } from './upgrade';
+export type { Authorize, AuthorizeResult } from '../sockets/upgrade-gate';
 export type { CollabLimits, CollabCounters, CollabLogger } from './limits';
 
-export interface CollabServerOptions {
+export interface CollabServerOptions extends OriginRule {
 	db: Db;
 	authorize: Authorize;
-	/** Browser origins allowed to open rooms (set in production); unset = any. */
-	allowedOrigins?: readonly string[];
 	limits?: Partial<CollabLimits>;
 	log?: CollabLogger;
 	/** URL prefix of the rooms (default `/yjs`). */
@@ -72,19 +71,8 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 	const counters = createCounters();
 	const registry = new RoomRegistry({ persistence: createSqlitePersistence(options.db), limits, counters, log });
 	const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
-	const alive = new Map<WebSocket, boolean>();
+	const heartbeat = createHeartbeat<WebSocket>({ intervalMs: limits.pingIntervalMs });
 	let closing = false;
-
-	const pinger = setInterval(() => {
-		for (const [ws, ok] of alive) {
-			if (!ok) ws.terminate();
-			else {
-				alive.set(ws, false);
-				ws.ping();
-			}
-		}
-	}, limits.pingIntervalMs);
-	pinger.unref();
 
 	function attach(ws: WebSocket, workflowId: string, access: Access): void {
 		if (closing) {
@@ -109,8 +97,7 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 				return ws.bufferedAmount;
 			}
 		};
-		alive.set(ws, true);
-		ws.on('pong', () => alive.set(ws, true));
+		heartbeat.watch(ws);
 		// A throw out of a socket callback would be an uncaught exception (the process exits), so the
 		// room's entry points are guarded here too, though they are not meant to throw.
 		const guarded = (what: string, fn: () => void) => {
@@ -121,7 +108,6 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 			}
 		};
 		ws.on('message', (data, isBinary) => {
-			alive.set(ws, true);
 			guarded('Collab message handling failed', () => {
 				if (!isBinary) room.refuse(socket, COLLAB_CLOSE.UNSUPPORTED, 'Binary frames only', 'unsupported');
 				else room.receive(socket, toBytes(data));
@@ -134,18 +120,19 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 			log.warn({ workflowId, error: error.message }, 'Collab socket error');
 		});
 		ws.on('close', () => {
-			alive.delete(ws);
+			heartbeat.forget(ws);
 			guarded('Collab leave failed', () => room.leave(socket));
 		});
 		room.join(socket, access);
 	}
 
-	const handleUpgrade = createUpgradeHandler({
+	const handleUpgrade = createUpgradeGate({
+		path: options.pathPrefix ?? '/yjs',
 		authorize: options.authorize,
 		allowedOrigins: options.allowedOrigins,
-		pathPrefix: options.pathPrefix,
+		sameOrigin: options.sameOrigin,
 		isClosing: () => closing,
-		log,
+		onError: (error) => log.error({ error: String(error) }, 'Collab authorize failed'),
 		onRefused: () => counters.refusedUpgrades++,
 		accept: (req, socket, head, workflowId, access) =>
 			wss.handleUpgrade(req, socket, head, (ws) => attach(ws, workflowId, access))
@@ -160,8 +147,8 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		async close() {
 			if (closing) return;
 			closing = true;
-			clearInterval(pinger);
-			const sockets = [...alive.keys()];
+			heartbeat.stop();
+			const sockets = heartbeat.sockets();
 			const closed = Promise.all(
 				sockets.map(
 					(ws) =>

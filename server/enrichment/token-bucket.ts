@@ -9,6 +9,7 @@
  * busy key send N + burst in its first minute, and a sliding-window API answered the excess with
  * 429s (and a Retry-After pause for every job on the key); see tests/load/fair-share.ts.
  */
+import { TokenBucket as Bucket } from '../token-bucket';
 import { abortError } from './abortable';
 
 export interface TokenBucketOptions {
@@ -26,36 +27,28 @@ interface Waiter {
 	onAbort?: () => void;
 }
 
-/** FIFO token bucket with a pause; `acquire` resolves when the caller may send one request. */
+/**
+ * FIFO queue over the shared token bucket (server/token-bucket.ts), with a pause; `acquire`
+ * resolves when the caller may send one request.
+ */
 export class TokenBucket {
-	#ratePerMs: number;
 	#ratePerMinute: number;
-	#burst: number;
-	#tokens: number;
-	#last: number;
-	#pausedUntil = -Infinity;
+	readonly #bucket: Bucket;
 	#waiters: Waiter[] = [];
 	#timer: ReturnType<typeof setTimeout> | null = null;
-	readonly #now: () => number;
 
 	constructor(options: TokenBucketOptions) {
-		this.#now = options.now ?? (() => performance.now());
-		this.#last = this.#now();
-		this.#burst = checkBurst(options.burst, checkRate(options.ratePerMinute));
-		this.#ratePerMs = refillPerMinute(options.ratePerMinute, this.#burst) / 60_000;
+		const burst = checkBurst(options.burst, checkRate(options.ratePerMinute));
+		this.#bucket = new Bucket({ capacity: burst, perSecond: refillPerMinute(options.ratePerMinute, burst) / 60, now: options.now });
 		this.#ratePerMinute = options.ratePerMinute;
-		this.#tokens = this.#burst;
 	}
 
 	/** Changes the rate (and burst) while running; waiters are rescheduled. */
 	setRate(ratePerMinute: number, burst?: number): void {
 		const rate = checkRate(ratePerMinute);
 		const nextBurst = checkBurst(burst, ratePerMinute);
-		this.#refill();
-		this.#ratePerMs = refillPerMinute(rate, nextBurst) / 60_000;
+		this.#bucket.setRate({ capacity: nextBurst, perSecond: refillPerMinute(rate, nextBurst) / 60 });
 		this.#ratePerMinute = rate;
-		this.#burst = nextBurst;
-		if (this.#tokens > this.#burst) this.#tokens = this.#burst;
 		this.#reschedule();
 	}
 
@@ -64,8 +57,7 @@ export class TokenBucket {
 	 * burst never runs into a 429 the server already announced.
 	 */
 	capTokens(n: number): void {
-		this.#refill();
-		if (this.#tokens > n) this.#tokens = Math.max(0, n);
+		this.#bucket.cap(n);
 	}
 
 	/** The rate in force (requests per minute, burst included). */
@@ -80,23 +72,19 @@ export class TokenBucket {
 
 	/** Milliseconds the bucket stays paused by a Retry-After (0 when not paused). */
 	get pausedForMs(): number {
-		return Math.max(0, this.#pausedUntil - this.#now());
+		return this.#bucket.pausedForMs;
 	}
 
 	/** Nobody gets a token for `ms`; tokens do not accrue meanwhile (no burst when it lifts). */
 	pause(ms: number): void {
-		const until = this.#now() + ms;
-		if (until <= this.#pausedUntil) return;
-		this.#refill();
-		this.#pausedUntil = until;
-		this.#tokens = 0;
+		this.#bucket.pause(ms);
 		this.#reschedule();
 	}
 
 	/** Resolves when a token is ours; rejects at once with the signal's reason on abort. */
 	acquire(signal?: AbortSignal): Promise<void> {
 		if (signal?.aborted) return Promise.reject(abortError(signal));
-		if (this.#waiters.length === 0 && this.#take()) return Promise.resolve();
+		if (this.#waiters.length === 0 && this.#bucket.take()) return Promise.resolve();
 		return new Promise<void>((resolve, reject) => {
 			const waiter: Waiter = { resolve, reject, signal };
 			if (signal) {
@@ -123,22 +111,8 @@ export class TokenBucket {
 		}
 	}
 
-	#refill(): void {
-		const now = this.#now();
-		const from = Math.max(this.#last, this.#pausedUntil);
-		if (now > from) this.#tokens = Math.min(this.#burst, this.#tokens + (now - from) * this.#ratePerMs);
-		this.#last = Math.max(this.#last, now);
-	}
-
-	#take(): boolean {
-		this.#refill();
-		if (this.#now() < this.#pausedUntil || this.#tokens < 1) return false;
-		this.#tokens -= 1;
-		return true;
-	}
-
 	#drain(): void {
-		while (this.#waiters.length > 0 && this.#take()) {
+		while (this.#waiters.length > 0 && this.#bucket.take()) {
 			const w = this.#waiters.shift()!;
 			if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
 			w.resolve();
@@ -150,9 +124,7 @@ export class TokenBucket {
 		this.#timer = null;
 		this.#drain();
 		if (this.#waiters.length === 0) return;
-		const now = this.#now();
-		const untilToken = this.#tokens >= 1 ? 0 : (1 - this.#tokens) / this.#ratePerMs;
-		const delay = Math.max(this.#pausedUntil - now, 0) + untilToken;
+		const delay = this.#bucket.msUntil();
 		this.#timer = setTimeout(() => {
 			this.#timer = null;
 			this.#reschedule();

@@ -4,7 +4,7 @@
  * ```
  * job manager ──publish(workflowId, event)──▶ LiveRoom (state + coalescing) ──▶ sockets
  *                                                 ▲ loadSnapshot(workflowId) once per room
- * upgrade ─▶ token checked (401/403/404 on the raw socket) ─▶ hello, snapshot, deltas
+ * upgrade ─▶ sockets/upgrade-gate.ts (401/403/404 on the raw socket) ─▶ hello, snapshot, deltas
  * ```
  * A room lives while someone watches or one of its jobs is unfinished, so a late joiner gets the
  * in-memory truth rather than a store that lags by a progress tick. Transport-free parts (state,
@@ -14,20 +14,19 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { MAX_CLIENT_FRAME_BYTES, parseClientMessage, type LiveEvent, type LiveJob } from '../../src/lib/workflow/protocol';
-import { ID_PATTERN, readToken, type Access } from '../access';
-import { FrameLimiter } from './frame-limiter';
+import type { Access } from '../access';
+import { createHeartbeat } from '../sockets/heartbeat';
+import { createUpgradeGate, type Authorize, type OriginRule } from '../sockets/upgrade-gate';
+import { TokenBucket } from '../token-bucket';
 import { LiveRoom, type LiveCounters } from './live-room';
-import { refuseUpgrade } from './upgrade-refusal';
 
-export interface LiveHubOptions {
-	/** What a token may do on a workflow (the workflows repository's `authorize`). */
-	authorize: (workflowId: string, token: string) => Promise<Access | null>;
+export interface LiveHubOptions extends OriginRule {
+	/** What a token may do on a workflow (null → 401, 'forbidden' → 403), as for the rooms. */
+	authorize: Authorize;
 	/** The workflow's recent and running jobs, oldest first, when a room opens. */
 	loadSnapshot: (workflowId: string) => Promise<LiveJob[]>;
 	/** URL prefix (default `/live`). */
 	path?: string;
-	/** When set, a browser `Origin` outside the list is refused (403). Requests without one pass. */
-	allowedOrigins?: readonly string[];
 	/** Progress tick: at most one progress message per job per client per tick (default 100 ms). */
 	flushIntervalMs?: number;
 	/** Unsent bytes above which a client gets no progress until it drains (default 256 KiB). */
@@ -72,31 +71,16 @@ export const LIVE_CLOSE = {
  * @example const hub = createLiveHub({ authorize: workflows.authorize, loadSnapshot }); server.on('upgrade', (r, s, h) => hub.handleUpgrade(r, s, h) || s.destroy())
  */
 export function createLiveHub(options: LiveHubOptions): LiveHub {
-	const prefix = (options.path ?? '/live').replace(/\/+$/, '');
-	const allowed = options.allowedOrigins?.length ? new Set(options.allowedOrigins) : null;
 	const frames = options.clientFrames ?? { perSecond: 5, burst: 20 };
 	const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
 	const rooms = new Map<string, LiveRoom>();
-	const sockets = new Map<WebSocket, { alive: boolean }>();
+	const heartbeat = createHeartbeat<WebSocket>({ intervalMs: options.heartbeatMs ?? 30_000 });
 	const counters: LiveCounters = { messagesSent: 0, progressHeldBack: 0, clientsDropped: 0 };
 	let upgradesRefused = 0;
 	let framesRefused = 0;
 	let closing = false;
 	const onError = options.onError ?? (() => {});
 
-	const heartbeat =
-		options.heartbeatMs === 0
-			? null
-			: setInterval(() => {
-					for (const [ws, state] of sockets) {
-						if (!state.alive) ws.terminate();
-						else {
-							state.alive = false;
-							ws.ping();
-						}
-					}
-				}, options.heartbeatMs ?? 30_000);
-	heartbeat?.unref?.();
 
 	function roomFor(workflowId: string): LiveRoom {
 		const existing = rooms.get(workflowId);
@@ -121,21 +105,16 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 		rooms.delete(room.workflowId);
 	}
 
-	function refuse(socket: Duplex, status: number, code: string, message: string): void {
-		upgradesRefused++;
-		refuseUpgrade(socket, status, code, message);
-	}
-
 	function attach(ws: WebSocket, workflowId: string, access: Access): void {
 		if (closing) {
 			ws.close(LIVE_CLOSE.GOING_AWAY, 'Server shutting down');
 			return;
 		}
-		const state = { alive: true };
-		sockets.set(ws, state);
+		heartbeat.watch(ws);
 		const room = roomFor(workflowId);
 		const client = room.join(ws, access);
-		const limiter = new FrameLimiter(frames);
+		// A client over the rate is misbehaving (the browser pings every ~25 s): it is closed.
+		const limiter = new TokenBucket({ capacity: frames.burst, perSecond: frames.perSecond });
 		let refused = false;
 		const shut = (code: number, reason: string) => {
 			refused = true;
@@ -143,7 +122,6 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 			ws.close(code, reason.slice(0, 120));
 		};
 
-		ws.on('pong', () => (state.alive = true));
 		ws.on('message', (data: RawData, isBinary: boolean) => {
 			if (refused) return;
 			if (isBinary) return shut(LIVE_CLOSE.UNSUPPORTED, 'Binary frames are not supported');
@@ -158,49 +136,23 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 		});
 		ws.on('error', (err) => onError(err, 'live socket'));
 		ws.on('close', () => {
-			sockets.delete(ws);
+			heartbeat.forget(ws);
 			room.leave(client);
 			evictIfIdle(room);
 		});
 	}
 
 	return {
-		handleUpgrade(req, socket, head) {
-			let url: URL;
-			try {
-				url = new URL(req.url ?? '/', 'http://localhost');
-			} catch {
-				return false;
-			}
-			if (url.pathname !== prefix && !url.pathname.startsWith(`${prefix}/`)) return false;
-			// A reset while we check the token must not crash the process.
-			const swallow = () => socket.destroy();
-			socket.on('error', swallow);
-
-			const workflowId = decodeSafe(url.pathname.slice(prefix.length + 1));
-			const token = readToken(req.url ?? '/', req.headers.authorization);
-			const origin = req.headers.origin;
-			if (closing) refuse(socket, 503, 'unavailable', 'Server shutting down');
-			else if (!workflowId || !ID_PATTERN.test(workflowId)) refuse(socket, 404, 'not_found', 'Workflow not found');
-			else if (allowed && origin && !allowed.has(origin)) refuse(socket, 403, 'forbidden', 'Origin not allowed');
-			else if (!token) refuse(socket, 401, 'unauthorized', 'This workflow needs its link token (?token=…)');
-			else {
-				options.authorize(workflowId, token).then(
-					(access) => {
-						if (socket.destroyed) return;
-						if (closing) return refuse(socket, 503, 'unavailable', 'Server shutting down');
-						if (!access) return refuse(socket, 403, 'forbidden', 'This link token is not valid for this workflow');
-						socket.off('error', swallow);
-						wss.handleUpgrade(req, socket, head, (ws) => attach(ws, workflowId, access));
-					},
-					(err: unknown) => {
-						onError(err, 'authorizing a live connection');
-						refuse(socket, 500, 'internal_error', 'Could not check access');
-					}
-				);
-			}
-			return true;
-		},
+		handleUpgrade: createUpgradeGate({
+			path: options.path ?? '/live',
+			authorize: options.authorize,
+			allowedOrigins: options.allowedOrigins,
+			sameOrigin: options.sameOrigin,
+			isClosing: () => closing,
+			onRefused: () => upgradesRefused++,
+			onError: (err) => onError(err, 'authorizing a live connection'),
+			accept: (req, socket, head, workflowId, access) => wss.handleUpgrade(req, socket, head, (ws) => attach(ws, workflowId, access))
+		}),
 
 		publish(workflowId, event) {
 			if (closing) return;
@@ -212,10 +164,10 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 		async close() {
 			if (closing) return;
 			closing = true;
-			if (heartbeat) clearInterval(heartbeat);
+			heartbeat.stop();
 			for (const room of rooms.values()) room.dispose();
 			rooms.clear();
-			const open = [...sockets.keys()];
+			const open = heartbeat.sockets();
 			const closed = open.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
 			for (const ws of open) ws.close(LIVE_CLOSE.GOING_AWAY, 'Server shutting down');
 			const force = setTimeout(() => open.forEach((ws) => ws.terminate()), 2_000);
@@ -226,7 +178,7 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 		},
 
 		stats() {
-			return { rooms: rooms.size, clients: sockets.size, upgradesRefused, framesRefused, ...counters };
+			return { rooms: rooms.size, clients: heartbeat.size, upgradesRefused, framesRefused, ...counters };
 		}
 	};
 }
@@ -235,12 +187,4 @@ function rawText(data: RawData): string {
 	if (Buffer.isBuffer(data)) return data.toString('utf8');
 	if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
 	return Buffer.from(data).toString('utf8');
-}
-
-function decodeSafe(s: string): string | null {
-	try {
-		return decodeURIComponent(s);
-	} catch {
-		return null;
-	}
 }

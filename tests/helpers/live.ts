@@ -33,7 +33,9 @@ export async function startLiveHarness(options: LiveHarnessOptions = {}): Promis
 	const hub = createLiveHub({
 		heartbeatMs: 0,
 		...options,
-		authorize: (id, token) => workflows.authorize(id, token),
+		// The server's own rule (null → 401) tells an unknown workflow from a wrong token; here every
+		// refused token is 'forbidden', as the tests of this hub expect of a token on the wrong workflow.
+		authorize: async (id, token) => (await workflows.authorize(id, token)) ?? 'forbidden',
 		loadSnapshot: options.loadSnapshot ?? (async () => [])
 	});
 	const server = createServer((_req, res) => res.writeHead(404).end());

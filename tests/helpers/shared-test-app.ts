@@ -1,5 +1,5 @@
 /**
- * The API app with shared workflows, as the collaboration extension wires it (workflows repository,
+ * The API app with shared workflows, as server/shared-workflows.ts wires it (workflows repository,
  * the collab server's documents, the workflow routes), over `createTestApp`'s store and job
  * manager: for route tests of runs, jobs, uploads and sources that belong to a workflow.
  */

@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
-import { collaboration } from '../../server/collaboration';
 import type { RunningServer } from '../../server/index';
 import type { JobProgress } from '../../server/jobs/job-progress';
 import { startTestServer, testServerEnv } from '../helpers/server';
@@ -47,8 +46,7 @@ const aliceSecrets = () => [jobId, uploadPath, outputPath, SECRET_CELL, uploadPa
 beforeAll(async () => {
 	temp = await makeTempDir();
 	server = await startTestServer(
-		testServerEnv(temp.dir, null, { NODE_ENV: 'production', ADMIN_TOKEN: ADMIN, RATE_LIMIT_WORKFLOWS_PER_MIN: '0', RATE_LIMIT_UPLOADS_PER_MIN: '0', RATE_LIMIT_RUNS_PER_MIN: '0' }),
-		{ extensions: [collaboration] }
+		testServerEnv(temp.dir, null, { NODE_ENV: 'production', ADMIN_TOKEN: ADMIN, RATE_LIMIT_WORKFLOWS_PER_MIN: '0', RATE_LIMIT_UPLOADS_PER_MIN: '0', RATE_LIMIT_RUNS_PER_MIN: '0' })
 	);
 	const form = new FormData();
 	form.append('file', new Blob([`name,company\n${SECRET_CELL},Acme\nGrace Hopper,Navy\n`], { type: 'text/csv' }), 'alice.csv');

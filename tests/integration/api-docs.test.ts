@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { validate } from '@readme/openapi-parser';
-import { collaboration } from '../../server/collaboration';
 import type { RunningServer } from '../../server/index';
 import { REFERENCE_PAGE_CSP } from '../../server/openapi/reference-page';
 import { startTestServer, testServerEnv } from '../helpers/server';
@@ -16,7 +15,7 @@ let server: RunningServer;
 
 beforeAll(async () => {
 	temp = await makeTempDir();
-	server = await startTestServer(testServerEnv(temp.dir, null), { extensions: [collaboration] });
+	server = await startTestServer(testServerEnv(temp.dir, null));
 });
 afterAll(async () => {
 	await server?.close();

@@ -11,7 +11,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
-import { collaboration } from '../../server/collaboration';
 import type { RunningServer } from '../../server/index';
 import { COLLAB_CLOSE, describeCollabClose } from '../../src/lib/workflow/collab-close-codes';
 import { awarenessFrame, connectProvider, startCollab, waitFor, type CollabClient, type CollabHarness } from '../helpers/collab';
@@ -25,7 +24,7 @@ const harnesses: CollabHarness[] = [];
 
 beforeAll(async () => {
 	temp = await makeTempDir();
-	server = await startTestServer(testServerEnv(temp.dir, null), { extensions: [collaboration] });
+	server = await startTestServer(testServerEnv(temp.dir, null));
 });
 afterEach(async () => {
 	for (const c of clients.splice(0)) c.destroy();

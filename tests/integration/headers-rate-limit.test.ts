@@ -6,7 +6,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collaboration } from '../../server/collaboration';
 import type { RunningServer } from '../../server/index';
 import { startTestServer, testServerEnv } from '../helpers/server';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir';
@@ -19,8 +18,8 @@ let direct: RunningServer;
 
 beforeAll(async () => {
 	temps = [await makeTempDir(), await makeTempDir()];
-	proxied = await startTestServer(testServerEnv(temps[0].dir, null, { ...LIMITS, TRUST_PROXY: 'true' }), { extensions: [collaboration] });
-	direct = await startTestServer(testServerEnv(temps[1].dir, null, LIMITS), { extensions: [collaboration] });
+	proxied = await startTestServer(testServerEnv(temps[0].dir, null, { ...LIMITS, TRUST_PROXY: 'true' }));
+	direct = await startTestServer(testServerEnv(temps[1].dir, null, LIMITS));
 });
 afterAll(async () => {
 	await proxied?.close();

@@ -4,7 +4,6 @@
  * no Referer leaks a token; API answers — errors and 404s included — are nosniff and not cached.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collaboration } from '../../server/collaboration';
 import type { RunningServer } from '../../server/index';
 import { isolatedBuild } from '../helpers/isolated-build';
 import { startTestServer, testServerEnv } from '../helpers/server';
@@ -17,7 +16,7 @@ let workflow: { id: string; edit_token: string; view_token: string };
 beforeAll(async () => {
 	const build = await isolatedBuild('leakcheck', { SIXTYFOUR_API_KEY: 'sk-test-LEAKCHECK-123' });
 	temp = await makeTempDir();
-	server = await startTestServer(testServerEnv(temp.dir, null), { extensions: [collaboration], pages: () => build.loadHandler() });
+	server = await startTestServer(testServerEnv(temp.dir, null), { pages: () => build.loadHandler() });
 	const res = await fetch(`${server.url}/api/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"from":"basic"}' });
 	workflow = (await res.json()) as typeof workflow;
 }, 180_000);

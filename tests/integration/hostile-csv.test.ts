@@ -13,7 +13,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { collaboration } from '../../server/collaboration';
 import type { RunningServer } from '../../server/index';
 import type { JobProgress } from '../../server/jobs/job-progress';
 import { startFakeSixtyfour, type FakeAnswer, type FakeSixtyfour } from '../helpers/fake-sixtyfour';
@@ -99,7 +98,7 @@ beforeAll(async () => {
 		return { status: 404, body: { detail: 'Not found' } };
 	});
 	temp = await makeTempDir('leadflow-hostile-csv-');
-	server = await startTestServer(testServerEnv(temp.dir, fake.url, { SIXTYFOUR_ASYNC: 'false', SIXTYFOUR_MAX_ATTEMPTS: '1' }), { extensions: [collaboration] });
+	server = await startTestServer(testServerEnv(temp.dir, fake.url, { SIXTYFOUR_ASYNC: 'false', SIXTYFOUR_MAX_ATTEMPTS: '1' }));
 	const content = 'name,company\nAda Lovelace,Engines\n';
 	const res = await uploadFile(content);
 	expect(res.status).toBe(200);

@@ -11,7 +11,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { collaboration } from '../../server/collaboration';
 import { startSimulator, type RunningSimulator } from '../../server/enrichment/simulator';
 import type { RunningServer } from '../../server/index';
 import type { JobProgress } from '../../server/jobs/job-progress';
@@ -52,7 +51,7 @@ async function settle(id: string): Promise<JobProgress> {
 beforeAll(async () => {
 	sim = await startSimulator({ latency: { default: { medianMs: 2 } } });
 	temp = await makeTempDir('leadflow-hostile-');
-	server = await startTestServer(testServerEnv(temp.dir, sim.url, { SIXTYFOUR_ASYNC: 'false' }), { extensions: [collaboration] });
+	server = await startTestServer(testServerEnv(temp.dir, sim.url, { SIXTYFOUR_ASYNC: 'false' }));
 	const created = await postJson('/workflows', { name: 'Target' });
 	expect(created.status).toBe(201);
 	shared = await created.json();

@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { collaboration } from '../../server/collaboration';
 import { startSimulator, type RunningSimulator } from '../../server/enrichment/simulator';
 import type { RunningServer } from '../../server/index';
 import { METRIC_NAMES } from '../../server/metrics';
@@ -29,9 +28,7 @@ beforeAll(async () => {
 		rateLimit: { requests: 6, windowMs: 300 }
 	});
 	temp = await makeTempDir();
-	server = await startTestServer(testServerEnv(temp.dir, sim.url, { SIXTYFOUR_ASYNC: 'false', SIXTYFOUR_MAX_ATTEMPTS: '10' }), {
-		extensions: [collaboration]
-	});
+	server = await startTestServer(testServerEnv(temp.dir, sim.url, { SIXTYFOUR_ASYNC: 'false', SIXTYFOUR_MAX_ATTEMPTS: '10' }));
 });
 afterAll(async () => {
 	await server?.close();

@@ -7,7 +7,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { request as httpRequest } from 'node:http';
 import WebSocket from 'ws';
-import { collaboration } from '../../server/collaboration';
 import type { RunningServer } from '../../server/index';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir';
 import { startTestServer, testServerEnv } from '../helpers/server';
@@ -38,7 +37,7 @@ function upgradeStatus(url: string, origin: string | undefined, host?: string): 
 
 async function start(extra: Record<string, string>) {
 	tmp = await makeTempDir();
-	server = await startTestServer(testServerEnv(tmp.dir, null, extra), { extensions: [collaboration] });
+	server = await startTestServer(testServerEnv(tmp.dir, null, extra));
 	const created = await (await fetch(`${server.url}/api/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json();
 	const ws = server.url.replace('http', 'ws');
 	return { yjs: `${ws}/yjs/${created.id}?token=${created.edit_token}`, live: `${ws}/live/${created.id}?token=${created.edit_token}` };

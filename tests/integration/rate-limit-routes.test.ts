@@ -9,7 +9,6 @@ import { request } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collaboration } from '../../server/collaboration';
 import type { RunningServer } from '../../server/index';
 import { startTestServer, testServerEnv } from '../helpers/server';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir';
@@ -25,7 +24,7 @@ const dataDirs = new Map<RunningServer, string>();
 async function start(extra: Record<string, string>): Promise<RunningServer> {
 	const temp = await makeTempDir();
 	temps.push(temp);
-	const server = await startTestServer(testServerEnv(temp.dir, null, { TRUST_PROXY: 'true', ...extra }), { extensions: [collaboration] });
+	const server = await startTestServer(testServerEnv(temp.dir, null, { TRUST_PROXY: 'true', ...extra }));
 	servers.push(server);
 	dataDirs.set(server, temp.dir);
 	return server;

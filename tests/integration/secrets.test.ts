@@ -11,7 +11,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { collaboration } from '../../server/collaboration';
 import { ConfigError, loadConfig } from '../../server/config';
 import { startSimulator, type RunningSimulator } from '../../server/enrichment/simulator';
 import type { RunningServer } from '../../server/index';
@@ -49,10 +48,9 @@ beforeAll(async () => {
 	const env = { SIXTYFOUR_API_KEY: KEY, SIXTYFOUR_POLL_INITIAL_MS: '20', SIXTYFOUR_MAX_ATTEMPTS: '1', LOG_LEVEL: 'trace', ADMIN_TOKEN: ADMIN };
 	server = await startTestServer(testServerEnv(temps[0].dir, sim.url, env), {
 		logger,
-		extensions: [collaboration],
 		pages: () => build.loadHandler()
 	});
-	echoServer = await startTestServer(testServerEnv(temps[1].dir, fake.url, env), { logger, extensions: [collaboration] });
+	echoServer = await startTestServer(testServerEnv(temps[1].dir, fake.url, env), { logger });
 }, 180_000);
 
 afterAll(async () => {

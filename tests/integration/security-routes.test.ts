@@ -1,6 +1,6 @@
 /**
  * Every route and socket of a shared workflow against every kind of token, on the real server
- * (collaboration extension, SQLite, job manager, a simulator that holds enrichment calls so a job
+ * (rooms, live channel and workflow routes, SQLite, job manager, a simulator that holds enrichment calls so a job
  * stays running): the exact status, nothing changed by a refusal, and no answer carrying another
  * workflow's data. Plus a run by workflow_id that snapshots the document a browser edited.
  */
@@ -11,7 +11,6 @@ import * as v from 'valibot';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { collaboration } from '../../server/collaboration';
 import { startSimulator, type RunningSimulator } from '../../server/enrichment/simulator';
 import type { RunningServer } from '../../server/index';
 import type { JobProgress } from '../../server/jobs/job-progress';
@@ -110,9 +109,7 @@ beforeAll(async () => {
 	// Enrichment answers take a minute: a job that enriches stays `running` for the whole file.
 	sim = await startSimulator({ latency: { default: { medianMs: 60_000, p99Ms: 60_000 } } });
 	temp = await makeTempDir();
-	server = await startTestServer(testServerEnv(temp.dir, sim.url, { SIXTYFOUR_ASYNC: 'false', MAX_CONCURRENT_JOBS: '4' }), {
-		extensions: [collaboration]
-	});
+	server = await startTestServer(testServerEnv(temp.dir, sim.url, { SIXTYFOUR_ASYNC: 'false', MAX_CONCURRENT_JOBS: '4' }));
 	a = await createWorkflow('Workflow A');
 	b = await createWorkflow('Workflow B');
 	const up = async (w: Shared, secret: string) =>

@@ -11,7 +11,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { collaboration } from '../../server/collaboration';
 import type { JobProgress } from '../../server/jobs/job-progress';
 import { startFakeSixtyfour, type FakeSixtyfour } from '../helpers/fake-sixtyfour';
 import { writeLeadsCsv } from '../helpers/leads-csv';
@@ -67,7 +66,7 @@ async function dataDir(files: Record<string, number>): Promise<string> {
 }
 
 async function start(dir: string, extra: Record<string, string>) {
-	const server = await startTestServer(testServerEnv(dir, fake.url, { SIXTYFOUR_MAX_ATTEMPTS: '1', ...extra }), { extensions: [collaboration] });
+	const server = await startTestServer(testServerEnv(dir, fake.url, { SIXTYFOUR_MAX_ATTEMPTS: '1', ...extra }));
 	servers.push(server);
 	return server;
 }

@@ -1,6 +1,6 @@
 /**
  * The app under test: the SvelteKit build served by the real server (rooms, live events, shared
- * workflows: the same extensions as `npm start`) on an ephemeral port, with its own data directory. Builds the UI first when
+ * workflows: always part of the server) on an ephemeral port, with its own data directory. Builds the UI first when
  * there is no build or it is older than the sources.
  */
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,6 @@ import { loadConfig } from '../../../server/config';
 import { createLogger } from '../../../server/log';
 import { startServer, type RunningServer } from '../../../server/index';
 import { makeTempDir, type TempDir } from '../../helpers/temp-dir';
-import { collaboration } from '../../../server/collaboration';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
 const HANDLER = join(REPO, 'build', 'handler.js');
@@ -55,8 +54,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
 		envFile: null
 	});
 	const server = await startServer(config, {
-		logger: createLogger({ level: env.LOG_LEVEL ?? 'silent' }),
-		extensions: [collaboration]
+		logger: createLogger({ level: env.LOG_LEVEL ?? 'silent' })
 	});
 	return {
 		url: server.url,
