@@ -85,10 +85,13 @@ function countReplacements(text: string): number {
 	return n;
 }
 
+/** C0 controls and DEL: never part of a name shown to people. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+
 /** A client file name reduced to something safe to show: base name, no control characters, short. */
 export function displayName(filename: string): string {
 	const base = filename.split(/[\\/]/).pop() ?? '';
-	// eslint-disable-next-line no-control-regex
-	const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 200);
+	const clean = base.replace(CONTROL_CHARACTERS, '').trim().slice(0, 200);
 	return clean || 'upload.csv';
 }
