@@ -77,6 +77,8 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 
 	const pinger = setInterval(() => {
 		for (const [ws, ok] of alive) {
+			// A paused socket is one we stopped reading (flow control): its pong waits unread too.
+			if (ws.isPaused) continue;
 			if (!ok) ws.terminate();
 			else {
 				alive.set(ws, false);
@@ -107,6 +109,12 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 			close: (code, reason) => ws.close(code, reason),
 			get bufferedAmount() {
 				return ws.bufferedAmount;
+			},
+			pause: () => ws.pause(),
+			resume: () => {
+				ws.resume();
+				// It was not pinged while paused: start counting again from now.
+				if (alive.has(ws)) alive.set(ws, true);
 			}
 		};
 		alive.set(ws, true);
