@@ -95,6 +95,12 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 			close: (code, reason) => ws.close(code, reason),
 			get bufferedAmount() {
 				return ws.bufferedAmount;
+			},
+			pause: () => ws.pause(),
+			resume: () => {
+				ws.resume();
+				// It was not pinged while paused: start counting again from now.
+				heartbeat.touch(ws);
 			}
 		};
 		heartbeat.watch(ws);

@@ -11,10 +11,22 @@ export const CollabLimitsSchema = v.strictObject({
 	maxPayloadBytes: Positive,
 	/** Largest document: an update that would grow it past this is refused (close 4413). */
 	maxDocBytes: Positive,
-	/** Per-connection token bucket: sustained messages per second… */
+	/** The pace a connection's frames are applied at (any type), sustained per second… */
 	messagesPerSecond: Positive,
-	/** …and the burst allowed after a quiet spell (beyond it: close 4429). */
+	/** …after a burst of this many. Faster frames wait their turn in the connection's inbox. */
 	messageBurst: Positive,
+	/** Stop reading a socket (TCP then slows the sender) from this many frames waiting… */
+	inboxPauseFrames: Positive,
+	/** …or this many bytes; read it again once both are back under half. */
+	inboxPauseBytes: Positive,
+	/**
+	 * A flood: more frames waiting than this (close 4529, which clients retry). Keep it far above
+	 * `inboxPauseFrames` plus what one socket read can hold (64 KiB of 6-byte frames ≈ 11,000), so
+	 * that only a client that gets past TCP flow control can reach it.
+	 */
+	inboxMaxFrames: Positive,
+	/** Likewise in bytes: keep it above `inboxPauseBytes + maxPayloadBytes + 64 KiB`. */
+	inboxMaxBytes: Positive,
 	/** Largest awareness (presence) message: it is relayed to everyone, so it is kept small. */
 	maxAwarenessBytes: Positive,
 	/** Client ids one connection may speak for over its life: its own, plus one replacement. */
@@ -27,7 +39,7 @@ export const CollabLimitsSchema = v.strictObject({
 	awarenessBurst: Positive,
 	/** A client with more than this queued unsent is too slow to follow the room (close 1013). */
 	maxBufferedBytes: Positive,
-	/** Compact the update log into a snapshot after this many updates. */
+	/** Compact the update log into a snapshot after this many appends (a merged turn is one). */
 	compactEvery: Positive,
 	/** Unload a room this long after its last client left (it is persisted first). */
 	idleEvictMs: v.pipe(v.number(), v.integer(), v.minValue(0)),
@@ -39,8 +51,12 @@ export type CollabLimits = v.InferOutput<typeof CollabLimitsSchema>;
 export const DEFAULT_LIMITS: CollabLimits = {
 	maxPayloadBytes: 2 * 1024 * 1024,
 	maxDocBytes: 5_000_000,
-	messagesPerSecond: 200,
-	messageBurst: 200,
+	messagesPerSecond: 1_000,
+	messageBurst: 1_000,
+	inboxPauseFrames: 1_000,
+	inboxPauseBytes: 1024 * 1024,
+	inboxMaxFrames: 20_000,
+	inboxMaxBytes: 8 * 1024 * 1024,
 	maxAwarenessBytes: 64 * 1024,
 	maxAwarenessIds: 2,
 	awarenessAbuseIds: 64,
@@ -69,7 +85,12 @@ export interface CollabCounters {
 	/** Document updates sent on view-only connections: dropped, never applied or relayed. */
 	droppedViewUpdates: number;
 	refusedDocTooLarge: number;
-	rateLimited: number;
+	/** Frames that arrived faster than their connection's pace and waited in its inbox. */
+	throttledFrames: number;
+	/** Times a socket stopped being read because its inbox reached the pause level. */
+	pausedReads: number;
+	/** Connections closed (4529) for flooding past the inbox bound. */
+	floods: number;
 	malformed: number;
 	unsupported: number;
 	tooBig: number;
@@ -90,7 +111,9 @@ export function createCounters(): CollabCounters {
 		compactions: 0,
 		droppedViewUpdates: 0,
 		refusedDocTooLarge: 0,
-		rateLimited: 0,
+		throttledFrames: 0,
+		pausedReads: 0,
+		floods: 0,
 		malformed: 0,
 		unsupported: 0,
 		tooBig: 0,

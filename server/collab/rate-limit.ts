@@ -1,6 +1,6 @@
 /**
- * A per-connection message budget. Synchronous on purpose: a room decides on every frame, in the
- * socket's message handler, whether to process it, so there is nothing to wait for.
+ * A token bucket. Synchronous on purpose: a room decides on every frame, in the socket's message
+ * handler, whether to handle it now or queue it, and when to look at its queue again.
  */
 import { TokenBucket } from '../token-bucket';
 
@@ -14,7 +14,21 @@ export interface MessageBudgetOptions {
 	now?: () => number;
 }
 
-/** A token bucket: `take()` is false once the connection has spent its budget. */
-export function createMessageBudget(options: MessageBudgetOptions): { take(): boolean } {
-	return new TokenBucket({ capacity: options.burst, perSecond: options.perSecond, now: options.now });
+export interface MessageBudget {
+	/** Spends `count` messages (default 1); false, with nothing spent, if fewer are left. */
+	take(count?: number): boolean;
+	/** Whole messages that may be spent right now. */
+	available(): number;
+	/** Milliseconds until `count` messages (at most the burst) may be spent; 0 if they may now. */
+	waitFor(count: number): number;
+}
+
+/** A connection's frame budget, on the shared token bucket. */
+export function createMessageBudget(options: MessageBudgetOptions): MessageBudget {
+	const bucket = new TokenBucket({ capacity: options.burst, perSecond: options.perSecond, now: options.now });
+	return {
+		take: (count = 1) => bucket.take(count),
+		available: () => Math.floor(bucket.tokens),
+		waitFor: (count) => bucket.msUntil(Math.min(count, bucket.capacity))
+	};
 }

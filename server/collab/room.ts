@@ -4,8 +4,16 @@
  * (y-protocols/awareness) and awareness queries. Sockets sit behind `CollabSocket`, so the room
  * knows nothing of `ws` and tests could drive it with fakes.
  *
- * Order of effects for an edit: validate → apply to the doc → append to the log (synchronous,
- * durable) → relay to the others. Nobody sees an edit the server has not stored.
+ * Order of effects for an edit: queue → validate → apply to the doc → append to the log
+ * (synchronous, durable) → relay to the others. Nobody sees an edit the server has not stored.
+ *
+ * Flow control, not disconnection: every frame goes through its connection's inbox and is handled
+ * in turns, at most `messagesPerSecond` (after a burst of `messageBurst`) and `TURN_FRAMES` a turn,
+ * so one fast client cannot hold the event loop. Consecutive document updates of a turn are merged
+ * and applied as one (one append, one relay). A client sending faster waits: from
+ * `inboxPauseFrames`/`inboxPauseBytes` its socket is no longer read, and TCP slows it down. Only an
+ * inbox past `inboxMaxFrames`/`inboxMaxBytes`, which flow control keeps a client from reaching, is a
+ * flood (close 4529, which clients retry).
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
@@ -16,9 +24,16 @@ import { COLLAB_CLOSE } from '../../src/lib/workflow/collab-close-codes';
 import type { CollabCounters, CollabLimits, CollabLogger } from './limits';
 import type { DocPersistence } from './persistence';
 import { RoomPresence, type Access } from './presence';
-import { createMessageBudget } from './rate-limit';
+import { Inbox } from './inbox';
+import { createMessageBudget, type MessageBudget } from './rate-limit';
 
 export type { Access } from './presence';
+
+/**
+ * Most frames one connection gets handled in one turn of the event loop: enough to merge a burst
+ * into few appends, few enough (a few ms) that other rooms are not kept waiting.
+ */
+export const TURN_FRAMES = 128;
 
 /** y-websocket top-level message types. */
 export const MESSAGE_SYNC = 0;
@@ -32,20 +47,53 @@ export interface CollabSocket {
 	close(code: number, reason: string): void;
 	/** Bytes queued but not yet written: how far behind this client is. */
 	readonly bufferedAmount: number;
+	/** Stop reading the peer's frames (TCP then slows it); a few already read may still arrive. */
+	pause(): void;
+	resume(): void;
 }
 
 class Connection {
 	closed = false;
 	/** Document updates of a view-only connection: dropped. */
 	dropped = 0;
-	readonly budget;
+	/** Reading the socket is paused: its inbox is full enough. */
+	paused = false;
+	/** Cancels the scheduled turn, if any. */
+	cancelTurn: (() => void) | null = null;
+	readonly budget: MessageBudget;
+	readonly inbox: Inbox;
 	constructor(
 		readonly socket: CollabSocket,
 		readonly access: Access,
 		limits: CollabLimits
 	) {
 		this.budget = createMessageBudget({ perSecond: limits.messagesPerSecond, burst: limits.messageBurst });
+		this.inbox = new Inbox({
+			pauseFrames: limits.inboxPauseFrames,
+			pauseBytes: limits.inboxPauseBytes,
+			maxFrames: limits.inboxMaxFrames,
+			maxBytes: limits.inboxMaxBytes
+		});
 	}
+
+	/** Closed: nothing more is handled (what waits in the inbox is dropped; the client resends it on reconnect). */
+	stop(): void {
+		this.closed = true;
+		this.cancelTurn?.();
+		this.cancelTurn = null;
+		this.inbox.clear();
+		// Read again, or the peer's answer to our close frame would wait unread until `ws` times out.
+		if (this.paused) {
+			this.paused = false;
+			this.socket.resume();
+		}
+	}
+}
+
+/** Document updates admitted in a turn and not applied yet: applied as one. */
+interface Batch {
+	updates: Uint8Array[];
+	bytes: number;
 }
 
 /** A frame we refuse: closes the sender with `code`. */
@@ -135,42 +183,147 @@ export class Room {
 		if (states.size > 0) this.#send(conn, this.#awarenessMessage([...states.keys()]));
 	}
 
-	/** Handles one binary frame from `socket`. Never throws: bad input closes only that socket. */
+	/**
+	 * Takes one binary frame from `socket`: it is handled in the connection's next turn, in order.
+	 * Never throws: bad input closes only that socket.
+	 */
 	receive(socket: CollabSocket, data: Uint8Array): void {
 		const conn = this.#conns.get(socket);
 		if (!conn || conn.closed) return;
-		if (!conn.budget.take()) {
-			this.#options.counters.rateLimited++;
-			this.#close(conn, COLLAB_CLOSE.RATE_LIMITED, 'Too many messages');
+		const state = conn.inbox.push(data);
+		if (conn.budget.available() < conn.inbox.length) this.#options.counters.throttledFrames++;
+		if (state === 'overflow') {
+			this.#options.counters.floods++;
+			this.#options.log.warn(
+				{ workflowId: this.id, frames: conn.inbox.length, bytes: conn.inbox.bytes },
+				'Collab inbox flooded past its bound; closing the sender'
+			);
+			this.#close(conn, COLLAB_CLOSE.FLOODED, 'Too many messages at once');
 			return;
 		}
+		if (state === 'pause' && !conn.paused) {
+			conn.paused = true;
+			this.#options.counters.pausedReads++;
+			conn.socket.pause();
+		}
+		this.#scheduleTurn(conn);
+	}
+
+	/** The next turn of `conn`: now (next tick) if its budget covers what waits, else once it does. */
+	#scheduleTurn(conn: Connection): void {
+		if (conn.cancelTurn !== null || conn.closed || conn.inbox.length === 0) return;
+		const wait = conn.budget.waitFor(Math.min(conn.inbox.length, TURN_FRAMES));
+		const run = () => {
+			conn.cancelTurn = null;
+			this.#turn(conn);
+		};
+		if (wait === 0) {
+			const immediate = setImmediate(run);
+			conn.cancelTurn = () => clearImmediate(immediate);
+		} else {
+			const timer = setTimeout(run, Math.ceil(wait));
+			conn.cancelTurn = () => clearTimeout(timer);
+		}
+	}
+
+	/** Handles what the budget allows of `conn`'s inbox, reads its socket again once it is low. */
+	#turn(conn: Connection): void {
+		if (conn.closed || this.#state !== 'open') return;
 		try {
-			const decoder = decoding.createDecoder(data);
-			const type = decoding.readVarUint(decoder);
-			switch (type) {
-				case MESSAGE_SYNC:
-					this.#receiveSync(conn, decoder);
-					break;
-				case MESSAGE_AWARENESS: {
-					const refusal = this.#presence.receive(conn, decoding.readVarUint8Array(decoder));
-					if (refusal) throw new Refusal(refusal.code, refusal.reason, refusal.counter);
-					break;
-				}
-				case MESSAGE_QUERY_AWARENESS:
-					this.#send(conn, this.#awarenessMessage([...this.awareness.getStates().keys()]));
-					break;
-				default:
-					throw new Refusal(COLLAB_CLOSE.UNSUPPORTED, `Unsupported message type ${type}`, 'unsupported');
+			const count = Math.min(conn.inbox.length, TURN_FRAMES, conn.budget.available());
+			if (count > 0 && conn.budget.take(count)) this.#handle(conn, conn.inbox.take(count));
+			if (conn.closed) return;
+			if (conn.paused && conn.inbox.canResume) {
+				conn.paused = false;
+				conn.socket.resume();
 			}
+			this.#scheduleTurn(conn);
 		} catch (error) {
-			const refusal =
-				error instanceof Refusal ? error : new Refusal(COLLAB_CLOSE.MALFORMED, 'Malformed message', 'malformed');
-			this.#options.counters[refusal.counter]++;
-			this.#options.log.warn(
-				{ workflowId: this.id, code: refusal.code, error: error instanceof Error ? error.message : String(error) },
-				'Collab frame refused'
-			);
-			this.#close(conn, refusal.code, refusal.message);
+			// Not meant to happen (`#handle` refuses bad input itself); a timer must not throw.
+			this.#options.log.error({ workflowId: this.id, error: String(error) }, 'Collab turn failed');
+			this.#close(conn, COLLAB_CLOSE.INTERNAL, 'Internal error');
+		}
+	}
+
+	/**
+	 * `conn` is leaving, or the room closes: applies the document updates it has queued, whatever
+	 * its pace (they are someone's edits). The rest would only be answered to a closed socket.
+	 */
+	#flush(conn: Connection): void {
+		conn.cancelTurn?.();
+		conn.cancelTurn = null;
+		if (conn.inbox.length > 0 && this.#state === 'open') this.#handle(conn, conn.inbox.take(conn.inbox.length), true);
+	}
+
+	/**
+	 * Handles `frames` of `conn` in order (only their document updates if `updatesOnly`);
+	 * consecutive updates are merged and applied as one. Never throws: a bad frame closes `conn`,
+	 * after the valid updates before it are applied.
+	 */
+	#handle(conn: Connection, frames: Uint8Array[], updatesOnly = false): void {
+		const batch: Batch = { updates: [], bytes: 0 };
+		let failure: unknown = null;
+		for (const data of frames) {
+			if (conn.closed) break;
+			try {
+				this.#handleFrame(conn, data, batch, updatesOnly);
+			} catch (error) {
+				failure = error;
+				break;
+			}
+		}
+		try {
+			this.#applyBatch(conn, batch);
+		} catch (error) {
+			failure ??= error;
+		}
+		if (failure === null) return;
+		const refusal =
+			failure instanceof Refusal ? failure : new Refusal(COLLAB_CLOSE.MALFORMED, 'Malformed message', 'malformed');
+		this.#options.counters[refusal.counter]++;
+		this.#options.log.warn(
+			{ workflowId: this.id, code: refusal.code, error: failure instanceof Error ? failure.message : String(failure) },
+			'Collab frame refused'
+		);
+		this.#close(conn, refusal.code, refusal.message);
+	}
+
+	#handleFrame(conn: Connection, data: Uint8Array, batch: Batch, updatesOnly: boolean): void {
+		const decoder = decoding.createDecoder(data);
+		const type = decoding.readVarUint(decoder);
+		if (type === MESSAGE_SYNC) {
+			const sync = decoding.readVarUint(decoder);
+			if (sync === syncProtocol.messageYjsSyncStep2 || sync === syncProtocol.messageYjsUpdate) {
+				this.#admitUpdate(conn, decoding.readVarUint8Array(decoder), batch);
+				return;
+			}
+			if (updatesOnly) return;
+			// Anything else is answered after the edits sent before it.
+			this.#applyBatch(conn, batch);
+			if (sync !== syncProtocol.messageYjsSyncStep1) {
+				throw new Refusal(COLLAB_CLOSE.MALFORMED, `Unknown sync message ${sync}`, 'malformed');
+			}
+			const stateVector = decoding.readVarUint8Array(decoder);
+			const reply = encoding.createEncoder();
+			encoding.writeVarUint(reply, MESSAGE_SYNC);
+			encoding.writeVarUint(reply, syncProtocol.messageYjsSyncStep2);
+			encoding.writeVarUint8Array(reply, Y.encodeStateAsUpdate(this.doc, stateVector));
+			this.#send(conn, encoding.toUint8Array(reply));
+			return;
+		}
+		if (updatesOnly) return;
+		this.#applyBatch(conn, batch);
+		switch (type) {
+			case MESSAGE_AWARENESS: {
+				const refusal = this.#presence.receive(conn, decoding.readVarUint8Array(decoder));
+				if (refusal) throw new Refusal(refusal.code, refusal.reason, refusal.counter);
+				break;
+			}
+			case MESSAGE_QUERY_AWARENESS:
+				this.#send(conn, this.#awarenessMessage([...this.awareness.getStates().keys()]));
+				break;
+			default:
+				throw new Refusal(COLLAB_CLOSE.UNSUPPORTED, `Unsupported message type ${type}`, 'unsupported');
 		}
 	}
 
@@ -182,10 +335,15 @@ export class Room {
 		this.#close(conn, code, reason);
 	}
 
-	/** The socket closed (from either side): forget it and clear its presence at once. */
+	/**
+	 * The socket closed (from either side): apply what it sent before closing (edits a person made),
+	 * then forget it and clear its presence at once.
+	 */
 	leave(socket: CollabSocket): void {
 		const conn = this.#conns.get(socket);
-		if (conn) this.#forget(conn);
+		if (!conn) return;
+		if (!conn.closed) this.#flush(conn);
+		this.#forget(conn);
 	}
 
 	/** Folds the update log into one snapshot (throws if the store refuses). */
@@ -218,10 +376,12 @@ export class Room {
 	/** Persists, closes every connection with `code`, and releases the doc. */
 	close(code: number = COLLAB_CLOSE.GOING_AWAY, reason = 'Server shutting down'): void {
 		if (this.#state === 'closed') return;
+		// Frames already received and waiting their turn are edits too: store them before closing.
+		for (const conn of [...this.#conns.values()]) if (!conn.closed) this.#flush(conn);
 		const wasOpen = this.#state === 'open';
 		this.#state = 'closed';
 		for (const conn of [...this.#conns.values()]) {
-			conn.closed = true;
+			conn.stop();
 			this.#conns.delete(conn.socket);
 			safeClose(conn.socket, code, reason);
 		}
@@ -232,23 +392,8 @@ export class Room {
 		}
 	}
 
-	#receiveSync(conn: Connection, decoder: decoding.Decoder): void {
-		const type = decoding.readVarUint(decoder);
-		if (type === syncProtocol.messageYjsSyncStep1) {
-			const stateVector = decoding.readVarUint8Array(decoder);
-			const reply = encoding.createEncoder();
-			encoding.writeVarUint(reply, MESSAGE_SYNC);
-			encoding.writeVarUint(reply, syncProtocol.messageYjsSyncStep2);
-			encoding.writeVarUint8Array(reply, Y.encodeStateAsUpdate(this.doc, stateVector));
-			this.#send(conn, encoding.toUint8Array(reply));
-		} else if (type === syncProtocol.messageYjsSyncStep2 || type === syncProtocol.messageYjsUpdate) {
-			this.#receiveUpdate(conn, decoding.readVarUint8Array(decoder));
-		} else {
-			throw new Refusal(COLLAB_CLOSE.MALFORMED, `Unknown sync message ${type}`, 'malformed');
-		}
-	}
-
-	#receiveUpdate(conn: Connection, update: Uint8Array): void {
+	/** Checks one update and adds it to `batch` (or drops it: empty, or from a view link). */
+	#admitUpdate(conn: Connection, update: Uint8Array, batch: Batch): void {
 		// Decoding first (throws on garbage) means a malformed update never half-applies.
 		const decoded = Y.decodeUpdate(update);
 		if (decoded.structs.length === 0 && decoded.ds.clients.size === 0) return;
@@ -258,12 +403,25 @@ export class Room {
 			return;
 		}
 		const { maxDocBytes } = this.#options.limits;
-		if (this.#approxBytes + update.byteLength > maxDocBytes) {
+		if (this.#approxBytes + batch.bytes + update.byteLength > maxDocBytes) {
+			// Apply what came before, then measure exactly: only this update is refused.
+			this.#applyBatch(conn, batch);
 			this.#approxBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
 			if (this.#approxBytes + update.byteLength > maxDocBytes) {
 				throw new Refusal(COLLAB_CLOSE.DOC_TOO_LARGE, 'Document size limit reached', 'refusedDocTooLarge');
 			}
 		}
+		batch.updates.push(update);
+		batch.bytes += update.byteLength;
+	}
+
+	/** Applies the admitted updates as one (one append, one relay). */
+	#applyBatch(conn: Connection, batch: Batch): void {
+		if (batch.updates.length === 0) return;
+		const update = batch.updates.length === 1 ? batch.updates[0] : Y.mergeUpdates(batch.updates);
+		batch.updates = [];
+		batch.bytes = 0;
+		if (this.#state !== 'open') return;
 		Y.applyUpdate(this.doc, update, conn);
 	}
 
@@ -325,7 +483,7 @@ export class Room {
 	}
 
 	#forget(conn: Connection): void {
-		conn.closed = true;
+		conn.stop();
 		if (!this.#conns.delete(conn.socket)) return;
 		this.#presence.leave(conn);
 		if (this.#conns.size === 0 && this.#state === 'open') {
@@ -355,7 +513,7 @@ export class Room {
 		this.#options.counters.persistFailures++;
 		this.#options.log.error({ workflowId: this.id, error: String(error) }, 'Could not persist a document update');
 		for (const conn of [...this.#conns.values()]) {
-			conn.closed = true;
+			conn.stop();
 			this.#conns.delete(conn.socket);
 			safeClose(conn.socket, COLLAB_CLOSE.INTERNAL, 'Could not save the change');
 		}

@@ -9,6 +9,8 @@ export interface HeartbeatSocket {
 	ping(): void;
 	terminate(): void;
 	on(event: 'pong' | 'message', listener: () => void): unknown;
+	/** True while we stopped reading it (flow control): its pong would sit unread, so it is not pinged. */
+	readonly isPaused?: boolean;
 }
 
 export interface HeartbeatOptions {
@@ -21,6 +23,8 @@ export interface Heartbeat<S extends HeartbeatSocket = HeartbeatSocket> {
 	watch(socket: S): void;
 	/** Stops watching it (on close). */
 	forget(socket: S): void;
+	/** Counts `socket` as alive now (e.g. when reading resumes after a pause). */
+	touch(socket: S): void;
 	/** The sockets being watched: the endpoint's open connections. */
 	sockets(): S[];
 	readonly size: number;
@@ -38,6 +42,7 @@ export function createHeartbeat<S extends HeartbeatSocket>(options: HeartbeatOpt
 		options.intervalMs > 0
 			? setInterval(() => {
 					for (const [socket, ok] of alive) {
+						if (socket.isPaused) continue;
 						if (!ok) socket.terminate();
 						else {
 							alive.set(socket, false);
@@ -60,6 +65,9 @@ export function createHeartbeat<S extends HeartbeatSocket>(options: HeartbeatOpt
 		},
 		forget(socket) {
 			alive.delete(socket);
+		},
+		touch(socket) {
+			if (alive.has(socket)) alive.set(socket, true);
 		},
 		sockets: () => [...alive.keys()],
 		get size() {

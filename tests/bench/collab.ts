@@ -226,7 +226,7 @@ function arrival(c: BenchClient, seq: number, timeoutMs: number): Promise<number
 
 // ─── the server process ─────────────────────────────────────────────────────────────────────
 
-interface ServerProcess {
+export interface ServerProcess {
 	base: string;
 	stats(): Promise<{ cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats }>;
 	close(): Promise<void>;
@@ -235,7 +235,8 @@ interface ServerProcess {
 type ToServer = { type: 'stats' } | { type: 'exit' };
 type FromServer = { type: 'ready'; port: number } | { type: 'stats'; cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats };
 
-async function spawnServer(): Promise<ServerProcess> {
+/** The room server in a child process of its own (so its CPU and RSS are its own). */
+export async function spawnServer(): Promise<ServerProcess> {
 	const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
 		stdio: ['ignore', 'inherit', 'inherit', 'ipc']
 	});

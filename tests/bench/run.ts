@@ -40,6 +40,13 @@ const BENCHES: Bench[] = [
 		}
 	},
 	{
+		name: 'collab-flood',
+		run: async () => {
+			const m = await import('./collab-flood');
+			return m.formatCollabFlood(await m.benchCollabFlood());
+		}
+	},
+	{
 		name: 'event-loop',
 		run: async () => {
 			const m = await import('./event-loop');

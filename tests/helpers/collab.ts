@@ -27,6 +27,8 @@ export interface CollabHarnessOptions {
 	dbPath?: string;
 	limits?: Partial<CollabLimits>;
 	allowedOrigins?: string[];
+	/** Port on 127.0.0.1 (default: any free one); a restart on the same port lets clients reconnect. */
+	port?: number;
 }
 
 export interface CollabHarness {
@@ -75,7 +77,7 @@ export async function startCollab(options: CollabHarnessOptions): Promise<Collab
 	server.on('upgrade', (req, socket, head) => {
 		if (!collab.handleUpgrade(req, socket, head)) socket.destroy();
 	});
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
 	const { port } = server.address() as AddressInfo;
 	const base = `ws://127.0.0.1:${port}/yjs`;
 	const clients = new Set<CollabClient>();

@@ -3,6 +3,7 @@
  * document or anyone else's session.
  */
 import * as encoding from 'lib0/encoding';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLAB_CLOSE, describeCollabClose } from '../../src/lib/workflow/collab-close-codes';
 import { docToWorkflow, getParamText, setName, workflowToDoc } from '../../src/lib/workflow/doc';
@@ -13,6 +14,10 @@ const LIMITS = {
 	maxDocBytes: 50_000,
 	messagesPerSecond: 50,
 	messageBurst: 50,
+	inboxPauseFrames: 100,
+	inboxPauseBytes: 64 * 1024,
+	inboxMaxFrames: 1_000,
+	inboxMaxBytes: 256 * 1024,
 	maxAwarenessBytes: 4_096
 };
 
@@ -98,14 +103,6 @@ describe('limits close only the offending socket', () => {
 					})
 				)
 		],
-		[
-			'more messages than the rate limit',
-			COLLAB_CLOSE.RATE_LIMITED,
-			'rateLimited',
-			(send) => {
-				for (let i = 0; i < 200; i++) send(Uint8Array.of(3));
-			}
-		]
 	];
 
 	it.each(cases)('%s → close %i', async (label, code, counter, misbehave) => {
@@ -124,6 +121,48 @@ describe('limits close only the offending socket', () => {
 		expect(storedUpdates()).toBe(stored);
 		expect(describeCollabClose(code).retry).toBe(false);
 		await othersUnaffected(label);
+	});
+
+	it('frames faster than the pace wait their turn: every one is answered and the socket stays open', async () => {
+		const before = h.collab.stats();
+		const client = rawClient(`${h.base}/lim?token=tok`);
+		await client.opened;
+		let closed = false;
+		void client.closed.then(() => (closed = true));
+		// 300 awareness queries at once: six times the burst, each answered in turn (50 a second).
+		for (let i = 0; i < 300; i++) client.ws.send(Uint8Array.of(3));
+		const answers = () => client.messages.filter((m) => m[0] === 1).length;
+		await waitFor(() => answers() >= 300, '300 answers', 30_000);
+		expect(closed).toBe(false);
+		const after = h.collab.stats();
+		expect(after.throttledFrames).toBeGreaterThan(before.throttledFrames);
+		expect(after.floods).toBe(before.floods);
+		client.ws.close();
+		await client.closed;
+		await othersUnaffected('a burst');
+	}, 40_000);
+
+	it('a flood past the inbox bound (more than a paused socket can deliver) closes with 4529, which clients retry', async () => {
+		const before = docToWorkflow(await h.collab.getDoc('lim'));
+		const stored = storedUpdates();
+		const floods = h.collab.stats().floods;
+		const client = rawClient(`${h.base}/lim?token=tok`);
+		await client.opened;
+		// 5,000 frames in one TCP write: the server reads them in one go, past any pause.
+		const socket = (client.ws as unknown as { _socket: Socket })._socket;
+		socket.cork();
+		for (let i = 0; i < 5_000; i++) client.ws.send(Uint8Array.of(3));
+		socket.uncork();
+		const closed = await client.closed;
+		expect(closed.code).toBe(COLLAB_CLOSE.FLOODED);
+		expect(closed.reason.length).toBeGreaterThan(0);
+		expect(h.collab.stats().floods).toBe(floods + 1);
+		expect(describeCollabClose(closed.code).retry).toBe(true);
+		// y-websocket gives up only on 4400–4499; 4529 is in its "try again later" range.
+		expect(closed.code >= 4400 && closed.code < 4500).toBe(false);
+		expect(docToWorkflow(await h.collab.getDoc('lim'))).toEqual(before);
+		expect(storedUpdates()).toBe(stored);
+		await othersUnaffected('a flood');
 	});
 
 	it('an edit that would grow the document past maxDocBytes is refused (4413); the stored doc is unchanged', async () => {

@@ -76,7 +76,11 @@ describe('a failing compaction', () => {
 
 		// Once the store recovers, compaction works again.
 		failSnapshots(h, false);
-		for (let i = 0; i < 4; i++) setName(c.doc, `after ${i}`);
+		// One at a time: edits arriving together are merged into one append (flow control).
+		for (let i = 0; i < 4; i++) {
+			setName(c.doc, `after ${i}`);
+			await waitFor(() => loadFromDisk(h, 'w').name === `after ${i}`, `edit ${i} after recovery stored`);
+		}
 		await waitFor(() => h.collab.stats().compactions > 0, 'compaction resumes');
 		await waitFor(() => loadFromDisk(h, 'w').name === 'after 3', 'edits after recovery stored');
 		c.destroy();

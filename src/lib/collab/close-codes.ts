@@ -13,12 +13,14 @@ const TERMINAL: Record<number, string> = {
 
 /**
  * A sentence for a close that should stop reconnecting, or null for a close worth retrying
- * (network drop, server restart 1001/1006/1011/1012/1013).
+ * (network drop, server restart 1001/1006/1011/1012/1013, 4500–4599).
  */
 export function describeClose(code: number, reason = ''): string | null {
 	const detail = reason.trim();
 	if (code in TERMINAL) return detail ? `${TERMINAL[code]} (${detail})` : TERMINAL[code];
-	// 4000–4999: application codes; by HTTP analogy 4401/4403/4404/4413 are refusals.
+	// 4500–4599: "try again later" (the y-websocket convention, e.g. 4529 for a flood).
+	if (code >= 4500 && code <= 4599) return null;
+	// Other 4000–4999: application codes; by HTTP analogy 4401/4403/4404/4413 are refusals.
 	if (code >= 4000 && code <= 4999) return detail || `The server closed the connection (code ${code}).`;
 	return null;
 }

@@ -1,8 +1,9 @@
 /**
  * Close codes of the `/yjs/:id` room socket, shared by the room server and the browser wrapper
  * around the y-websocket provider. The stock provider stops reconnecting on 4400–4499 (the
- * server's "reconnecting cannot fix this"); for the standard codes that also cannot be fixed by a
- * retry (1003, 1007, 1009) the wrapper must stop by itself: `describeCollabClose(code).retry`.
+ * server's "reconnecting cannot fix this") and retries everything else, 4500–4599 included ("try
+ * again later"); for the standard codes that also cannot be fixed by a retry (1003, 1007, 1009)
+ * the wrapper must stop by itself: `describeCollabClose(code).retry`.
  */
 export const COLLAB_CLOSE = {
 	/** Server shutting down or restarting: reconnect. */
@@ -19,8 +20,12 @@ export const COLLAB_CLOSE = {
 	TRY_AGAIN: 1013,
 	/** The document would grow beyond the size limit: the edit was refused. */
 	DOC_TOO_LARGE: 4413,
-	/** More messages per second than the limit allows. */
-	RATE_LIMITED: 4429,
+	/**
+	 * A flood: more frames waiting than a connection's inbox holds, which a client that respects
+	 * TCP flow control cannot cause (a fast client is slowed, never closed). In the retry range:
+	 * the client reconnects after a back-off and its sync sends whatever was not applied.
+	 */
+	FLOODED: 4529,
 	/** Presence sent for far more client ids than one tab has: not a stock client, do not retry. */
 	PRESENCE_FLOOD: 4430
 } as const;
@@ -37,8 +42,8 @@ export function describeCollabClose(code: number): { message: string; retry: boo
 			return { message: 'A change was too large to send. Reload the page.', retry: false };
 		case COLLAB_CLOSE.DOC_TOO_LARGE:
 			return { message: 'This workflow has reached its size limit; the last change was not saved.', retry: false };
-		case COLLAB_CLOSE.RATE_LIMITED:
-			return { message: 'Too many changes too fast; editing paused. Reload the page to continue.', retry: false };
+		case COLLAB_CLOSE.FLOODED:
+			return { message: 'Too many changes at once; reconnecting.', retry: true };
 		case COLLAB_CLOSE.PRESENCE_FLOOD:
 			return { message: 'This tab sent presence for too many people and was disconnected. Reload the page.', retry: false };
 		case COLLAB_CLOSE.INTERNAL:
