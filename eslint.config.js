@@ -13,7 +13,26 @@ import ts from 'typescript-eslint';
 import svelteConfig from './svelte.config.js';
 
 /** Node's built-in modules, with and without the `node:` prefix. */
-const NODE_BUILTINS = ['node:*', 'fs', 'fs/*', 'path', 'os', 'crypto', 'http', 'https', 'net', 'stream', 'stream/*', 'url', 'util', 'child_process', 'worker_threads', 'events', 'buffer', 'zlib'];
+const NODE_BUILTINS = [
+	'node:*',
+	'fs',
+	'fs/*',
+	'path',
+	'os',
+	'crypto',
+	'http',
+	'https',
+	'net',
+	'stream',
+	'stream/*',
+	'url',
+	'util',
+	'child_process',
+	'worker_threads',
+	'events',
+	'buffer',
+	'zlib'
+];
 
 const SERVER_TYPES_ONLY = {
 	group: ['**/server/*', '**/server/**'],
@@ -68,7 +87,10 @@ export default ts.config(
 				{
 					patterns: [
 						SERVER_TYPES_ONLY,
-						{ group: ['svelte', 'svelte/*', '$app/*', '$lib/components/*'], message: 'src/lib/workflow is isomorphic: no svelte.' },
+						{
+							group: ['svelte', 'svelte/*', '$app/*', '$lib/components/*'],
+							message: 'src/lib/workflow is isomorphic: no svelte.'
+						},
 						{ group: ['hono', 'hono/*'], message: 'src/lib/workflow is isomorphic: no hono.' },
 						{ group: NODE_BUILTINS, message: 'src/lib/workflow is isomorphic: no node built-ins.' }
 					]

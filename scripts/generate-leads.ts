@@ -28,13 +28,154 @@ export interface GenerateLeadsOptions {
 
 export const LEAD_COLUMNS = ['name', 'company', 'email', 'company_location', 'linkedin'] as const;
 
-const FIRST = ['Maya', 'Tomás', 'Priya', 'Jonas', 'Grace', 'Kenji', 'Amara', 'Luca', 'Hannah', 'Diego', 'Aisha', 'Noah', 'Elena', 'Mateo', 'Sofia', 'Omar', 'Ingrid', 'Wei', 'Chloe', 'Rafael', 'Zara', 'Liam', 'Yuki', 'Fatima', 'Ethan', 'Leila', 'Marcus', 'Ana', 'Samuel', 'Nadia', 'Oliver', 'Mei', 'Kwame', 'Isla', 'Arjun', 'Clara', 'Felix', 'Sana', 'Hugo', 'Lucia'];
-const LAST = ['Okafor', 'Reyes', 'Natarajan', 'Lindqvist', 'Whitfield', 'Watanabe', 'Nwosu', 'Bianchi', 'Schultz', 'Alvarez', 'Khan', 'Becker', 'Rossi', 'Chen', 'Novak', 'Haddad', 'Olsen', 'Park', 'Dubois', 'Costa', 'Mensah', 'Kowalski', 'Tanaka', 'Silva', 'Murphy', 'Ivanova', 'Patel', 'García', 'Jensen', 'Fischer', 'Nakamura', 'Adeyemi', 'Moreau', 'Larsen', 'Gupta', 'Romero', 'Walsh', 'Suzuki', 'Hoffmann', 'Mwangi'];
-const COMPANY_A = ['Ariglad', 'Northwind', 'Bluefin', 'Sakura', 'Verdant', 'Copperleaf', 'Brightpath', 'Ironclad', 'Silverline', 'Redwood', 'Lumen', 'Harbor', 'Summit', 'Polaris', 'Cobalt', 'Meridian', 'Juniper', 'Atlas', 'Quarry', 'Tidewater'];
-const COMPANY_B = ['Robotics', 'Analytics', 'Logistics', 'Foods', 'Health', 'Labs', 'Systems', 'Energy', 'Capital', 'Software', 'Biotech', 'Media', 'Security', 'Freight', 'Studios'];
+const FIRST = [
+	'Maya',
+	'Tomás',
+	'Priya',
+	'Jonas',
+	'Grace',
+	'Kenji',
+	'Amara',
+	'Luca',
+	'Hannah',
+	'Diego',
+	'Aisha',
+	'Noah',
+	'Elena',
+	'Mateo',
+	'Sofia',
+	'Omar',
+	'Ingrid',
+	'Wei',
+	'Chloe',
+	'Rafael',
+	'Zara',
+	'Liam',
+	'Yuki',
+	'Fatima',
+	'Ethan',
+	'Leila',
+	'Marcus',
+	'Ana',
+	'Samuel',
+	'Nadia',
+	'Oliver',
+	'Mei',
+	'Kwame',
+	'Isla',
+	'Arjun',
+	'Clara',
+	'Felix',
+	'Sana',
+	'Hugo',
+	'Lucia'
+];
+const LAST = [
+	'Okafor',
+	'Reyes',
+	'Natarajan',
+	'Lindqvist',
+	'Whitfield',
+	'Watanabe',
+	'Nwosu',
+	'Bianchi',
+	'Schultz',
+	'Alvarez',
+	'Khan',
+	'Becker',
+	'Rossi',
+	'Chen',
+	'Novak',
+	'Haddad',
+	'Olsen',
+	'Park',
+	'Dubois',
+	'Costa',
+	'Mensah',
+	'Kowalski',
+	'Tanaka',
+	'Silva',
+	'Murphy',
+	'Ivanova',
+	'Patel',
+	'García',
+	'Jensen',
+	'Fischer',
+	'Nakamura',
+	'Adeyemi',
+	'Moreau',
+	'Larsen',
+	'Gupta',
+	'Romero',
+	'Walsh',
+	'Suzuki',
+	'Hoffmann',
+	'Mwangi'
+];
+const COMPANY_A = [
+	'Ariglad',
+	'Northwind',
+	'Bluefin',
+	'Sakura',
+	'Verdant',
+	'Copperleaf',
+	'Brightpath',
+	'Ironclad',
+	'Silverline',
+	'Redwood',
+	'Lumen',
+	'Harbor',
+	'Summit',
+	'Polaris',
+	'Cobalt',
+	'Meridian',
+	'Juniper',
+	'Atlas',
+	'Quarry',
+	'Tidewater'
+];
+const COMPANY_B = [
+	'Robotics',
+	'Analytics',
+	'Logistics',
+	'Foods',
+	'Health',
+	'Labs',
+	'Systems',
+	'Energy',
+	'Capital',
+	'Software',
+	'Biotech',
+	'Media',
+	'Security',
+	'Freight',
+	'Studios'
+];
 const SUFFIX = ['Inc', 'Inc.', ', Inc.', 'LLC', 'Ltd', 'GmbH', '', '', '', ''];
-const US = ['Austin, TX', 'Boston, MA', 'Denver, CO', 'San Francisco, CA', 'New York, NY', 'Seattle, WA', 'Chicago, IL', 'Atlanta, GA', 'Miami, FL', 'Portland, OR'];
-const ABROAD = ['Berlin, Germany', 'Toronto, ON, Canada', 'Stockholm, Sweden', 'Osaka, Japan', 'London, UK', 'Milan, Italy', 'Lagos, Nigeria', 'São Paulo, Brazil', 'Bangalore, India', 'Sydney, Australia'];
+const US = [
+	'Austin, TX',
+	'Boston, MA',
+	'Denver, CO',
+	'San Francisco, CA',
+	'New York, NY',
+	'Seattle, WA',
+	'Chicago, IL',
+	'Atlanta, GA',
+	'Miami, FL',
+	'Portland, OR'
+];
+const ABROAD = [
+	'Berlin, Germany',
+	'Toronto, ON, Canada',
+	'Stockholm, Sweden',
+	'Osaka, Japan',
+	'London, UK',
+	'Milan, Italy',
+	'Lagos, Nigeria',
+	'São Paulo, Brazil',
+	'Bangalore, India',
+	'Sydney, Australia'
+];
 
 /** mulberry32: a tiny, fast, seedable PRNG (Math.random cannot be seeded). */
 function seededRandom(seed: number): () => number {
@@ -143,7 +284,9 @@ async function main(argv: string[]): Promise<number> {
 	const started = performance.now();
 	const result = await generateLeadsFile({ rows, path: values.out, seed: Number(values.seed), duplicates: Number(values.duplicates) });
 	const seconds = (performance.now() - started) / 1000;
-	console.error(`wrote ${result.rows.toLocaleString('en')} leads (${(result.bytes / 1e6).toFixed(1)} MB) to ${values.out} in ${seconds.toFixed(1)} s`);
+	console.error(
+		`wrote ${result.rows.toLocaleString('en')} leads (${(result.bytes / 1e6).toFixed(1)} MB) to ${values.out} in ${seconds.toFixed(1)} s`
+	);
 	return 0;
 }
 

@@ -107,7 +107,20 @@ export function createApp(deps: AppDeps) {
 		.route('/', createBlockRoutes())
 		.route('/', createUploadRoutes({ dataDir, uploads: deps.uploads, maxBytes: deps.uploadLimitBytes, logger, guard }))
 		.route('/', createSourceRoutes({ dataDir, classify, guard }))
-		.route('/', createRunRoutes({ dataDir, jobs: deps.jobs, classify, guard, docs: deps.shared?.docs, admin, budget, clientOf, requestModel: deps.requestModel }))
+		.route(
+			'/',
+			createRunRoutes({
+				dataDir,
+				jobs: deps.jobs,
+				classify,
+				guard,
+				docs: deps.shared?.docs,
+				admin,
+				budget,
+				clientOf,
+				requestModel: deps.requestModel
+			})
+		)
 		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin, budget }))
 		// Last, so `/blocks`, `/jobs`… are never taken for a workflow id. Without shared workflows an
 		// empty app stands in: no routes at run time, while `AppType` still carries theirs for the client.
@@ -121,9 +134,7 @@ export function createApp(deps: AppDeps) {
 
 	const app = new Hono().route('/api', api);
 
-	app.notFound((c) =>
-		c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404)
-	);
+	app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404));
 	app.onError((err, c) => {
 		const { status, body, internal } = toErrorResponse(err);
 		if (internal) logger.error({ err, method: c.req.method, path: c.req.path }, 'request failed');

@@ -15,7 +15,8 @@ export function formatBlockLine(block: BlockProgress, type: BlockType): string {
 	const total = block.total ?? null;
 	const fraction = block.status === 'completed' ? 1 : total ? Math.min(1, block.rows_in / total) : 0;
 	const filled = Math.round(fraction * BAR_WIDTH);
-	const bar = total !== null || block.status === 'completed' ? '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled) : '·'.repeat(BAR_WIDTH);
+	const bar =
+		total !== null || block.status === 'completed' ? '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled) : '·'.repeat(BAR_WIDTH);
 	const counts = `${block.rows_in}${total !== null ? `/${total}` : ''} → ${block.rows_out}`;
 	const extra = [
 		block.errors ? `${block.errors} err` : '',

@@ -119,7 +119,10 @@ async function main(argv: string[]): Promise<number> {
 		if (event.type === 'row_error' || event.type === 'job_started') return;
 		if (event.type === 'job_finished') latest = event.blocks;
 		else latest = latest.map((b) => (b.block_id === event.block.block_id ? event.block : b));
-		draw(latest, workflow.blocks.map((b) => b.type));
+		draw(
+			latest,
+			workflow.blocks.map((b) => b.type)
+		);
 	};
 	const result = await runJob({
 		jobId: randomUUID(),
@@ -132,7 +135,11 @@ async function main(argv: string[]): Promise<number> {
 		enrichment,
 		onEvent
 	});
-	draw(result.blocks, workflow.blocks.map((b) => b.type), true);
+	draw(
+		result.blocks,
+		workflow.blocks.map((b) => b.type),
+		true
+	);
 	await simulator?.close();
 	enrichment.cache.flush();
 	db.close();

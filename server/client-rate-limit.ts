@@ -88,7 +88,11 @@ export function createClientRateLimit<K extends string>(options: ClientRateLimit
 			let bucket = buckets.get(key);
 			if (!bucket) {
 				if (buckets.size >= maxBuckets) sweep();
-				bucket = new TokenBucket({ capacity: rule.burst ?? Math.max(1, Math.floor(rule.perMinute)), perSecond: rule.perMinute / 60, now });
+				bucket = new TokenBucket({
+					capacity: rule.burst ?? Math.max(1, Math.floor(rule.perMinute)),
+					perSecond: rule.perMinute / 60,
+					now
+				});
 				buckets.set(key, bucket);
 			}
 			if (bucket.take()) return null;
@@ -118,7 +122,12 @@ export function limitRequests<K extends string>(limits: ClientRateLimit<K> | und
 		if (!refusal) return next();
 		c.header('Retry-After', String(refusal.retryAfterS));
 		return c.json(
-			{ error: { code: 'rate_limited', message: `Too many ${refusal.rule.name} from your address: try again in ${refusal.retryAfterS} s` } },
+			{
+				error: {
+					code: 'rate_limited',
+					message: `Too many ${refusal.rule.name} from your address: try again in ${refusal.retryAfterS} s`
+				}
+			},
 			429
 		);
 	};

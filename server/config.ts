@@ -115,23 +115,38 @@ export const EnvSchema = v.object({
 	UPLOAD_LIMIT_MB: numberVar(0.001, 10_240, 50),
 	/** How long a cached API answer is reused; 0 = forever. */
 	CACHE_TTL_HOURS: numberVar(0, 1_000_000, 720),
-	NODE_ENV: v.optional(
-		v.picklist(['development', 'production', 'test'], 'expected development, production or test'),
-		'development'
-	),
+	NODE_ENV: v.optional(v.picklist(['development', 'production', 'test'], 'expected development, production or test'), 'development'),
 	ALLOWED_ORIGINS: OriginList,
 	/** Count clients by `X-Forwarded-For` (right-most entry): only behind your own reverse proxy. */
 	TRUST_PROXY: BooleanVar(false),
 	/** Per client address; bursts of up to a minute's worth; 0 = no limit. Unset: 30 and 10 (no limit when NODE_ENV=test). */
 	RATE_LIMIT_WORKFLOWS_PER_MIN: v.optional(
-		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'), v.transform(Number), v.maxValue(100_000, 'expected a whole number from 0 to 100000'))
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'),
+			v.transform(Number),
+			v.maxValue(100_000, 'expected a whole number from 0 to 100000')
+		)
 	),
 	RATE_LIMIT_UPLOADS_PER_MIN: v.optional(
-		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'), v.transform(Number), v.maxValue(100_000, 'expected a whole number from 0 to 100000'))
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'),
+			v.transform(Number),
+			v.maxValue(100_000, 'expected a whole number from 0 to 100000')
+		)
 	),
 	/** Per client address per minute, shared by posted runs, shared runs and retries. Unset: 10 (no limit when NODE_ENV=test). */
 	RATE_LIMIT_RUNS_PER_MIN: v.optional(
-		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'), v.transform(Number), v.maxValue(100_000, 'expected a whole number from 0 to 100000'))
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'),
+			v.transform(Number),
+			v.maxValue(100_000, 'expected a whole number from 0 to 100000')
+		)
 	),
 	/** The operator's token (Bearer): lists every job; unset, nobody can. Never logged or echoed. */
 	ADMIN_TOKEN: v.pipe(
@@ -144,17 +159,44 @@ export const EnvSchema = v.object({
 	PUBLIC_URL: v.optional(HttpUrl),
 	/** Cents per UTC day, the whole server and each workflow (a posted run: each client); 0 = no limit. Unset: 10000 and 2000 (no limit when NODE_ENV=test). */
 	SPEND_LIMIT_CENTS_PER_DAY: v.optional(
-		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'), v.transform(Number), v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000'))
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'),
+			v.transform(Number),
+			v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000')
+		)
 	),
 	SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY: v.optional(
-		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'), v.transform(Number), v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000'))
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'),
+			v.transform(Number),
+			v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000')
+		)
 	),
 	/** Ceiling of the rate learnt from the API's `X-RateLimit-Limit` headers (unset: none). */
 	SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN: v.optional(
-		v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'expected a whole number from 1 to 1000000'), v.transform(Number), v.minValue(1, 'expected a whole number from 1 to 1000000'), v.maxValue(1_000_000, 'expected a whole number from 1 to 1000000'))
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.regex(/^\d+$/, 'expected a whole number from 1 to 1000000'),
+			v.transform(Number),
+			v.minValue(1, 'expected a whole number from 1 to 1000000'),
+			v.maxValue(1_000_000, 'expected a whole number from 1 to 1000000')
+		)
 	),
 	/** Group find-email rows into `/find-email-bulk` requests (unset: on with the simulator, off with the real API). */
-	SIXTYFOUR_FIND_EMAIL_BULK: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(['true', 'false', '1', '0', 'yes', 'no'], 'expected true or false'), v.transform((s) => s === 'true' || s === '1' || s === 'yes'))),
+	SIXTYFOUR_FIND_EMAIL_BULK: v.optional(
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.toLowerCase(),
+			v.picklist(['true', 'false', '1', '0', 'yes', 'no'], 'expected true or false'),
+			v.transform((s) => s === 'true' || s === '1' || s === 'yes')
+		)
+	),
 	LOG_LEVEL: v.optional(
 		v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected a pino level (info, debug, …)'),
 		'info'

@@ -50,7 +50,9 @@ function unrebindable(hostname: string): boolean {
  * @example if (!hosts.allows(req.headers.host)) return refuse(403)
  */
 export function createHostCheck(options: HostCheckOptions): HostCheck {
-	const publicOrigins = [...new Set([options.publicUrl, ...(options.allowedOrigins ?? [])].flatMap((u) => (u ? [new URL(u).origin] : [])))];
+	const publicOrigins = [
+		...new Set([options.publicUrl, ...(options.allowedOrigins ?? [])].flatMap((u) => (u ? [new URL(u).origin] : [])))
+	];
 	const names = new Set(publicOrigins.map((o) => new URL(o).hostname.toLowerCase()));
 	const enforced = options.nodeEnv === 'production';
 	return {

@@ -34,8 +34,7 @@ export class HttpError extends HTTPException {
 
 /** Shorthands for the errors routes throw most. */
 export const notFound = (what: string) => new HttpError(404, 'not_found', `${what} not found`);
-export const badRequest = (message: string, issues?: Issue[]) =>
-	new HttpError(400, 'invalid_request', message, issues);
+export const badRequest = (message: string, issues?: Issue[]) => new HttpError(400, 'invalid_request', message, issues);
 
 /** Turns valibot issues into `{ path, message }` under an optional prefix (`workflow`). */
 export function toIssues(issues: readonly v.BaseIssue<unknown>[], prefix = ''): Issue[] {

@@ -85,7 +85,11 @@ async function loadPageHandler(logger: Logger): Promise<NodeHandler> {
 /** The answer to a request for a host name the server does not serve (see host-check.ts). */
 function refuseHost(res: ServerResponse): void {
 	const body = JSON.stringify({ error: { code: 'forbidden', message: HOST_NOT_ALLOWED } });
-	res.writeHead(403, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+	res.writeHead(403, {
+		'content-type': 'application/json; charset=utf-8',
+		'content-length': Buffer.byteLength(body),
+		connection: 'close'
+	});
 	res.end(body);
 }
 
@@ -112,7 +116,10 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	// With a public URL, async answers come by webhook to a secret path minted per process (a
 	// restart polls every unfinished task once, so webhooks to an old secret are not missed).
 	const webhookSecret = randomBytes(32).toString('base64url');
-	const hooks = config.publicUrl && config.asyncMode ? createTaskWebhooks({ url: `${config.publicUrl}${WEBHOOK_PATH}/${webhookSecret}` }) : undefined;
+	const hooks =
+		config.publicUrl && config.asyncMode
+			? createTaskWebhooks({ url: `${config.publicUrl}${WEBHOOK_PATH}/${webhookSecret}` })
+			: undefined;
 	const common = {
 		db,
 		maxInFlight: config.maxInFlight,
@@ -212,10 +219,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		else if (path === '/metrics') metrics.handle(req, res);
 		else if (!hosts.allows(req.headers.host)) refuseHost(res);
 		else if (path === '/api' || path.startsWith('/api/')) void api(req, res);
-		else page(req, res, () => {
-			res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-			res.end('Not found\n');
-		});
+		else
+			page(req, res, () => {
+				res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+				res.end('Not found\n');
+			});
 	});
 	// WebSocket endpoints: `/yjs/:id` (rooms) and `/live/:id` (job events), behind one gate.
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

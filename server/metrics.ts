@@ -131,14 +131,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
 	const tally = createRunEventTally({
 		rowsProcessed: new Counter({ name: 'leadflow_rows_processed_total', help: 'Rows out of the last block of every job.', registers }),
-		blockRows: new Counter({ name: 'leadflow_block_rows_total', help: 'Rows out of each block, by block type.', labelNames: ['block_type'], registers }),
+		blockRows: new Counter({
+			name: 'leadflow_block_rows_total',
+			help: 'Rows out of each block, by block type.',
+			labelNames: ['block_type'],
+			registers
+		}),
 		blockErrors: new Counter({
 			name: 'leadflow_block_row_errors_total',
 			help: 'Rows that failed in a block (kept with their _error), by block type.',
 			labelNames: ['block_type'],
 			registers
 		}),
-		jobsFinished: new Counter({ name: 'leadflow_jobs_finished_total', help: 'Jobs that reached a final state, by state.', labelNames: ['status'], registers })
+		jobsFinished: new Counter({
+			name: 'leadflow_jobs_finished_total',
+			help: 'Jobs that reached a final state, by state.',
+			labelNames: ['status'],
+			registers
+		})
 	});
 
 	const apiRequests = new Counter({
@@ -150,8 +160,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
 	const scheduler = () => sources.enrichment?.stats().scheduler;
 	const cache = () => sources.enrichment?.stats().cache;
-	totalOf('leadflow_api_rate_limited_total', 'Sixtyfour API answers 429 (rate limited) seen by the key scheduler.', () => scheduler()?.rateLimited);
-	totalOf('leadflow_api_retries_total', 'Sixtyfour API attempts retried (408/429/5xx, network errors, timeouts, malformed answers).', () => scheduler()?.retries);
+	totalOf(
+		'leadflow_api_rate_limited_total',
+		'Sixtyfour API answers 429 (rate limited) seen by the key scheduler.',
+		() => scheduler()?.rateLimited
+	);
+	totalOf(
+		'leadflow_api_retries_total',
+		'Sixtyfour API attempts retried (408/429/5xx, network errors, timeouts, malformed answers).',
+		() => scheduler()?.retries
+	);
 	totalOf('leadflow_api_timeouts_total', 'Sixtyfour API attempts that got no answer in time.', () => scheduler()?.timeouts);
 	gaugeOf('leadflow_api_in_flight', 'Sixtyfour API requests sent and not yet answered.', () => scheduler()?.inFlight);
 	new Gauge({
@@ -166,9 +184,21 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 			this.set({ reason: 'backoff' }, s?.backingOff ?? 0);
 		}
 	});
-	gaugeOf('leadflow_api_concurrency_limit', 'The adaptive cap of Sixtyfour API requests in flight (halved on 429, grows on success).', () => scheduler()?.concurrency);
-	gaugeOf('leadflow_api_rate_limit_per_minute', 'Sixtyfour API requests per minute the key scheduler allows now (the configured start, then what the X-RateLimit-Limit headers say).', () => scheduler()?.ratePerMinute);
-	gaugeOf('leadflow_api_rate_limit_learned_per_minute', 'The per-minute limit the last X-RateLimit-Limit header named (0: none seen yet).', () => scheduler()?.learnedLimitPerMinute ?? undefined);
+	gaugeOf(
+		'leadflow_api_concurrency_limit',
+		'The adaptive cap of Sixtyfour API requests in flight (halved on 429, grows on success).',
+		() => scheduler()?.concurrency
+	);
+	gaugeOf(
+		'leadflow_api_rate_limit_per_minute',
+		'Sixtyfour API requests per minute the key scheduler allows now (the configured start, then what the X-RateLimit-Limit headers say).',
+		() => scheduler()?.ratePerMinute
+	);
+	gaugeOf(
+		'leadflow_api_rate_limit_learned_per_minute',
+		'The per-minute limit the last X-RateLimit-Limit header named (0: none seen yet).',
+		() => scheduler()?.learnedLimitPerMinute ?? undefined
+	);
 	totalOf('leadflow_cache_hits_total', 'Enrichment answers served from the SQLite cache (not paid again).', () => cache()?.hits);
 	totalOf('leadflow_cache_misses_total', 'Enrichment calls made because nothing was cached or in flight.', () => cache()?.misses);
 	totalOf('leadflow_cache_joined_total', 'Enrichment callers that joined an identical call already in flight.', () => cache()?.joined);
@@ -183,8 +213,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 			this.set({ channel: 'live' }, sources.hub?.stats().clients ?? 0);
 		}
 	});
-	gaugeOf('leadflow_collab_rooms_loaded', 'Workflow documents loaded in memory (one Yjs room each).', () => sources.collab?.stats().rooms);
-	gaugeOf('leadflow_collab_presence_entries', 'Presence entries held across rooms (at most one per collab connection).', () => sources.collab?.stats().presenceEntries);
+	gaugeOf(
+		'leadflow_collab_rooms_loaded',
+		'Workflow documents loaded in memory (one Yjs room each).',
+		() => sources.collab?.stats().rooms
+	);
+	gaugeOf(
+		'leadflow_collab_presence_entries',
+		'Presence entries held across rooms (at most one per collab connection).',
+		() => sources.collab?.stats().presenceEntries
+	);
 	gaugeOf('leadflow_live_rooms', 'Workflows with at least one live job-event subscriber.', () => sources.hub?.stats().rooms);
 
 	function attach(next: MetricsSources): void {
@@ -201,7 +239,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 			unsubscribe.delete('client');
 			sources.enrichment = next.enrichment;
 			const client = next.enrichment.client;
-			if (client) unsubscribe.set('client', client.observe((endpoint, status) => apiRequests.inc({ endpoint, status: String(status) })));
+			if (client)
+				unsubscribe.set(
+					'client',
+					client.observe((endpoint, status) => apiRequests.inc({ endpoint, status: String(status) }))
+				);
 		}
 	}
 	attach(options);
@@ -219,7 +261,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 			}
 			render().then(
 				(text) => {
-					res.writeHead(200, { 'content-type': registry.contentType, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+					res.writeHead(200, {
+						'content-type': registry.contentType,
+						'content-length': Buffer.byteLength(text),
+						'cache-control': 'no-store'
+					});
 					res.end(req.method === 'HEAD' ? undefined : text);
 				},
 				(err: unknown) => {

@@ -11,7 +11,6 @@ import { mapApiRows, pickValue, shapeRow, withColumns, withError } from './api-b
 
 const LABEL = 'Find Email';
 
-
 /** The best address of a list: a verified one first, then any other that was found. */
 function bestEmail(list: FoundEmail[] | null | undefined): FoundEmail | null {
 	const found = (list ?? []).filter((e) => e.address && e.status.toUpperCase() !== 'NOT_FOUND');
@@ -51,10 +50,7 @@ export const runFindEmail: BlockRunner<'find_email'> = async ({ params, columns,
 			ctx.rowError(index, 'needs a name or a LinkedIn URL to find an email');
 			return withError(out, LABEL, 'needs a name or a LinkedIn URL to find an email');
 		}
-		const answer = await ctx.enrichment.findEmail(
-			{ lead, mode: params.mode, verify_emails: true },
-			{ signal, meter: ctx.counters }
-		);
+		const answer = await ctx.enrichment.findEmail({ lead, mode: params.mode, verify_emails: true }, { signal, meter: ctx.counters });
 		const email = bestEmail(answer.email);
 		out.email = email?.address ?? existing ?? null;
 		out.email_status = email?.status.toUpperCase() ?? 'NOT_FOUND';

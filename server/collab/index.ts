@@ -16,14 +16,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type * as Y from 'yjs';
 import { COLLAB_CLOSE } from '../../src/lib/workflow/collab-close-codes';
 import type { Db } from '../store/db';
-import {
-	createCounters,
-	resolveLimits,
-	silentLogger,
-	type CollabCounters,
-	type CollabLimits,
-	type CollabLogger
-} from './limits';
+import { createCounters, resolveLimits, silentLogger, type CollabCounters, type CollabLimits, type CollabLogger } from './limits';
 import { createSqlitePersistence } from './persistence';
 import type { Access, CollabSocket } from './room';
 import { RoomRegistry } from './rooms';
@@ -140,8 +133,7 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		isClosing: () => closing,
 		onError: (error) => log.error({ error: String(error) }, 'Collab authorize failed'),
 		onRefused: () => counters.refusedUpgrades++,
-		accept: (req, socket, head, workflowId, access) =>
-			wss.handleUpgrade(req, socket, head, (ws) => attach(ws, workflowId, access))
+		accept: (req, socket, head, workflowId, access) => wss.handleUpgrade(req, socket, head, (ws) => attach(ws, workflowId, access))
 	});
 
 	return {

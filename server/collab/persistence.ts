@@ -27,9 +27,7 @@ export interface DocPersistence {
 
 /** The SQLite implementation of `DocPersistence`. */
 export function createSqlitePersistence(db: Db): DocPersistence {
-	const selectSnapshot = db.prepare<[string], { state: Buffer }>(
-		'SELECT state FROM doc_snapshots WHERE workflow_id = ?'
-	);
+	const selectSnapshot = db.prepare<[string], { state: Buffer }>('SELECT state FROM doc_snapshots WHERE workflow_id = ?');
 	const selectUpdates = db.prepare<[string], { id: number; update_data: Buffer }>(
 		'SELECT id, update_data FROM doc_updates WHERE workflow_id = ? ORDER BY id'
 	);
@@ -40,9 +38,7 @@ export function createSqlitePersistence(db: Db): DocPersistence {
 		`INSERT INTO doc_snapshots (workflow_id, state, updated_at) VALUES (?, ?, ?)
 		 ON CONFLICT (workflow_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`
 	);
-	const maxUpdateId = db.prepare<[string], { id: number | null }>(
-		'SELECT MAX(id) AS id FROM doc_updates WHERE workflow_id = ?'
-	);
+	const maxUpdateId = db.prepare<[string], { id: number | null }>('SELECT MAX(id) AS id FROM doc_updates WHERE workflow_id = ?');
 	const deleteUpdatesUpTo = db.prepare<[string, number]>('DELETE FROM doc_updates WHERE workflow_id = ? AND id <= ?');
 	const deleteUpdates = db.prepare<[string]>('DELETE FROM doc_updates WHERE workflow_id = ?');
 	const deleteSnapshot = db.prepare<[string]>('DELETE FROM doc_snapshots WHERE workflow_id = ?');

@@ -174,7 +174,12 @@ export class RoomPresence<C extends object> {
 	 * own id, `claim` a new one or `takeover` another's (both within its cap, else `overflow`),
 	 * `ignore` an echo, drop a `spoof`.
 	 */
-	#judge(conn: C, speaker: Speaker, { clientId, clock, state }: Entry, claims: number[]): 'accept' | 'claim' | 'takeover' | 'ignore' | 'spoof' | 'overflow' {
+	#judge(
+		conn: C,
+		speaker: Speaker,
+		{ clientId, clock, state }: Entry,
+		claims: number[]
+	): 'accept' | 'claim' | 'takeover' | 'ignore' | 'spoof' | 'overflow' {
 		// The server's own awareness id is nobody's to set.
 		if (clientId === this.awareness.clientID) return 'spoof';
 		const owner = this.#owners.get(clientId);
@@ -187,7 +192,10 @@ export class RoomPresence<C extends object> {
 		if (owner !== undefined && speaker.access !== 'edit') return 'spoof';
 		// Clearing an entry nobody shows: nothing to do, nothing to remember.
 		if (owner === undefined && state === 'null') return 'ignore';
-		const within = speaker.claimed.has(clientId) || claims.includes(clientId) || speaker.claimed.size + claims.length < this.#options.limits.maxAwarenessIds;
+		const within =
+			speaker.claimed.has(clientId) ||
+			claims.includes(clientId) ||
+			speaker.claimed.size + claims.length < this.#options.limits.maxAwarenessIds;
 		if (!within) return 'overflow';
 		return owner === undefined ? 'claim' : 'takeover';
 	}
@@ -200,11 +208,16 @@ export class RoomPresence<C extends object> {
 		}
 		// One entry per connection: the last id it set a state for is the one it shows.
 		const shown = accepted.findLast((e) => e.state !== null)?.clientId ?? speaker.current;
-		const retired = speaker.current !== null && speaker.current !== shown && this.#owners.get(speaker.current) === conn ? speaker.current : null;
+		const retired =
+			speaker.current !== null && speaker.current !== shown && this.#owners.get(speaker.current) === conn ? speaker.current : null;
 		speaker.current = shown;
 		const entries = accepted
 			.filter((e) => e.state === null || e.clientId === shown)
-			.map((e) => ({ clientId: e.clientId, clock: e.clock, state: JSON.stringify(e.state === null ? null : { ...e.state, access: speaker.access }) }));
+			.map((e) => ({
+				clientId: e.clientId,
+				clock: e.clock,
+				state: JSON.stringify(e.state === null ? null : { ...e.state, access: speaker.access })
+			}));
 		if (retired !== null && this.awareness.states.has(retired)) {
 			awarenessProtocol.removeAwarenessStates(this.awareness, [retired], 'replaced');
 		}

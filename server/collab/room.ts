@@ -278,8 +278,7 @@ export class Room {
 			failure ??= error;
 		}
 		if (failure === null) return;
-		const refusal =
-			failure instanceof Refusal ? failure : new Refusal(COLLAB_CLOSE.MALFORMED, 'Malformed message', 'malformed');
+		const refusal = failure instanceof Refusal ? failure : new Refusal(COLLAB_CLOSE.MALFORMED, 'Malformed message', 'malformed');
 		this.#options.counters[refusal.counter]++;
 		this.#options.log.warn(
 			{ workflowId: this.id, code: refusal.code, error: failure instanceof Error ? failure.message : String(failure) },
@@ -443,9 +442,7 @@ export class Room {
 		if (++this.#sinceCompaction >= this.#compactAt) this.#queueCompaction();
 	};
 
-	readonly #onAwarenessUpdate = (
-		{ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }
-	): void => {
+	readonly #onAwarenessUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }): void => {
 		const changed = [...added, ...updated, ...removed];
 		if (changed.length === 0) return;
 		// Sent to the sender too: a lone client's own echo is what keeps the provider's

@@ -137,12 +137,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 	return { status, error, outputPath, blocks, columns: finalColumns, rowsOut };
 }
 
-function finishBlock(
-	tracker: BlockTracker,
-	status: FinalJobStatus,
-	emit: (e: RunEvent) => void,
-	jobId: string
-) {
+function finishBlock(tracker: BlockTracker, status: FinalJobStatus, emit: (e: RunEvent) => void, jobId: string) {
 	tracker.finish(status);
 	emit({ type: 'block_finished', job_id: jobId, at: Date.now(), block: tracker.snapshot() });
 }

@@ -3,12 +3,7 @@
  * The runner knows no transport: HTTP, WebSocket and CLI are listeners of `RunEvent`s.
  */
 import type * as v from 'valibot';
-import type {
-	BlockProgressSchema,
-	FinalJobStatusSchema,
-	JobStatusSchema,
-	RunEventSchema
-} from '../../src/lib/workflow/protocol';
+import type { BlockProgressSchema, FinalJobStatusSchema, JobStatusSchema, RunEventSchema } from '../../src/lib/workflow/protocol';
 import type { BlockType, ParamsOf, Row, RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { EnrichmentService } from '../enrichment/types';
 

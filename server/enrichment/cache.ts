@@ -85,7 +85,9 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 	const figures: CacheStats = { hits: 0, misses: 0, joined: 0, storeErrors: 0 };
 	const flights = new Map<string, Flight>();
 
-	const selectAnswer = db.prepare<[string], { response: string; created_at: number }>('SELECT response, created_at FROM cache WHERE key = ?');
+	const selectAnswer = db.prepare<[string], { response: string; created_at: number }>(
+		'SELECT response, created_at FROM cache WHERE key = ?'
+	);
 	const storeAnswer = db.prepare('INSERT OR REPLACE INTO cache (key, endpoint, response, cost_cents, created_at) VALUES (?, ?, ?, ?, ?)');
 	const selectPending = db.prepare<[string], { task_id: string; endpoint: string; created_at: number }>(
 		'SELECT task_id, endpoint, created_at FROM pending_tasks WHERE key = ?'

@@ -63,7 +63,10 @@ const BulkAnswerSchema = v.strictObject({
  * The answers of a bulk request in the order of its leads, or the reason the shape is not one we
  * recognise (then nothing of it is used).
  */
-export function readBulkAnswer(raw: unknown, leads: FindEmailBulkRequest['leads']): { ok: true; answers: FindEmailResponse[] } | { ok: false; reason: string } {
+export function readBulkAnswer(
+	raw: unknown,
+	leads: FindEmailBulkRequest['leads']
+): { ok: true; answers: FindEmailResponse[] } | { ok: false; reason: string } {
 	const parsed = v.safeParse(BulkAnswerSchema, raw);
 	if (!parsed.success) {
 		const issue = parsed.issues[0];

@@ -21,7 +21,13 @@ const NO_SECRET = createRedactor('');
  * The error to throw for a non-2xx answer: `EnrichmentError` (final) or `RetryableError`. The
  * body's message is read through `redactor`, so an API echoing the key never puts it in a message.
  */
-export function errorForStatus(status: number, bodyText: string, retryAfter: string | null, what: string, redactor: Redactor = NO_SECRET): Error {
+export function errorForStatus(
+	status: number,
+	bodyText: string,
+	retryAfter: string | null,
+	what: string,
+	redactor: Redactor = NO_SECRET
+): Error {
 	const detail = detailOf(bodyText, redactor);
 	const suffix = detail ? `: ${detail}` : '';
 	if (FATAL[status]) return new EnrichmentError(`${FATAL[status]}${suffix}`, status, true);

@@ -143,7 +143,17 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 	let remaining: number | null = null;
 	let cap = maxInFlight;
 	let lastCut = -Infinity;
-	const figures = { inFlight: 0, queued: 0, waitingOnRateLimit: 0, backingOff: 0, sent: 0, succeeded: 0, retries: 0, rateLimited: 0, timeouts: 0 };
+	const figures = {
+		inFlight: 0,
+		queued: 0,
+		waitingOnRateLimit: 0,
+		backingOff: 0,
+		sent: 0,
+		succeeded: 0,
+		retries: 0,
+		rateLimited: 0,
+		timeouts: 0
+	};
 
 	function setCap(next: number): void {
 		cap = Math.min(maxInFlight, Math.max(minInFlight, next));
@@ -162,7 +172,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 	}
 
 	/** One attempt: wait for a slot, then a token, then send with a timeout. */
-	function once<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined, meter: ScheduleOptions['meter'] & object, timeoutMs: number): Promise<T> {
+	function once<T>(
+		attempt: (signal: AbortSignal) => Promise<T>,
+		signal: AbortSignal | undefined,
+		meter: ScheduleOptions['meter'] & object,
+		timeoutMs: number
+	): Promise<T> {
 		if (signal?.aborted) return Promise.reject(abortError(signal));
 		let state: 'queued' | 'started' | 'dead' = 'queued';
 		let held = true;
@@ -201,7 +216,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 		return raceAbort(run, signal);
 	}
 
-	async function send<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined, meter: { calls: number }, timeoutMs: number): Promise<T> {
+	async function send<T>(
+		attempt: (signal: AbortSignal) => Promise<T>,
+		signal: AbortSignal | undefined,
+		meter: { calls: number },
+		timeoutMs: number
+	): Promise<T> {
 		figures.inFlight++;
 		figures.sent++;
 		meter.calls++;

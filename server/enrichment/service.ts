@@ -173,7 +173,11 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 
 	/** A task that ended badly, vanished or must never be polled is no longer worth resuming; anything else may be. */
 	function forgetIfEnded(error: unknown, key: string): unknown {
-		if (error instanceof TaskEndedError || error instanceof UnsafeTaskIdError || (error instanceof EnrichmentError && error.status === 404)) {
+		if (
+			error instanceof TaskEndedError ||
+			error instanceof UnsafeTaskIdError ||
+			(error instanceof EnrichmentError && error.status === 404)
+		) {
 			cache.clearPendingTask(key);
 		}
 		return error;
@@ -215,7 +219,9 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 			allowManyWaiters(call.signal);
 			const keyed = { ...request, mode: request?.mode ?? 'PROFESSIONAL' };
 			return cache.getOrCall(FIND_EMAIL, keyed, call, async ({ signal, meter }) => {
-				const answer = batcher ? await batcher.lookup(request, { signal, meter }) : await client.findEmail(request, { signal, meter });
+				const answer = batcher
+					? await batcher.lookup(request, { signal, meter })
+					: await client.findEmail(request, { signal, meter });
 				return { value: { ...answer, cost_cents: null }, costCents: answer.cost_cents ?? 0 };
 			});
 		}

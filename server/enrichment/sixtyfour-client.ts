@@ -123,7 +123,10 @@ export interface SixtyfourClient {
 	/** `POST /find-email`. */
 	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
 	/** `POST /find-email-bulk` (≤ 100 leads): the raw answer, whose undocumented shape the caller checks (find-email-batcher.ts). */
-	findEmailBulk(request: { leads: FindEmailRequest['lead'][]; mode: string; verify_emails: boolean }, options: CallOptions): Promise<unknown>;
+	findEmailBulk(
+		request: { leads: FindEmailRequest['lead'][]; mode: string; verify_emails: boolean },
+		options: CallOptions
+	): Promise<unknown>;
 	/** `POST /find-phone`: one request, a few seconds. */
 	findPhone(request: FindPhoneRequest, options: CallOptions): Promise<FindPhoneResponse & { cost_cents: number }>;
 	/** `POST /find-phone-async`: the task id to poll. */
@@ -178,7 +181,11 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 					try {
 						response = await fetchImpl(`${baseUrl}${path}`, {
 							method,
-							headers: { 'x-api-key': options.apiKey, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+							headers: {
+								'x-api-key': options.apiKey,
+								accept: 'application/json',
+								...(body === undefined ? {} : { 'content-type': 'application/json' })
+							},
 							body: body === undefined ? undefined : JSON.stringify(body),
 							signal
 						});
@@ -200,7 +207,12 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 						throw new RetryableError(`${what}: malformed JSON in the ${response.status} answer`, response.status);
 					}
 				},
-				{ signal: call.signal, meter: call.meter, maxAttempts: options.maxAttempts, timeoutMs: timeoutMs ?? options.requestTimeoutMs }
+				{
+					signal: call.signal,
+					meter: call.meter,
+					maxAttempts: options.maxAttempts,
+					timeoutMs: timeoutMs ?? options.requestTimeoutMs
+				}
 			);
 		} catch (error) {
 			if (error instanceof AttemptsExhaustedError) {
@@ -268,21 +280,32 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 		try {
 			for (let poll = 0; ; poll++) {
 				const waitForHook = hooks !== undefined && !(resumed && poll === 0);
-				const wait = waitForHook && poll === 0 ? timing.webhookTail(endpoint, now() - started) : timing.delay(endpoint, poll, now() - started);
+				const wait =
+					waitForHook && poll === 0
+						? timing.webhookTail(endpoint, now() - started)
+						: timing.delay(endpoint, poll, now() - started);
 				if (poll > 0 && now() + wait - waitingSince > taskTimeout) {
-					throw new EnrichmentError(`Sixtyfour task ${taskId} still running after ${Math.round((now() - started) / 1000)} s (gave up waiting)`, null, false);
+					throw new EnrichmentError(
+						`Sixtyfour task ${taskId} still running after ${Math.round((now() - started) / 1000)} s (gave up waiting)`,
+						null,
+						false
+					);
 				}
 				const delivered = waitForHook ? await hooks.wait(taskId, wait, call.signal) : (await sleep(wait, call.signal), null);
 				if (delivered) lastRunningAt = now() - started; // a webhook comes at completion: no uncertainty to split
 				// A webhook body is an API answer too: scrubbed like every answer `request()` parses.
-				const raw = delivered ? redactor.json(JSON.stringify(delivered)) : await request('GET', `/job-status/${encodeURIComponent(taskId)}`, undefined, call);
+				const raw = delivered
+					? redactor.json(JSON.stringify(delivered))
+					: await request('GET', `/job-status/${encodeURIComponent(taskId)}`, undefined, call);
 				const status = parse(JobStatusSchema, raw, delivered ? 'webhook' : 'GET /job-status');
 				if (status.state === 'running') {
 					lastRunningAt = now() - started;
 					continue;
 				}
 				if (status.state === 'failed') {
-					const reason = redact(typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : '');
+					const reason = redact(
+						typeof status.error === 'string' ? `: ${status.error}` : status.error ? `: ${JSON.stringify(status.error)}` : ''
+					);
 					throw new TaskEndedError(`Sixtyfour task ${taskId} ended ${status.rawStatus}${reason}`, status.rawStatus);
 				}
 				if (!resumed) timing.observe(endpoint, now() - started, lastRunningAt);

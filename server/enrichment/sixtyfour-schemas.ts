@@ -59,10 +59,12 @@ const PersonSchema = v.union([
 /** A people list: non-person entries (null, numbers) are dropped rather than failing the company. */
 const PeopleList = v.pipe(
 	v.array(v.unknown()),
-	v.transform((items) => items.flatMap((item) => {
-		const person = v.safeParse(PersonSchema, item);
-		return person.success ? [person.output] : [];
-	}))
+	v.transform((items) =>
+		items.flatMap((item) => {
+			const person = v.safeParse(PersonSchema, item);
+			return person.success ? [person.output] : [];
+		})
+	)
 );
 
 /**
@@ -105,7 +107,15 @@ const EmailTuple = v.pipe(
 	v.transform((t) => ({ address: t[0] ?? '', status: t[1] ?? 'UNKNOWN', type: t[2] ?? null }))
 );
 const EmailList = v.optional(
-	v.nullable(v.union([v.array(EmailTuple), v.pipe(v.string(), v.transform((s) => [{ address: s, status: 'UNKNOWN', type: null }]))])),
+	v.nullable(
+		v.union([
+			v.array(EmailTuple),
+			v.pipe(
+				v.string(),
+				v.transform((s) => [{ address: s, status: 'UNKNOWN', type: null }])
+			)
+		])
+	),
 	null
 );
 

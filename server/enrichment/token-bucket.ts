@@ -125,10 +125,13 @@ export class TokenBucket {
 		this.#drain();
 		if (this.#waiters.length === 0) return;
 		const delay = this.#bucket.msUntil();
-		this.#timer = setTimeout(() => {
-			this.#timer = null;
-			this.#reschedule();
-		}, Math.max(1, Math.ceil(delay)));
+		this.#timer = setTimeout(
+			() => {
+				this.#timer = null;
+				this.#reschedule();
+			},
+			Math.max(1, Math.ceil(delay))
+		);
 	}
 }
 

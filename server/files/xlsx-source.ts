@@ -102,7 +102,8 @@ export async function openXlsx(file: string, options: OpenXlsxOptions = {}): Pro
 				const model = (reader as unknown as { model?: { sheets?: SheetInfo[] } }).model;
 				const all = model?.sheets ?? [];
 				sheets = all.map((s) => s.name);
-				chosen ??= options.sheet?.trim() || (all.find((s) => s.state !== 'hidden' && s.state !== 'veryHidden') ?? all[0])?.name || null;
+				chosen ??=
+					options.sheet?.trim() || (all.find((s) => s.state !== 'hidden' && s.state !== 'veryHidden') ?? all[0])?.name || null;
 				if ((worksheet as unknown as { name?: string }).name !== chosen) continue;
 				const rows = worksheet[Symbol.asyncIterator]();
 				try {

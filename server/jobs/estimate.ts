@@ -102,5 +102,13 @@ export function estimateRun(
 		// A block whose rows may each become any number of rows: no bound below it.
 		if (definition.cost?.unboundedRows?.(block.params)) rows = null;
 	}
-	return { input_rows: inputRows, rows: limit(inputRows), blocks, max_calls: maxCalls, max_cost_cents: maxCost, expected_requests: expected, assumptions: ASSUMPTIONS };
+	return {
+		input_rows: inputRows,
+		rows: limit(inputRows),
+		blocks,
+		max_calls: maxCalls,
+		max_cost_cents: maxCost,
+		expected_requests: expected,
+		assumptions: ASSUMPTIONS
+	};
 }

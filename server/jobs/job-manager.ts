@@ -152,7 +152,11 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			if (!((controller as AbortController | null)?.signal.reason instanceof ShutdownAbort)) {
 				const message = err instanceof Error ? err.message : String(err);
 				await store
-					.transition(jobId, ['pending', 'running'], { status: 'failed', error: `Job failed: ${message}`, finishedAt: Date.now() })
+					.transition(jobId, ['pending', 'running'], {
+						status: 'failed',
+						error: `Job failed: ${message}`,
+						finishedAt: Date.now()
+					})
 					.catch((e) => log.error({ err: e }, 'could not mark the job failed'));
 			}
 			throw err;
@@ -333,7 +337,13 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		async retry(jobId) {
 			const job = await store.get(jobId);
 			if (!job) return null;
-			return manager.submit({ workflow: job.workflow, options: job.options, workflowId: job.workflowId, owner: job.owner, retryOf: job.id });
+			return manager.submit({
+				workflow: job.workflow,
+				options: job.options,
+				workflowId: job.workflowId,
+				owner: job.owner,
+				retryOf: job.id
+			});
 		},
 
 		async resume(jobId) {

@@ -28,9 +28,8 @@ export function publicPath(dataDir: string, path: string | null): string | null 
 	if (!path) return null;
 	if (!isAbsolute(path)) return path.split(sep).join('/');
 	const rel = relative(dataDir, path);
-	return rel.startsWith('..') || isAbsolute(rel) ? path.split(sep).pop() ?? null : rel.split(sep).join('/');
+	return rel.startsWith('..') || isAbsolute(rel) ? (path.split(sep).pop() ?? null) : rel.split(sep).join('/');
 }
-
 
 /** Builds the history-list summary of a job. */
 export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: string): JobSummary {
@@ -49,7 +48,11 @@ export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: s
 		current_block: job.currentBlock,
 		// Rows the current block has finished, out of the rows it will get (a filter drops rows: count its input).
 		current_block_progress: current
-			? { done: BLOCKS[current.block_type].rowCount === 'fewer' ? current.rows_in : current.rows_out, total: current.total, errors: current.errors }
+			? {
+					done: BLOCKS[current.block_type].rowCount === 'fewer' ? current.rows_in : current.rows_out,
+					total: current.total,
+					errors: current.errors
+				}
 			: null,
 		output_path: publicPath(dataDir, job.outputPath),
 		error: job.error,
@@ -68,6 +71,13 @@ export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: s
 /** Builds the full progress view: every block of the workflow, started or not, in order. */
 export function toJobProgress(job: JobRecord, blocks: BlockProgress[], sample: Row[], dataDir: string): JobProgress {
 	const byId = new Map(blocks.map((b) => [b.block_id, b]));
-	const results = job.workflow.blocks.map((b) => (byId.get(b.id) as BlockResult | undefined) ?? (pendingBlock({ block_id: b.id, block_type: b.type }) as BlockResult));
-	return { ...toJobSummary(job, blocks, dataDir), results, sample_data: sample.slice(0, SAMPLE_ROWS).map(clipPreviewRow), workflow: job.workflow };
+	const results = job.workflow.blocks.map(
+		(b) => (byId.get(b.id) as BlockResult | undefined) ?? (pendingBlock({ block_id: b.id, block_type: b.type }) as BlockResult)
+	);
+	return {
+		...toJobSummary(job, blocks, dataDir),
+		results,
+		sample_data: sample.slice(0, SAMPLE_ROWS).map(clipPreviewRow),
+		workflow: job.workflow
+	};
 }

@@ -89,21 +89,32 @@ export function createSpendBudget(options: SpendBudgetOptions): SpendBudget {
 
 	/** The budgets that apply to an owner's spending, with their ledger scope and limit. */
 	function scopes(owner: string | null): { scope: BudgetScope; key: string; limit: number; setting: string }[] {
-		const list: { scope: BudgetScope; key: string; limit: number; setting: string }[] = [{ scope: 'server', key: SERVER_SCOPE, limit: limits.serverCentsPerDay, setting: 'SPEND_LIMIT_CENTS_PER_DAY' }];
+		const list: { scope: BudgetScope; key: string; limit: number; setting: string }[] = [
+			{ scope: 'server', key: SERVER_SCOPE, limit: limits.serverCentsPerDay, setting: 'SPEND_LIMIT_CENTS_PER_DAY' }
+		];
 		if (owner !== null) {
-			list.push({ scope: 'workflow', key: owner, limit: limits.workflowCentsPerDay, setting: 'SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY' });
+			list.push({
+				scope: 'workflow',
+				key: owner,
+				limit: limits.workflowCentsPerDay,
+				setting: 'SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY'
+			});
 		}
 		return list;
 	}
 
 	function line(day: string, key: string, limit: number): BudgetLine {
 		const spent = Math.round(ledger.spent(day, key) * 100) / 100;
-		return limit > 0 ? { limit_cents: limit, spent_cents: spent, left_cents: Math.max(0, Math.round((limit - spent) * 100) / 100) } : { limit_cents: null, spent_cents: spent, left_cents: null };
+		return limit > 0
+			? { limit_cents: limit, spent_cents: spent, left_cents: Math.max(0, Math.round((limit - spent) * 100) / 100) }
+			: { limit_cents: null, spent_cents: spent, left_cents: null };
 	}
 
 	function name(scope: BudgetScope, owner: string | null): string {
 		if (scope === 'server') return "the server's daily spend limit";
-		return owner?.startsWith('client:') ? 'the daily spend limit of runs posted from your address' : "this workflow's daily spend limit";
+		return owner?.startsWith('client:')
+			? 'the daily spend limit of runs posted from your address'
+			: "this workflow's daily spend limit";
 	}
 
 	return {
@@ -155,7 +166,11 @@ export function createSpendBudget(options: SpendBudgetOptions): SpendBudget {
 			}
 		},
 		record(owner, cents) {
-			ledger.add(utcDay(now()), scopes(owner).map((s) => s.key), cents);
+			ledger.add(
+				utcDay(now()),
+				scopes(owner).map((s) => s.key),
+				cents
+			);
 		}
 	};
 }

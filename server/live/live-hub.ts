@@ -72,7 +72,12 @@ export const LIVE_CLOSE = {
  */
 export function createLiveHub(options: LiveHubOptions): LiveHub {
 	const frames = options.clientFrames ?? { perSecond: 5, burst: 20 };
-	const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+	const wss = new WebSocketServer({
+		noServer: true,
+		maxPayload: MAX_CLIENT_FRAME_BYTES,
+		perMessageDeflate: false,
+		clientTracking: false
+	});
 	const rooms = new Map<string, LiveRoom>();
 	const heartbeat = createHeartbeat<WebSocket>({ intervalMs: options.heartbeatMs ?? 30_000 });
 	const counters: LiveCounters = { messagesSent: 0, progressHeldBack: 0, clientsDropped: 0 };
@@ -80,7 +85,6 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 	let framesRefused = 0;
 	let closing = false;
 	const onError = options.onError ?? (() => {});
-
 
 	function roomFor(workflowId: string): LiveRoom {
 		const existing = rooms.get(workflowId);

@@ -58,7 +58,14 @@ export const HistoryQuerySchema = v.object({
 		v.pipe(
 			v.string(),
 			v.maxLength(MAX_LISTED_IDS * 40, `Give at most ${MAX_LISTED_IDS} job ids`),
-			v.transform((s) => [...new Set(s.split(',').map((id) => id.trim().toLowerCase()).filter(Boolean))]),
+			v.transform((s) => [
+				...new Set(
+					s
+						.split(',')
+						.map((id) => id.trim().toLowerCase())
+						.filter(Boolean)
+				)
+			]),
 			v.minLength(1, 'Give at least one job id'),
 			v.maxLength(MAX_LISTED_IDS, `Give at most ${MAX_LISTED_IDS} job ids`),
 			v.everyItem((id) => JOB_ID.test(id), 'Job ids are UUIDs, separated by commas')
@@ -154,10 +161,15 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			const job = await load(c, 'edit');
 			// Resuming spends money like a run: a posted job answers to the same switch.
 			if (job.workflowId === null) admin.requireForPostedRun(c);
-			if (job.status !== 'paused') throw new HttpError(409, 'conflict', `Only a paused job can be resumed; this one is ${job.status}`);
+			if (job.status !== 'paused')
+				throw new HttpError(409, 'conflict', `Only a paused job can be resumed; this one is ${job.status}`);
 			const short = budget?.shortfall(job.owner, null);
 			if (short) {
-				throw new HttpError(402, 'budget_exceeded', `Nothing is left to spend: ${short.describe}. Resume after 00:00 UTC or raise ${short.setting}.`);
+				throw new HttpError(
+					402,
+					'budget_exceeded',
+					`Nothing is left to spend: ${short.describe}. Resume after 00:00 UTC or raise ${short.setting}.`
+				);
 			}
 			const after = (await jobs.resume(job.id)) ?? job;
 			return c.json(await progress(after));
@@ -186,7 +198,12 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			if (job.status === 'pending' || job.status === 'running' || job.status === 'paused') {
 				throw new HttpError(409, 'conflict', 'The job has not finished yet');
 			}
-			const base = `${job.workflow.name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'results'}-${job.id.slice(0, 8)}`;
+			const base = `${
+				job.workflow.name
+					.replace(/[^A-Za-z0-9._-]+/g, '-')
+					.replace(/^-+|-+$/g, '')
+					.slice(0, 80) || 'results'
+			}-${job.id.slice(0, 8)}`;
 			const attach = (ext: 'csv' | 'xlsx') => {
 				c.header('Content-Type', ext === 'xlsx' ? XLSX_TYPE : 'text/csv; charset=utf-8');
 				c.header('Content-Disposition', `attachment; filename="${base}.${ext}"`);

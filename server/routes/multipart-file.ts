@@ -128,7 +128,11 @@ export async function receiveFile(request: Request, options: ReceiveFileOptions)
 			buffer = buffer.subarray(headerEnd + HEADER_END.length);
 			const isFile = headers.name === options.field && headers.filename !== null && found === null;
 			const keep =
-				!isFile && headers.filename === null && headers.name !== null && options.textFields?.includes(headers.name) && !(headers.name in fields);
+				!isFile &&
+				headers.filename === null &&
+				headers.name !== null &&
+				options.textFields?.includes(headers.name) &&
+				!(headers.name in fields);
 			const kept: Buffer[] = [];
 			let keptBytes = 0;
 
@@ -149,7 +153,8 @@ export async function receiveFile(request: Request, options: ReceiveFileOptions)
 						}
 						await handle.write(content);
 					} else if (keep) {
-						if ((keptBytes += content.length) > MAX_TEXT_FIELD_BYTES) throw malformed(`the field "${headers.name}" is too long`);
+						if ((keptBytes += content.length) > MAX_TEXT_FIELD_BYTES)
+							throw malformed(`the field "${headers.name}" is too long`);
 						kept.push(Buffer.from(content));
 					} else if ((skipped += content.length) > MAX_SKIPPED_BYTES) {
 						throw malformed(`fields other than "${options.field}" are too large`);

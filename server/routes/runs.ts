@@ -50,8 +50,7 @@ export const SharedRunRequestSchema = v.object({
 export const RunRequestSchema = v.union([SharedRunRequestSchema, PostedRunRequestSchema]);
 export type RunRequest = v.InferOutput<typeof RunRequestSchema>;
 
-const isShared = (body: unknown) =>
-	typeof body === 'object' && body !== null && (body as Record<string, unknown>).workflow_id != null;
+const isShared = (body: unknown) => typeof body === 'object' && body !== null && (body as Record<string, unknown>).workflow_id != null;
 const runBody = jsonBodyBy((body) => (isShared(body) ? SharedRunRequestSchema : PostedRunRequestSchema));
 
 export interface RunRoutesOptions {
@@ -74,7 +73,12 @@ export interface RunRoutesOptions {
 
 const problems = (issues: Issue[]) => {
 	const n = issues.length;
-	return new HttpError(400, 'invalid_workflow', `The workflow cannot run: ${n} problem${n === 1 ? '' : 's'}`, issues.slice(0, MAX_ISSUES));
+	return new HttpError(
+		400,
+		'invalid_workflow',
+		`The workflow cannot run: ${n} problem${n === 1 ? '' : 's'}`,
+		issues.slice(0, MAX_ISSUES)
+	);
 };
 
 /** Sub-app mounted under `/api/workflows`. */
@@ -86,13 +90,10 @@ export function createRunRoutes(options: RunRoutesOptions) {
 	function checkBudget(owner: string, maxCostCents: number | null) {
 		const short = budget?.shortfall(owner, maxCostCents);
 		if (!short) return;
-		const bound = maxCostCents === null ? 'This run has no cost bound before it starts' : `This run could cost up to ${dollars(maxCostCents)}`;
+		const bound =
+			maxCostCents === null ? 'This run has no cost bound before it starts' : `This run could cost up to ${dollars(maxCostCents)}`;
 		const advice = maxCostCents === null ? 'Wait for tomorrow' : 'Run fewer rows (row_limit), wait for tomorrow';
-		throw new HttpError(
-			402,
-			'budget_exceeded',
-			`${bound}, and ${short.describe}. ${advice}, or raise ${short.setting}.`
-		);
+		throw new HttpError(402, 'budget_exceeded', `${bound}, and ${short.describe}. ${advice}, or raise ${short.setting}.`);
 	}
 
 	/** What runs, and whose files it may read; a shared workflow's run needs `level` on it. */
@@ -132,7 +133,11 @@ export function createRunRoutes(options: RunRoutesOptions) {
 		.post('/estimate', runBody, async (c) => {
 			const run = await resolve(c.req.valid('json'), requestToken(c), 'view');
 			const { estimate, warnings } = await plan(run);
-			const answer: EstimateAnswer = { ...estimate, warnings, ...(budget ? { budget: budget.status(ownerOf(c, run.workflowId)) } : {}) };
+			const answer: EstimateAnswer = {
+				...estimate,
+				warnings,
+				...(budget ? { budget: budget.status(ownerOf(c, run.workflowId)) } : {})
+			};
 			return c.json(answer);
 		});
 }

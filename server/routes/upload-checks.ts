@@ -27,7 +27,11 @@ export function uploadFormatOf(filename: string): 'csv' | 'xlsx' {
 	if (ext === 'xlsx') return 'xlsx';
 	if (CSV_EXTENSIONS.has(ext)) return 'csv';
 	if (ext === 'xls') {
-		throw new HttpError(415, 'unsupported_media_type', 'Old .xls workbooks are not supported: save it as .xlsx (Excel Workbook) or CSV UTF-8');
+		throw new HttpError(
+			415,
+			'unsupported_media_type',
+			'Old .xls workbooks are not supported: save it as .xlsx (Excel Workbook) or CSV UTF-8'
+		);
 	}
 	throw new HttpError(415, 'unsupported_media_type', `Only .csv and .xlsx files can be uploaded (got a .${ext} file)`);
 }
@@ -39,7 +43,11 @@ export async function checkXlsxFile(file: string): Promise<void> {
 		const head = Buffer.alloc(4);
 		const { bytesRead } = await handle.read(head, 0, 4, 0);
 		if (bytesRead < 4 || !head.equals(ZIP_MAGIC)) {
-			throw new HttpError(415, 'unsupported_media_type', 'This is not an Excel workbook (.xlsx): save it again from Excel, or as CSV UTF-8');
+			throw new HttpError(
+				415,
+				'unsupported_media_type',
+				'This is not an Excel workbook (.xlsx): save it again from Excel, or as CSV UTF-8'
+			);
 		}
 	} finally {
 		await handle.close();
@@ -68,7 +76,11 @@ export async function checkTextFile(file: string): Promise<string | null> {
 		if (eightBit) {
 			const nul = chunk.indexOf(0);
 			if (nul >= 0) {
-				throw new HttpError(415, 'unsupported_media_type', `This is not a CSV file: it holds binary data (a NUL byte at byte ${offset + nul})`);
+				throw new HttpError(
+					415,
+					'unsupported_media_type',
+					`This is not a CSV file: it holds binary data (a NUL byte at byte ${offset + nul})`
+				);
 			}
 		}
 		if (decoder) replaced += countReplacements(decoder.decode(chunk, { stream: true }));

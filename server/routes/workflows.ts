@@ -41,12 +41,7 @@ const DEFAULT_NAME = 'Untitled workflow';
 /** `POST /` body: a name, and what to start from (an example name or a Workflow JSON to import). */
 export const CreateWorkflowBodySchema = v.strictObject({
 	name: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'The name is empty'), v.maxLength(200))),
-	from: v.optional(
-		v.union(
-			[v.string(), v.record(v.string(), v.unknown())],
-			'Give an example name or a workflow object to import'
-		)
-	)
+	from: v.optional(v.union([v.string(), v.record(v.string(), v.unknown())], 'Give an example name or a workflow object to import'))
 });
 
 /** The links people share: the page of the workflow with one of its tokens. */
@@ -133,9 +128,7 @@ async function loadExample(name: string, examplesDir: string): Promise<Workflow>
 	const unknown = async () => {
 		const names = await listExamples(examplesDir);
 		const known = names.length ? ` Examples: ${names.join(', ')}.` : '';
-		return badRequest(`There is no example named "${name.slice(0, 80)}".${known}`, [
-			{ path: 'from', message: 'Unknown example' }
-		]);
+		return badRequest(`There is no example named "${name.slice(0, 80)}".${known}`, [{ path: 'from', message: 'Unknown example' }]);
 	};
 	if (!EXAMPLE_NAME.test(name)) throw await unknown();
 	let text: string;

@@ -80,17 +80,11 @@ export function createSqliteJobStore(db: Db): JobStore {
 	const getJob = db.prepare('SELECT * FROM jobs WHERE id = ?');
 	const listAll = db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?');
 	const countAll = db.prepare('SELECT COUNT(*) AS n FROM jobs');
-	const listByWorkflow = db.prepare(
-		'SELECT * FROM jobs WHERE workflow_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?'
-	);
+	const listByWorkflow = db.prepare('SELECT * FROM jobs WHERE workflow_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?');
 	const countByWorkflow = db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE workflow_id = ?');
-	const listAnonymous = db.prepare(
-		'SELECT * FROM jobs WHERE workflow_id IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?'
-	);
+	const listAnonymous = db.prepare('SELECT * FROM jobs WHERE workflow_id IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?');
 	const countAnonymous = db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE workflow_id IS NULL');
-	const unfinished = db.prepare(
-		"SELECT * FROM jobs WHERE status IN ('pending', 'running') ORDER BY created_at ASC, rowid ASC"
-	);
+	const unfinished = db.prepare("SELECT * FROM jobs WHERE status IN ('pending', 'running') ORDER BY created_at ASC, rowid ASC");
 	const upsertBlock = db.prepare(
 		`INSERT INTO job_blocks (job_id, position, block_id, progress) VALUES (?, ?, ?, ?)
 		 ON CONFLICT (job_id, position) DO UPDATE SET block_id = excluded.block_id, progress = excluded.progress`
@@ -99,9 +93,7 @@ export function createSqliteJobStore(db: Db): JobStore {
 	const insertRow = db.prepare('INSERT OR REPLACE INTO job_rows (job_id, idx, row, has_error) VALUES (?, ?, ?, ?)');
 	const setRowCount = db.prepare('UPDATE jobs SET row_count = ? WHERE id = ?');
 	const selectRows = db.prepare('SELECT row FROM job_rows WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?');
-	const selectErrorRows = db.prepare(
-		'SELECT row FROM job_rows WHERE job_id = ? AND has_error = 1 ORDER BY idx LIMIT ? OFFSET ?'
-	);
+	const selectErrorRows = db.prepare('SELECT row FROM job_rows WHERE job_id = ? AND has_error = 1 ORDER BY idx LIMIT ? OFFSET ?');
 	const countErrors = db.prepare('SELECT COUNT(*) AS n FROM job_rows WHERE job_id = ? AND has_error = 1');
 	const lastSeq = db.prepare('SELECT MAX(seq) AS seq FROM job_events WHERE job_id = ?');
 	const insertEvent = db.prepare('INSERT INTO job_events (job_id, seq, event) VALUES (?, ?, ?)');

@@ -55,16 +55,7 @@ export function createSqliteUploadStore(db: Db): UploadStore {
 	const byPath = db.prepare('SELECT * FROM uploads WHERE file_path = ?');
 	return {
 		async create(u) {
-			insert.run(
-				u.id,
-				u.workflowId,
-				u.filePath,
-				u.originalName,
-				JSON.stringify(u.columns),
-				u.rowCount,
-				u.sizeBytes,
-				u.createdAt
-			);
+			insert.run(u.id, u.workflowId, u.filePath, u.originalName, JSON.stringify(u.columns), u.rowCount, u.sizeBytes, u.createdAt);
 		},
 		async get(id) {
 			const row = byId.get(id) as UploadRow | undefined;

@@ -50,9 +50,7 @@ const toRecord = (row: WorkflowRow): WorkflowRecord => ({
  * @example const workflows = createSqliteWorkflowsRepo(openDatabase(':memory:'))
  */
 export function createSqliteWorkflowsRepo(db: Db, now: () => number = Date.now): WorkflowsRepo {
-	const insert = db.prepare(
-		'INSERT INTO workflows (id, name, edit_token, view_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)'
-	);
+	const insert = db.prepare('INSERT INTO workflows (id, name, edit_token, view_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
 	const select = db.prepare<[string], WorkflowRow>('SELECT * FROM workflows WHERE id = ?');
 	const updateName = db.prepare('UPDATE workflows SET name = ?, updated_at = ? WHERE id = ?');
 	const remove = db.prepare('DELETE FROM workflows WHERE id = ?');

@@ -10,7 +10,18 @@ const KEY = 'leadflow.identity.v1';
 const IdentitySchema = v.object({ name: v.pipe(v.string(), v.trim(), v.maxLength(40)) });
 
 /** A palette of distinguishable colours that read well on white. */
-export const PRESENCE_COLOURS = ['#e11d48', '#db2777', '#9333ea', '#4f46e5', '#0284c7', '#0891b2', '#059669', '#65a30d', '#ca8a04', '#ea580c'];
+export const PRESENCE_COLOURS = [
+	'#e11d48',
+	'#db2777',
+	'#9333ea',
+	'#4f46e5',
+	'#0284c7',
+	'#0891b2',
+	'#059669',
+	'#65a30d',
+	'#ca8a04',
+	'#ea580c'
+];
 
 /** A stable colour for a name (a small string hash into the palette). */
 export function colourFor(name: string): string {

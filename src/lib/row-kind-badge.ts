@@ -65,7 +65,11 @@ export function describeRowKinds({ block, flow }: DescribeRowKindsOptions): RowK
 				mismatch: false
 			};
 		}
-		const how = set ? 'its row kind is set' : kind === 'any' ? 'its columns name neither people nor companies' : "inferred from the file's columns";
+		const how = set
+			? 'its row kind is set'
+			: kind === 'any'
+				? 'its columns name neither people nor companies'
+				: "inferred from the file's columns";
 		const what = kind === 'any' ? 'a table of any kind' : WORDS[kind];
 		return { text: WORDS[kind], label: `This block gives ${what} (${how})`, mismatch: false };
 	}

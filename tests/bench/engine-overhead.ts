@@ -57,11 +57,21 @@ function counted(service: EnrichmentService) {
 const instantMethods = {
 	async enrichLead(request: EnrichLeadRequest, { meter }: CallOptions) {
 		meter.calls++;
-		return { notes: null, structured_data: { title: `Title ${String(request.lead_info.name)}` }, findings: [], references: null, confidence_score: 8 };
+		return {
+			notes: null,
+			structured_data: { title: `Title ${String(request.lead_info.name)}` },
+			findings: [],
+			references: null,
+			confidence_score: 8
+		};
 	},
 	async findEmail(request: FindEmailRequest, { meter }: CallOptions) {
 		meter.calls++;
-		return { email: [{ address: `${String(request.lead.name).split(' ')[0]}@example.com`, status: 'OK', type: 'COMPANY' }], personal_email: null, cost_cents: 5 };
+		return {
+			email: [{ address: `${String(request.lead.name).split(' ')[0]}@example.com`, status: 'OK', type: 'COMPANY' }],
+			personal_email: null,
+			cost_cents: 5
+		};
 	},
 	async enrichCompany(): Promise<never> {
 		throw new Error('not part of this benchmark');
@@ -101,7 +111,14 @@ export async function benchEngineOverhead(rows = 20_000): Promise<EngineOverhead
 		});
 		const run = async (jobId: string, enrichment: EnrichmentService) => {
 			const started = performance.now();
-			const result = await runJob({ runners: RUNNERS, jobId, workflow, options: { concurrency: 128 }, dataDir: temp.dir, enrichment });
+			const result = await runJob({
+				runners: RUNNERS,
+				jobId,
+				workflow,
+				options: { concurrency: 128 },
+				dataDir: temp.dir,
+				enrichment
+			});
 			const seconds = (performance.now() - started) / 1000;
 			if (result.status !== 'completed') throw new Error(`bench job ${result.status}: ${result.error}`);
 			return { result, seconds, rowSteps: result.blocks.reduce((sum, b) => sum + b.rows_in, 0) };
@@ -120,7 +137,12 @@ export async function benchEngineOverhead(rows = 20_000): Promise<EngineOverhead
 			shareOutsideApi: Math.round(Math.min(1, alone.seconds / seconds) * 1000) / 1000,
 			target: ENGINE_OVERHEAD_TARGET,
 			meetsTarget: rowStepsPerSecond >= ENGINE_OVERHEAD_TARGET,
-			blocks: result.blocks.map((b) => ({ block_id: b.block_id, rows_in: b.rows_in, rows_out: b.rows_out, duration_ms: b.duration_ms }))
+			blocks: result.blocks.map((b) => ({
+				block_id: b.block_id,
+				rows_in: b.rows_in,
+				rows_out: b.rows_out,
+				duration_ms: b.duration_ms
+			}))
 		};
 	} finally {
 		db.close();

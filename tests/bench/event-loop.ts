@@ -50,7 +50,7 @@ export async function benchEventLoop(): Promise<EventLoopResult> {
 		const { url } = server;
 		// The idle baseline: the same probe loop for 2 s, nothing else running.
 		const idle: number[] = [];
-		for (const until = performance.now() + 2_000; performance.now() < until; ) {
+		for (const until = performance.now() + 2_000; performance.now() < until;) {
 			const sent = performance.now();
 			await (await fetch(`${url}/healthz`)).arrayBuffer();
 			idle.push(performance.now() - sent);

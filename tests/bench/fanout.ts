@@ -122,7 +122,8 @@ export async function benchFanout(options: FanoutOptions = {}): Promise<FanoutRe
 			hub.publish(shared.id, { type: 'job_created', job_id: jobId, at: Date.now(), workflow_id: shared.id, retry_of: null });
 			const started = performance.now();
 			const cpu = process.cpuUsage();
-			const result = await runJob({ runners: RUNNERS,
+			const result = await runJob({
+				runners: RUNNERS,
 				jobId,
 				workflow,
 				options: { concurrency: 128 },
@@ -257,7 +258,9 @@ async function runClients(url: string, count: number): Promise<void> {
 		});
 		const cpu = process.cpuUsage();
 		const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-		console.log(JSON.stringify({ clients: count, finished, messages, progress, maxProgressInASecond, cpuSeconds } satisfies ClientsReport));
+		console.log(
+			JSON.stringify({ clients: count, finished, messages, progress, maxProgressInASecond, cpuSeconds } satisfies ClientsReport)
+		);
 		for (const ws of sockets) ws.terminate();
 		process.exit(0);
 	}
@@ -267,7 +270,7 @@ async function runClients(url: string, count: number): Promise<void> {
 export function formatFanout(r: FanoutResult): string {
 	const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 	return [
-		'| subscribers | rows | job alone (s) | job watched (s) | slow-down (wall) | slow-down (job CPU) | msgs/client/s | progress/client/s | max progress in 1 s | subscribers\' CPU (s) | all finished |',
+		"| subscribers | rows | job alone (s) | job watched (s) | slow-down (wall) | slow-down (job CPU) | msgs/client/s | progress/client/s | max progress in 1 s | subscribers' CPU (s) | all finished |",
 		'|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
 		`| ${r.subscribers} | ${r.rows} | ${r.medianAloneSeconds} | ${r.medianWatchedSeconds} | ${pct(r.slowdown)} | ${pct(r.cpuSlowdown)} | ${r.messagesPerClientPerSecond} | ${r.progressPerClientPerSecond} | ${r.maxProgressPerClientPerSecond} | ${r.subscribersCpuSeconds} | ${r.allClientsFinished ? 'yes' : 'NO'} |`,
 		'',

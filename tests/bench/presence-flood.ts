@@ -61,7 +61,15 @@ export async function benchPresenceFlood(ids = 800_000): Promise<PresenceFloodRe
 		const heapGrowthMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
 		editor.destroy();
 		viewer.destroy();
-		return { ids, seconds, serverEntries, editorMostEntries: most, relayedToEditorBytes: relayed, heapGrowthMb, flooderClosedWith: closedWith };
+		return {
+			ids,
+			seconds,
+			serverEntries,
+			editorMostEntries: most,
+			relayedToEditorBytes: relayed,
+			heapGrowthMb,
+			flooderClosedWith: closedWith
+		};
 	} finally {
 		await h.close();
 	}

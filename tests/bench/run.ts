@@ -65,7 +65,9 @@ const BENCHES: Bench[] = [
 async function main() {
 	const wanted = process.argv.slice(2);
 	const selected = wanted.length ? BENCHES.filter((b) => wanted.includes(b.name)) : BENCHES;
-	console.log(`# Benchmarks — ${new Date().toISOString()} · Node ${process.version} · ${cpus().length} cores · ${Math.round(totalmem() / 2 ** 30)} GiB\n`);
+	console.log(
+		`# Benchmarks — ${new Date().toISOString()} · Node ${process.version} · ${cpus().length} cores · ${Math.round(totalmem() / 2 ** 30)} GiB\n`
+	);
 	for (const bench of selected) {
 		const started = Date.now();
 		console.error(`… ${bench.name}`);

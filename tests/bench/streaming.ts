@@ -239,4 +239,3 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
 		}
 	);
 }
-

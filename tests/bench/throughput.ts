@@ -58,10 +58,14 @@ export async function measureThroughput(s: ThroughputScenario): Promise<Throughp
 	const file = `uploads/throughput-${s.rows}.csv`;
 	await generateLeadsFile({ rows: s.rows, path: join(DATA_DIR, file), seed: 7 });
 	const sim = await spawnSimulator([
-		'--latency-ms', String(s.latencyMs),
-		'--p99-ms', String(s.p99Ms),
-		'--poll-latency-ms', '5',
-		'--rate-limit', String(s.ratePerMinute)
+		'--latency-ms',
+		String(s.latencyMs),
+		'--p99-ms',
+		String(s.p99Ms),
+		'--poll-latency-ms',
+		'5',
+		'--rate-limit',
+		String(s.ratePerMinute)
 	]);
 	const db = openDatabase(':memory:');
 	const listener = s.webhooks ? await startWebhookListener() : null;
@@ -95,9 +99,8 @@ export async function measureThroughput(s: ThroughputScenario): Promise<Throughp
 		const idealRequests = Math.min(s.concurrency / (s.latencyMs / 1000), s.ratePerMinute / 60);
 		// Async rows cost submit + polls: the ideal row rate is the ideal request rate ÷ requests per row
 		// when the rate limit binds.
-		const idealRowsPerSecond = s.asyncMode || s.bulk
-			? Math.min(s.concurrency / (s.latencyMs / 1000), s.ratePerMinute / 60 / requestsPerRow)
-			: idealRequests;
+		const idealRowsPerSecond =
+			s.asyncMode || s.bulk ? Math.min(s.concurrency / (s.latencyMs / 1000), s.ratePerMinute / 60 / requestsPerRow) : idealRequests;
 		return {
 			...s,
 			seconds,
@@ -129,18 +132,84 @@ async function startWebhookListener(): Promise<{ hooks: TaskWebhooks; close(): P
 }
 
 export const THROUGHPUT_SCENARIOS: ThroughputScenario[] = [
-	{ name: 'concurrency-bound (200 ms, 50 in flight, 30k/min)', rows: 2_000, latencyMs: 200, p99Ms: 400, ratePerMinute: 30_000, concurrency: 50, asyncMode: false },
-	{ name: 'rate-bound (200 ms, 50 in flight, 6k/min)', rows: 2_000, latencyMs: 200, p99Ms: 400, ratePerMinute: 6_000, concurrency: 50, asyncMode: false },
-	{ name: 'rate-bound, async + polls (200 ms, 6k/min)', rows: 2_000, latencyMs: 200, p99Ms: 400, ratePerMinute: 6_000, concurrency: 50, asyncMode: true },
-	{ name: 'limit configured: async + polls, 6k/min key, 6k/min configured', rows: 1_000, latencyMs: 200, p99Ms: 400, ratePerMinute: 6_000, concurrency: 50, asyncMode: true },
-	{ name: 'limit from headers: async + polls, 6k/min key, 500/min configured', rows: 1_000, latencyMs: 200, p99Ms: 400, ratePerMinute: 6_000, concurrency: 50, asyncMode: true, clientRatePerMinute: 500 },
-	{ name: 'rate-bound, async + webhooks (200 ms, 6k/min)', rows: 2_000, latencyMs: 200, p99Ms: 400, ratePerMinute: 6_000, concurrency: 50, asyncMode: true, webhooks: true },
-	{ name: 'bulk find-email (200 ms, 50 in flight, 6k/min)', rows: 2_000, latencyMs: 200, p99Ms: 400, ratePerMinute: 6_000, concurrency: 50, asyncMode: false, block: 'find_email', bulk: true }
+	{
+		name: 'concurrency-bound (200 ms, 50 in flight, 30k/min)',
+		rows: 2_000,
+		latencyMs: 200,
+		p99Ms: 400,
+		ratePerMinute: 30_000,
+		concurrency: 50,
+		asyncMode: false
+	},
+	{
+		name: 'rate-bound (200 ms, 50 in flight, 6k/min)',
+		rows: 2_000,
+		latencyMs: 200,
+		p99Ms: 400,
+		ratePerMinute: 6_000,
+		concurrency: 50,
+		asyncMode: false
+	},
+	{
+		name: 'rate-bound, async + polls (200 ms, 6k/min)',
+		rows: 2_000,
+		latencyMs: 200,
+		p99Ms: 400,
+		ratePerMinute: 6_000,
+		concurrency: 50,
+		asyncMode: true
+	},
+	{
+		name: 'limit configured: async + polls, 6k/min key, 6k/min configured',
+		rows: 1_000,
+		latencyMs: 200,
+		p99Ms: 400,
+		ratePerMinute: 6_000,
+		concurrency: 50,
+		asyncMode: true
+	},
+	{
+		name: 'limit from headers: async + polls, 6k/min key, 500/min configured',
+		rows: 1_000,
+		latencyMs: 200,
+		p99Ms: 400,
+		ratePerMinute: 6_000,
+		concurrency: 50,
+		asyncMode: true,
+		clientRatePerMinute: 500
+	},
+	{
+		name: 'rate-bound, async + webhooks (200 ms, 6k/min)',
+		rows: 2_000,
+		latencyMs: 200,
+		p99Ms: 400,
+		ratePerMinute: 6_000,
+		concurrency: 50,
+		asyncMode: true,
+		webhooks: true
+	},
+	{
+		name: 'bulk find-email (200 ms, 50 in flight, 6k/min)',
+		rows: 2_000,
+		latencyMs: 200,
+		p99Ms: 400,
+		ratePerMinute: 6_000,
+		concurrency: 50,
+		asyncMode: false,
+		block: 'find_email',
+		bulk: true
+	}
 ];
 
 /** The seed's sequential baseline: one row at a time (measured on fewer rows: it is slow). */
 export const SEQUENTIAL_BASELINE: ThroughputScenario = {
-	name: 'sequential baseline (200 ms, 1 at a time)', rows: 40, latencyMs: 200, p99Ms: 400, ratePerMinute: 30_000, concurrency: 1, asyncMode: false
+	name: 'sequential baseline (200 ms, 1 at a time)',
+	rows: 40,
+	latencyMs: 200,
+	p99Ms: 400,
+	ratePerMinute: 30_000,
+	concurrency: 1,
+	asyncMode: false
 };
 
 export async function benchThroughput(): Promise<ThroughputResult[]> {
@@ -151,7 +220,10 @@ export async function benchThroughput(): Promise<ThroughputResult[]> {
 
 export function formatThroughput(results: ThroughputResult[]): string {
 	const baseline = results.find((r) => r.concurrency === 1);
-	const lines = ['| scenario | rows | rows/s | ideal | of ideal | req/row | 429s | speed-up vs sequential |', '|---|---:|---:|---:|---:|---:|---:|---:|'];
+	const lines = [
+		'| scenario | rows | rows/s | ideal | of ideal | req/row | 429s | speed-up vs sequential |',
+		'|---|---:|---:|---:|---:|---:|---:|---:|'
+	];
 	for (const r of results) {
 		lines.push(
 			`| ${r.name} | ${r.rows} | ${r.rowsPerSecond.toFixed(1)} | ${r.idealRowsPerSecond.toFixed(1)} | ${(r.ratioOfIdeal * 100).toFixed(0)}% | ${r.requestsPerRow.toFixed(2)} | ${(r.share429 * 100).toFixed(1)}% | ${baseline ? `${(r.rowsPerSecond / baseline.rowsPerSecond).toFixed(1)}×` : '–'} |`
@@ -161,7 +233,10 @@ export function formatThroughput(results: ThroughputResult[]): string {
 	const learnt = results.find((r) => r.name.startsWith('limit from headers'));
 	if (configured && learnt) {
 		const ratio = learnt.seconds / configured.seconds;
-		lines.push('', `Limit from headers vs configured: ${learnt.seconds.toFixed(1)} s vs ${configured.seconds.toFixed(1)} s = ${ratio.toFixed(2)}× (target ≤ 1.15×: ${ratio <= 1.15 ? 'met' : 'not met'})`);
+		lines.push(
+			'',
+			`Limit from headers vs configured: ${learnt.seconds.toFixed(1)} s vs ${configured.seconds.toFixed(1)} s = ${ratio.toFixed(2)}× (target ≤ 1.15×: ${ratio <= 1.15 ? 'met' : 'not met'})`
+		);
 	}
 	return lines.join('\n');
 }

@@ -70,7 +70,9 @@ describe('home page', () => {
 			buffer: Buffer.from(JSON.stringify({ blocks: [{ id: 'x', type: 'teleport', params: {} }] }))
 		});
 		await expect.poll(() => page.getByRole('alert').innerText()).toMatch(/.+/);
-		await page.getByLabel('Import a workflow JSON file').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('not json') });
+		await page
+			.getByLabel('Import a workflow JSON file')
+			.setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('not json') });
 		await expect.poll(() => page.getByRole('alert').innerText()).toContain('notes.json is not a JSON file');
 		expect(page.url()).toBe(`${app.url}/`);
 	});
@@ -108,7 +110,11 @@ describe('drag and drop', () => {
 		await page.getByRole('button', { name: /^Add Filter:/ }).dragTo(page.locator('.block').nth(1), { targetPosition: { x: 60, y: 8 } });
 		await expect.poll(() => blockTitles(page)).toEqual(['Read CSV', 'Filter', 'Enrich Lead', 'Save CSV']);
 
-		await page.locator('.block').nth(3).locator('.handle').dragTo(page.locator('.block').nth(1), { targetPosition: { x: 60, y: 8 } });
+		await page
+			.locator('.block')
+			.nth(3)
+			.locator('.handle')
+			.dragTo(page.locator('.block').nth(1), { targetPosition: { x: 60, y: 8 } });
 		await expect.poll(() => blockTitles(page)).toEqual(['Read CSV', 'Save CSV', 'Filter', 'Enrich Lead']);
 		const doc = await serverWorkflow(app.url, wf.id, wf.edit_token);
 		expect(doc.blocks.map((b) => b.type)).toEqual(['read_csv', 'save_csv', 'filter', 'enrich_lead']);

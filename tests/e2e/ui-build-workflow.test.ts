@@ -63,10 +63,14 @@ describe('building the Filtered workflow through the UI', () => {
 		await addBlock(page, 'Enrich Lead');
 		const enrich = card(page, 2);
 		await renameField(enrich, 0, 'educational_background');
-		await enrich.getByRole('textbox', { name: 'What to find for educational_background' }).fill('Degrees earned, with the institution and year');
+		await enrich
+			.getByRole('textbox', { name: 'What to find for educational_background' })
+			.fill('Degrees earned, with the institution and year');
 		await enrich.getByRole('button', { name: '+ Add field' }).click();
 		await renameField(enrich, 1, 'undergrad_university');
-		await enrich.getByRole('textbox', { name: 'What to find for undergrad_university' }).fill('Where they did their undergraduate degree');
+		await enrich
+			.getByRole('textbox', { name: 'What to find for undergrad_university' })
+			.fill('Where they did their undergraduate degree');
 		await enrich.getByRole('button', { name: '+ Add field' }).click();
 		await renameField(enrich, 2, 'is_american_education');
 		await enrich.getByRole('textbox', { name: 'What to find for is_american_education' }).fill('True if that university is in the USA');
@@ -80,10 +84,14 @@ describe('building the Filtered workflow through the UI', () => {
 
 		expect(await blockTitles(page)).toEqual(['Read CSV', 'Filter', 'Enrich Lead', 'Filter', 'Save CSV']);
 		// Every card says what kind of rows flow through it: the sample's rows are people.
-		expect(await page.locator('.block .kinds').allInnerTexts()).toEqual(['lead rows', 'lead rows', 'lead rows → lead rows', 'lead rows', 'lead rows']);
-		await expect
-			.poll(() => card(page, 2).getByRole('img', { name: 'This block needs lead rows and gives lead rows' }).count())
-			.toBe(1);
+		expect(await page.locator('.block .kinds').allInnerTexts()).toEqual([
+			'lead rows',
+			'lead rows',
+			'lead rows → lead rows',
+			'lead rows',
+			'lead rows'
+		]);
+		await expect.poll(() => card(page, 2).getByRole('img', { name: 'This block needs lead rows and gives lead rows' }).count()).toBe(1);
 		expect(await page.locator('.block .kinds.mismatch').count()).toBe(0);
 		await expect.poll(() => page.locator('.problems').count()).toBe(0);
 		await screenshot(page, '22-build-complete', true);
@@ -113,7 +121,9 @@ describe('building the Filtered workflow through the UI', () => {
 
 		await page.getByRole('radio', { name: /whole file/ }).check();
 		await page.getByRole('button', { name: 'Run the whole file' }).click();
-		await expect.poll(() => page.locator('section.job .badge').first().innerText(), { timeout: 60_000, interval: 250 }).toBe('Completed');
+		await expect
+			.poll(() => page.locator('section.job .badge').first().innerText(), { timeout: 60_000, interval: 250 })
+			.toBe('Completed');
 		await page.getByRole('tab', { name: /Results/ }).click();
 		const rows = page.locator('.results tbody tr');
 		await expect.poll(() => rows.count()).toBeGreaterThan(0);

@@ -58,9 +58,9 @@ describe('two people on one edit link', () => {
 		await card(grace.page, 0).getByRole('button', { name: 'Use the sample leads' }).click();
 		await expect.poll(() => card(ada.page, 0).locator('.summary').innerText(), SOON).toBe('leads.csv');
 		await card(ada.page, 2).locator('textarea[data-field="expression"]').fill('contains(company, "Ariglad")');
-		await expect.poll(() => card(grace.page, 2).locator('textarea[data-field="expression"]').inputValue(), SOON).toBe(
-			'contains(company, "Ariglad")'
-		);
+		await expect
+			.poll(() => card(grace.page, 2).locator('textarea[data-field="expression"]').inputValue(), SOON)
+			.toBe('contains(company, "Ariglad")');
 	});
 
 	it('keeps both edits when both change different params of one block at once', async () => {
@@ -71,10 +71,12 @@ describe('two people on one edit link', () => {
 			description.fill('').then(() => description.pressSequentially('Job title today', { delay: 15 }))
 		]);
 		for (const page of [ada.page, grace.page]) {
-			await expect.poll(() => card(page, 1).locator('textarea[data-field="research_plan"]').inputValue(), SOON).toBe('Start from LinkedIn');
-			await expect.poll(() => card(page, 1).getByRole('textbox', { name: 'What to find for title' }).inputValue(), SOON).toBe(
-				'Job title today'
-			);
+			await expect
+				.poll(() => card(page, 1).locator('textarea[data-field="research_plan"]').inputValue(), SOON)
+				.toBe('Start from LinkedIn');
+			await expect
+				.poll(() => card(page, 1).getByRole('textbox', { name: 'What to find for title' }).inputValue(), SOON)
+				.toBe('Job title today');
 		}
 		const doc = await serverWorkflow(app.url, wf.id, wf.edit_token);
 		expect(doc.blocks[1].params).toMatchObject({ research_plan: 'Start from LinkedIn', struct: { title: 'Job title today' } });
@@ -101,9 +103,9 @@ describe('two people on one edit link', () => {
 		await expect.poll(() => grace.page.locator('.title-input').inputValue()).toBe('Shared by two');
 		await grace.page.keyboard.press('Control+Shift+z');
 		await expect.poll(() => expression().inputValue(), SOON).toBe('contains(company, "Ariglad") and not is_empty(email)');
-		await expect.poll(() => card(ada.page, 2).locator('textarea[data-field="expression"]').inputValue(), SOON).toBe(
-			'contains(company, "Ariglad") and not is_empty(email)'
-		);
+		await expect
+			.poll(() => card(ada.page, 2).locator('textarea[data-field="expression"]').inputValue(), SOON)
+			.toBe('contains(company, "Ariglad") and not is_empty(email)');
 	});
 });
 

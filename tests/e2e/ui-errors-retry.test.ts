@@ -48,7 +48,9 @@ describe('failed rows', () => {
 		expect((await page.locator('.results thead th').allInnerTexts())[1]).toBe('_error');
 		// The filter is the server's (every page of a big result), not this page's.
 		await page.getByRole('checkbox', { name: /Only rows with errors/ }).check();
-		await expect.poll(async () => (await page.locator('.results header').innerText()).replace(/\s+/g, ' ')).toContain(`${errors} rows with errors`);
+		await expect
+			.poll(async () => (await page.locator('.results header').innerText()).replace(/\s+/g, ' '))
+			.toContain(`${errors} rows with errors`);
 		await expect.poll(() => rows.count()).toBe(errors);
 		expect(await page.locator('.results tbody tr:not(.error)').count()).toBe(0);
 		await screenshot(page, '30-errors-filtered');
@@ -60,7 +62,9 @@ describe('failed rows', () => {
 		expect(number(await job.locator('.totals div', { hasText: 'Errors' }).locator('dd').innerText())).toBe(0);
 		// Only the failed rows reached the API: every other answer came from the cache.
 		expect(number(await job.locator('.totals div', { hasText: 'Cached' }).locator('dd').innerText())).toBe(10 - errors);
-		for (const value of await job.locator('.blocks [role="progressbar"]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-valuenow')))) {
+		for (const value of await job
+			.locator('.blocks [role="progressbar"]')
+			.evaluateAll((els) => els.map((e) => e.getAttribute('aria-valuenow')))) {
 			expect(value).toBe('100');
 		}
 		await expect.poll(() => page.locator('.results').innerText()).toContain('No row failed');

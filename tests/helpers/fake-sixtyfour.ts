@@ -56,7 +56,13 @@ export async function startFakeSixtyfour(handler: FakeHandler): Promise<FakeSixt
 			} catch {
 				body = text;
 			}
-			const request: FakeRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body, at: performance.now() };
+			const request: FakeRequest = {
+				method: req.method ?? 'GET',
+				path: req.url ?? '/',
+				headers: req.headers,
+				body,
+				at: performance.now()
+			};
 			const index = requests.push(request) - 1;
 			inFlight++;
 			peak = Math.max(peak, inFlight);

@@ -19,9 +19,19 @@ export function leadRow(i: number): string[] {
 	const first = FIRST[i % FIRST.length];
 	const last = LAST[Math.floor(i / FIRST.length) % LAST.length];
 	const company = COMPANIES[i % COMPANIES.length];
-	const slug = `${first}-${last}-${i}`.toLowerCase().normalize('NFD').replace(/[^a-z0-9-]/g, '');
+	const slug = `${first}-${last}-${i}`
+		.toLowerCase()
+		.normalize('NFD')
+		.replace(/[^a-z0-9-]/g, '');
 	const email = i % 3 === 0 ? '' : `${slug}@${company.split(' ')[0].toLowerCase()}.example`;
-	return [`${first} ${last} ${i}`, company, email, CITIES[i % CITIES.length], `https://www.linkedin.com/in/${slug}`, String((i * 37) % 500)];
+	return [
+		`${first} ${last} ${i}`,
+		company,
+		email,
+		CITIES[i % CITIES.length],
+		`https://www.linkedin.com/in/${slug}`,
+		String((i * 37) % 500)
+	];
 }
 
 const quote = (cell: string) => (/[",\n\r]/.test(cell) ? `"${cell.replace(/"/g, '""')}"` : cell);

@@ -10,7 +10,13 @@ import { createLiveHub, type LiveHub, type LiveHubOptions } from '../../server/l
 import { openDatabase } from '../../server/store/db';
 import { createSqliteWorkflowsRepo, type WorkflowRecord, type WorkflowsRepo } from '../../server/store/workflows-repo';
 import { LiveJobs, pendingBlock } from '../../src/lib/workflow/live-jobs';
-import { parseServerMessage, type LiveBlockProgress, type LiveEvent, type LiveJob, type ServerMessage } from '../../src/lib/workflow/protocol';
+import {
+	parseServerMessage,
+	type LiveBlockProgress,
+	type LiveEvent,
+	type LiveJob,
+	type ServerMessage
+} from '../../src/lib/workflow/protocol';
 
 export interface LiveHarness {
 	hub: LiveHub;
@@ -145,7 +151,12 @@ const BLOCKS = [
 	{ block_id: 'enrich', block_type: 'enrich_lead' }
 ] as const;
 
-export function progressOf(blockId: 'read' | 'enrich', status: LiveBlockProgress['status'], rows: number, extra: Partial<LiveBlockProgress> = {}): LiveBlockProgress {
+export function progressOf(
+	blockId: 'read' | 'enrich',
+	status: LiveBlockProgress['status'],
+	rows: number,
+	extra: Partial<LiveBlockProgress> = {}
+): LiveBlockProgress {
 	return { ...pendingBlock(BLOCKS.find((b) => b.block_id === blockId)!), status, rows_in: rows, rows_out: rows, total: 10_000, ...extra };
 }
 
@@ -160,8 +171,20 @@ export function jobEvents(jobId: string, at = Date.now()) {
 			at,
 			block: progressOf(id, 'running', 0, extra)
 		}),
-		progress: (id: 'read' | 'enrich', rows: number): LiveEvent => ({ type: 'block_progress', job_id: jobId, at, block: progressOf(id, 'running', rows) }),
-		rowError: (row: number): LiveEvent => ({ type: 'row_error', job_id: jobId, at, block_id: 'enrich', row, message: `row ${row} failed` }),
+		progress: (id: 'read' | 'enrich', rows: number): LiveEvent => ({
+			type: 'block_progress',
+			job_id: jobId,
+			at,
+			block: progressOf(id, 'running', rows)
+		}),
+		rowError: (row: number): LiveEvent => ({
+			type: 'row_error',
+			job_id: jobId,
+			at,
+			block_id: 'enrich',
+			row,
+			message: `row ${row} failed`
+		}),
 		blockFinished: (id: 'read' | 'enrich', rows: number, extra?: Partial<LiveBlockProgress>): LiveEvent => ({
 			type: 'block_finished',
 			job_id: jobId,

@@ -51,7 +51,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 	const logger = createLogger({ level: 'silent' });
 	const jobStore = createSqliteJobStore(db);
 	const uploads = createSqliteUploadStore(db);
-	const jobs = createJobManager({ runners: RUNNERS,
+	const jobs = createJobManager({
+		runners: RUNNERS,
 		store: jobStore,
 		dataDir: temp.dir,
 		enrichment: options.enrichment ?? noEnrichment,
@@ -94,10 +95,7 @@ export function uploadForm(content: string | Uint8Array, filename = 'leads.csv',
 }
 
 /** Polls `GET /jobs/:id` through `fetchJson` until the job is final; fails after `timeoutMs`. */
-export async function waitForJob<T extends { status: string }>(
-	fetchJson: () => Promise<T>,
-	timeoutMs = 10_000
-): Promise<T> {
+export async function waitForJob<T extends { status: string }>(fetchJson: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
 	const deadline = Date.now() + timeoutMs;
 	for (;;) {
 		const job = await fetchJson();

@@ -61,7 +61,7 @@ export function worstFilterCsv(shape: WorstJobShape): { csv: string; kinds: RowK
 		kept: shape.kept
 	};
 	const kinds: RowKind[] = [];
-	for (let more = true; more; ) {
+	for (let more = true; more;) {
 		more = false;
 		for (const kind of Object.keys(left) as RowKind[]) {
 			if (left[kind] === 0) continue;

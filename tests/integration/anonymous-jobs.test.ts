@@ -46,7 +46,13 @@ const aliceSecrets = () => [jobId, uploadPath, outputPath, SECRET_CELL, uploadPa
 beforeAll(async () => {
 	temp = await makeTempDir();
 	server = await startTestServer(
-		testServerEnv(temp.dir, null, { NODE_ENV: 'production', ADMIN_TOKEN: ADMIN, RATE_LIMIT_WORKFLOWS_PER_MIN: '0', RATE_LIMIT_UPLOADS_PER_MIN: '0', RATE_LIMIT_RUNS_PER_MIN: '0' })
+		testServerEnv(temp.dir, null, {
+			NODE_ENV: 'production',
+			ADMIN_TOKEN: ADMIN,
+			RATE_LIMIT_WORKFLOWS_PER_MIN: '0',
+			RATE_LIMIT_UPLOADS_PER_MIN: '0',
+			RATE_LIMIT_RUNS_PER_MIN: '0'
+		})
 	);
 	const form = new FormData();
 	form.append('file', new Blob([`name,company\n${SECRET_CELL},Acme\nGrace Hopper,Navy\n`], { type: 'text/csv' }), 'alice.csv');
@@ -112,7 +118,9 @@ describe('the job history list', () => {
 		expect(body.total).toBe(1);
 		expect(body.jobs[0]).toMatchObject({ job_id: jobId, status: 'completed', output_path: outputPath, workflow_id: null });
 
-		const withToken = await (await fetch(url(`/api/workflows/jobs?ids=${jobId},${sharedJobId}`), { headers: auth(shared.view_token) })).json();
+		const withToken = await (
+			await fetch(url(`/api/workflows/jobs?ids=${jobId},${sharedJobId}`), { headers: auth(shared.view_token) })
+		).json();
 		expect(withToken.jobs.map((j: { job_id: string }) => j.job_id).sort()).toEqual([jobId, sharedJobId].sort());
 	});
 
@@ -157,7 +165,9 @@ describe('no other answer hands out an anonymous job', () => {
 			ws.once('error', reject);
 		});
 		// A new anonymous run while watching: its events are not broadcast to anyone.
-		const run = await postJson('/api/workflows/run', { workflow: { name: 'again', blocks: [{ id: 'read', type: 'read_csv', params: { path: uploadPath } }] } });
+		const run = await postJson('/api/workflows/run', {
+			workflow: { name: 'again', blocks: [{ id: 'read', type: 'read_csv', params: { path: uploadPath } }] }
+		});
 		const again = (await run.json()).job_id as string;
 		await settle(again);
 		await new Promise((r) => setTimeout(r, 200));

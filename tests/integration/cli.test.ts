@@ -67,7 +67,9 @@ describe('npm run workflow -- run', () => {
 		} catch (err) {
 			expected = (err as ConfigError).message;
 		}
-		expect(expected).toBe('Invalid configuration: SIXTYFOUR_RATE_LIMIT_PER_MIN: expected a whole number from 1 to 1000000 (got "lots")');
+		expect(expected).toBe(
+			'Invalid configuration: SIXTYFOUR_RATE_LIMIT_PER_MIN: expected a whole number from 1 to 1000000 (got "lots")'
+		);
 		const before = sim.stats().requests;
 		const error = (await cli(['run', 'data/examples/basic.json', '--limit', '1'], env).catch((e: Failed) => e)) as Failed;
 		expect(error.code).toBe(2);
@@ -80,9 +82,23 @@ describe('npm run workflow -- run', () => {
 		writeFileSync(input, readFileSync('data/samples/leads.csv'));
 		const fromEnv = join(tmp.dir, 'env-data');
 		const fromFlag = join(tmp.dir, 'flag-data');
-		const { stderr } = await cli(['run', 'data/examples/basic.json', '--input', input, '--out', join(tmp.dir, 'flag-out'), '--limit', '1', '--data-dir', fromFlag], {
-			DATA_DIR: fromEnv
-		});
+		const { stderr } = await cli(
+			[
+				'run',
+				'data/examples/basic.json',
+				'--input',
+				input,
+				'--out',
+				join(tmp.dir, 'flag-out'),
+				'--limit',
+				'1',
+				'--data-dir',
+				fromFlag
+			],
+			{
+				DATA_DIR: fromEnv
+			}
+		);
 		expect(stderr).toMatch(/COMPLETED/);
 		expect(existsSync(join(fromFlag, 'app.db'))).toBe(true);
 		expect(existsSync(join(fromEnv, 'app.db'))).toBe(false);

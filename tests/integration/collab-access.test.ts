@@ -79,7 +79,10 @@ describe('view links', () => {
 		setParam(editor.doc, 'f', 'column', 'x');
 		await waitFor(() => (docToWorkflow(server).blocks[0].params as { column?: string }).column === 'x', 'editor edit');
 		await waitFor(() => (docToWorkflow(viewer.doc).blocks[0].params as { column?: string }).column === 'x', 'viewer gets it');
-		expect(docToWorkflow(server)).toEqual({ ...stored, blocks: [{ ...stored.blocks[0], params: { expression: 'x == 1', column: 'x' } }] });
+		expect(docToWorkflow(server)).toEqual({
+			...stored,
+			blocks: [{ ...stored.blocks[0], params: { expression: 'x == 1', column: 'x' } }]
+		});
 		expect(docToWorkflow(editor.doc)).toEqual(docToWorkflow(server));
 
 		// A reconnecting viewer re-sends its state in sync step 2: still dropped.

@@ -150,7 +150,12 @@ describe('randomized convergence (seeded)', () => {
 			const ids = orderedBlockIds(client.doc);
 			const r = rand();
 			if (r < 0.2 && ids.length < 30) {
-				created.add(addBlock(client.doc, { type: pick(['filter', 'save_csv', 'enrich_lead'] as const), index: Math.floor(rand() * (ids.length + 1)) }));
+				created.add(
+					addBlock(client.doc, {
+						type: pick(['filter', 'save_csv', 'enrich_lead'] as const),
+						index: Math.floor(rand() * (ids.length + 1))
+					})
+				);
 			} else if (r < 0.4 && ids.length) {
 				moveBlock(client.doc, pick(ids), Math.floor(rand() * ids.length));
 			} else if (r < 0.5 && ids.length) {

@@ -44,8 +44,7 @@ function frame(write: (e: encoding.Encoder) => void): Uint8Array {
 	return encoding.toUint8Array(e);
 }
 
-const storedUpdates = () =>
-	(h.db.prepare(`SELECT COUNT(*) AS n FROM doc_updates WHERE workflow_id = 'lim'`).get() as { n: number }).n;
+const storedUpdates = () => (h.db.prepare(`SELECT COUNT(*) AS n FROM doc_updates WHERE workflow_id = 'lim'`).get() as { n: number }).n;
 
 /** Alice and Bob still edit together, and the stored doc only changed by their edit. */
 async function othersUnaffected(label: string): Promise<void> {
@@ -102,7 +101,7 @@ describe('limits close only the offending socket', () => {
 						encoding.writeVarUint8Array(e, new Uint8Array(5_000));
 					})
 				)
-		],
+		]
 	];
 
 	it.each(cases)('%s → close %i', async (label, code, counter, misbehave) => {

@@ -105,7 +105,11 @@ describe('a view link flooding presence ids (real server)', () => {
 		const ws = socketOf(viewer);
 		const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
 		for (let f = 0; f < FRAMES && ws.readyState === ws.OPEN; f++) {
-			const entries = Array.from({ length: PER_FRAME }, (_, i) => ({ clientId: 1_000_000 + f * PER_FRAME + i, clock: 1, state: '{}' }));
+			const entries = Array.from({ length: PER_FRAME }, (_, i) => ({
+				clientId: 1_000_000 + f * PER_FRAME + i,
+				clock: 1,
+				state: '{}'
+			}));
 			ws.send(awarenessFrame(entries));
 		}
 		const viewerEnd = await roundTrip(viewer);
@@ -115,7 +119,10 @@ describe('a view link flooding presence ids (real server)', () => {
 		expect(most, 'presence entries the editor ever held').toBeLessThanOrEqual(2);
 		expect(bytes, 'bytes relayed to the editor while the viewer flooded').toBeLessThan(16 * 1024);
 		const ids = [...editor.provider.awareness.getStates().keys()].filter((id) => id !== editor.doc.clientID);
-		expect(ids.every((id) => id === viewer.doc.clientID), 'no made-up id reached the editor').toBe(true);
+		expect(
+			ids.every((id) => id === viewer.doc.clientID),
+			'no made-up id reached the editor'
+		).toBe(true);
 		const metrics = await (await fetch(`${server.url}/metrics`)).text();
 		const entries = Number(/^leadflow_collab_presence_entries (\d+)/m.exec(metrics)?.[1]);
 		expect(entries, 'presence entries the server holds').toBeLessThanOrEqual(2);

@@ -20,7 +20,8 @@ afterEach(async () => {
 
 function failSnapshots(h: CollabHarness, on: boolean): void {
 	if (on) {
-		h.db.exec(`CREATE TRIGGER fail_snapshot_insert BEFORE INSERT ON doc_snapshots BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
+		h.db
+			.exec(`CREATE TRIGGER fail_snapshot_insert BEFORE INSERT ON doc_snapshots BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;
 		           CREATE TRIGGER fail_snapshot_update BEFORE UPDATE ON doc_snapshots BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;`);
 	} else {
 		h.db.exec('DROP TRIGGER fail_snapshot_insert; DROP TRIGGER fail_snapshot_update;');

@@ -65,7 +65,11 @@ async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, w
 describe('a server with PUBLIC_URL killed between submit and webhook', () => {
 	it('resumes by polling every unfinished task once: nothing submitted or paid twice, rows complete', async () => {
 		const port = await freePort();
-		const env = testServerEnv(temp.dir, sim.url, { PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, SIXTYFOUR_POLL_INITIAL_MS: '2500' });
+		const env = testServerEnv(temp.dir, sim.url, {
+			PORT: String(port),
+			PUBLIC_URL: `http://127.0.0.1:${port}`,
+			SIXTYFOUR_POLL_INITIAL_MS: '2500'
+		});
 		const first = await spawnServer(env);
 		children.push(first);
 		const api = (url: string, path: string, init?: RequestInit) => fetch(`${url}/api/workflows${path}`, init);
@@ -80,7 +84,11 @@ describe('a server with PUBLIC_URL killed between submit and webhook', () => {
 		// Every task submitted with a webhook_url and checkpointed, none delivered yet: kill.
 		const db = new Database(join(temp.dir, 'app.db'), { readonly: true, fileMustExist: true });
 		const checkpointed = () => (db.prepare('SELECT count(*) AS n FROM pending_tasks').get() as { n: number }).n;
-		await waitFor(async () => checkpointed(), (n) => n >= ROWS, 'every task id checkpointed');
+		await waitFor(
+			async () => checkpointed(),
+			(n) => n >= ROWS,
+			'every task id checkpointed'
+		);
 		db.close();
 		const atKill = sim.stats();
 		expect(atKill.jobs.submitted).toBe(ROWS);

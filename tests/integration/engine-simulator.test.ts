@@ -44,7 +44,11 @@ const workflow = v.parse(WorkflowSchema, {
 	]
 });
 
-async function runAgainst(sim: Partial<SimulatorOptionsInput>, service: { rateLimitPerMinute?: number; asyncMode?: boolean } = {}, during?: (s: RunningSimulator) => void) {
+async function runAgainst(
+	sim: Partial<SimulatorOptionsInput>,
+	service: { rateLimitPerMinute?: number; asyncMode?: boolean } = {},
+	during?: (s: RunningSimulator) => void
+) {
 	const simulator = await startSimulator({ port: 0, seed: 11, ...sim });
 	const db = openDatabase(':memory:');
 	try {
@@ -59,7 +63,14 @@ async function runAgainst(sim: Partial<SimulatorOptionsInput>, service: { rateLi
 		});
 		const rows: Row[] = [];
 		if (during) setTimeout(() => during(simulator), 150);
-		const result = await runJob({ runners: RUNNERS, jobId: `it-${Math.random()}`, workflow, dataDir: tmp.dir, enrichment, onRows: (b) => void rows.push(...b) });
+		const result = await runJob({
+			runners: RUNNERS,
+			jobId: `it-${Math.random()}`,
+			workflow,
+			dataDir: tmp.dir,
+			enrichment,
+			onRows: (b) => void rows.push(...b)
+		});
 		return { result, rows, stats: simulator.stats() };
 	} finally {
 		db.close();
@@ -114,7 +125,10 @@ describe('workflows against the simulator', () => {
 	});
 
 	it('async mode: submits, polls, and pays once per row', async () => {
-		const { result, rows, stats } = await runAgainst({ latency: { default: { medianMs: 20 }, async_submit: { medianMs: 1 }, job_status: { medianMs: 1 } } }, { asyncMode: true });
+		const { result, rows, stats } = await runAgainst(
+			{ latency: { default: { medianMs: 20 }, async_submit: { medianMs: 1 }, job_status: { medianMs: 1 } } },
+			{ asyncMode: true }
+		);
 		expect(result.status).toBe('completed');
 		expectEveryRowAccounted(rows);
 		expect(stats.calls['/enrich-lead-async']).toBe(ROWS);
@@ -124,7 +138,9 @@ describe('workflows against the simulator', () => {
 	});
 
 	it('fails the job with a clear message when the key is refused mid-run (401)', async () => {
-		const { result } = await runAgainst({ latency: { default: { medianMs: 30 } } }, {}, (sim) => sim.configure({ apiKey: 'some-other-key' }));
+		const { result } = await runAgainst({ latency: { default: { medianMs: 30 } } }, {}, (sim) =>
+			sim.configure({ apiKey: 'some-other-key' })
+		);
 		expect(result.status).toBe('failed');
 		expect(result.error).toMatch(/API key|401/);
 	});

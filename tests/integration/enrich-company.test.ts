@@ -54,7 +54,8 @@ function service(asyncCompany = true): EnrichmentServiceHandle {
 
 async function run(blocks: WorkflowInput['blocks'], enrichment: EnrichmentServiceHandle) {
 	const rows: Row[] = [];
-	const result = await runJob({ runners: RUNNERS,
+	const result = await runJob({
+		runners: RUNNERS,
 		jobId: `job-${Math.random().toString(36).slice(2)}`,
 		workflow: v.parse(WorkflowSchema, { blocks }),
 		dataDir: tmp.dir,
@@ -84,7 +85,11 @@ async function askSimulator(company: string, website: string): Promise<{ leads: 
 }
 
 const read = { id: 'read', type: 'read_csv', params: { path: 'uploads/companies.csv' } } as const;
-const people = { id: 'people', type: 'enrich_company', params: { struct: STRUCT, find_people: true, people_focus_prompt: PEOPLE_FOCUS } } as const;
+const people = {
+	id: 'people',
+	type: 'enrich_company',
+	params: { struct: STRUCT, find_people: true, people_focus_prompt: PEOPLE_FOCUS }
+} as const;
 
 describe('Enrich Company against the simulator', () => {
 	it('turns companies into their people: company order, API order within, nobody kept with _people_found = 0', async () => {
@@ -170,13 +175,16 @@ describe('Enrich Company against the simulator', () => {
 describe('the companies example', () => {
 	it('is valid, passes the column-flow analysis, and runs end to end', async () => {
 		const workflow = v.parse(WorkflowSchema, JSON.parse(readFileSync(EXAMPLE, 'utf8')));
-		const header = readFileSync(join(import.meta.dirname, '../../data/samples/companies.csv'), 'utf8').split('\n')[0].split(',');
+		const header = readFileSync(join(import.meta.dirname, '../../data/samples/companies.csv'), 'utf8')
+			.split('\n')[0]
+			.split(',');
 		const flow = analyzeColumns(workflow, { sourceColumns: () => header });
 		expect(flow.problems).toEqual([]);
 		expect(flow.blocks.map((b) => b.output_kind)).toEqual(['company', 'lead', 'lead', 'lead', 'lead']);
 
 		const rows: Row[] = [];
-		const result = await runJob({ runners: RUNNERS,
+		const result = await runJob({
+			runners: RUNNERS,
 			jobId: 'example',
 			workflow,
 			dataDir: tmp.dir,

@@ -97,7 +97,8 @@ async function runChaos({ sim, service = {}, during, concurrency = 8 }: ChaosOpt
 		});
 		const rows: Row[] = [];
 		const started = performance.now();
-		const result = await runJob({ runners: RUNNERS,
+		const result = await runJob({
+			runners: RUNNERS,
 			jobId: `chaos-${Math.random().toString(36).slice(2)}`,
 			workflow,
 			options: { concurrency },
@@ -184,7 +185,10 @@ describe('API chaos: one fault at a time, one attempt per request (every fault i
 
 	it('async jobs that end failed or timed_out become row errors naming the end state; nothing is paid for them', async () => {
 		const chaos = await runChaos({
-			sim: { faults: { asyncFailed: 0.1, asyncTimedOut: 0.1 }, latency: { default: { medianMs: 3 }, async_submit: { medianMs: 1 }, job_status: { medianMs: 1 } } },
+			sim: {
+				faults: { asyncFailed: 0.1, asyncTimedOut: 0.1 },
+				latency: { default: { medianMs: 3 }, async_submit: { medianMs: 1 }, job_status: { medianMs: 1 } }
+			},
 			service: { asyncMode: { enrichLead: true } }
 		});
 		expect(chaos.result.status).toBe('completed');

@@ -62,7 +62,9 @@ function startEndlessUpload(url: string, bytes: number): Promise<void> {
 		headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'transfer-encoding': 'chunked' }
 	});
 	req.on('error', () => {}); // the server dies under it: expected
-	req.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.csv"\r\nContent-Type: text/csv\r\n\r\nname,company\n`);
+	req.write(
+		`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="half.csv"\r\nContent-Type: text/csv\r\n\r\nname,company\n`
+	);
 	const chunk = Buffer.from('Half Written,Nowhere Inc\n'.repeat(10_000));
 	let sent = 0;
 	return new Promise((resolve) => {
@@ -155,30 +157,37 @@ const UNUSABLE_DATA_DIRS: { name: string; make: (parent: string) => Promise<stri
 
 describe('a data directory the server cannot write', () => {
 	for (const unusable of UNUSABLE_DATA_DIRS) {
-		it.skipIf(unusable.skip)(`${unusable.name}: exits 1 at once with one line naming the directory, no stack trace, no retry`, async () => {
-			const parent = await tempDir('leadflow-unusable-');
-			const dataDir = await unusable.make(parent);
-			const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
-				cwd: REPO,
-				env: { PATH: process.env.PATH ?? '', HOME: parent, ...testServerEnv(dataDir, null), LOG_LEVEL: 'info' },
-				stdio: ['ignore', 'pipe', 'pipe']
-			});
-			let stdout = '';
-			let stderr = '';
-			child.stdout.on('data', (d) => (stdout += d));
-			child.stderr.on('data', (d) => (stderr += d));
-			const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-			const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-			clearTimeout(timer);
+		it.skipIf(unusable.skip)(
+			`${unusable.name}: exits 1 at once with one line naming the directory, no stack trace, no retry`,
+			async () => {
+				const parent = await tempDir('leadflow-unusable-');
+				const dataDir = await unusable.make(parent);
+				const child = spawn(process.execPath, ['--import', 'tsx', 'server/index.ts'], {
+					cwd: REPO,
+					env: { PATH: process.env.PATH ?? '', HOME: parent, ...testServerEnv(dataDir, null), LOG_LEVEL: 'info' },
+					stdio: ['ignore', 'pipe', 'pipe']
+				});
+				let stdout = '';
+				let stderr = '';
+				child.stdout.on('data', (d) => (stdout += d));
+				child.stderr.on('data', (d) => (stderr += d));
+				const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+				const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+				clearTimeout(timer);
 
-			// Exit 1 (not the watchdog's SIGKILL): it gave up at once instead of retrying.
-			expect(code).toBe(1);
-			const lines = stderr.trim().split('\n');
-			expect(lines, stderr).toHaveLength(1);
-			expect(lines[0]).toMatch(new RegExp(`^Cannot start: the data directory ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not writable \\(.+\\)\\.`));
-			expect(stderr).not.toMatch(/\n\s+at /);
-			// Nothing claimed to be listening.
-			expect(stdout).not.toMatch(/server listening/);
-		});
+				// Exit 1 (not the watchdog's SIGKILL): it gave up at once instead of retrying.
+				expect(code).toBe(1);
+				const lines = stderr.trim().split('\n');
+				expect(lines, stderr).toHaveLength(1);
+				expect(lines[0]).toMatch(
+					new RegExp(
+						`^Cannot start: the data directory ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not writable \\(.+\\)\\.`
+					)
+				);
+				expect(stderr).not.toMatch(/\n\s+at /);
+				// Nothing claimed to be listening.
+				expect(stdout).not.toMatch(/server listening/);
+			}
+		);
 	}
 });

@@ -69,7 +69,9 @@ describe('per-client rate limits', () => {
 		expect((await create(proxied, client)).status).toBe(429);
 		expect((await create(proxied, '198.51.100.3')).status).toBe(201);
 		// Reading is not limited, nor is the same client's other work.
-		const reads = await statuses(Array.from({ length: 10 }, () => fetch(`${proxied.url}/api/workflows/blocks`, { headers: { 'x-forwarded-for': client } })));
+		const reads = await statuses(
+			Array.from({ length: 10 }, () => fetch(`${proxied.url}/api/workflows/blocks`, { headers: { 'x-forwarded-for': client } }))
+		);
 		expect(reads.every((s) => s === 200)).toBe(true);
 		expect((await upload(proxied, client)).status).toBe(200);
 	});

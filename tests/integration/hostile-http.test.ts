@@ -30,7 +30,11 @@ const CSV = 'name,company,employees\nAda Lovelace,Engines,120\nGrace Hopper,Navy
 
 const api = (path: string, init: RequestInit = {}) => fetch(`${server.url}/api${path}`, init);
 const postJson = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-	api(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+	api(path, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json', ...headers },
+		body: typeof body === 'string' ? body : JSON.stringify(body)
+	});
 const uploadFile = (content: string | Uint8Array, name: string) => {
 	const form = new FormData();
 	form.append('file', new Blob([content as BlobPart], { type: 'text/csv' }), name);
@@ -123,7 +127,11 @@ describe('hostile requests: a clear 4xx, and the server keeps serving', () => {
 		'uploads',
 		''
 	];
-	const pathCases: Case[] = traversalPaths.map((path) => [`read_csv.path ${JSON.stringify(path)}`, () => postJson('/workflows/run', readWorkflow(path)), 400]);
+	const pathCases: Case[] = traversalPaths.map((path) => [
+		`read_csv.path ${JSON.stringify(path)}`,
+		() => postJson('/workflows/run', readWorkflow(path)),
+		400
+	]);
 	const absoluteCases: Case[] = ['app.db', 'app.db-wal', 'app.db-shm'].map((name) => [
 		`read_csv.path <data dir>/${name}`,
 		() => postJson('/workflows/run', readWorkflow(join(temp.dir, name))),
@@ -144,21 +152,62 @@ describe('hostile requests: a clear 4xx, and the server keeps serving', () => {
 		['workflow id ..%2F..%2Fapp.db', () => api(`/workflows/..%2F..%2Fapp.db?token=${shared.edit_token}`), [400, 401, 403, 404]],
 		['workflow id with a NUL byte', () => api(`/workflows/${shared.id}%00?token=${shared.edit_token}`), [400, 401, 403, 404]],
 		['export of a traversal id', () => api(`/workflows/..%2f..%2fetc/export?token=${shared.edit_token}`), [400, 401, 403, 404]],
-		['run by a traversal workflow_id', () => postJson('/workflows/run', { workflow_id: '../../app.db' }, { authorization: `Bearer ${shared.edit_token}` }), 400],
+		[
+			'run by a traversal workflow_id',
+			() => postJson('/workflows/run', { workflow_id: '../../app.db' }, { authorization: `Bearer ${shared.edit_token}` }),
+			400
+		],
 		['token with a NUL byte', () => api(`/workflows/${shared.id}?token=${shared.edit_token}%00`), [401, 403]],
 		['10 MB JSON body (run)', () => postJson('/workflows/run', { workflow: { name: 'x'.repeat(TEN_MB), blocks: [] } }), 413],
 		['10 MB JSON body (estimate)', () => postJson('/workflows/estimate', `[${'1,'.repeat(TEN_MB / 2)}1]`), 413],
-		['10 MB JSON body (create workflow)', () => postJson('/workflows', { name: 'big', from: { name: 'y'.repeat(TEN_MB), blocks: [] } }), 413],
+		[
+			'10 MB JSON body (create workflow)',
+			() => postJson('/workflows', { name: 'big', from: { name: 'y'.repeat(TEN_MB), blocks: [] } }),
+			413
+		],
 		['JSON nested 10,000 levels (run, arrays)', () => postJson('/workflows/run', `{"workflow":${nested(10_000)}}`), 400],
-		['JSON nested 10,000 levels (run, objects in options)', () => postJson('/workflows/run', `{"workflow":{"blocks":[]},"options":${nestedObject(10_000)}}`), 400],
+		[
+			'JSON nested 10,000 levels (run, objects in options)',
+			() => postJson('/workflows/run', `{"workflow":{"blocks":[]},"options":${nestedObject(10_000)}}`),
+			400
+		],
 		['JSON nested 10,000 levels (create workflow from)', () => postJson('/workflows', `{"from":${nestedObject(10_000)}}`), 400],
-		['JSON nested 10,000 levels (a block param)', () => postJson('/workflows/run', `{"workflow":{"blocks":[{"id":"f","type":"filter","params":{"value":${nested(10_000)}}}]}}`), 400],
+		[
+			'JSON nested 10,000 levels (a block param)',
+			() => postJson('/workflows/run', `{"workflow":{"blocks":[{"id":"f","type":"filter","params":{"value":${nested(10_000)}}}]}}`),
+			400
+		],
 		['JSON nested 100,000 levels (over 200 KB of brackets)', () => postJson('/workflows/run', `{"workflow":${nested(100_000)}}`), 400],
 		['truncated JSON', () => postJson('/workflows/run', '{"workflow": {"blocks": ['), 400],
-		['JSON with a lone surrogate and NULs', () => postJson('/workflows/run', '{"workflow":{"name":"\\ud800\\u0000","blocks":[{"id":"\\u0000","type":"read_csv","params":{"path":"\\u0000"}}]}}'), 400],
-		['not JSON at all', () => api('/workflows/run', { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array([0xff, 0xfe, 0, 1, 2]) }), 400],
-		['JSON sent as text/plain', () => api('/workflows/run', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }), [400, 415]],
-		['__proto__ in the body', () => postJson('/workflows/run', '{"__proto__":{"workflow":{"blocks":[]}},"workflow":{"__proto__":{"name":"x"},"blocks":[]}}'), 400],
+		[
+			'JSON with a lone surrogate and NULs',
+			() =>
+				postJson(
+					'/workflows/run',
+					'{"workflow":{"name":"\\ud800\\u0000","blocks":[{"id":"\\u0000","type":"read_csv","params":{"path":"\\u0000"}}]}}'
+				),
+			400
+		],
+		[
+			'not JSON at all',
+			() =>
+				api('/workflows/run', {
+					method: 'POST',
+					headers: { 'content-type': 'application/json' },
+					body: new Uint8Array([0xff, 0xfe, 0, 1, 2])
+				}),
+			400
+		],
+		[
+			'JSON sent as text/plain',
+			() => api('/workflows/run', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }),
+			[400, 415]
+		],
+		[
+			'__proto__ in the body',
+			() => postJson('/workflows/run', '{"__proto__":{"workflow":{"blocks":[]}},"workflow":{"__proto__":{"name":"x"},"blocks":[]}}'),
+			400
+		],
 		['upload with no file field', () => api('/workflows/upload', { method: 'POST', body: new FormData() }), 400],
 		['upload that is not multipart', () => postJson('/workflows/upload', { file: 'a,b\n1,2\n' }), [400, 415]],
 		['upload of binary data (NUL bytes)', () => uploadFile(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 0]), 'zip.csv'), 415],
@@ -174,21 +223,26 @@ describe('hostile requests: a clear 4xx, and the server keeps serving', () => {
 		await expectStillServing(label);
 	});
 
-	it.each(['../../evil.csv', '/etc/cron.d/evil.csv', 'C:\\Windows\\evil.csv', 'a\u0000b.csv', '..\\..\\evil.csv', 'x'.repeat(5_000) + '.csv', '\r\nSet-Cookie: a=b.csv'])(
-		'an upload named %# is stored under a server-chosen name, inside uploads/',
-		async (name) => {
-			const res = await uploadFile(CSV, name);
-			expect(res.status).toBe(200);
-			const body = (await res.json()) as { file_path: string; original_name: string };
-			expect(body.file_path).toMatch(/^uploads\/[0-9a-f-]{36}\.csv$/);
-			// eslint-disable-next-line no-control-regex -- a NUL byte in the name is exactly what must not come back
-			expect(body.original_name).not.toMatch(/[/\\\u0000\r\n]/);
-			expect(body.original_name.length).toBeLessThanOrEqual(200);
-			expect(await readFile(join(temp.dir, body.file_path), 'utf8')).toBe(CSV);
-			expect(existsSync(join(temp.dir, '..', 'evil.csv'))).toBe(false);
-			await expectStillServing(name);
-		}
-	);
+	it.each([
+		'../../evil.csv',
+		'/etc/cron.d/evil.csv',
+		'C:\\Windows\\evil.csv',
+		'a\u0000b.csv',
+		'..\\..\\evil.csv',
+		'x'.repeat(5_000) + '.csv',
+		'\r\nSet-Cookie: a=b.csv'
+	])('an upload named %# is stored under a server-chosen name, inside uploads/', async (name) => {
+		const res = await uploadFile(CSV, name);
+		expect(res.status).toBe(200);
+		const body = (await res.json()) as { file_path: string; original_name: string };
+		expect(body.file_path).toMatch(/^uploads\/[0-9a-f-]{36}\.csv$/);
+		// eslint-disable-next-line no-control-regex -- a NUL byte in the name is exactly what must not come back
+		expect(body.original_name).not.toMatch(/[/\\\u0000\r\n]/);
+		expect(body.original_name.length).toBeLessThanOrEqual(200);
+		expect(await readFile(join(temp.dir, body.file_path), 'utf8')).toBe(CSV);
+		expect(existsSync(join(temp.dir, '..', 'evil.csv'))).toBe(false);
+		await expectStillServing(name);
+	});
 
 	it('save_csv.filename cannot leave outputs/, and a hostile workflow name cannot break the download header', async () => {
 		const run = await postJson('/workflows/run', {

@@ -29,7 +29,12 @@ describe('forwardJobEvents', () => {
 	it("routes a job's events to the workflow named at creation, with a public output path", () => {
 		const source = eventSource();
 		const hub = recordingHub();
-		forwardJobEvents({ subscribe: source.subscribe, hub, workflowOf: async () => 'never', publicPath: (p) => (p ? 'outputs/x.csv' : p) });
+		forwardJobEvents({
+			subscribe: source.subscribe,
+			hub,
+			workflowOf: async () => 'never',
+			publicPath: (p) => (p ? 'outputs/x.csv' : p)
+		});
 		const e = jobEvents('j1');
 		source.emit({ type: 'job_created', job_id: 'j1', at: 1, workflow_id: 'w1', retry_of: null });
 		source.emit(e.started() as JobEvent);
@@ -117,7 +122,13 @@ describe('live channel over the real job manager', () => {
 				meter.calls++;
 				await new Promise((resolve) => setTimeout(resolve, 1));
 				if (String(request.lead_info.name).endsWith(' 7')) throw new EnrichmentError('lead not found', 404, false);
-				return { notes: null, structured_data: { title: `Title of ${request.lead_info.name}` }, findings: [], references: null, confidence_score: 8 };
+				return {
+					notes: null,
+					structured_data: { title: `Title of ${request.lead_info.name}` },
+					findings: [],
+					references: null,
+					confidence_score: 8
+				};
 			},
 			async findEmail() {
 				throw new EnrichmentError('not used', null, false);

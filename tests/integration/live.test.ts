@@ -57,7 +57,17 @@ describe('live hub: snapshot, then deltas', () => {
 		]);
 
 		const e = jobEvents('j1');
-		const deltas = [e.created(), e.started(), e.blockStarted('read'), e.blockFinished('read', 3), e.blockStarted('enrich'), e.rowError(1), e.rowError(2), e.blockFinished('enrich', 3), e.finished(3)];
+		const deltas = [
+			e.created(),
+			e.started(),
+			e.blockStarted('read'),
+			e.blockFinished('read', 3),
+			e.blockStarted('enrich'),
+			e.rowError(1),
+			e.rowError(2),
+			e.blockFinished('enrich', 3),
+			e.finished(3)
+		];
 		for (const event of deltas) harness.hub.publish(harness.workflow.id, event);
 		await client.untilType('job_finished');
 		expect(client.messages.slice(2).map((m) => m.message)).toEqual(deltas);
@@ -275,7 +285,12 @@ describe('live hub: client frames', () => {
 		['text that is not JSON', (ws: import('ws').WebSocket) => ws.send('hello?'), 1007, /Malformed/],
 		['an unknown message type', (ws: import('ws').WebSocket) => ws.send('{"type":"delete_everything"}'), 1007, /Malformed/],
 		['a binary frame', (ws: import('ws').WebSocket) => ws.send(Buffer.from([1, 2, 3])), 1003, /Binary/],
-		['a frame over the size limit', (ws: import('ws').WebSocket) => ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(10_000) })), 1009, /^/], // `ws` itself closes, without a reason
+		[
+			'a frame over the size limit',
+			(ws: import('ws').WebSocket) => ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(10_000) })),
+			1009,
+			/^/
+		], // `ws` itself closes, without a reason
 		[
 			'a flood of pings',
 			(ws: import('ws').WebSocket) => {

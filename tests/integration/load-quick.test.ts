@@ -19,7 +19,10 @@ function expectHeld(report: LoadReport) {
 	expect(judged.length).toBeGreaterThan(0);
 	const slow = report.checks.filter((c) => c.timed && !c.ok);
 	if (slow.length > 0) console.info(`speed figures outside their bounds here (judged by the full runs):\n${formatReport(report)}`);
-	expect(judged.filter((c) => !c.ok).map((c) => `${c.name}: ${c.value} (bound ${c.bound})`), formatReport(report)).toEqual([]);
+	expect(
+		judged.filter((c) => !c.ok).map((c) => `${c.name}: ${c.value} (bound ${c.bound})`),
+		formatReport(report)
+	).toEqual([]);
 }
 
 describe('load suites, quick variants', () => {
@@ -27,9 +30,13 @@ describe('load suites, quick variants', () => {
 		expectHeld(await runFairShare({ quick: true }));
 	});
 
-	it('60 clients on 20 workflows edit and watch runs: nothing lost, nothing dropped, no heap growth trend', { timeout: 90_000 }, async () => {
-		expectHeld(await runCollabSoak({ quick: true }));
-	});
+	it(
+		'60 clients on 20 workflows edit and watch runs: nothing lost, nothing dropped, no heap growth trend',
+		{ timeout: 90_000 },
+		async () => {
+			expectHeld(await runCollabSoak({ quick: true }));
+		}
+	);
 
 	it('concurrent polling of a job and its rows: no errors, right rows, bounded p99', { timeout: 60_000 }, async () => {
 		expectHeld(await runHttpPolling({ quick: true }));
@@ -54,9 +61,30 @@ describe('the arithmetic behind the checks', () => {
 	it.each([
 		{ points: [], slope: 0 },
 		{ points: [{ x: 1, y: 5 }], slope: 0 },
-		{ points: [{ x: 0, y: 1 }, { x: 1, y: 3 }, { x: 2, y: 5 }], slope: 2 },
-		{ points: [{ x: 0, y: 10 }, { x: 1, y: 12 }, { x: 2, y: 10 }, { x: 3, y: 12 }], slope: 0.4 },
-		{ points: [{ x: 2, y: 1 }, { x: 2, y: 9 }], slope: 0 }
+		{
+			points: [
+				{ x: 0, y: 1 },
+				{ x: 1, y: 3 },
+				{ x: 2, y: 5 }
+			],
+			slope: 2
+		},
+		{
+			points: [
+				{ x: 0, y: 10 },
+				{ x: 1, y: 12 },
+				{ x: 2, y: 10 },
+				{ x: 3, y: 12 }
+			],
+			slope: 0.4
+		},
+		{
+			points: [
+				{ x: 2, y: 1 },
+				{ x: 2, y: 9 }
+			],
+			slope: 0
+		}
 	])('linearSlope of $points.length points = $slope', ({ points, slope }) => {
 		expect(linearSlope(points)).toBeCloseTo(slope, 10);
 	});

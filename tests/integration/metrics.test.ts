@@ -18,8 +18,14 @@ let server: RunningServer;
 
 const ROWS = 12;
 const csv =
-	[LEAD_COLUMNS.join(','), ...Array.from({ length: ROWS }, (_, i) => leadRow(i).map((c) => (c.includes(',') ? `"${c}"` : c)).join(','))].join('\n') +
-	'\n';
+	[
+		LEAD_COLUMNS.join(','),
+		...Array.from({ length: ROWS }, (_, i) =>
+			leadRow(i)
+				.map((c) => (c.includes(',') ? `"${c}"` : c))
+				.join(',')
+		)
+	].join('\n') + '\n';
 
 beforeAll(async () => {
 	sim = await startSimulator({
@@ -66,7 +72,9 @@ async function scrape() {
 	const { types, samples } = parseExposition(await res.text());
 	/** The sum of a metric's samples whose labels include `labels`. */
 	const value = (name: string, labels: Record<string, string> = {}) =>
-		samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+		samples
+			.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+			.reduce((sum, s) => sum + s.value, 0);
 	const has = (name: string, labels: Record<string, string> = {}) =>
 		samples.some((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
 	return { types, samples, value, has };
@@ -127,7 +135,9 @@ describe('/metrics', () => {
 	});
 
 	it('counts WebSocket connections per channel and loaded rooms, and lets them go', async () => {
-		const created = (await (await fetch(`${server.url}/api/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as {
+		const created = (await (
+			await fetch(`${server.url}/api/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+		).json()) as {
 			id: string;
 			edit_token: string;
 		};
@@ -138,7 +148,10 @@ describe('/metrics', () => {
 			await openSocket(`${origin}/live/${created.id}?token=${created.edit_token}`)
 		];
 		try {
-			await until(async () => (await scrape()).value('leadflow_websocket_connections', { channel: 'live' }) === 2, 'two live clients');
+			await until(
+				async () => (await scrape()).value('leadflow_websocket_connections', { channel: 'live' }) === 2,
+				'two live clients'
+			);
 			const m = await scrape();
 			expect(m.value('leadflow_websocket_connections', { channel: 'collab' })).toBe(1);
 			expect(m.value('leadflow_collab_rooms_loaded')).toBe(1);

@@ -38,7 +38,9 @@ function upgradeStatus(url: string, origin: string | undefined, host?: string): 
 async function start(extra: Record<string, string>) {
 	tmp = await makeTempDir();
 	server = await startTestServer(testServerEnv(tmp.dir, null, extra));
-	const created = await (await fetch(`${server.url}/api/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json();
+	const created = await (
+		await fetch(`${server.url}/api/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+	).json();
 	const ws = server.url.replace('http', 'ws');
 	return { yjs: `${ws}/yjs/${created.id}?token=${created.edit_token}`, live: `${ws}/live/${created.id}?token=${created.edit_token}` };
 }
@@ -81,10 +83,19 @@ describe('Origin checks on sockets', () => {
 		const { port } = new URL(server!.url);
 		const status = (host: string, path: string) =>
 			new Promise<number>((resolve, reject) => {
-				const req = httpRequest({ host: '127.0.0.1', port, path, method: 'POST', headers: { host, 'content-type': 'application/json', 'content-length': 2 } }, (res) => {
-					res.resume();
-					resolve(res.statusCode ?? 0);
-				});
+				const req = httpRequest(
+					{
+						host: '127.0.0.1',
+						port,
+						path,
+						method: 'POST',
+						headers: { host, 'content-type': 'application/json', 'content-length': 2 }
+					},
+					(res) => {
+						res.resume();
+						resolve(res.statusCode ?? 0);
+					}
+				);
 				req.on('error', reject);
 				req.end('{}');
 			});

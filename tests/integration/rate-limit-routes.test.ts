@@ -15,7 +15,10 @@ import { makeTempDir, type TempDir } from '../helpers/temp-dir';
 
 const ADMIN = 'operator-secret-0123456789abcdef';
 /** A run that calls no API: the limit is what is tested, not the enrichment. */
-const CHEAP = { workflow: { name: 'cheap', blocks: [{ id: 'read', type: 'read_csv', params: { path: 'samples/leads.csv' } }] }, options: { row_limit: 1 } };
+const CHEAP = {
+	workflow: { name: 'cheap', blocks: [{ id: 'read', type: 'read_csv', params: { path: 'samples/leads.csv' } }] },
+	options: { row_limit: 1 }
+};
 
 const temps: TempDir[] = [];
 const servers: RunningServer[] = [];
@@ -41,14 +44,25 @@ interface RawAnswer {
 }
 
 /** A request sent with its path exactly as given (fetch would normalise `..` and drop `#`). */
-function raw(server: RunningServer, method: string, path: string, body: string | Buffer, headers: Record<string, string>): Promise<RawAnswer> {
+function raw(
+	server: RunningServer,
+	method: string,
+	path: string,
+	body: string | Buffer,
+	headers: Record<string, string>
+): Promise<RawAnswer> {
 	const { hostname, port } = new URL(server.url);
 	return new Promise((resolve, reject) => {
-		const req = request({ host: hostname, port, method, path, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers } }, (res) => {
-			const chunks: Buffer[] = [];
-			res.on('data', (c: Buffer) => chunks.push(c));
-			res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-		});
+		const req = request(
+			{ host: hostname, port, method, path, headers: { 'content-length': String(Buffer.byteLength(body)), ...headers } },
+			(res) => {
+				const chunks: Buffer[] = [];
+				res.on('data', (c: Buffer) => chunks.push(c));
+				res.on('end', () =>
+					resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') })
+				);
+			}
+		);
 		req.on('error', reject);
 		req.end(body);
 	});
@@ -116,12 +130,14 @@ describe('limits follow the route, not the spelling of the path', () => {
 
 	it('runs: 3 started, the rest refused', async () => {
 		const statuses: number[] = [];
-		for (const path of spell('/api/workflows/run')) statuses.push((await raw(server, 'POST', path, JSON.stringify(CHEAP), json('198.51.100.12'))).status);
+		for (const path of spell('/api/workflows/run'))
+			statuses.push((await raw(server, 'POST', path, JSON.stringify(CHEAP), json('198.51.100.12'))).status);
 		expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
 	});
 
 	it('a path no route handles is not counted against a route', async () => {
-		for (let i = 0; i < 5; i++) expect((await raw(server, 'POST', '/api/workflows/runs', '{}', json('198.51.100.13'))).status).toBe(404);
+		for (let i = 0; i < 5; i++)
+			expect((await raw(server, 'POST', '/api/workflows/runs', '{}', json('198.51.100.13'))).status).toBe(404);
 		expect((await raw(server, 'POST', '/api/workflows/run', JSON.stringify(CHEAP), json('198.51.100.13'))).status).toBe(200);
 	});
 });
@@ -130,7 +146,8 @@ describe('the run limit', () => {
 	it('is on by default in production: a burst of paid runs from one client is cut short', async () => {
 		const server = await start({ NODE_ENV: 'production' });
 		const statuses: number[] = [];
-		for (let i = 0; i < 12; i++) statuses.push((await raw(server, 'POST', '/api/workflows/run', JSON.stringify(CHEAP), json('198.51.100.20'))).status);
+		for (let i = 0; i < 12; i++)
+			statuses.push((await raw(server, 'POST', '/api/workflows/run', JSON.stringify(CHEAP), json('198.51.100.20'))).status);
 		expect(statuses.slice(0, 10)).toEqual(Array(10).fill(200));
 		expect(statuses.slice(10)).toEqual([429, 429]);
 		// Another client is not slowed by the first.
@@ -143,7 +160,10 @@ describe('the run limit', () => {
 		const created = JSON.parse((await raw(server, 'POST', '/api/workflows', '{}', json(client))).body);
 		const first = JSON.parse((await raw(server, 'POST', '/api/workflows/run', JSON.stringify(CHEAP), json(client))).body);
 		// 1 posted run spent; the shared run (of an empty, invalid workflow) spends one though refused.
-		expect((await raw(server, 'POST', '/api/workflows/run', JSON.stringify({ workflow_id: created.id }), json(client, created.edit_token))).status).toBe(400);
+		expect(
+			(await raw(server, 'POST', '/api/workflows/run', JSON.stringify({ workflow_id: created.id }), json(client, created.edit_token)))
+				.status
+		).toBe(400);
 		const retry = `/api/workflows/jobs/${first.job_id}/retry`;
 		await settle(server, first.job_id);
 		expect((await raw(server, 'POST', retry, '', json(client))).status).toBe(200);
@@ -172,8 +192,16 @@ describe('REQUIRE_ADMIN_FOR_POSTED_RUNS', () => {
 		const posted = await raw(server, 'POST', '/api/workflows/run', JSON.stringify(CHEAP), json('198.51.100.31', ADMIN));
 		expect(posted.status).toBe(200);
 		const jobId = JSON.parse(posted.body).job_id as string;
-		const created = JSON.parse((await raw(server, 'POST', '/api/workflows', JSON.stringify({ from: 'basic' }), json('198.51.100.31'))).body);
-		const sharedRun = await raw(server, 'POST', '/api/workflows/run', JSON.stringify({ workflow_id: created.id, options: { row_limit: 1 } }), json('198.51.100.31', created.edit_token));
+		const created = JSON.parse(
+			(await raw(server, 'POST', '/api/workflows', JSON.stringify({ from: 'basic' }), json('198.51.100.31'))).body
+		);
+		const sharedRun = await raw(
+			server,
+			'POST',
+			'/api/workflows/run',
+			JSON.stringify({ workflow_id: created.id, options: { row_limit: 1 } }),
+			json('198.51.100.31', created.edit_token)
+		);
 		expect(sharedRun.status).toBe(200);
 
 		// A retry of the anonymous job spends money too: the operator's only.

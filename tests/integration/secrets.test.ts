@@ -38,14 +38,28 @@ let server: RunningServer;
 let echoServer: RunningServer;
 
 const ROWS = 6;
-const csv = [LEAD_COLUMNS.join(','), ...Array.from({ length: ROWS }, (_, i) => leadRow(i).map((c) => (c.includes(',') ? `"${c}"` : c)).join(','))].join('\n') + '\n';
+const csv =
+	[
+		LEAD_COLUMNS.join(','),
+		...Array.from({ length: ROWS }, (_, i) =>
+			leadRow(i)
+				.map((c) => (c.includes(',') ? `"${c}"` : c))
+				.join(',')
+		)
+	].join('\n') + '\n';
 
 beforeAll(async () => {
 	build = await isolatedBuild('leakcheck', { SIXTYFOUR_API_KEY: KEY });
 	sim = await startSimulator({ apiKey: KEY, latency: { default: { medianMs: 5, p99Ms: 20 } } });
 	fake = await startFakeSixtyfour(() => ({ status: 500, body: { detail: 'not scripted' } }));
 	temps = [await makeTempDir(), await makeTempDir()];
-	const env = { SIXTYFOUR_API_KEY: KEY, SIXTYFOUR_POLL_INITIAL_MS: '20', SIXTYFOUR_MAX_ATTEMPTS: '1', LOG_LEVEL: 'trace', ADMIN_TOKEN: ADMIN };
+	const env = {
+		SIXTYFOUR_API_KEY: KEY,
+		SIXTYFOUR_POLL_INITIAL_MS: '20',
+		SIXTYFOUR_MAX_ATTEMPTS: '1',
+		LOG_LEVEL: 'trace',
+		ADMIN_TOKEN: ADMIN
+	};
 	server = await startTestServer(testServerEnv(temps[0].dir, sim.url, env), {
 		logger,
 		pages: () => build.loadHandler()
@@ -83,7 +97,11 @@ async function call(base: RunningServer, what: string, path: string, init: Reque
 }
 
 const postJson = (base: RunningServer, what: string, path: string, body: unknown) =>
-	call(base, what, path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+	call(base, what, path, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: typeof body === 'string' ? body : JSON.stringify(body)
+	});
 
 function uploadForm(content: string, name = 'leads.csv', workflowId?: string): FormData {
 	const form = new FormData();
@@ -135,7 +153,10 @@ describe('the API key', () => {
 
 		const anon = await call(server, 'anonymous upload', '/api/workflows/upload', { method: 'POST', body: uploadForm(csv) });
 		expect(anon.status).toBe(200);
-		const owned = await call(server, 'workflow upload', `/api/workflows/upload?token=${edit}`, { method: 'POST', body: uploadForm(csv, 'mine.csv', id) });
+		const owned = await call(server, 'workflow upload', `/api/workflows/upload?token=${edit}`, {
+			method: 'POST',
+			body: uploadForm(csv, 'mine.csv', id)
+		});
 		expect(owned.status).toBe(200);
 		const blocks = [
 			{ id: 'read', type: 'read_csv', params: { path: anon.json.file_path } },
@@ -149,7 +170,10 @@ describe('the API key', () => {
 		const postedJob = await settle(server, posted.json.job_id);
 		expect(postedJob.status).toBe('completed');
 
-		const shared = await postJson(server, 'shared run', `/api/workflows/run?token=${edit}`, { workflow_id: id, options: { row_limit: 3 } });
+		const shared = await postJson(server, 'shared run', `/api/workflows/run?token=${edit}`, {
+			workflow_id: id,
+			options: { row_limit: 3 }
+		});
 		expect(shared.status).toBe(200);
 		expect((await settle(server, shared.json.job_id)).status).toBe('completed');
 
@@ -179,7 +203,9 @@ describe('the API key', () => {
 			['favicon', '/favicon.svg']
 		];
 		for (const [what, path] of reads) expect((await call(server, what, path)).status, what).toBe(200);
-		const history = await call(server, 'history (the operator)', '/api/workflows/jobs', { headers: { authorization: `Bearer ${ADMIN}` } });
+		const history = await call(server, 'history (the operator)', '/api/workflows/jobs', {
+			headers: { authorization: `Bearer ${ADMIN}` }
+		});
 		expect(history.status).toBe(200);
 		expect((await call(server, 'retry', `/api/workflows/jobs/${job}/retry`, { method: 'POST' })).status).toBe(200);
 		expect((await call(server, 'cancel finished', `/api/workflows/jobs/${job}/cancel`, { method: 'POST' })).status).toBe(200);
@@ -195,17 +221,31 @@ describe('the API key', () => {
 		{ what: 'unknown API route', method: 'GET', path: '/api/nope' },
 		{ what: 'malformed JSON', method: 'POST', path: '/api/workflows/run', body: '{"workflow":' },
 		{ what: 'invalid workflow', method: 'POST', path: '/api/workflows/run', body: '{"workflow":{"blocks":[{"type":"nope"}]}}' },
-		{ what: 'missing file', method: 'POST', path: '/api/workflows/run', body: '{"workflow":{"name":"x","blocks":[{"id":"r","type":"read_csv","params":{"path":"uploads/none.csv"}}]}}' },
+		{
+			what: 'missing file',
+			method: 'POST',
+			path: '/api/workflows/run',
+			body: '{"workflow":{"name":"x","blocks":[{"id":"r","type":"read_csv","params":{"path":"uploads/none.csv"}}]}}'
+		},
 		{ what: 'path traversal', method: 'GET', path: '/api/workflows/source?path=../../etc/passwd' },
 		{ what: 'bad import', method: 'POST', path: '/api/workflows', body: '{"from":{"blocks":7}}' },
 		{ what: 'unknown workflow', method: 'GET', path: '/api/workflows/AAAAAAAAAAAAAAAAAAAAAA?token=x' },
 		{ what: 'unknown job', method: 'GET', path: '/api/workflows/jobs/nope/rows' },
 		{ what: 'bad paging', method: 'GET', path: '/api/workflows/jobs?limit=-1' },
-		{ what: 'upload without a file', method: 'POST', path: '/api/workflows/upload', body: 'x', type: 'multipart/form-data; boundary=zz' },
+		{
+			what: 'upload without a file',
+			method: 'POST',
+			path: '/api/workflows/upload',
+			body: 'x',
+			type: 'multipart/form-data; boundary=zz'
+		},
 		{ what: 'unknown page', method: 'GET', path: '/no/such/page' },
 		{ what: 'metrics by POST', method: 'POST', path: '/metrics' }
 	])('is in no error answer: $what', async ({ what, method, path, body, type }) => {
-		const res = await call(server, what, path, { method, ...(body ? { body, headers: { 'content-type': type ?? 'application/json' } } : {}) });
+		const res = await call(server, what, path, {
+			method,
+			...(body ? { body, headers: { 'content-type': type ?? 'application/json' } } : {})
+		});
 		if (path.startsWith('/api/')) expect(res.status).toBeGreaterThanOrEqual(400);
 		expect(leaks()).toEqual([]);
 	});
@@ -234,11 +274,18 @@ describe('the API key', () => {
 	});
 
 	it('is in no message even when the API echoes it back in its errors (400, failed task, 401)', async () => {
-		const echo = (status: number): FakeHandler => (req) => ({ status, body: { detail: `Invalid API key: ${String(req.headers['x-api-key'])}` } });
+		const echo =
+			(status: number): FakeHandler =>
+			(req) => ({ status, body: { detail: `Invalid API key: ${String(req.headers['x-api-key'])}` } });
 		const up = await call(echoServer, 'echo upload', '/api/workflows/upload', { method: 'POST', body: uploadForm(csv) });
 		const read = { id: 'read', type: 'read_csv', params: { path: up.json.file_path } };
 		const cases: { name: string; handler: FakeHandler; block: object; status: string }[] = [
-			{ name: 'find-email 400', handler: echo(400), block: { id: 'email', type: 'find_email', params: { mode: 'PROFESSIONAL', only_missing: false } }, status: 'completed' },
+			{
+				name: 'find-email 400',
+				handler: echo(400),
+				block: { id: 'email', type: 'find_email', params: { mode: 'PROFESSIONAL', only_missing: false } },
+				status: 'completed'
+			},
 			{
 				name: 'async task failed',
 				handler: (req) =>
@@ -248,18 +295,32 @@ describe('the API key', () => {
 				block: { id: 'enrich', type: 'enrich_lead', params: { struct: { echoed: 'A' } } },
 				status: 'completed'
 			},
-			{ name: 'enrich 401', handler: echo(401), block: { id: 'enrich', type: 'enrich_lead', params: { struct: { echoed: 'B' } } }, status: 'failed' }
+			{
+				name: 'enrich 401',
+				handler: echo(401),
+				block: { id: 'enrich', type: 'enrich_lead', params: { struct: { echoed: 'B' } } },
+				status: 'failed'
+			}
 		];
 		for (const c of cases) {
 			fake.setHandler(c.handler);
-			const run = await postJson(echoServer, `echo run ${c.name}`, '/api/workflows/run', { workflow: { name: c.name, blocks: [read, c.block] } });
+			const run = await postJson(echoServer, `echo run ${c.name}`, '/api/workflows/run', {
+				workflow: { name: c.name, blocks: [read, c.block] }
+			});
 			expect(run.status, c.name).toBe(200);
 			const job = await settle(echoServer, run.json.job_id);
 			expect(job.status, c.name).toBe(c.status);
 			expect(fake.requests.at(-1)?.headers['x-api-key'], 'the fake saw the key').toBe(KEY);
 			const answer = await call(echoServer, `echo job ${c.name}`, `/api/workflows/jobs/${job.id}`);
 			const rows = await call(echoServer, `echo rows ${c.name}`, `/api/workflows/jobs/${job.id}/rows`);
-			if (c.status === 'completed') expect(rows.json.rows.some((r: Record<string, unknown>) => String(r._error ?? '').includes('Invalid') || String(r._error ?? '').includes('not allowed')), c.name).toBe(true);
+			if (c.status === 'completed')
+				expect(
+					rows.json.rows.some(
+						(r: Record<string, unknown>) =>
+							String(r._error ?? '').includes('Invalid') || String(r._error ?? '').includes('not allowed')
+					),
+					c.name
+				).toBe(true);
 			else expect(answer.json.error, c.name).toMatch(/401/);
 		}
 		expect(leaks()).toEqual([]);
@@ -276,8 +337,12 @@ describe('the API key', () => {
 			{
 				name: 'key in results',
 				handler: ((req) => {
-					if (req.path.startsWith('/job-status/')) return { body: `{"status":"completed","id":"task-ok","result":${result},"charge_amount":1}` };
-					if (req.path === '/find-email') return { body: `{"email":[["${escaped}@example.com","OK","WORK"]],"personal_email":"${KEY}@example.com","note":"${KEY}"}` };
+					if (req.path.startsWith('/job-status/'))
+						return { body: `{"status":"completed","id":"task-ok","result":${result},"charge_amount":1}` };
+					if (req.path === '/find-email')
+						return {
+							body: `{"email":[["${escaped}@example.com","OK","WORK"]],"personal_email":"${KEY}@example.com","note":"${KEY}"}`
+						};
 					return { body: { task_id: 'task-ok', status: 'RUNNING' } };
 				}) as FakeHandler,
 				blocks: [
@@ -298,7 +363,9 @@ describe('the API key', () => {
 		];
 		for (const c of cases) {
 			fake.setHandler(c.handler);
-			const created = await postJson(echoServer, `echo create ${c.name}`, '/api/workflows', { from: { name: c.name, blocks: c.blocks } });
+			const created = await postJson(echoServer, `echo create ${c.name}`, '/api/workflows', {
+				from: { name: c.name, blocks: c.blocks }
+			});
 			expect(created.status, c.name).toBe(201);
 			const { id, edit_token: edit, view_token: view } = created.json as { id: string; edit_token: string; view_token: string };
 			const frames: string[] = [];
@@ -315,7 +382,8 @@ describe('the API key', () => {
 			expect(rows.status, c.name).toBe(200);
 			await call(echoServer, `echo error rows ${c.name}`, `/api/workflows/jobs/${job.id}/rows?errors=only&token=${view}`);
 			await call(echoServer, `echo history ${c.name}`, `/api/workflows/jobs?workflow_id=${id}&token=${view}`);
-			if (job.status === 'completed') await call(echoServer, `echo download ${c.name}`, `/api/workflows/jobs/${job.id}/download?token=${view}`);
+			if (job.status === 'completed')
+				await call(echoServer, `echo download ${c.name}`, `/api/workflows/jobs/${job.id}/download?token=${view}`);
 			await new Promise((r) => setTimeout(r, 100));
 			live.close();
 			expect(frames.length, c.name).toBeGreaterThan(0);
@@ -325,7 +393,12 @@ describe('the API key', () => {
 				expect(rows.text, 'the answers reached the rows, scrubbed').toContain('CTO [redacted]');
 			} else {
 				// The key is never sent back to the API in a poll URL, nor kept as a task to resume.
-				expect(fake.requests.slice(before).filter((r) => r.path.includes(KEY)).map((r) => r.path)).toEqual([]);
+				expect(
+					fake.requests
+						.slice(before)
+						.filter((r) => r.path.includes(KEY))
+						.map((r) => r.path)
+				).toEqual([]);
 				expect(`${job.error ?? ''} ${rows.text}`).toMatch(/task id/);
 			}
 			expect(leaks(), c.name).toEqual([]);

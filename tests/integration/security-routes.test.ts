@@ -46,7 +46,8 @@ const api = (path: string, init: RequestInit = {}) => fetch(`${server.url}/api${
 const auth = (token: string | null): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
 const postJson = (path: string, body: unknown, token: string | null) =>
 	api(path, { method: 'POST', headers: { 'content-type': 'application/json', ...auth(token) }, body: JSON.stringify(body) });
-const getJob = async (id: string, token: string): Promise<JobProgress> => (await api(`/workflows/jobs/${id}`, { headers: auth(token) })).json();
+const getJob = async (id: string, token: string): Promise<JobProgress> =>
+	(await api(`/workflows/jobs/${id}`, { headers: auth(token) })).json();
 async function settle(id: string, token: string, until = (j: JobProgress) => ['completed', 'failed', 'cancelled'].includes(j.status)) {
 	const deadline = Date.now() + 10_000;
 	for (;;) {
@@ -113,7 +114,11 @@ beforeAll(async () => {
 	a = await createWorkflow('Workflow A');
 	b = await createWorkflow('Workflow B');
 	const up = async (w: Shared, secret: string) =>
-		(await (await api('/workflows/upload', { method: 'POST', body: uploadForm(csvOf(secret), w.id), headers: auth(w.editToken) })).json()).file_path as string;
+		(
+			await (
+				await api('/workflows/upload', { method: 'POST', body: uploadForm(csvOf(secret), w.id), headers: auth(w.editToken) })
+			).json()
+		).file_path as string;
 	aFile = await up(a, SECRET_A);
 	bFile = await up(b, SECRET_B);
 });
@@ -170,8 +175,15 @@ interface Route {
 const withToken = (path: string, token: string | null, via: Via) =>
 	via === 'query' && token ? `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}` : path;
 const send = (path: string, token: string | null, via: Via, init: RequestInit = {}) =>
-	api(withToken(path, token, via), { ...init, headers: { ...(init.headers as Record<string, string>), ...(via === 'bearer' ? auth(token) : {}) } });
-const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	api(withToken(path, token, via), {
+		...init,
+		headers: { ...(init.headers as Record<string, string>), ...(via === 'bearer' ? auth(token) : {}) }
+	});
+const json = (body: unknown): RequestInit => ({
+	method: 'POST',
+	headers: { 'content-type': 'application/json' },
+	body: JSON.stringify(body)
+});
 
 const ROUTES: Route[] = [
 	{ name: 'GET /workflows/:id', level: 'view', ok: 200, call: (t, via) => send(`/workflows/${a.id}`, t, via) },
@@ -181,12 +193,37 @@ const ROUTES: Route[] = [
 	{ name: 'GET /jobs?workflow_id', level: 'view', ok: 200, call: (t, via) => send(`/workflows/jobs?workflow_id=${a.id}`, t, via) },
 	{ name: 'GET /jobs/:id', level: 'view', ok: 200, call: (t, via) => send(`/workflows/jobs/${finished.job_id}`, t, via) },
 	{ name: 'GET /jobs/:id/rows', level: 'view', ok: 200, call: (t, via) => send(`/workflows/jobs/${finished.job_id}/rows`, t, via) },
-	{ name: 'GET /jobs/:id/rows?errors=only', level: 'view', ok: 200, call: (t, via) => send(`/workflows/jobs/${finished.job_id}/rows?errors=only`, t, via) },
-	{ name: 'GET /jobs/:id/download', level: 'view', ok: 200, call: (t, via) => send(`/workflows/jobs/${finished.job_id}/download`, t, via) },
+	{
+		name: 'GET /jobs/:id/rows?errors=only',
+		level: 'view',
+		ok: 200,
+		call: (t, via) => send(`/workflows/jobs/${finished.job_id}/rows?errors=only`, t, via)
+	},
+	{
+		name: 'GET /jobs/:id/download',
+		level: 'view',
+		ok: 200,
+		call: (t, via) => send(`/workflows/jobs/${finished.job_id}/download`, t, via)
+	},
 	{ name: 'GET /source', level: 'view', ok: 200, call: (t, via) => send(`/workflows/source?path=${encodeURIComponent(aFile)}`, t, via) },
-	{ name: 'POST /jobs/:id/cancel', level: 'edit', ok: 200, call: (t, via) => send(`/workflows/jobs/${runningId}/cancel`, t, via, { method: 'POST' }) },
-	{ name: 'POST /jobs/:id/retry', level: 'edit', ok: 200, call: (t, via) => send(`/workflows/jobs/${finished.job_id}/retry`, t, via, { method: 'POST' }) },
-	{ name: 'POST /upload', level: 'edit', ok: 200, call: (t, via) => send('/workflows/upload', t, via, { method: 'POST', body: uploadForm(csvOf('fresh'), a.id) }) }
+	{
+		name: 'POST /jobs/:id/cancel',
+		level: 'edit',
+		ok: 200,
+		call: (t, via) => send(`/workflows/jobs/${runningId}/cancel`, t, via, { method: 'POST' })
+	},
+	{
+		name: 'POST /jobs/:id/retry',
+		level: 'edit',
+		ok: 200,
+		call: (t, via) => send(`/workflows/jobs/${finished.job_id}/retry`, t, via, { method: 'POST' })
+	},
+	{
+		name: 'POST /upload',
+		level: 'edit',
+		ok: 200,
+		call: (t, via) => send('/workflows/upload', t, via, { method: 'POST', body: uploadForm(csvOf('fresh'), a.id) })
+	}
 ];
 
 const tokenOf = (kind: Token): string | null =>
@@ -259,7 +296,11 @@ describe('every route of a shared workflow × every kind of token', () => {
 	it("refuses B's token on A's sockets and lets A's view token in", async () => {
 		const ws = server.url.replace('http', 'ws');
 		for (const path of ['yjs', 'live']) {
-			for (const [token, status] of [[null, 401], ['W'.repeat(32), 403], [b.editToken, 403]] as const) {
+			for (const [token, status] of [
+				[null, 401],
+				['W'.repeat(32), 403],
+				[b.editToken, 403]
+			] as const) {
 				const client = rawClient(`${ws}/${path}/${a.id}${token ? `?token=${token}` : ''}`);
 				expect(await client.refused, `${path} ${token}`).toBe(status);
 			}
@@ -278,7 +319,10 @@ describe('every route of a shared workflow × every kind of token', () => {
 		const res = await postJson('/workflows/run', { workflow_id: a.id }, a.editToken);
 		expect(res.status).toBe(400);
 		const text = await res.text();
-		expect(JSON.parse(text).error.issues).toContainEqual({ path: 'workflow.blocks.0.params.path', message: 'this file belongs to another workflow' });
+		expect(JSON.parse(text).error.issues).toContainEqual({
+			path: 'workflow.blocks.0.params.path',
+			message: 'this file belongs to another workflow'
+		});
 		expect(text).not.toContain(SECRET_B);
 		expect(await state()).toEqual(before);
 	});

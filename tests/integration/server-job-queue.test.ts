@@ -99,7 +99,8 @@ describe('createJobManager', () => {
 		await store.update('finished', { status: 'completed', finishedAt: 1 });
 
 		const events: JobEvent[] = [];
-		const manager = createJobManager({ runners: RUNNERS,
+		const manager = createJobManager({
+			runners: RUNNERS,
 			store,
 			dataDir: temp.dir,
 			enrichment: noEnrichment,

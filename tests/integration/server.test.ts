@@ -17,7 +17,15 @@ let temp: TempDir;
 let server: RunningServer;
 
 const ROWS = 60;
-const csv = [LEAD_COLUMNS.join(','), ...Array.from({ length: ROWS }, (_, i) => leadRow(i).map((c) => (c.includes(',') ? `"${c}"` : c)).join(','))].join('\n') + '\n';
+const csv =
+	[
+		LEAD_COLUMNS.join(','),
+		...Array.from({ length: ROWS }, (_, i) =>
+			leadRow(i)
+				.map((c) => (c.includes(',') ? `"${c}"` : c))
+				.join(',')
+		)
+	].join('\n') + '\n';
 
 beforeAll(async () => {
 	sim = await startSimulator({ latency: { default: { medianMs: 5, p99Ms: 20 } } });
@@ -66,7 +74,11 @@ describe('a real server on an ephemeral port, against the simulator', () => {
 				blocks: [
 					{ id: 'read', type: 'read_csv', params: { path: filePath } },
 					{ id: 'big', type: 'filter', params: { expression: 'employees >= 100' } },
-					{ id: 'enrich', type: 'enrich_lead', params: { struct: { title: 'Job title', is_american_education: { description: 'US undergrad', type: 'bool' } } } },
+					{
+						id: 'enrich',
+						type: 'enrich_lead',
+						params: { struct: { title: 'Job title', is_american_education: { description: 'US undergrad', type: 'bool' } } }
+					},
 					{ id: 'email', type: 'find_email', params: { mode: 'PROFESSIONAL', only_missing: true } },
 					{ id: 'save', type: 'save_csv', params: { filename: 'full' } }
 				]
@@ -145,9 +157,20 @@ describe('a real server on an ephemeral port, against the simulator', () => {
 	it('bad input over HTTP: clear 4xx, the server keeps serving, earlier jobs and files intact', async () => {
 		const outputBefore = await readFile(join(temp.dir, firstJob.output_path!), 'utf8');
 		const bad: [string, () => Promise<Response>, number][] = [
-			['traversal', () => postJson('/workflows/run', { workflow: { blocks: [{ id: 'r', type: 'read_csv', params: { path: '../../../../etc/passwd' } }] } }), 400],
+			[
+				'traversal',
+				() =>
+					postJson('/workflows/run', {
+						workflow: { blocks: [{ id: 'r', type: 'read_csv', params: { path: '../../../../etc/passwd' } }] }
+					}),
+				400
+			],
 			['huge body', () => postJson('/workflows/run', { workflow: { name: 'x'.repeat(5 * 1024 * 1024), blocks: [] } }), 413],
-			['malformed', () => api('/workflows/run', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{{{' }), 400],
+			[
+				'malformed',
+				() => api('/workflows/run', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{{{' }),
+				400
+			],
 			['unknown job', () => api('/workflows/jobs/11111111-1111-4111-8111-111111111111'), 404],
 			['unknown route', () => api('/workflows/nope/deeper'), 404],
 			['binary upload', () => upload('\u0000\u0001\u0002PNG', 'x.csv'), 415]

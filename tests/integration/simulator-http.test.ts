@@ -19,7 +19,13 @@ afterAll(async () => {
 	await sim.close();
 });
 beforeEach(() => {
-	sim.configure({ faults: { hang: 0, reset: 0, error500: 0 }, latency: { find_email: { medianMs: 0 } }, rateLimit: null, apiKey: null, hangTimeoutMs: 600_000 });
+	sim.configure({
+		faults: { hang: 0, reset: 0, error500: 0 },
+		latency: { find_email: { medianMs: 0 } },
+		rateLimit: null,
+		apiKey: null,
+		hangTimeoutMs: 600_000
+	});
 	sim.reset();
 });
 

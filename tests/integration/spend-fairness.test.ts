@@ -159,7 +159,10 @@ describe('spend limits', () => {
 		);
 		// The estimate says the same before anyone tries.
 		const estimate = await client.call('/estimate', { body: { workflow: emailWorkflow('big') } });
-		expect(estimate.json).toMatchObject({ max_cost_cents: 50, budget: { server: { limit_cents: 25, spent_cents: 0, left_cents: 25 } } });
+		expect(estimate.json).toMatchObject({
+			max_cost_cents: 50,
+			budget: { server: { limit_cents: 25, spent_cents: 0, left_cents: 25 } }
+		});
 		// Within the budget it runs.
 		const small = await client.postRun('big', { row_limit: 5 });
 		await client.waitFor(small, ['completed']);

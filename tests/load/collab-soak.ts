@@ -17,7 +17,20 @@ import * as Y from 'yjs';
 import { docToWorkflow, getParamText, setParam } from '../../src/lib/workflow/doc';
 import type { WorkflowInput } from '../../src/lib/workflow/schema';
 import { LiveTestClient } from '../helpers/live';
-import { atLeast, atMost, isMain, latencySummary, linearSlope, markdownTable, round1, round2, runFromCommandLine, sleep, speedFigure, type LoadReport } from './measure';
+import {
+	atLeast,
+	atMost,
+	isMain,
+	latencySummary,
+	linearSlope,
+	markdownTable,
+	round1,
+	round2,
+	runFromCommandLine,
+	sleep,
+	speedFigure,
+	type LoadReport
+} from './measure';
 import { leadsCsv } from '../helpers/leads-csv';
 import { startStack, type CreatedWorkflow, type Stack } from './stack';
 
@@ -51,7 +64,15 @@ const FULL: Settings = {
 	warmUpShare: 0.25,
 	judgeRss: true
 };
-const QUICK: Settings = { ...FULL, clientsPerWorkflow: 3, durationMs: 25_000, editEveryMs: 1_000, runEveryMs: 20_000, rowsPerRun: 50, judgeRss: false };
+const QUICK: Settings = {
+	...FULL,
+	clientsPerWorkflow: 3,
+	durationMs: 25_000,
+	editEveryMs: 1_000,
+	runEveryMs: 20_000,
+	rowsPerRun: 50,
+	judgeRss: false
+};
 
 /**
  * Bounds.
@@ -86,7 +107,11 @@ export async function runCollabSoak(options: CollabSoakOptions): Promise<LoadRep
 	const total = s.workflows * s.clientsPerWorkflow;
 	// Every provider adds a process 'exit' listener.
 	process.setMaxListeners(Math.max(process.getMaxListeners(), total * 2 + 50));
-	const stack = await startStack({ simulatorArgs: ['--latency-ms', '5'], env: { MAX_CONCURRENT_JOBS: String(s.workflows) }, inspect: true });
+	const stack = await startStack({
+		simulatorArgs: ['--latency-ms', '5'],
+		env: { MAX_CONCURRENT_JOBS: String(s.workflows) },
+		inspect: true
+	});
 	const clients: Client[] = [];
 	const timers = new Set<ReturnType<typeof setTimeout>>();
 	const newcomers: WebsocketProvider[] = [];
@@ -99,7 +124,11 @@ export async function runCollabSoak(options: CollabSoakOptions): Promise<LoadRep
 			const path = await stack.upload(created, csv);
 			workflows.push(created);
 			for (let c = 0; c < s.clientsPerWorkflow; c++) clients.push(connect(stack, created, w, clients.length));
-			await waitFor(() => clients.filter((c) => c.workflow === w).every((c) => c.provider.synced), 30_000, `clients of workflow ${w} to sync`);
+			await waitFor(
+				() => clients.filter((c) => c.workflow === w).every((c) => c.provider.synced),
+				30_000,
+				`clients of workflow ${w} to sync`
+			);
 			setParam(clients.find((c) => c.workflow === w)!.doc, 'read', 'path', path);
 		}
 		await waitFor(() => clients.every((c) => c.live.of('snapshot').length > 0), 30_000, 'every live subscriber to get its snapshot');
@@ -165,7 +194,10 @@ export async function runCollabSoak(options: CollabSoakOptions): Promise<LoadRep
 		});
 		every(1_000, 0, () => {
 			const at = (performance.now() - started) / 60_000;
-			stack.rss().then((bytes) => void rss.push({ x: at, y: bytes / 2 ** 20 }), () => {});
+			stack.rss().then(
+				(bytes) => void rss.push({ x: at, y: bytes / 2 ** 20 }),
+				() => {}
+			);
 		});
 		// The heap after a full GC, once at the end of the warm-up (and once more at the very end).
 		const probeHeap = async () => {
@@ -191,7 +223,9 @@ export async function runCollabSoak(options: CollabSoakOptions): Promise<LoadRep
 			const text = getParamText(doc, 'enrich', 'research_plan').toString();
 			return expected[w].filter((m) => !text.includes(m)).length;
 		};
-		await waitFor(() => clients.every((c) => missingIn(c.doc, c.workflow) === 0), 30_000, 'every edit to reach every client').catch(() => {});
+		await waitFor(() => clients.every((c) => missingIn(c.doc, c.workflow) === 0), 30_000, 'every edit to reach every client').catch(
+			() => {}
+		);
 		const lostAtClients = clients.reduce((n, c) => n + missingIn(c.doc, c.workflow), 0);
 		const newcomerDocs = workflows.map((wf) => {
 			const doc = new Y.Doc();
@@ -205,7 +239,12 @@ export async function runCollabSoak(options: CollabSoakOptions): Promise<LoadRep
 		// Every watcher of a workflow saw each of its runs finish.
 		const ownRuns = finished.filter((j) => j.workflowId === workflows[j.workflow].id);
 		const unseenCount = () =>
-			clients.reduce((n, c) => n + ownRuns.filter((j) => j.workflow === c.workflow && !c.live.of('job_finished').some((e) => e.job_id === j.id)).length, 0);
+			clients.reduce(
+				(n, c) =>
+					n +
+					ownRuns.filter((j) => j.workflow === c.workflow && !c.live.of('job_finished').some((e) => e.job_id === j.id)).length,
+				0
+			);
 		// A finish is stored before it is broadcast: give the last broadcasts a moment to arrive.
 		await waitFor(() => unseenCount() === 0, 10_000, 'watchers to hear every finish').catch(() => {});
 		const unseen = unseenCount();
@@ -228,7 +267,25 @@ export async function runCollabSoak(options: CollabSoakOptions): Promise<LoadRep
 
 		const markdown = [
 			markdownTable(
-				['clients', 'workflows', 'minutes', 'edits', 'edits/s', 'propagations', 'p50 ms', 'p99 ms', 'max ms', 'lost edits', 'runs', 'unseen finishes', 'dropped sockets', 'server CPU', 'RSS start → end (peak)', 'RSS slope all / after warm-up', 'heap + external after GC: warm → end'],
+				[
+					'clients',
+					'workflows',
+					'minutes',
+					'edits',
+					'edits/s',
+					'propagations',
+					'p50 ms',
+					'p99 ms',
+					'max ms',
+					'lost edits',
+					'runs',
+					'unseen finishes',
+					'dropped sockets',
+					'server CPU',
+					'RSS start → end (peak)',
+					'RSS slope all / after warm-up',
+					'heap + external after GC: warm → end'
+				],
 				[
 					[
 						total,
@@ -269,8 +326,12 @@ export async function runCollabSoak(options: CollabSoakOptions): Promise<LoadRep
 			atMost('sockets dropped during the run', disconnects, 0),
 			atMost('invalid live frames', invalidFrames, 0),
 			speedFigure(atMost('edit propagation p99 (ms)', lat.p99, COLLAB_SOAK_BOUNDS.p99Ms)),
-			...(s.judgeRss ? [atMost('server RSS slope after warm-up (MiB/min)', slopeLate, COLLAB_SOAK_BOUNDS.rssSlopeMiBPerMin, (x) => x.toFixed(2))] : []),
-			atMost('server heap growth after GC per edit, warm-up → end (bytes)', heapPerEdit, COLLAB_SOAK_BOUNDS.heapBytesPerEdit, (x) => String(Math.round(x)))
+			...(s.judgeRss
+				? [atMost('server RSS slope after warm-up (MiB/min)', slopeLate, COLLAB_SOAK_BOUNDS.rssSlopeMiBPerMin, (x) => x.toFixed(2))]
+				: []),
+			atMost('server heap growth after GC per edit, warm-up → end (bytes)', heapPerEdit, COLLAB_SOAK_BOUNDS.heapBytesPerEdit, (x) =>
+				String(Math.round(x))
+			)
 		];
 		return { title: `WebSocket soak (${total} clients, ${s.workflows} workflows, ${s.durationMs / 1000} s)`, markdown, checks };
 	} finally {
@@ -339,7 +400,12 @@ interface FinishedJob {
 }
 
 /** Waits (bounded) until every job is final; returns each job's status and owning workflow. */
-async function settleJobs(stack: Stack, jobs: { workflow: number; id: string }[], workflows: CreatedWorkflow[], timeoutMs: number): Promise<FinishedJob[]> {
+async function settleJobs(
+	stack: Stack,
+	jobs: { workflow: number; id: string }[],
+	workflows: CreatedWorkflow[],
+	timeoutMs: number
+): Promise<FinishedJob[]> {
 	const deadline = Date.now() + timeoutMs;
 	const out: FinishedJob[] = [];
 	for (const job of jobs) {

@@ -25,7 +25,19 @@ import type { JobRecord } from '../../server/store/job-store';
 import { WorkflowSchema } from '../../src/lib/workflow/schema';
 import { spawnSimulator } from '../bench/sim-process';
 import { makeTempDir } from '../helpers/temp-dir';
-import { atLeast, atMost, isMain, markdownTable, maxInWindow, percent, round1, round2, runFromCommandLine, speedFigure, type LoadReport } from './measure';
+import {
+	atLeast,
+	atMost,
+	isMain,
+	markdownTable,
+	maxInWindow,
+	percent,
+	round1,
+	round2,
+	runFromCommandLine,
+	speedFigure,
+	type LoadReport
+} from './measure';
 import { writeLeadsCsv } from '../helpers/leads-csv';
 import { recordingFetch } from './recording-fetch';
 
@@ -53,7 +65,15 @@ interface Settings {
 	deadlineMs: number;
 }
 
-const FULL: Settings = { jobs: 20, rowsPerJob: 2_000, limitPerMinute: 30_000, latencyMs: 20, perJobConcurrency: 50, maxInFlight: 200, deadlineMs: 240_000 };
+const FULL: Settings = {
+	jobs: 20,
+	rowsPerJob: 2_000,
+	limitPerMinute: 30_000,
+	latencyMs: 20,
+	perJobConcurrency: 50,
+	maxInFlight: 200,
+	deadlineMs: 240_000
+};
 /**
  * Quick: the same shape scaled down — a lower limit, so that on a busy 2-core CI machine the limit
  * binds rather than the CPU, and fewer rows in flight per job, so that one job's head start (the
@@ -90,7 +110,8 @@ export async function runFairShare(options: FairShareOptions): Promise<LoadRepor
 		asyncMode: { enrichLead: false },
 		fetch: recorder.fetch
 	});
-	const jobs = createJobManager({ runners: RUNNERS,
+	const jobs = createJobManager({
+		runners: RUNNERS,
 		store: createSqliteJobStore(db),
 		dataDir: temp.dir,
 		enrichment,
@@ -161,7 +182,9 @@ function report(
 	const problems = finished.filter((j) => !j || j.status !== 'completed' || j.rowCount !== s.rowsPerJob);
 	if (problems.length > 0) {
 		const first = problems[0];
-		throw new Error(`${problems.length} job(s) did not complete all rows; first: ${first ? `${first.status} ${first.rowCount} rows ${first.error ?? ''}` : 'missing'}`);
+		throw new Error(
+			`${problems.length} job(s) did not complete all rows; first: ${first ? `${first.status} ${first.rowCount} rows ${first.error ?? ''}` : 'missing'}`
+		);
 	}
 	const done = finished as JobRecord[];
 	const starts = done.map((j) => j.startedAt!);
@@ -195,7 +218,20 @@ function report(
 
 	const markdown = [
 		markdownTable(
-			['jobs × rows', 'limit (req/min)', 'latency', 'wall (s)', 'rows/s', 'of limit', 'requests sent', '429s', 'busiest 60 s', 'busiest 1 s', 'job rows/s min / mean / max', 'finish spread'],
+			[
+				'jobs × rows',
+				'limit (req/min)',
+				'latency',
+				'wall (s)',
+				'rows/s',
+				'of limit',
+				'requests sent',
+				'429s',
+				'busiest 60 s',
+				'busiest 1 s',
+				'job rows/s min / mean / max',
+				'finish spread'
+			],
 			[
 				[
 					`${s.jobs} × ${s.rowsPerJob}`,
@@ -234,11 +270,20 @@ function report(
 			ok: sent.length === simRequests && clientSaw429 === simRateLimited
 		},
 		atLeast('slowest job rows/s ÷ mean', Math.min(...perJobRate) / meanRate, FAIR_SHARE_BOUNDS.minShareOfMean, (x) => x.toFixed(2)),
-		atLeast('smallest share while all ran ÷ mean', Math.min(...perJobTogether) / Math.max(1, meanTogether), FAIR_SHARE_BOUNDS.minShareOfMean, (x) => x.toFixed(2)),
+		atLeast(
+			'smallest share while all ran ÷ mean',
+			Math.min(...perJobTogether) / Math.max(1, meanTogether),
+			FAIR_SHARE_BOUNDS.minShareOfMean,
+			(x) => x.toFixed(2)
+		),
 		atMost('finish spread (first → last finish ÷ wall)', finishSpread, FAIR_SHARE_BOUNDS.maxFinishSpread, percent),
 		speedFigure(atLeast('throughput ÷ limit', throughput / limitPerS, FAIR_SHARE_BOUNDS.minThroughputOfLimit, percent))
 	];
-	return { title: `Fair sharing of one API key (${s.jobs} jobs × ${s.rowsPerJob} rows, ${s.limitPerMinute} requests/min)`, markdown, checks };
+	return {
+		title: `Fair sharing of one API key (${s.jobs} jobs × ${s.rowsPerJob} rows, ${s.limitPerMinute} requests/min)`,
+		markdown,
+		checks
+	};
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);

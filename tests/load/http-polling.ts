@@ -10,7 +10,19 @@
  * Runnable alone: `npx tsx tests/load/http-polling.ts [--quick]`.
  */
 import { setParam } from '../../src/lib/workflow/doc';
-import { atLeast, atMost, isMain, latencySummary, markdownTable, percent, round1, runFromCommandLine, sleep, speedFigure, type LoadReport } from './measure';
+import {
+	atLeast,
+	atMost,
+	isMain,
+	latencySummary,
+	markdownTable,
+	percent,
+	round1,
+	runFromCommandLine,
+	sleep,
+	speedFigure,
+	type LoadReport
+} from './measure';
 import { leadName, leadsCsv } from '../helpers/leads-csv';
 import { startStack } from './stack';
 
@@ -46,7 +58,10 @@ interface Sample {
 
 export async function runHttpPolling(options: HttpPollingOptions): Promise<LoadReport> {
 	const s = options.quick ? QUICK : FULL;
-	const stack = await startStack({ simulatorArgs: ['--latency-ms', '20'], env: { SIXTYFOUR_RATE_LIMIT_PER_MIN: String(s.ratePerMinute) } });
+	const stack = await startStack({
+		simulatorArgs: ['--latency-ms', '20'],
+		env: { SIXTYFOUR_RATE_LIMIT_PER_MIN: String(s.ratePerMinute) }
+	});
 	try {
 		const workflow = await stack.createWorkflow({
 			name: 'Polled',
@@ -127,8 +142,30 @@ export async function runHttpPolling(options: HttpPollingOptions): Promise<LoadR
 			markdownTable(
 				['clients', 'seconds', 'requests', 'req/s', 'route', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'polls that saw it running'],
 				[
-					[s.clients, round1(seconds), samples.length, round1(samples.length / seconds), 'GET /jobs/:id', status.p50, status.p99, status.max, errors.filter((e) => e.startsWith('status')).length, percent(sawRunning / Math.max(1, statusPolls))],
-					['', '', '', '', 'GET /jobs/:id/rows', rows.p50, rows.p99, rows.max, errors.filter((e) => e.startsWith('rows')).length, '']
+					[
+						s.clients,
+						round1(seconds),
+						samples.length,
+						round1(samples.length / seconds),
+						'GET /jobs/:id',
+						status.p50,
+						status.p99,
+						status.max,
+						errors.filter((e) => e.startsWith('status')).length,
+						percent(sawRunning / Math.max(1, statusPolls))
+					],
+					[
+						'',
+						'',
+						'',
+						'',
+						'GET /jobs/:id/rows',
+						rows.p50,
+						rows.p99,
+						rows.max,
+						errors.filter((e) => e.startsWith('rows')).length,
+						''
+					]
 				]
 			),
 			'',
@@ -145,7 +182,12 @@ export async function runHttpPolling(options: HttpPollingOptions): Promise<LoadR
 			atLeast('polls made', samples.length, s.clients * 10),
 			speedFigure(atMost('GET /jobs/:id p99 (ms)', status.p99, HTTP_POLLING_BOUNDS.p99Ms)),
 			speedFigure(atMost('GET /jobs/:id/rows p99 (ms)', rows.p99, HTTP_POLLING_BOUNDS.p99Ms)),
-			{ name: 'polled while running and after', value: `${sawRunning} / ${statusPolls - sawRunning}`, bound: 'both > 0', ok: sawRunning > 0 && statusPolls - sawRunning > 0 },
+			{
+				name: 'polled while running and after',
+				value: `${sawRunning} / ${statusPolls - sawRunning}`,
+				bound: 'both > 0',
+				ok: sawRunning > 0 && statusPolls - sawRunning > 0
+			},
 			{ name: 'the job completed with every row', value: `${final.status}`, bound: 'completed', ok: final.status === 'completed' }
 		];
 		return { title: `HTTP polling (${s.clients} clients, ${s.durationMs / 1000} s)`, markdown, checks };

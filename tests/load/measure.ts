@@ -53,7 +53,12 @@ export function quantile(sorted: readonly number[], q: number): number {
 /** p50/p99/max of unsorted samples (milliseconds, one decimal). */
 export function latencySummary(samples: readonly number[]): { count: number; p50: number; p99: number; max: number } {
 	const sorted = [...samples].sort((a, b) => a - b);
-	return { count: sorted.length, p50: round1(quantile(sorted, 0.5)), p99: round1(quantile(sorted, 0.99)), max: round1(sorted.at(-1) ?? 0) };
+	return {
+		count: sorted.length,
+		p50: round1(quantile(sorted, 0.5)),
+		p99: round1(quantile(sorted, 0.99)),
+		max: round1(sorted.at(-1) ?? 0)
+	};
 }
 
 /**
@@ -96,7 +101,11 @@ export function maxInWindow(times: readonly number[], windowMs: number): number 
 }
 
 /** A Markdown table from a header row and rows of cells. */
-export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[], align?: readonly ('l' | 'r')[]): string {
+export function markdownTable(
+	header: readonly string[],
+	rows: readonly (readonly (string | number)[])[],
+	align?: readonly ('l' | 'r')[]
+): string {
 	const rule = header.map((_, i) => ((align?.[i] ?? 'r') === 'l' ? '---' : '---:'));
 	return [header, rule, ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
@@ -131,7 +140,9 @@ export function runFromCommandLine(suite: (options: { quick: boolean }) => Promi
 		(report) => {
 			console.log(formatReport(report));
 			const broken = report.checks.filter((c) => !c.ok);
-			console.log(`${quick ? 'quick' : 'full'} run, ${((Date.now() - started) / 1000).toFixed(0)} s: ${broken.length === 0 ? 'every bound held' : `${broken.length} bound(s) broken: ${broken.map((c) => c.name).join('; ')}`}`);
+			console.log(
+				`${quick ? 'quick' : 'full'} run, ${((Date.now() - started) / 1000).toFixed(0)} s: ${broken.length === 0 ? 'every bound held' : `${broken.length} bound(s) broken: ${broken.map((c) => c.name).join('; ')}`}`
+			);
 			process.exit(broken.length === 0 ? 0 : 1);
 		},
 		(err: unknown) => {

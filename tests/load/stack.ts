@@ -103,7 +103,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 		cpuSeconds: () => procCpuSeconds(pid),
 		heapAfterGc: () => (probe ? probe.usedAfterGc() : Promise.reject(new Error('start the stack with inspect: true'))),
 		createWorkflow: (workflow) =>
-			call<CreatedWorkflow>('/api/workflows', { method: 'POST', body: JSON.stringify({ from: workflow }), headers: { 'content-type': 'application/json' } }),
+			call<CreatedWorkflow>('/api/workflows', {
+				method: 'POST',
+				body: JSON.stringify({ from: workflow }),
+				headers: { 'content-type': 'application/json' }
+			}),
 		async upload(workflow, csv) {
 			const form = new FormData();
 			form.append('workflow_id', workflow.id);
@@ -130,7 +134,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 				}
 				change(doc);
 				for (;;) {
-					const { workflow: snapshot } = await call<{ workflow: WorkflowInput }>(`/api/workflows/${workflow.id}`, { token: workflow.edit_token });
+					const { workflow: snapshot } = await call<{ workflow: WorkflowInput }>(`/api/workflows/${workflow.id}`, {
+						token: workflow.edit_token
+					});
 					if (done(snapshot)) return;
 					if (Date.now() > deadline) throw new Error('the server did not show the edit within 15 s');
 					await new Promise((resolve) => setTimeout(resolve, 50));

@@ -40,8 +40,18 @@ describe('request keys', () => {
 	it.each([
 		{ name: 'key order', a: { lead: { name: 'Ada', company: 'AE' } }, b: { lead: { company: 'AE', name: 'Ada' } }, same: true },
 		{ name: 'surrounding spaces', a: { lead: { name: ' Ada ' } }, b: { lead: { name: 'Ada' } }, same: true },
-		{ name: 'empty and null values', a: { lead: { name: 'Ada', email: '', phone: null, x: '  ' } }, b: { lead: { name: 'Ada' } }, same: true },
-		{ name: 'nested struct order', a: { struct: { b: 'x', a: { type: 'bool', description: 'd' } } }, b: { struct: { a: { description: 'd', type: 'bool' }, b: 'x' } }, same: true },
+		{
+			name: 'empty and null values',
+			a: { lead: { name: 'Ada', email: '', phone: null, x: '  ' } },
+			b: { lead: { name: 'Ada' } },
+			same: true
+		},
+		{
+			name: 'nested struct order',
+			a: { struct: { b: 'x', a: { type: 'bool', description: 'd' } } },
+			b: { struct: { a: { description: 'd', type: 'bool' }, b: 'x' } },
+			same: true
+		},
 		{ name: 'a different value', a: { lead: { name: 'Ada' } }, b: { lead: { name: 'Bob' } }, same: false },
 		{ name: 'case', a: { lead: { name: 'Ada' } }, b: { lead: { name: 'ada' } }, same: false },
 		{ name: 'number vs string', a: { lead: { n: 1 } }, b: { lead: { n: '1' } }, same: false },
@@ -69,7 +79,9 @@ describe('getOrCall', () => {
 		const m1 = meter();
 		expect(await cache.getOrCall('/find-email', REQUEST, call(m1), miss)).toEqual({ email: 'ada@ae.example' });
 		const m2 = meter();
-		expect(await cache.getOrCall('/find-email', { lead: { company: 'AE', name: ' Ada' } }, call(m2), miss)).toEqual({ email: 'ada@ae.example' });
+		expect(await cache.getOrCall('/find-email', { lead: { company: 'AE', name: ' Ada' } }, call(m2), miss)).toEqual({
+			email: 'ada@ae.example'
+		});
 		expect(calls).toHaveLength(1);
 		expect(m1).toEqual({ calls: 1, cached: 0, costCents: 5, waiting: 0 });
 		expect(m2).toEqual({ calls: 0, cached: 1, costCents: 0, waiting: 0 });
@@ -99,7 +111,11 @@ describe('getOrCall', () => {
 		const cache = createResponseCache({ db });
 		const { miss, calls, release } = controlledMiss('answer');
 		const [m1, m2, m3] = [meter(), meter(), meter()];
-		const results = [cache.getOrCall('/x', REQUEST, call(m1), miss), cache.getOrCall('/x', REQUEST, call(m2), miss), cache.getOrCall('/x', { lead: { name: 'Bob' } }, call(m3), miss)];
+		const results = [
+			cache.getOrCall('/x', REQUEST, call(m1), miss),
+			cache.getOrCall('/x', REQUEST, call(m2), miss),
+			cache.getOrCall('/x', { lead: { name: 'Bob' } }, call(m3), miss)
+		];
 		await Promise.resolve();
 		expect(calls).toHaveLength(2); // Ada once, Bob once
 		release();
@@ -159,7 +175,9 @@ describe('getOrCall', () => {
 		const fresh = controlledMiss('new');
 		fresh.release();
 		expect(await cache.getOrCall('/x', REQUEST, call(), fresh.miss)).toBe('new');
-		await expect(cache.getOrCall('/x', REQUEST, call(meter(), AbortSignal.abort()), miss)).rejects.toMatchObject({ name: 'AbortError' });
+		await expect(cache.getOrCall('/x', REQUEST, call(meter(), AbortSignal.abort()), miss)).rejects.toMatchObject({
+			name: 'AbortError'
+		});
 	});
 
 	it.each([
@@ -178,7 +196,11 @@ describe('getOrCall', () => {
 
 	it('treats a damaged row as a miss and repairs it', async () => {
 		const cache = createResponseCache({ db });
-		db.prepare('INSERT INTO cache (key, endpoint, response, cost_cents, created_at) VALUES (?, ?, ?, 0, 0)').run(requestKey('/x', REQUEST), '/x', '{"trunc');
+		db.prepare('INSERT INTO cache (key, endpoint, response, cost_cents, created_at) VALUES (?, ?, ?, 0, 0)').run(
+			requestKey('/x', REQUEST),
+			'/x',
+			'{"trunc'
+		);
 		expect(await cache.getOrCall('/x', REQUEST, call(), async () => ({ value: 'fresh', costCents: 0 }))).toBe('fresh');
 		expect(cache.peek('/x', REQUEST)).toBe('fresh');
 	});

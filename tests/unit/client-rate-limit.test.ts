@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { clientAddress, createApiRateLimit, createClientRateLimit, limitRequests, normaliseAddress } from '../../server/client-rate-limit';
 
 /** A request as node:http hands it over: only what the limiter reads. */
-function request(method: string, url: string, remoteAddress = '203.0.113.7', headers: Record<string, string | string[]> = {}): IncomingMessage {
+function request(
+	method: string,
+	url: string,
+	remoteAddress = '203.0.113.7',
+	headers: Record<string, string | string[]> = {}
+): IncomingMessage {
 	return { method, url, headers, socket: { remoteAddress } } as unknown as IncomingMessage;
 }
 
@@ -38,13 +43,16 @@ describe('per-client token buckets', () => {
 		{ perMinute: 60, waitMs: 1_000, passes: true },
 		{ perMinute: 6, waitMs: 9_000, passes: false },
 		{ perMinute: 6, waitMs: 10_000, passes: true }
-	])('after the burst, $perMinute/min refills one request in 60/$perMinute s (waited $waitMs ms → $passes)', ({ perMinute, waitMs, passes }) => {
-		const c = clock();
-		const limit = createClientRateLimit({ rules: { x: { name: 'things', perMinute, burst: 2 } }, now: c.now });
-		expect(hammer(limit, 3)).toBe(1);
-		c.advance(waitMs);
-		expect(limit.take('x', '203.0.113.7') === null).toBe(passes);
-	});
+	])(
+		'after the burst, $perMinute/min refills one request in 60/$perMinute s (waited $waitMs ms → $passes)',
+		({ perMinute, waitMs, passes }) => {
+			const c = clock();
+			const limit = createClientRateLimit({ rules: { x: { name: 'things', perMinute, burst: 2 } }, now: c.now });
+			expect(hammer(limit, 3)).toBe(1);
+			c.advance(waitMs);
+			expect(limit.take('x', '203.0.113.7') === null).toBe(passes);
+		}
+	);
 
 	it.each([
 		{ perMinute: 30, expected: 2 },
@@ -80,7 +88,13 @@ describe('per-client token buckets', () => {
 		{ rule: 'uploads', limited: true },
 		{ rule: 'runs', limited: true }
 	] as const)('the API has a $rule rule', ({ rule, limited }) => {
-		const limit = createApiRateLimit({ workflowsPerMinute: 1, uploadsPerMinute: 1, runsPerMinute: 1, trustProxy: false, now: clock().now });
+		const limit = createApiRateLimit({
+			workflowsPerMinute: 1,
+			uploadsPerMinute: 1,
+			runsPerMinute: 1,
+			trustProxy: false,
+			now: clock().now
+		});
 		limit.take(rule, 'c');
 		expect(limit.take(rule, 'c') !== null).toBe(limited);
 	});
@@ -119,7 +133,10 @@ describe('per-client token buckets', () => {
 
 describe('limitRequests() on a route', () => {
 	function appWith(limit: Limit) {
-		return new Hono().post('/up', limitRequests(limit, 'x')).post('/up', (c) => c.text('stored')).post('/other', (c) => c.text('other'));
+		return new Hono()
+			.post('/up', limitRequests(limit, 'x'))
+			.post('/up', (c) => c.text('stored'))
+			.post('/other', (c) => c.text('other'));
 	}
 	const env = (remoteAddress: string) => ({ incoming: request('POST', '/up', remoteAddress) });
 
@@ -130,7 +147,9 @@ describe('limitRequests() on a route', () => {
 		const second = await app.request('/up', { method: 'POST' }, env('198.51.100.1'));
 		expect(second.status).toBe(429);
 		expect(second.headers.get('retry-after')).toBe('6');
-		expect(await second.json()).toEqual({ error: { code: 'rate_limited', message: 'Too many uploads from your address: try again in 6 s' } });
+		expect(await second.json()).toEqual({
+			error: { code: 'rate_limited', message: 'Too many uploads from your address: try again in 6 s' }
+		});
 		// Another address, and another route of the same address, are not touched.
 		expect((await app.request('/up', { method: 'POST' }, env('198.51.100.2'))).status).toBe(200);
 		expect((await app.request('/other', { method: 'POST' }, env('198.51.100.1'))).status).toBe(200);

@@ -86,13 +86,18 @@ describe('RoomPresence', () => {
 		presence.receive(viewer, update([1, 1, { n: 1 }]));
 		presence.receive(viewer, update([2, 1, { n: 2 }]));
 		expect([...presence.awareness.getStates().keys()]).toEqual([2]);
-		expect(presence.receive(viewer, update(...Array.from({ length: 64 }, (_, i) => [100 + i, 1, {}] as [number, number, unknown])))).toBeNull();
+		expect(
+			presence.receive(viewer, update(...Array.from({ length: 64 }, (_, i) => [100 + i, 1, {}] as [number, number, unknown])))
+		).toBeNull();
 		expect(counters.presenceIdsRefused).toBe(64);
 		expect(presence.size).toBe(1);
 		// Back to its first id is fine (it is one of its two).
 		presence.receive(viewer, update([1, 2, { n: 1 }]));
 		expect([...presence.awareness.getStates().keys()]).toEqual([1]);
-		expect(presence.receive(viewer, update([500, 1, {}]))).toMatchObject({ code: COLLAB_CLOSE.PRESENCE_FLOOD, counter: 'presenceFloods' });
+		expect(presence.receive(viewer, update([500, 1, {}]))).toMatchObject({
+			code: COLLAB_CLOSE.PRESENCE_FLOOD,
+			counter: 'presenceFloods'
+		});
 		expect(presence.size).toBe(1);
 	});
 

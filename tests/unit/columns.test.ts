@@ -35,7 +35,9 @@ describe('columns after each block', () => {
 		const flow = analyze(
 			read(),
 			filter({ expression: 'contains(company, "Ariglad Inc")' }),
-			enrich({ struct: { undergrad_university: 'Undergrad university', is_american_education: { description: 'US?', type: 'bool' } } }),
+			enrich({
+				struct: { undergrad_university: 'Undergrad university', is_american_education: { description: 'US?', type: 'bool' } }
+			}),
 			filter({ expression: 'is_american_education == true' }),
 			save()
 		);
@@ -53,8 +55,16 @@ describe('columns after each block', () => {
 
 	it.each<[string, B[], string[]]>([
 		['find_email adds its columns once, even when the file has email', [read(), findEmail()], [...LEADS, 'email_status', '_error']],
-		['PERSONAL mode adds personal_email', [read(), findEmail({ mode: 'PERSONAL' })], [...LEADS, 'email_status', 'personal_email', '_error']],
-		['_error is not duplicated by a second API block', [read(), findEmail(), enrich()], [...LEADS, 'email_status', '_error', 'title', '_confidence']],
+		[
+			'PERSONAL mode adds personal_email',
+			[read(), findEmail({ mode: 'PERSONAL' })],
+			[...LEADS, 'email_status', 'personal_email', '_error']
+		],
+		[
+			'_error is not duplicated by a second API block',
+			[read(), findEmail(), enrich()],
+			[...LEADS, 'email_status', '_error', 'title', '_confidence']
+		],
 		['duplicate headers collapse', [read('dupes.csv'), save()], ['name', 'company']]
 	])('%s', (_, blocks, output) => {
 		const flow = analyze(...blocks);
@@ -162,7 +172,9 @@ describe('problems a person must see before running', () => {
 			[
 				{
 					path: 'blocks.1.params.expression',
-					message: expect.stringMatching(/"email_status" does not exist yet: Find Email \(block 3\) adds it later; move this block after it/)
+					message: expect.stringMatching(
+						/"email_status" does not exist yet: Find Email \(block 3\) adds it later; move this block after it/
+					)
 				},
 				{ path: 'blocks.2', severity: 'warning', message: expect.stringMatching(/no company, domain or LinkedIn/) }
 			]
@@ -256,10 +268,7 @@ describe('problems a person must see before running', () => {
 
 	it('lists at most a dozen columns in a message', () => {
 		const wide = Array.from({ length: 30 }, (_, i) => `c${i}`);
-		const flow = analyzeColumns(
-			{ blocks: [read('wide.csv'), filter({ expression: 'zzz == 1' })] },
-			{ sourceColumns: () => wide }
-		);
+		const flow = analyzeColumns({ blocks: [read('wide.csv'), filter({ expression: 'zzz == 1' })] }, { sourceColumns: () => wide });
 		expect(flow.problems[0].message).toMatch(/"c11" and 18 more$/);
 	});
 

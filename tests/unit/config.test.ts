@@ -12,8 +12,7 @@ beforeAll(async () => {
 });
 afterAll(() => temp.cleanup());
 
-const load = (env: Record<string, string | undefined>, envFile: string | null = null) =>
-	loadConfig({ env, envFile, cwd: temp.dir });
+const load = (env: Record<string, string | undefined>, envFile: string | null = null) => loadConfig({ env, envFile, cwd: temp.dir });
 
 describe('loadConfig', () => {
 	it('applies the documented defaults', () => {
@@ -40,7 +39,10 @@ describe('loadConfig', () => {
 		[{ UPLOAD_LIMIT_MB: '0.5' }, { uploadLimitBytes: 512 * 1024 }],
 		[{ CACHE_TTL_HOURS: '0' }, { cacheTtlMs: 0 }],
 		[{ CACHE_TTL_HOURS: '2' }, { cacheTtlMs: 7_200_000 }],
-		[{ MAX_CONCURRENT_JOBS: '4', DEFAULT_CONCURRENCY: '20' }, { maxConcurrentJobs: 4, defaultConcurrency: 20 }],
+		[
+			{ MAX_CONCURRENT_JOBS: '4', DEFAULT_CONCURRENCY: '20' },
+			{ maxConcurrentJobs: 4, defaultConcurrency: 20 }
+		],
 		[{ SIXTYFOUR_ASYNC: 'false' }, { asyncMode: false }],
 		[{ SIXTYFOUR_API_KEY: '  ' }, { apiKey: undefined }],
 		[{ SIXTYFOUR_API_KEY: 'sk-live-123' }, { apiKey: 'sk-live-123' }],
@@ -51,7 +53,10 @@ describe('loadConfig', () => {
 		[{}, { rateLimits: { workflowsPerMinute: 30, uploadsPerMinute: 10, runsPerMinute: 10 } }],
 		[{ NODE_ENV: 'test' }, { rateLimits: { workflowsPerMinute: 0, uploadsPerMinute: 0, runsPerMinute: 0 } }],
 		[{ RATE_LIMIT_RUNS_PER_MIN: '4' }, { rateLimits: { workflowsPerMinute: 30, uploadsPerMinute: 10, runsPerMinute: 4 } }],
-		[{ RATE_LIMIT_RUNS_PER_MIN: '0', NODE_ENV: 'production' }, { rateLimits: { workflowsPerMinute: 30, uploadsPerMinute: 10, runsPerMinute: 0 } }],
+		[
+			{ RATE_LIMIT_RUNS_PER_MIN: '0', NODE_ENV: 'production' },
+			{ rateLimits: { workflowsPerMinute: 30, uploadsPerMinute: 10, runsPerMinute: 0 } }
+		],
 		[{ ADMIN_TOKEN: ' a-long-operator-token ' }, { adminToken: 'a-long-operator-token' }],
 		[{ ADMIN_TOKEN: '' }, { adminToken: undefined }],
 		[{ REQUIRE_ADMIN_FOR_POSTED_RUNS: 'true' }, { requireAdminForPostedRuns: true }],

@@ -43,7 +43,14 @@ async function roundTrip(content: string | Buffer, read: Record<string, unknown>
 		] as WorkflowInput['blocks']
 	};
 	const rows: Row[] = [];
-	const result = await runJob({ jobId: id, workflow: v.parse(WorkflowSchema, input), dataDir, enrichment: noApi, runners: RUNNERS, onRows: (b) => void rows.push(...b) });
+	const result = await runJob({
+		jobId: id,
+		workflow: v.parse(WorkflowSchema, input),
+		dataDir,
+		enrichment: noApi,
+		runners: RUNNERS,
+		onRows: (b) => void rows.push(...b)
+	});
 	const output = result.outputPath ? readFileSync(join(dataDir, result.outputPath)) : null;
 	return { result, rows, output, columns: result.columns };
 }
@@ -89,13 +96,51 @@ describe('csv-spectrum', () => {
 describe('exact round trips', () => {
 	const long = 'x'.repeat(2_000_000) + ',"\r\n' + 'y'.repeat(1000);
 	const cases: { name: string; cells: string[][] }[] = [
-		{ name: 'CR LF, LF and CR inside quoted cells', cells: [['a', 'b'], ['x\r\ny', 'p\nq\rr']] },
-		{ name: 'leading and trailing spaces and tabs', cells: [['a', 'b'], ['  padded  ', 'trailing tab \t']] },
-		{ name: 'empty cells and a row of only empty cells', cells: [['a', 'b', 'c'], ['', 'x', ''], ['', '', '']] },
+		{
+			name: 'CR LF, LF and CR inside quoted cells',
+			cells: [
+				['a', 'b'],
+				['x\r\ny', 'p\nq\rr']
+			]
+		},
+		{
+			name: 'leading and trailing spaces and tabs',
+			cells: [
+				['a', 'b'],
+				['  padded  ', 'trailing tab \t']
+			]
+		},
+		{
+			name: 'empty cells and a row of only empty cells',
+			cells: [
+				['a', 'b', 'c'],
+				['', 'x', ''],
+				['', '', '']
+			]
+		},
 		{ name: 'one column with an empty cell (written "" so it is not a blank line)', cells: [['a'], [''], ['z']] },
-		{ name: 'a 2 MB cell holding the delimiter, a quote and CR LF', cells: [['a', 'b'], [long, 'end']] },
-		{ name: 'quotes everywhere', cells: [['a', 'b'], ['"', '""x""'], ['say "hi"', '"']] },
-		{ name: 'non-ASCII text', cells: [['名前', 'ville'], ['Zoë', 'Kraków ✓ 𝔘']] },
+		{
+			name: 'a 2 MB cell holding the delimiter, a quote and CR LF',
+			cells: [
+				['a', 'b'],
+				[long, 'end']
+			]
+		},
+		{
+			name: 'quotes everywhere',
+			cells: [
+				['a', 'b'],
+				['"', '""x""'],
+				['say "hi"', '"']
+			]
+		},
+		{
+			name: 'non-ASCII text',
+			cells: [
+				['名前', 'ville'],
+				['Zoë', 'Kraków ✓ 𝔘']
+			]
+		},
 		{ name: 'a header-only file', cells: [['name', 'email']] }
 	];
 	it.each(cases)('$name', async ({ cells }) => {
@@ -125,12 +170,39 @@ describe('exact round trips', () => {
 	});
 
 	it('property: random tables survive read_csv → save_csv byte for byte (formulas aside)', async () => {
-		const char = fc.constantFrom('a', 'B', '7', ' ', '\t', '"', ',', ';', '|', '\r', '\n', '\r\n', 'é', 'ʤ', '€', '😀', '=', '-', '+', '@', '.');
+		const char = fc.constantFrom(
+			'a',
+			'B',
+			'7',
+			' ',
+			'\t',
+			'"',
+			',',
+			';',
+			'|',
+			'\r',
+			'\n',
+			'\r\n',
+			'é',
+			'ʤ',
+			'€',
+			'😀',
+			'=',
+			'-',
+			'+',
+			'@',
+			'.'
+		);
 		const cell = fc.string({ unit: char, maxLength: 12 });
 		const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,7}$/);
 		const table = fc
 			.uniqueArray(name, { minLength: 1, maxLength: 5 })
-			.chain((header) => fc.tuple(fc.constant(header), fc.array(fc.array(cell, { minLength: header.length, maxLength: header.length }), { maxLength: 8 })));
+			.chain((header) =>
+				fc.tuple(
+					fc.constant(header),
+					fc.array(fc.array(cell, { minLength: header.length, maxLength: header.length }), { maxLength: 8 })
+				)
+			);
 		await fc.assert(
 			fc.asyncProperty(table, async ([header, body]) => {
 				const quoted_empty = header.length === 1;
@@ -161,7 +233,10 @@ describe('delimiters', () => {
 	const rows = [{ name: 'Ada, Countess', company: 'Engines; Ltd', email: 'ada@example.com' }];
 	it.each([
 		{ name: 'comma', csv: 'name,company,email\n"Ada, Countess",Engines; Ltd,ada@example.com\n' },
-		{ name: 'semicolon (Excel in many European locales)', csv: 'name;company;email\r\nAda, Countess;"Engines; Ltd";ada@example.com\r\n' },
+		{
+			name: 'semicolon (Excel in many European locales)',
+			csv: 'name;company;email\r\nAda, Countess;"Engines; Ltd";ada@example.com\r\n'
+		},
 		{ name: 'tab', csv: 'name\tcompany\temail\nAda, Countess\tEngines; Ltd\tada@example.com\n' },
 		{ name: 'pipe', csv: 'name|company|email\nAda, Countess|Engines; Ltd|ada@example.com\n' }
 	])('$name-separated files are detected and read into columns', async ({ csv }) => {
@@ -185,7 +260,10 @@ describe('encodings', () => {
 	it.each([
 		{ name: 'UTF-8', bytes: Buffer.from(text) },
 		{ name: 'UTF-8 with BOM', bytes: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]) },
-		{ name: 'UTF-16 LE with BOM (Excel "Unicode text")', bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]) },
+		{
+			name: 'UTF-16 LE with BOM (Excel "Unicode text")',
+			bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])
+		},
 		{ name: 'UTF-16 BE with BOM', bytes: Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(text)]) },
 		{ name: 'UTF-16 LE without BOM', bytes: Buffer.from(text, 'utf16le') }
 	])('$name reads the same cells, written out as UTF-8', async ({ bytes }) => {
@@ -197,7 +275,17 @@ describe('encodings', () => {
 	it('Windows-1252 (smart quotes, €, accents) is detected and decoded', async () => {
 		// "Zoë “Zo” Smith,Kraków €" in Windows-1252 bytes (ó is not in 1252's Polish: use á).
 		const bytes = Buffer.from([
-			...Buffer.from('name,city\nZo'), 0xeb, ...Buffer.from(' '), 0x93, ...Buffer.from('Zo'), 0x94, ...Buffer.from(' Smith,Krak'), 0xe1, ...Buffer.from('w '), 0x80, 0x0a
+			...Buffer.from('name,city\nZo'),
+			0xeb,
+			...Buffer.from(' '),
+			0x93,
+			...Buffer.from('Zo'),
+			0x94,
+			...Buffer.from(' Smith,Krak'),
+			0xe1,
+			...Buffer.from('w '),
+			0x80,
+			0x0a
 		]);
 		const { rows, output } = await roundTrip(bytes);
 		expect(rows).toEqual([{ name: 'Zoë “Zo” Smith', city: 'Krakáw €' }]);
@@ -217,8 +305,18 @@ describe('encodings', () => {
 			read: {},
 			rows: [{ a: 'b' }, { a: '\uFFFD' }]
 		},
-		{ name: 'invalid bytes in a file said to be UTF-8', bytes: Buffer.from([0x61, 0x0a, 0xff, 0xfe, 0xfd, 0x0a]), read: { encoding: 'utf-8' }, rows: [{ a: '\uFFFD\uFFFD\uFFFD' }] },
-		{ name: 'UTF-16 BE bytes read as UTF-16 LE (one odd header, no rows)', bytes: Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be('a\nb\n')]), read: { encoding: 'utf-16le' }, rows: [] }
+		{
+			name: 'invalid bytes in a file said to be UTF-8',
+			bytes: Buffer.from([0x61, 0x0a, 0xff, 0xfe, 0xfd, 0x0a]),
+			read: { encoding: 'utf-8' },
+			rows: [{ a: '\uFFFD\uFFFD\uFFFD' }]
+		},
+		{
+			name: 'UTF-16 BE bytes read as UTF-16 LE (one odd header, no rows)',
+			bytes: Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be('a\nb\n')]),
+			read: { encoding: 'utf-16le' },
+			rows: []
+		}
 	])('never crashes: $name', async ({ bytes, read, rows: expected }) => {
 		const { result, rows } = await roundTrip(bytes, read);
 		expect(result.status).toBe('completed');

@@ -87,42 +87,48 @@ function pull(to: Y.Doc, from: Y.Doc): void {
 }
 
 describe('workflow ↔ Y.Doc round trips (fast-check)', () => {
-	it('docToWorkflow(workflowToDoc(w)) equals w, also after the binary encoding', () => {
-		fc.assert(
-			fc.property(workflowArb, (workflow) => {
-				const doc = workflowToDoc(workflow);
-				expect(docToWorkflow(doc)).toEqual(workflow);
-				const copy = new Y.Doc();
-				Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
-				expect(docToWorkflow(copy)).toEqual(workflow);
-			}),
-			{ numRuns: 200 }
-		);
-	}, PROPERTY_TIMEOUT_MS);
+	it(
+		'docToWorkflow(workflowToDoc(w)) equals w, also after the binary encoding',
+		() => {
+			fc.assert(
+				fc.property(workflowArb, (workflow) => {
+					const doc = workflowToDoc(workflow);
+					expect(docToWorkflow(doc)).toEqual(workflow);
+					const copy = new Y.Doc();
+					Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+					expect(docToWorkflow(copy)).toEqual(workflow);
+				}),
+				{ numRuns: 200 }
+			);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 
-	it('writing w2 over a doc holding w1 yields exactly w2 (text is diffed, surrogate pairs intact)', () => {
-		fc.assert(
-			fc.property(workflowArb, workflowArb, (w1, w2) => {
-				const doc = workflowToDoc(w1);
-				workflowToDoc(w2, doc);
-				expect(docToWorkflow(doc)).toEqual(w2);
-				const copy = new Y.Doc();
-				Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
-				expect(docToWorkflow(copy)).toEqual(w2);
-			}),
-			{ numRuns: 200 }
-		);
-	}, PROPERTY_TIMEOUT_MS);
+	it(
+		'writing w2 over a doc holding w1 yields exactly w2 (text is diffed, surrogate pairs intact)',
+		() => {
+			fc.assert(
+				fc.property(workflowArb, workflowArb, (w1, w2) => {
+					const doc = workflowToDoc(w1);
+					workflowToDoc(w2, doc);
+					expect(docToWorkflow(doc)).toEqual(w2);
+					const copy = new Y.Doc();
+					Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+					expect(docToWorkflow(copy)).toEqual(w2);
+				}),
+				{ numRuns: 200 }
+			);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 });
 
 type Op = (doc: Y.Doc, pick: (n: number) => number) => void;
 
 const ops: fc.Arbitrary<Op>[] = [
-	fc.constantFrom('read_csv', 'filter', 'enrich_lead', 'save_csv').map(
-		(type) => (doc: Y.Doc, pick: (n: number) => number) => {
-			if (orderedBlockIds(doc).length < 20) addBlock(doc, { type, index: pick(orderedBlockIds(doc).length + 1) });
-		}
-	),
+	fc.constantFrom('read_csv', 'filter', 'enrich_lead', 'save_csv').map((type) => (doc: Y.Doc, pick: (n: number) => number) => {
+		if (orderedBlockIds(doc).length < 20) addBlock(doc, { type, index: pick(orderedBlockIds(doc).length + 1) });
+	}),
 	fc.constant((doc: Y.Doc, pick: (n: number) => number) => {
 		const ids = orderedBlockIds(doc);
 		if (ids.length) moveBlock(doc, ids[pick(ids.length)], pick(ids.length));
@@ -155,39 +161,43 @@ const ops: fc.Arbitrary<Op>[] = [
 ];
 
 describe('replicas converge (fast-check)', () => {
-	it('random concurrent ops on three replicas, synced at random points, converge without duplicates', () => {
-		fc.assert(
-			fc.property(
-				workflowArb,
-				fc.array(fc.tuple(fc.nat(2), fc.oneof(...ops), fc.array(fc.nat(), { minLength: 3, maxLength: 3 }), fc.boolean()), {
-					maxLength: 40
-				}),
-				(start, steps) => {
-					const origin = workflowToDoc(start);
-					const replicas = [0, 1, 2].map(() => {
-						const d = new Y.Doc();
-						pull(d, origin);
-						return d;
-					});
-					const removed = new Set<string>();
-					for (const [who, op, picks, sync] of steps) {
-						let k = 0;
-						const doc = replicas[who];
-						const before = new Set(orderedBlockIds(doc));
-						op(doc, (n) => picks[k++ % picks.length] % Math.max(1, n));
-						for (const id of before) if (!orderedBlockIds(doc).includes(id)) removed.add(id);
-						if (sync) pull(replicas[(who + 1) % 3], doc);
+	it(
+		'random concurrent ops on three replicas, synced at random points, converge without duplicates',
+		() => {
+			fc.assert(
+				fc.property(
+					workflowArb,
+					fc.array(fc.tuple(fc.nat(2), fc.oneof(...ops), fc.array(fc.nat(), { minLength: 3, maxLength: 3 }), fc.boolean()), {
+						maxLength: 40
+					}),
+					(start, steps) => {
+						const origin = workflowToDoc(start);
+						const replicas = [0, 1, 2].map(() => {
+							const d = new Y.Doc();
+							pull(d, origin);
+							return d;
+						});
+						const removed = new Set<string>();
+						for (const [who, op, picks, sync] of steps) {
+							let k = 0;
+							const doc = replicas[who];
+							const before = new Set(orderedBlockIds(doc));
+							op(doc, (n) => picks[k++ % picks.length] % Math.max(1, n));
+							for (const id of before) if (!orderedBlockIds(doc).includes(id)) removed.add(id);
+							if (sync) pull(replicas[(who + 1) % 3], doc);
+						}
+						for (const a of replicas) for (const b of replicas) pull(b, a);
+						const result = docToWorkflow(replicas[0]);
+						expect(docToWorkflow(replicas[1])).toEqual(result);
+						expect(docToWorkflow(replicas[2])).toEqual(result);
+						const ids = result.blocks.map((b) => b.id);
+						expect(new Set(ids).size).toBe(ids.length);
+						for (const b of start.blocks) expect(ids.includes(b.id)).toBe(!removed.has(b.id));
 					}
-					for (const a of replicas) for (const b of replicas) pull(b, a);
-					const result = docToWorkflow(replicas[0]);
-					expect(docToWorkflow(replicas[1])).toEqual(result);
-					expect(docToWorkflow(replicas[2])).toEqual(result);
-					const ids = result.blocks.map((b) => b.id);
-					expect(new Set(ids).size).toBe(ids.length);
-					for (const b of start.blocks) expect(ids.includes(b.id)).toBe(!removed.has(b.id));
-				}
-			),
-			{ numRuns: 150 }
-		);
-	}, PROPERTY_TIMEOUT_MS);
+				),
+				{ numRuns: 150 }
+			);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 });

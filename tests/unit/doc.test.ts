@@ -77,7 +77,10 @@ describe('docToWorkflow ∘ workflowToDoc', () => {
 				]
 			}
 		],
-		['emoji and astral text', { name: '🦊 Füchse 𝔘𝔫𝔦𝔠𝔬𝔡𝔢', blocks: [{ id: 'x', type: 'filter', params: { expression: 'name == "😀"' } }] }],
+		[
+			'emoji and astral text',
+			{ name: '🦊 Füchse 𝔘𝔫𝔦𝔠𝔬𝔡𝔢', blocks: [{ id: 'x', type: 'filter', params: { expression: 'name == "😀"' } }] }
+		],
 		[
 			'an invalid struct is kept as a plain value',
 			{ blocks: [{ id: 'e', type: 'enrich_lead', params: { struct: { a: 5 } as never } }] }

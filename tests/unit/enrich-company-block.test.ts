@@ -51,7 +51,10 @@ function fakeApi(options: { staff?: (name: string) => number; fail?: (name: stri
 			try {
 				await new Promise<void>((resolve, reject) => {
 					const onAbort = () => (clearTimeout(timer), stats.aborted++, reject(signal.reason));
-					const timer = setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve()), Math.random() * (options.latencyMs ?? 2));
+					const timer = setTimeout(
+						() => (signal.removeEventListener('abort', onAbort), resolve()),
+						Math.random() * (options.latencyMs ?? 2)
+					);
 					signal.addEventListener('abort', onAbort, { once: true });
 				});
 				const name = String(request.target_company.company_name ?? request.target_company.domain);
@@ -66,7 +69,12 @@ function fakeApi(options: { staff?: (name: string) => number; fail?: (name: stri
 					references: null,
 					confidence_score: 0.75,
 					people: request.find_people
-						? Array.from({ length: count }, (_, p) => ({ Name: `${name} person ${p}`, title: `Title ${p}`, linkedin: null, extra: 'x' }))
+						? Array.from({ length: count }, (_, p) => ({
+								Name: `${name} person ${p}`,
+								title: `Title ${p}`,
+								linkedin: null,
+								extra: 'x'
+							}))
 						: null
 				};
 			} finally {
@@ -80,7 +88,8 @@ function fakeApi(options: { staff?: (name: string) => number; fail?: (name: stri
 async function run(blocks: WorkflowInput['blocks'], fake = fakeApi(), options: { concurrency?: number } = {}) {
 	const rows: Row[] = [];
 	const events: RunEvent[] = [];
-	const result = await runJob({ runners: RUNNERS,
+	const result = await runJob({
+		runners: RUNNERS,
 		jobId: 'job',
 		workflow: v.parse(WorkflowSchema, { blocks }),
 		options,
@@ -116,7 +125,10 @@ describe('enrich_company without Find people', () => {
 	});
 
 	it('sends only the mapped columns when company_columns is given, plus the research plan and tier', async () => {
-		const { fake } = await run([read(), enrich({ company_columns: { company_name: 'company_name' }, research_plan: 'Check the site', tier: 'medium' })]);
+		const { fake } = await run([
+			read(),
+			enrich({ company_columns: { company_name: 'company_name' }, research_plan: 'Check the site', tier: 'medium' })
+		]);
 		expect(fake.requests.map((r) => r.target_company)).toEqual([
 			{ company_name: 'Acme' },
 			{ company_name: 'Nobody Ltd' },
@@ -135,7 +147,17 @@ describe('enrich_company with Find people: companies become leads', () => {
 			enrich({ find_people: true, people_focus_prompt: 'Sales leaders', lead_struct: { name: 'Full name', title: 'Job title' } })
 		]);
 		expect(result.status).toBe('completed');
-		expect(result.columns).toEqual(['company_name', 'website', 'industry', 'employee_count', 'name', 'title', '_people_found', '_confidence', '_error']);
+		expect(result.columns).toEqual([
+			'company_name',
+			'website',
+			'industry',
+			'employee_count',
+			'name',
+			'title',
+			'_people_found',
+			'_confidence',
+			'_error'
+		]);
 		expect(rows.map((r) => [r.company_name, r.name, r.title, r._people_found, r._error])).toEqual([
 			['Acme', 'Acme person 0', 'Title 0', 3, null],
 			['Acme', 'Acme person 1', 'Title 1', 3, null],
@@ -162,11 +184,24 @@ describe('enrich_company with Find people: companies become leads', () => {
 	it('asks for name, title and linkedin when no lead_struct is given', async () => {
 		const { result, fake } = await run([read(), enrich({ find_people: true })]);
 		expect(fake.requests[0].lead_struct).toEqual({ name: 'Full name', title: 'Current job title', linkedin: 'LinkedIn profile URL' });
-		expect(result.columns).toEqual(['company_name', 'website', 'industry', 'employee_count', 'name', 'title', 'linkedin', '_people_found', '_confidence', '_error']);
+		expect(result.columns).toEqual([
+			'company_name',
+			'website',
+			'industry',
+			'employee_count',
+			'name',
+			'title',
+			'linkedin',
+			'_people_found',
+			'_confidence',
+			'_error'
+		]);
 	});
 
 	it('a company whose call fails keeps one row with the reason; the others are expanded', async () => {
-		const fake = fakeApi({ fail: (name) => (name === 'Acme' ? new EnrichmentError('Sixtyfour POST /enrich-company: 500 Internal error', 500, false) : null) });
+		const fake = fakeApi({
+			fail: (name) => (name === 'Acme' ? new EnrichmentError('Sixtyfour POST /enrich-company: 500 Internal error', 500, false) : null)
+		});
 		const { result, rows } = await run([read(), enrich({ find_people: true })], fake);
 		expect(result.status).toBe('completed');
 		expect(rows.map((r) => [r.company_name, r.name, r._people_found, r._error])).toEqual([
@@ -217,7 +252,8 @@ describe('enrich_company with Find people: companies become leads', () => {
 			return pending;
 		};
 		const events: RunEvent[] = [];
-		const done = runJob({ runners: RUNNERS,
+		const done = runJob({
+			runners: RUNNERS,
 			jobId: 'job',
 			workflow: v.parse(WorkflowSchema, { blocks: [read('uploads/many.csv'), enrich({ find_people: true, concurrency: 5 })] }),
 			dataDir,

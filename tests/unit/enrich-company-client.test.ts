@@ -68,7 +68,11 @@ describe('the people list: both documented keys, and lenient entries', () => {
 		['structured_data.people', { structured_data: { employee_count: 1, people: [ADA] } }, [ADA]],
 		['top-level people', { structured_data: { employee_count: 1 }, people: [ADA] }, [ADA]],
 		['an empty list (nobody found)', { structured_data: { leads: [] } }, []],
-		['names only, and junk entries dropped', { structured_data: { people: ['Ada Lovelace', null, 3, { name: 'Grace' }] } }, [{ name: 'Ada Lovelace' }, { name: 'Grace' }]],
+		[
+			'names only, and junk entries dropped',
+			{ structured_data: { people: ['Ada Lovelace', null, 3, { name: 'Grace' }] } },
+			[{ name: 'Ada Lovelace' }, { name: 'Grace' }]
+		],
 		['no list at all', { structured_data: { employee_count: 1 } }, null],
 		['a list key that is not a list', { structured_data: { leads: 'see notes' } }, null]
 	])('%s', async (_, result, people) => {
@@ -121,7 +125,9 @@ describe('enrichCompany through the service', () => {
 	it('resumes a checkpointed enrich-company task instead of paying for a new one', async () => {
 		fake.setHandler(api({ runningPolls: 3 }));
 		const crash = new AbortController();
-		const before = service().enrichCompany(COMPANY, call(meter(), crash.signal)).catch((e: unknown) => e);
+		const before = service()
+			.enrichCompany(COMPANY, call(meter(), crash.signal))
+			.catch((e: unknown) => e);
 		while (!paths().includes('GET /job-status/c1')) await new Promise((r) => setTimeout(r, 5));
 		crash.abort();
 		expect(await before).toMatchObject({ name: 'AbortError' });
@@ -138,7 +144,13 @@ describe('enrichCompany through the service', () => {
 	it.each<[string, FakeHandler | null, unknown, RegExp, boolean]>([
 		['a request without target_company', null, { struct: {} }, /invalid enrich-company request \(target_company/, false],
 		['a bad tier', null, { ...COMPANY, tier: 'ultra' }, /invalid enrich-company request \(tier/, false],
-		['an answer without structured_data', () => ({ body: { notes: 'x' } }), COMPANY, /unexpected answer shape \(structured_data/, false],
+		[
+			'an answer without structured_data',
+			() => ({ body: { notes: 'x' } }),
+			COMPANY,
+			/unexpected answer shape \(structured_data/,
+			false
+		],
 		['a 402', () => ({ status: 402, body: { detail: 'Insufficient credits' } }), COMPANY, /Insufficient credits/, true]
 	])('%s is a clear EnrichmentError', async (_, handler, request, message, fatal) => {
 		if (handler) fake.setHandler(handler);

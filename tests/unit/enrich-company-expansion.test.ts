@@ -24,8 +24,7 @@ function companies(count: number, size: number) {
 
 /** The people of a company: a deterministic count in 0..max. */
 const staffOf = (company: number, max: number) => (company * 7919) % (max + 1);
-const peopleOf = (company: number, max: number): Row[] =>
-	Array.from({ length: staffOf(company, max) }, (_, p) => ({ company, person: p }));
+const peopleOf = (company: number, max: number): Row[] => Array.from({ length: staffOf(company, max) }, (_, p) => ({ company, person: p }));
 
 describe('flatMapRows: one row in, any number of rows out', () => {
 	it.each([
@@ -107,11 +106,16 @@ describe('flatMapRows: one row in, any number of rows out', () => {
 	it('a company with more people than a batch is split across batches, in order', async () => {
 		const { stream } = companies(3, 3);
 		const batches: Row[][] = [];
-		for await (const b of flatMapRows(stream, async (row) => (row.company === 1 ? peopleOf(1, 0).concat(Array.from({ length: 12 }, (_, p) => ({ company: 1, person: p }))) : [row]), {
-			concurrency: 2,
-			signal: new AbortController().signal,
-			batchSize: 5
-		})) {
+		for await (const b of flatMapRows(
+			stream,
+			async (row) =>
+				row.company === 1 ? peopleOf(1, 0).concat(Array.from({ length: 12 }, (_, p) => ({ company: 1, person: p }))) : [row],
+			{
+				concurrency: 2,
+				signal: new AbortController().signal,
+				batchSize: 5
+			}
+		)) {
 			batches.push(b);
 		}
 		expect(batches.map((b) => b.length)).toEqual([5, 5, 4]);
@@ -171,11 +175,19 @@ describe('flatMapRows: one row in, any number of rows out', () => {
 
 	it.each<[string, (row: Row) => Promise<Row[]>, RegExp]>([
 		['a call that rejects', async (row) => (row.company === 5 ? Promise.reject(new Error('boom at 5')) : [row]), /boom at 5/],
-		['a call that throws synchronously', ((row: Row) => {
-			if (row.company === 3) throw new Error('sync boom');
-			return Promise.resolve([row]);
-		}) as (row: Row) => Promise<Row[]>, /sync boom/],
-		['a mapper that returns no array', async (row) => (row.company === 2 ? (row as unknown as Row[]) : [row]), /must resolve to an array/]
+		[
+			'a call that throws synchronously',
+			((row: Row) => {
+				if (row.company === 3) throw new Error('sync boom');
+				return Promise.resolve([row]);
+			}) as (row: Row) => Promise<Row[]>,
+			/sync boom/
+		],
+		[
+			'a mapper that returns no array',
+			async (row) => (row.company === 2 ? (row as unknown as Row[]) : [row]),
+			/must resolve to an array/
+		]
 	])('%s ends the stream with that error', async (_, fn, message) => {
 		const { stream, state } = companies(50, 10);
 		const run = (async () => {

@@ -26,8 +26,18 @@ describe('enrich_company params: bad input gets a clear error', () => {
 		['find_people not a boolean', { struct: STRUCT, find_people: 'yes' }, 'find_people', /Invalid type/],
 		['an empty company_columns mapping', { struct: STRUCT, company_columns: {} }, 'company_columns', /Map at least one company column/],
 		['an unknown company_columns key', { struct: STRUCT, company_columns: { ceo: 'x' } }, 'company_columns.ceo', /Invalid key/],
-		['a blank mapped column', { struct: STRUCT, company_columns: { website: '  ' } }, 'company_columns.website', /Column name is empty/],
-		['a bad lead_struct field', { struct: STRUCT, find_people: true, lead_struct: { '1st': 'x' } }, 'lead_struct', /Field names start with a letter/],
+		[
+			'a blank mapped column',
+			{ struct: STRUCT, company_columns: { website: '  ' } },
+			'company_columns.website',
+			/Column name is empty/
+		],
+		[
+			'a bad lead_struct field',
+			{ struct: STRUCT, find_people: true, lead_struct: { '1st': 'x' } },
+			'lead_struct',
+			/Field names start with a letter/
+		],
 		['an unknown tier', { struct: STRUCT, tier: 'ultra' }, 'tier', /Invalid type/],
 		['concurrency 0', { struct: STRUCT, concurrency: 0 }, 'concurrency', /Invalid value/],
 		['an unknown param', { struct: STRUCT, find_persons: true }, 'find_persons', /Invalid key/]
@@ -64,7 +74,11 @@ describe('enrich_company in the column flow', () => {
 			{ struct: { ...STRUCT, linkedin: 'Company page' }, find_people: true, lead_struct: { name: 'Name', linkedin: 'Profile' } },
 			[...COMPANIES, 'employee_count', 'linkedin', 'name', '_people_found', '_confidence', '_error']
 		],
-		['lead_struct is ignored without Find people', { struct: STRUCT, lead_struct: { name: 'Name' } }, [...COMPANIES, 'employee_count', '_confidence', '_error']]
+		[
+			'lead_struct is ignored without Find people',
+			{ struct: STRUCT, lead_struct: { name: 'Name' } },
+			[...COMPANIES, 'employee_count', '_confidence', '_error']
+		]
 	])('%s', (_, params, output) => {
 		const flow = analyze(read(), company(params));
 		expect(flow.blocks[1].output).toEqual(output);
@@ -84,13 +98,25 @@ describe('enrich_company in the column flow', () => {
 			'no column names the company',
 			'industries.csv',
 			{ struct: STRUCT },
-			[{ path: 'blocks.1.params.company_columns', severity: 'error', message: /needs a column that names the company .* the columns here are "industry", "country"/ }]
+			[
+				{
+					path: 'blocks.1.params.company_columns',
+					severity: 'error',
+					message: /needs a column that names the company .* the columns here are "industry", "country"/
+				}
+			]
 		],
 		[
 			'a mapped column that is not there',
 			'companies.csv',
 			{ struct: STRUCT, company_columns: { company_name: 'Company_Name' } },
-			[{ path: 'blocks.1.params.company_columns.company_name', severity: 'error', message: /There is no column "Company_Name": did you mean "company_name"\?/ }]
+			[
+				{
+					path: 'blocks.1.params.company_columns.company_name',
+					severity: 'error',
+					message: /There is no column "Company_Name": did you mean "company_name"\?/
+				}
+			]
 		],
 		[
 			'people options while Find people is off',
@@ -119,8 +145,16 @@ describe('enrich_company in the column flow', () => {
 			{ struct: STRUCT, find_people: true, lead_struct: { name: 'Name', employee_count: 'x', Company: 'Employer' } },
 			[
 				{ path: 'blocks.1.params.lead_struct.employee_count', severity: 'warning', message: /also a company field/ },
-				{ path: 'blocks.1.params.struct.employee_count', severity: 'warning', message: /already exists: Enrich Company will overwrite it/ },
-				{ path: 'blocks.1.params.lead_struct.Company', severity: 'warning', message: /already exists: on person rows it will hold the person's value/ }
+				{
+					path: 'blocks.1.params.struct.employee_count',
+					severity: 'warning',
+					message: /already exists: Enrich Company will overwrite it/
+				},
+				{
+					path: 'blocks.1.params.lead_struct.Company',
+					severity: 'warning',
+					message: /already exists: on person rows it will hold the person's value/
+				}
 			]
 		]
 	])('%s', (_, path, params, expected) => {
@@ -133,7 +167,10 @@ describe('enrich_company in the column flow', () => {
 
 describe('detecting company columns by name', () => {
 	it.each<[string[], Record<string, string>]>([
-		[['company_name', 'website', 'domain', 'company_linkedin'], { company_name: 'company_name', website: 'website', domain: 'domain', linkedin_url: 'company_linkedin' }],
+		[
+			['company_name', 'website', 'domain', 'company_linkedin'],
+			{ company_name: 'company_name', website: 'website', domain: 'domain', linkedin_url: 'company_linkedin' }
+		],
 		[['Company', 'Homepage'], { company_name: 'Company', website: 'Homepage' }],
 		[['name', 'linkedin'], { company_name: 'name', linkedin_url: 'linkedin' }],
 		[['company', 'company_name'], { company_name: 'company_name' }],

@@ -32,7 +32,13 @@ afterEach(() => {
 
 const testScheduler = () => createScheduler({ ratePerMinute: 600_000, burst: 1_000, maxInFlight: 10, backoffBaseMs: 5, maxAttempts: 3 });
 function client(overrides: Partial<SixtyfourClientOptions> = {}) {
-	return createSixtyfourClient({ apiKey: 'sk-test', baseUrl: `${fake.url}/`, scheduler: testScheduler(), polling: { initialMs: 20, minIntervalMs: 5, maxIntervalMs: 50 }, ...overrides });
+	return createSixtyfourClient({
+		apiKey: 'sk-test',
+		baseUrl: `${fake.url}/`,
+		scheduler: testScheduler(),
+		polling: { initialMs: 20, minIntervalMs: 5, maxIntervalMs: 50 },
+		...overrides
+	});
 }
 
 /**
@@ -64,7 +70,10 @@ async function until(condition: () => boolean): Promise<void> {
 const meter = (): CallMeter => ({ calls: 0, cached: 0, costCents: 0, waiting: 0 });
 const call = (m = meter(), signal = new AbortController().signal) => ({ signal, meter: m });
 /** Answers from a list, one per request; the last one repeats. */
-const sequence = (...answers: ReturnType<FakeHandler>[]): FakeHandler => (_req, i) => answers[Math.min(i, answers.length - 1)];
+const sequence =
+	(...answers: ReturnType<FakeHandler>[]): FakeHandler =>
+	(_req, i) =>
+		answers[Math.min(i, answers.length - 1)];
 
 describe('sync calls', () => {
 	it('POSTs /enrich-lead with the key and parses the answer', async () => {
@@ -86,14 +95,28 @@ describe('sync calls', () => {
 	});
 
 	it.each([
-		{ body: { lead: { name: 'Ada' }, email: [['ada@ae.example', 'OK', 'COMPANY']], cost_cents: 5 }, address: 'ada@ae.example', type: 'COMPANY', cost: 5 },
+		{
+			body: { lead: { name: 'Ada' }, email: [['ada@ae.example', 'OK', 'COMPANY']], cost_cents: 5 },
+			address: 'ada@ae.example',
+			type: 'COMPANY',
+			cost: 5
+		},
 		{ body: { lead: { name: 'Ada' }, email: [['ada@ae.example', 'UNKNOWN']] }, address: 'ada@ae.example', type: null, cost: 0 },
-		{ body: { email: 'ada@ae.example', personal_email: [['ada@mail.example', 'OK', 'PERSONAL']], cost_cents: 20 }, address: 'ada@ae.example', type: null, cost: 20 }
+		{
+			body: { email: 'ada@ae.example', personal_email: [['ada@mail.example', 'OK', 'PERSONAL']], cost_cents: 20 },
+			address: 'ada@ae.example',
+			type: null,
+			cost: 20
+		}
 	])('POSTs /find-email and reads every email variant (%#)', async ({ body, address, type, cost }) => {
 		fake.setHandler(() => ({ body }));
 		const m = meter();
 		const result = await client().findEmail({ lead: { name: 'Ada', company: 'AE' }, mode: 'PROFESSIONAL' }, call(m));
-		expect(fake.requests[0]).toMatchObject({ method: 'POST', path: '/find-email', body: { lead: { name: 'Ada', company: 'AE' }, mode: 'PROFESSIONAL' } });
+		expect(fake.requests[0]).toMatchObject({
+			method: 'POST',
+			path: '/find-email',
+			body: { lead: { name: 'Ada', company: 'AE' }, mode: 'PROFESSIONAL' }
+		});
 		expect(result.email?.[0]).toMatchObject({ address, type });
 		expect(m.costCents).toBe(cost);
 	});
@@ -101,20 +124,40 @@ describe('sync calls', () => {
 
 describe('errors', () => {
 	it.each([
-		{ status: 401, body: { detail: 'Invalid API key' }, fatal: true, sent: 1, message: /rejected the API key \(401\).*Invalid API key/ },
+		{
+			status: 401,
+			body: { detail: 'Invalid API key' },
+			fatal: true,
+			sent: 1,
+			message: /rejected the API key \(401\).*Invalid API key/
+		},
 		{ status: 402, body: { detail: 'Insufficient credits' }, fatal: true, sent: 1, message: /out of credits \(402\)/ },
 		{ status: 403, body: { detail: 'Tier not enabled' }, fatal: true, sent: 1, message: /tier not enabled .*\(403\)/ },
 		{ status: 400, body: { detail: 'bad body' }, fatal: false, sent: 1, message: /refused \(400\): bad body/ },
 		{ status: 404, body: { detail: 'Not found' }, fatal: false, sent: 1, message: /refused \(404\)/ },
-		{ status: 422, body: { detail: [{ loc: ['body', 'lead_info'], msg: 'Field required', type: 'missing' }] }, fatal: false, sent: 1, message: /body\.lead_info: Field required/ },
+		{
+			status: 422,
+			body: { detail: [{ loc: ['body', 'lead_info'], msg: 'Field required', type: 'missing' }] },
+			fatal: false,
+			sent: 1,
+			message: /body\.lead_info: Field required/
+		},
 		{ status: 500, body: { detail: 'internal' }, fatal: false, sent: 3, message: /server error \(500\).*after 3 attempts/ },
 		{ status: 503, body: 'upstream down', fatal: false, sent: 3, message: /server error \(503\): upstream down/ },
-		{ status: 429, body: { error: 'Too Many Requests', message: 'Rate limit exceeded' }, fatal: false, sent: 3, message: /rate limited \(429\): Rate limit exceeded/ },
+		{
+			status: 429,
+			body: { error: 'Too Many Requests', message: 'Rate limit exceeded' },
+			fatal: false,
+			sent: 3,
+			message: /rate limited \(429\): Rate limit exceeded/
+		},
 		{ status: 408, body: {}, fatal: false, sent: 3, message: /request timeout \(408\)/ }
 	])('$status → fatal $fatal after $sent request(s)', async ({ status, body, fatal, sent, message }) => {
 		fake.setHandler(() => ({ status, body }));
 		const m = meter();
-		const error = await client().enrichLead(LEAD, call(m)).catch((e: unknown) => e);
+		const error = await client()
+			.enrichLead(LEAD, call(m))
+			.catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(EnrichmentError);
 		expect(error).toMatchObject({ fatal, status });
 		expect((error as Error).message).toMatch(message);
@@ -142,7 +185,9 @@ describe('errors', () => {
 
 	it('does not retry a 200 whose JSON has the wrong shape (it was paid for)', async () => {
 		fake.setHandler(() => ({ body: { structured_data: 'not an object' } }));
-		const error = await client().enrichLead(LEAD, call()).catch((e: unknown) => e);
+		const error = await client()
+			.enrichLead(LEAD, call())
+			.catch((e: unknown) => e);
 		expect(error).toMatchObject({ fatal: false, message: expect.stringMatching(/unexpected answer shape \(structured_data/) });
 		expect(fake.requests).toHaveLength(1);
 	});
@@ -151,24 +196,55 @@ describe('errors', () => {
 		const gone = await startFakeSixtyfour(() => ({ body: {} }));
 		const url = gone.url;
 		await gone.close();
-		const error = await client({ baseUrl: url }).enrichLead(LEAD, call()).catch((e: unknown) => e);
-		expect(error).toMatchObject({ fatal: false, status: null, message: expect.stringMatching(/network error \(ECONNREFUSED\).*after 3 attempts/) });
+		const error = await client({ baseUrl: url })
+			.enrichLead(LEAD, call())
+			.catch((e: unknown) => e);
+		expect(error).toMatchObject({
+			fatal: false,
+			status: null,
+			message: expect.stringMatching(/network error \(ECONNREFUSED\).*after 3 attempts/)
+		});
 	});
 
 	it('times out a request that never answers', async () => {
 		fake.setHandler(() => ({ hang: true }));
-		const error = await client({ requestTimeoutMs: 40, maxAttempts: 2 }).findEmail({ lead: { name: 'Ada' } }, call()).catch((e: unknown) => e);
+		const error = await client({ requestTimeoutMs: 40, maxAttempts: 2 })
+			.findEmail({ lead: { name: 'Ada' } }, call())
+			.catch((e: unknown) => e);
 		// The 40 ms timeout ended both attempts (the default one, 60 s, would outlast the test's 5 s).
-		expect(error).toMatchObject({ fatal: false, message: expect.stringMatching(/no answer within 40 ms \(timeout\).*after 2 attempts/) });
+		expect(error).toMatchObject({
+			fatal: false,
+			message: expect.stringMatching(/no answer within 40 ms \(timeout\).*after 2 attempts/)
+		});
 		expect(fake.requests).toHaveLength(2);
 	});
 
 	it.each([
-		{ name: 'enrich-lead without lead_info', run: (c: ReturnType<typeof client>) => c.enrichLead({ struct: { a: 'b' } } as never, call()), message: /invalid enrich-lead request \(lead_info/ },
-		{ name: 'enrich-lead with a bad tier', run: (c: ReturnType<typeof client>) => c.enrichLead({ ...LEAD, tier: 'ultra' } as never, call()), message: /invalid enrich-lead request \(tier/ },
-		{ name: 'find-email with a bad mode', run: (c: ReturnType<typeof client>) => c.findEmail({ lead: { name: 'x' }, mode: 'WORK' } as never, call()), message: /invalid find-email request \(mode/ },
-		{ name: 'find-email with no body', run: (c: ReturnType<typeof client>) => c.findEmail(null as never, call()), message: /invalid find-email request/ },
-		{ name: 'a task id that is empty', run: (c: ReturnType<typeof client>) => c.awaitEnrichLead('  ', call()), message: /invalid task id/ }
+		{
+			name: 'enrich-lead without lead_info',
+			run: (c: ReturnType<typeof client>) => c.enrichLead({ struct: { a: 'b' } } as never, call()),
+			message: /invalid enrich-lead request \(lead_info/
+		},
+		{
+			name: 'enrich-lead with a bad tier',
+			run: (c: ReturnType<typeof client>) => c.enrichLead({ ...LEAD, tier: 'ultra' } as never, call()),
+			message: /invalid enrich-lead request \(tier/
+		},
+		{
+			name: 'find-email with a bad mode',
+			run: (c: ReturnType<typeof client>) => c.findEmail({ lead: { name: 'x' }, mode: 'WORK' } as never, call()),
+			message: /invalid find-email request \(mode/
+		},
+		{
+			name: 'find-email with no body',
+			run: (c: ReturnType<typeof client>) => c.findEmail(null as never, call()),
+			message: /invalid find-email request/
+		},
+		{
+			name: 'a task id that is empty',
+			run: (c: ReturnType<typeof client>) => c.awaitEnrichLead('  ', call()),
+			message: /invalid task id/
+		}
 	])('refuses $name without sending anything', async ({ run, message }) => {
 		const error = await run(client()).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(EnrichmentError);
@@ -183,39 +259,54 @@ describe('async submit + poll', () => {
 		let polls = 0;
 		return (req) => {
 			if (req.path === '/enrich-lead-async') return { body: { task_id: 'task-1', status: 'RUNNING' } };
-			if (req.path === '/job-status/task-1') return { body: polls++ < runningPolls ? { status: runningState, id: 'task-1' } : { id: 'task-1', ...end } };
+			if (req.path === '/job-status/task-1')
+				return { body: polls++ < runningPolls ? { status: runningState, id: 'task-1' } : { id: 'task-1', ...end } };
 			return { status: 404, body: { detail: 'Job not found' } };
 		};
 	}
 
-	it.each(['running', 'queued', 'pending', 'processing', 'RUNNING'])('polls while the task is %s, then returns the result and its charge', async (state) => {
-		fake.setHandler(task(2, { status: 'completed', result: ANSWER, charge_amount: 5, task_type: 'lead_enrichment' }, state));
-		const m = meter();
-		let submittedWith: string | null = null;
-		let requestsAtSubmit = -1;
-		const result = await client().enrichLeadAsync(LEAD, {
-			...call(m),
-			onSubmitted: (id) => {
-				submittedWith = id;
-				requestsAtSubmit = fake.requests.length;
-			}
-		});
-		expect(result.structured_data.title).toBe('Countess');
-		expect(result.cost_cents).toBe(5);
-		expect(submittedWith).toBe('task-1');
-		expect(requestsAtSubmit).toBe(1); // the checkpoint comes before the first poll
-		expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /enrich-lead-async', 'GET /job-status/task-1', 'GET /job-status/task-1', 'GET /job-status/task-1']);
-		expect(fake.requests[1].headers['x-api-key']).toBe('sk-test');
-		expect(m).toMatchObject({ calls: 4, costCents: 5, waiting: 0 });
-	});
+	it.each(['running', 'queued', 'pending', 'processing', 'RUNNING'])(
+		'polls while the task is %s, then returns the result and its charge',
+		async (state) => {
+			fake.setHandler(task(2, { status: 'completed', result: ANSWER, charge_amount: 5, task_type: 'lead_enrichment' }, state));
+			const m = meter();
+			let submittedWith: string | null = null;
+			let requestsAtSubmit = -1;
+			const result = await client().enrichLeadAsync(LEAD, {
+				...call(m),
+				onSubmitted: (id) => {
+					submittedWith = id;
+					requestsAtSubmit = fake.requests.length;
+				}
+			});
+			expect(result.structured_data.title).toBe('Countess');
+			expect(result.cost_cents).toBe(5);
+			expect(submittedWith).toBe('task-1');
+			expect(requestsAtSubmit).toBe(1); // the checkpoint comes before the first poll
+			expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+				'POST /enrich-lead-async',
+				'GET /job-status/task-1',
+				'GET /job-status/task-1',
+				'GET /job-status/task-1'
+			]);
+			expect(fake.requests[1].headers['x-api-key']).toBe('sk-test');
+			expect(m).toMatchObject({ calls: 4, costCents: 5, waiting: 0 });
+		}
+	);
 
 	it('first polls at the expected latency after submitting, then backs off', async () => {
 		vi.useFakeTimers();
 		const requests: FakeRequest[] = [];
 		const running = task(3, { status: 'completed', result: ANSWER });
 		// The submit itself takes 20 ms: the first poll still goes out 60 ms after submitting, not 60 ms after the answer.
-		const api = inProcessFetch(async (req, i) => ({ ...(await running(req, i)), delayMs: req.path === '/enrich-lead-async' ? 20 : 0 }), requests);
-		const done = client({ fetch: api, polling: { initialMs: 60, minIntervalMs: 5, maxIntervalMs: 1_000, factor: 2 } }).enrichLeadAsync(LEAD, call());
+		const api = inProcessFetch(
+			async (req, i) => ({ ...(await running(req, i)), delayMs: req.path === '/enrich-lead-async' ? 20 : 0 }),
+			requests
+		);
+		const done = client({ fetch: api, polling: { initialMs: 60, minIntervalMs: 5, maxIntervalMs: 1_000, factor: 2 } }).enrichLeadAsync(
+			LEAD,
+			call()
+		);
 		await vi.runAllTimersAsync();
 		expect((await done).structured_data.title).toBe('Countess');
 		expect(requests.map((r) => r.path)).toEqual(['/enrich-lead-async', ...Array(4).fill('/job-status/task-1')]);
@@ -230,21 +321,27 @@ describe('async submit + poll', () => {
 		{ end: { status: 'terminated' }, message: /ended terminated/ }
 	])('a task ending $end.status is a row error naming the state', async ({ end, message }) => {
 		fake.setHandler(task(1, end));
-		const error = await client().enrichLeadAsync(LEAD, call()).catch((e: unknown) => e);
+		const error = await client()
+			.enrichLeadAsync(LEAD, call())
+			.catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(TaskEndedError);
 		expect(error).toMatchObject({ fatal: false, message: expect.stringMatching(message) });
 	});
 
 	it('an unknown task id is a 404 row error', async () => {
 		fake.setHandler(task(0, {}));
-		const error = await client().awaitEnrichLead('nope', call()).catch((e: unknown) => e);
+		const error = await client()
+			.awaitEnrichLead('nope', call())
+			.catch((e: unknown) => e);
 		expect(error).toMatchObject({ status: 404, fatal: false });
 		expect(fake.requests).toHaveLength(1);
 	});
 
 	it('gives up on a task that runs past the task timeout', async () => {
 		fake.setHandler(task(1_000, {}));
-		const error = await client({ taskTimeoutMs: 80 }).enrichLeadAsync(LEAD, call()).catch((e: unknown) => e);
+		const error = await client({ taskTimeoutMs: 80 })
+			.enrichLeadAsync(LEAD, call())
+			.catch((e: unknown) => e);
 		expect(error).toMatchObject({ fatal: false, message: expect.stringMatching(/still running/) });
 	});
 });
@@ -261,7 +358,8 @@ describe('cancellation', () => {
 		},
 		{
 			name: 'an async call between polls',
-			handler: ((req) => (req.path === '/enrich-lead-async' ? { body: { task_id: 't' } } : { body: { status: 'running' } })) as FakeHandler,
+			handler: ((req) =>
+				req.path === '/enrich-lead-async' ? { body: { task_id: 't' } } : { body: { status: 'running' } }) as FakeHandler,
 			run: (c: ReturnType<typeof client>, o: ReturnType<typeof call>) => c.enrichLeadAsync(LEAD, o),
 			inFlight: 0 // the submit was answered: the client is waiting for its first poll
 		}
@@ -269,7 +367,9 @@ describe('cancellation', () => {
 		fake.setHandler(handler);
 		const scheduler = testScheduler();
 		const controller = new AbortController();
-		const pending = run(client({ scheduler, polling: { initialMs: 10_000 } }), call(meter(), controller.signal)).catch((e: unknown) => e);
+		const pending = run(client({ scheduler, polling: { initialMs: 10_000 } }), call(meter(), controller.signal)).catch(
+			(e: unknown) => e
+		);
 		await until(() => fake.requests.length === 1 && scheduler.stats().inFlight === inFlight);
 		controller.abort();
 		// "At once": the call settles before the event loop turns — no timer, no answer awaited.
@@ -298,7 +398,9 @@ describe('an API that echoes the key back', () => {
 
 	it('has it scrubbed from an escaped error body (400)', async () => {
 		fake.setHandler(() => ({ status: 400, body: `{"detail":${escapedJson(`bad key ${KEY}`)}}` }));
-		const error = await client().findEmail({ lead: { name: 'Ada' } }, call()).catch((e: unknown) => e);
+		const error = await client()
+			.findEmail({ lead: { name: 'Ada' } }, call())
+			.catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(EnrichmentError);
 		expect((error as Error).message).toMatch(/bad key \[redacted\]/);
 	});
@@ -319,7 +421,9 @@ describe('an API that echoes the key back', () => {
 	});
 
 	it('refuses to poll a checkpointed task id that holds it', async () => {
-		const error = await client().awaitEnrichLead(`old-${KEY}`, call()).catch((e: unknown) => e);
+		const error = await client()
+			.awaitEnrichLead(`old-${KEY}`, call())
+			.catch((e: unknown) => e);
 		expect(error).toMatchObject({ fatal: true });
 		expect(fake.requests).toHaveLength(0);
 	});

@@ -19,7 +19,14 @@ describe('poll timing', () => {
 	it.each([
 		{ name: 'first observation replaces the default', observations: [[800, 400]], expected: 600 },
 		{ name: 'done at the first poll probes 10 % earlier', observations: [[1_000, null]], expected: 900 },
-		{ name: 'EWMA with weight 0.3', observations: [[1_000, 0], [2_000, 2_000]], expected: 500 + 0.3 * 1_500 },
+		{
+			name: 'EWMA with weight 0.3',
+			observations: [
+				[1_000, 0],
+				[2_000, 2_000]
+			],
+			expected: 500 + 0.3 * 1_500
+		},
 		{ name: 'never below the minimum interval', observations: [[10, null]], expected: 100 }
 	] as { name: string; observations: [number, number | null][]; expected: number }[])('$name', ({ observations, expected }) => {
 		const t = timing();

@@ -26,7 +26,8 @@ function asyncApi(options: { runningPolls?: number; end?: Record<string, unknown
 			return { body: options.end ?? { status: 'completed', id, result: RESULT, charge_amount: 5 } };
 		}
 		if (req.path === '/enrich-lead') return { body: { ...RESULT, cost_cents: 3 } };
-		if (req.path === '/find-email') return { body: { ...(req.body as object), email: [['ada@ae.example', 'OK', 'COMPANY']], cost_cents: 5 } };
+		if (req.path === '/find-email')
+			return { body: { ...(req.body as object), email: [['ada@ae.example', 'OK', 'COMPANY']], cost_cents: 5 } };
 		return { status: 404, body: { detail: 'Job not found' } };
 	};
 }
@@ -102,7 +103,9 @@ describe('enrich-lead', () => {
 	it('resumes a checkpointed task after a "crash" instead of paying for a new one', async () => {
 		fake.setHandler(asyncApi({ runningPolls: 3 }));
 		const crash = new AbortController();
-		const before = service().enrichLead(LEAD, call(meter(), crash.signal)).catch((e: unknown) => e);
+		const before = service()
+			.enrichLead(LEAD, call(meter(), crash.signal))
+			.catch((e: unknown) => e);
 		while (!paths().includes('GET /job-status/t1')) await new Promise((r) => setTimeout(r, 5));
 		crash.abort(); // the process dies mid-poll
 		expect(await before).toMatchObject({ name: 'AbortError' });
@@ -162,7 +165,8 @@ describe('enrich-lead', () => {
 		fake.setHandler(() => ({ status: 401, body: { detail: 'Invalid API key' } }));
 		const s = service();
 		const errors = await Promise.all([s.enrichLead(LEAD, call()), s.enrichLead(LEAD, call())].map((p) => p.catch((e: unknown) => e)));
-		for (const e of errors) expect(e).toMatchObject({ fatal: true, status: 401, message: expect.stringMatching(/rejected the API key/) });
+		for (const e of errors)
+			expect(e).toMatchObject({ fatal: true, status: 401, message: expect.stringMatching(/rejected the API key/) });
 		expect(fake.requests).toHaveLength(1);
 		expect(db.prepare('SELECT count(*) AS n FROM cache').get()).toEqual({ n: 0 });
 	});

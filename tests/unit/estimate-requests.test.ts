@@ -73,7 +73,12 @@ describe('estimate: requests per row by mode', () => {
 	});
 
 	it('a bulk batch holds at most 100 rows, however many are in flight', () => {
-		const estimate = estimateRun(workflow, { concurrency: 500 }, { read: 1000 }, { asyncEnrich: false, webhooks: false, findEmailBulk: true });
+		const estimate = estimateRun(
+			workflow,
+			{ concurrency: 500 },
+			{ read: 1000 },
+			{ asyncEnrich: false, webhooks: false, findEmailBulk: true }
+		);
 		expect(estimate.blocks[2]).toMatchObject({
 			requests_per_row: 0.01,
 			expected_requests: 10

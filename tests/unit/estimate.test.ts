@@ -46,7 +46,10 @@ describe('estimateRun', () => {
 
 	it('has no bound below an Enrich Company that finds people, nor when the file size is unknown', () => {
 		const people = estimateRun(
-			workflow({ id: 'co', type: 'enrich_company', params: { struct: {}, find_people: true } }, { id: 'phone', type: 'find_phone', params: {} }),
+			workflow(
+				{ id: 'co', type: 'enrich_company', params: { struct: {}, find_people: true } },
+				{ id: 'phone', type: 'find_phone', params: {} }
+			),
 			{},
 			{ read: 10 }
 		);

@@ -1,10 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-	compileExpression,
-	MAX_EXPRESSION_DEPTH,
-	MAX_EXPRESSION_LENGTH
-} from '../../src/lib/workflow/expression';
+import { compileExpression, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_LENGTH } from '../../src/lib/workflow/expression';
 import type { Row } from '../../src/lib/workflow/schema';
 import { withCpuMs } from '../helpers/cpu-time';
 import { PROPERTY_TIMEOUT_MS } from '../helpers/timeouts';
@@ -95,8 +91,41 @@ describe('limits', () => {
 
 describe('properties', () => {
 	const tokens = [
-		'a', 'b', '`x y`', '[z]', '"s"', "'t'", '1', '-2', '3.5e2', 'true', 'null', '==', '!=', '<', '>=', '=',
-		'and', 'or', 'not', '!', '&&', '||', 'in', '[', ']', '(', ')', ',', 'contains', 'is_empty', 'len', ' ', '"', '`', '\\'
+		'a',
+		'b',
+		'`x y`',
+		'[z]',
+		'"s"',
+		"'t'",
+		'1',
+		'-2',
+		'3.5e2',
+		'true',
+		'null',
+		'==',
+		'!=',
+		'<',
+		'>=',
+		'=',
+		'and',
+		'or',
+		'not',
+		'!',
+		'&&',
+		'||',
+		'in',
+		'[',
+		']',
+		'(',
+		')',
+		',',
+		'contains',
+		'is_empty',
+		'len',
+		' ',
+		'"',
+		'`',
+		'\\'
 	];
 	const soup = fc.array(fc.constantFrom(...tokens), { maxLength: 60 }).map((parts) => parts.join(' '));
 	const row = fc.dictionary(
@@ -104,24 +133,32 @@ describe('properties', () => {
 		fc.oneof(fc.string(), fc.integer().map(String), fc.double(), fc.boolean(), fc.constant(null))
 	) as fc.Arbitrary<Row>;
 
-	it('compileExpression never throws, answers fast, and a compiled expression always evaluates to a boolean', () => {
-		fc.assert(
-			fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }), soup), row, (text, r) => {
-				// A box against blow-ups (a hang, exponential backtracking), not a speed test: a compile of
-				// ≤ 200 characters takes ~0.03 ms of CPU, ~15 ms when it is the first one. CPU time, not
-				// the wall clock, which a loaded machine stretches at random.
-				const { value: compiled, ms } = withCpuMs(() => compileExpression(text));
-				expect(ms).toBeLessThan(300);
-				if (compiled.ok) expect(typeof compiled.expression.evaluate(r)).toBe('boolean');
-				else {
-					expect(compiled.error.message.length).toBeGreaterThan(0);
-					expect(compiled.error.position).toBeGreaterThanOrEqual(0);
-					expect(compiled.error.position).toBeLessThanOrEqual(text.length);
-				}
-			}),
-			{ numRuns: 1_000 }
-		);
-	}, PROPERTY_TIMEOUT_MS);
+	it(
+		'compileExpression never throws, answers fast, and a compiled expression always evaluates to a boolean',
+		() => {
+			fc.assert(
+				fc.property(
+					fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }), soup),
+					row,
+					(text, r) => {
+						// A box against blow-ups (a hang, exponential backtracking), not a speed test: a compile of
+						// ≤ 200 characters takes ~0.03 ms of CPU, ~15 ms when it is the first one. CPU time, not
+						// the wall clock, which a loaded machine stretches at random.
+						const { value: compiled, ms } = withCpuMs(() => compileExpression(text));
+						expect(ms).toBeLessThan(300);
+						if (compiled.ok) expect(typeof compiled.expression.evaluate(r)).toBe('boolean');
+						else {
+							expect(compiled.error.message.length).toBeGreaterThan(0);
+							expect(compiled.error.position).toBeGreaterThanOrEqual(0);
+							expect(compiled.error.position).toBeLessThanOrEqual(text.length);
+						}
+					}
+				),
+				{ numRuns: 1_000 }
+			);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 
 	it('numeric-looking text compares like the numbers it stands for', () => {
 		fc.assert(

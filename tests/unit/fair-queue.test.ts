@@ -20,7 +20,13 @@ interface Case {
 }
 
 const CASES: Case[] = [
-	{ name: 'one key is first come first served', concurrency: 1, steps: ['A1', 'A2', 'A3'], started: ['A1', 'A2', 'A3'], waiting: ['A2', 'A3'] },
+	{
+		name: 'one key is first come first served',
+		concurrency: 1,
+		steps: ['A1', 'A2', 'A3'],
+		started: ['A1', 'A2', 'A3'],
+		waiting: ['A2', 'A3']
+	},
 	{
 		name: "a pile from one key does not hold back another key's job beyond one slot turn",
 		concurrency: 1,
@@ -107,7 +113,13 @@ describe('createInProcessQueue round robin', () => {
 	it('removes a waiting job from its key and keeps the others in turn; a duplicate id is a no-op', async () => {
 		// The only slot stays taken by A1, so only the order of the others is looked at.
 		const queue = createInProcessQueue({ concurrency: 1, worker: () => new Promise(() => {}) });
-		for (const [id, key] of [['A1', 'A'], ['A2', 'A'], ['B1', 'B'], ['B2', 'B']] as const) queue.enqueue(id, key);
+		for (const [id, key] of [
+			['A1', 'A'],
+			['A2', 'A'],
+			['B1', 'B'],
+			['B2', 'B']
+		] as const)
+			queue.enqueue(id, key);
 		expect(queue.running()).toEqual(['A1']);
 		expect(queue.waiting()).toEqual(['B1', 'A2', 'B2']);
 		expect(queue.remove('B1')).toBe(true);

@@ -21,7 +21,17 @@ const noApi: EnrichmentService = {
 };
 
 function context(signal = new AbortController().signal) {
-	const counters: BlockCounters = { rowsIn: 0, rowsOut: 0, errors: 0, skipped: 0, calls: 0, cached: 0, costCents: 0, waiting: 0, total: null };
+	const counters: BlockCounters = {
+		rowsIn: 0,
+		rowsOut: 0,
+		errors: 0,
+		skipped: 0,
+		calls: 0,
+		cached: 0,
+		costCents: 0,
+		waiting: 0,
+		total: null
+	};
 	const rowErrors: [number, string][] = [];
 	const ctx: BlockRunContext = {
 		jobId: 'job',
@@ -73,7 +83,12 @@ describe('runFilter over a stream', () => {
 		['nothing matches', params({ expression: 'company == "Nobody"' }), []]
 	])('%s keeps the matching rows, in order, in non-empty batches', async (_, filterParams, ids) => {
 		const { ctx, counters } = context();
-		const output = await runFilter({ params: filterParams, columns: ['id', 'company', 'employees', 'email'], rows: batchesOf(people, 3), ctx });
+		const output = await runFilter({
+			params: filterParams,
+			columns: ['id', 'company', 'employees', 'email'],
+			rows: batchesOf(people, 3),
+			ctx
+		});
 		expect(output.columns).toEqual(['id', 'company', 'employees', 'email']);
 		const batches = await collect(output.rows);
 		expect(batches.every((b) => b.length > 0)).toBe(true);
@@ -158,7 +173,12 @@ describe('runFilter over a stream', () => {
 		});
 		const rows = [people[0], broken, people[4], people[1]];
 		const { ctx, counters, rowErrors } = context();
-		const output = await runFilter({ params: params({ expression: 'company == "Ariglad Inc"' }), columns: [], rows: batchesOf(rows, 2), ctx });
+		const output = await runFilter({
+			params: params({ expression: 'company == "Ariglad Inc"' }),
+			columns: [],
+			rows: batchesOf(rows, 2),
+			ctx
+		});
 		expect((await collect(output.rows)).flat()).toEqual([people[0], people[4]]);
 		expect(rowErrors).toEqual([[1, 'Filter could not evaluate this row: unreadable cell']]);
 		expect(counters).toMatchObject({ errors: 1, skipped: 1 });
@@ -185,7 +205,14 @@ describe('the filter inside a run', () => {
 			]
 		});
 		const rows: Row[] = [];
-		const result = await runJob({ runners: RUNNERS, jobId: 'j', workflow, dataDir, enrichment: noApi, onRows: (b) => void rows.push(...b) });
+		const result = await runJob({
+			runners: RUNNERS,
+			jobId: 'j',
+			workflow,
+			dataDir,
+			enrichment: noApi,
+			onRows: (b) => void rows.push(...b)
+		});
 		expect(result.status).toBe('completed');
 		const expected = Array.from({ length: 600 }, (_, i) => i).filter((i) => i % 10 === 0 && i >= 100);
 		expect(rows.map((r) => r.name)).toEqual(expected.map((i) => `P${i}`));
@@ -204,11 +231,19 @@ describe('the filter within its work budget', () => {
 			{ id: 'huge', c: 'x'.repeat(2 * 1024 * 1024), _error: 'earlier reason' }
 		];
 		const { ctx, counters, rowErrors } = context();
-		const output = await runFilter({ params: params({ expression: HEAVY_EXPRESSION }), columns: ['id', 'c'], rows: batchesOf(rows, 4), ctx });
+		const output = await runFilter({
+			params: params({ expression: HEAVY_EXPRESSION }),
+			columns: ['id', 'c'],
+			rows: batchesOf(rows, 4),
+			ctx
+		});
 		const out = (await collect(output.rows)).flat();
 		expect(out.map((r) => r.id)).toEqual(['fits', 'over', 'huge']);
 		expect(out[0]).toBe(rows[0]);
-		expect(out[1]).toEqual({ ...rows[1], _error: expect.stringMatching(/^Filter filter: this row needs more than 1,000,000 units of work/) });
+		expect(out[1]).toEqual({
+			...rows[1],
+			_error: expect.stringMatching(/^Filter filter: this row needs more than 1,000,000 units of work/)
+		});
 		expect(out[2]._error).toMatch(/^earlier reason \| Filter filter: this row needs more/);
 		expect(out[2].c).toBe(rows[3].c);
 		expect(rowErrors.map(([row]) => row)).toEqual([1, 3]);
@@ -226,7 +261,12 @@ describe('the filter within its work budget', () => {
 		};
 		setImmediate(tick);
 		const { ctx } = context();
-		const output = await runFilter({ params: params({ expression: HEAVY_EXPRESSION }), columns: ['id', 'c'], rows: batchesOf(rows, 12), ctx });
+		const output = await runFilter({
+			params: params({ expression: HEAVY_EXPRESSION }),
+			columns: ['id', 'c'],
+			rows: batchesOf(rows, 12),
+			ctx
+		});
 		const turnsBefore = turns;
 		const batches = await collect(output.rows);
 		ticking = false;

@@ -67,7 +67,7 @@ function service(baseUrl: string, overrides: Partial<EnrichmentServiceOptions> =
 async function run(enrichment: ReturnType<typeof service>, limit = ROWS) {
 	const rows: Row[] = [];
 	const result = await runJob({
-			runners: RUNNERS,
+		runners: RUNNERS,
 		jobId: 'j',
 		workflow,
 		options: { row_limit: limit },
@@ -132,7 +132,9 @@ describe('against a scripted API', () => {
 		fake.requests.length = 0;
 	});
 	const use = (bulk: (body: unknown) => ReturnType<FakeHandler>) =>
-		fake.setHandler((req) => (req.path === '/find-email' ? { body: single((req.body as { lead: Record<string, unknown> }).lead) } : bulk(req.body)));
+		fake.setHandler((req) =>
+			req.path === '/find-email' ? { body: single((req.body as { lead: Record<string, unknown> }).lead) } : bulk(req.body)
+		);
 
 	it.each([
 		{

@@ -50,7 +50,11 @@ describe('the Find Phone definition', () => {
 	});
 
 	it.each([
-		['names.csv', 'warning', 'Find Phone has a name but no company, domain, email or LinkedIn column: few numbers are found from a name alone'],
+		[
+			'names.csv',
+			'warning',
+			'Find Phone has a name but no company, domain, email or LinkedIn column: few numbers are found from a name alone'
+		],
 		[
 			'bare.csv',
 			'error',
@@ -86,7 +90,11 @@ describe('the Find Phone definition', () => {
 	});
 
 	it('parses into the block union with its defaults, and is in the catalogue with its summary', () => {
-		expect(v.parse(BlockSchema, { id: 'p', type: 'find_phone', params: {} })).toEqual({ id: 'p', type: 'find_phone', params: { only_missing: true } });
+		expect(v.parse(BlockSchema, { id: 'p', type: 'find_phone', params: {} })).toEqual({
+			id: 'p',
+			type: 'find_phone',
+			params: { only_missing: true }
+		});
 		expect(describeBlocks().find((b) => b.type === 'find_phone')).toMatchObject({
 			label: 'Find Phone',
 			category: 'enrichment',
@@ -109,7 +117,10 @@ describe('the Find Phone definition', () => {
 describe('the /find-phone answer', () => {
 	it.each([
 		[{ phone: '+1 415-555-0100' }, ['+1 415-555-0100']],
-		[{ phone: [{ number: '+1 415-555-0100', region: 'US' }, { number: ' +44 20 7946 0000 ' }] }, ['+1 415-555-0100', '+44 20 7946 0000']],
+		[
+			{ phone: [{ number: '+1 415-555-0100', region: 'US' }, { number: ' +44 20 7946 0000 ' }] },
+			['+1 415-555-0100', '+44 20 7946 0000']
+		],
 		[{ phone: ['+1 415-555-0100'] }, ['+1 415-555-0100']],
 		[{ phone: '' }, []],
 		[{ phone: null }, []],

@@ -26,9 +26,33 @@ type Spec =
 	| { k: 'array'; v: Spec[] }
 	| { k: 'map'; v: [string, Spec][] };
 
-const KEYS = ['type', 'position', 'params', 'struct', 'path', 'expression', 'description', 'form', 'name', 'mode', 'filename', '__proto__', 'constructor', 'toString', 'blocks', 'meta'];
+const KEYS = [
+	'type',
+	'position',
+	'params',
+	'struct',
+	'path',
+	'expression',
+	'description',
+	'form',
+	'name',
+	'mode',
+	'filename',
+	'__proto__',
+	'constructor',
+	'toString',
+	'blocks',
+	'meta'
+];
 const key = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 6 }) });
-const prim = fc.oneof(fc.string({ maxLength: 12 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom(...BLOCK_TYPES, 'a0', 'Zz'));
+const prim = fc.oneof(
+	fc.string({ maxLength: 12 }),
+	fc.double(),
+	fc.integer(),
+	fc.boolean(),
+	fc.constant(null),
+	fc.constantFrom(...BLOCK_TYPES, 'a0', 'Zz')
+);
 
 const { spec } = fc.letrec<{ spec: Spec }>((tie) => ({
 	spec: fc.oneof(
@@ -45,18 +69,36 @@ const { spec } = fc.letrec<{ spec: Spec }>((tie) => ({
 /** A block-like map: the right keys with values of any kind, plus extra keys. */
 const blockSpec = fc
 	.record({
-		type: fc.oneof(fc.constantFrom(...BLOCK_TYPES).map((t): Spec => ({ k: 'prim', v: t })), spec),
-		position: fc.oneof(fc.string({ maxLength: 4 }).map((p): Spec => ({ k: 'prim', v: p })), spec),
-		params: fc.oneof(fc.array(fc.tuple(key, spec), { maxLength: 5 }).map((v): Spec => ({ k: 'map', v })), spec),
+		type: fc.oneof(
+			fc.constantFrom(...BLOCK_TYPES).map((t): Spec => ({ k: 'prim', v: t })),
+			spec
+		),
+		position: fc.oneof(
+			fc.string({ maxLength: 4 }).map((p): Spec => ({ k: 'prim', v: p })),
+			spec
+		),
+		params: fc.oneof(
+			fc.array(fc.tuple(key, spec), { maxLength: 5 }).map((v): Spec => ({ k: 'map', v })),
+			spec
+		),
 		extra: fc.array(fc.tuple(key, spec), { maxLength: 2 })
 	})
-	.map(({ type, position, params, extra }): Spec => ({ k: 'map', v: [['type', type], ['position', position], ['params', params], ...extra] }));
+	.map(({ type, position, params, extra }): Spec => ({
+		k: 'map',
+		v: [['type', type], ['position', position], ['params', params], ...extra]
+	}));
 
 const hostileDoc = fc.record({
 	meta: fc.array(fc.tuple(key, spec), { maxLength: 3 }),
-	blocks: fc.array(fc.tuple(fc.oneof(key, fc.stringMatching(/^[a-z0-9]{1,6}$/)), fc.oneof({ weight: 3, arbitrary: blockSpec }, { weight: 1, arbitrary: spec })), {
-		maxLength: 6
-	})
+	blocks: fc.array(
+		fc.tuple(
+			fc.oneof(key, fc.stringMatching(/^[a-z0-9]{1,6}$/)),
+			fc.oneof({ weight: 3, arbitrary: blockSpec }, { weight: 1, arbitrary: spec })
+		),
+		{
+			maxLength: 6
+		}
+	)
 });
 
 function materialize(s: Spec): unknown {
@@ -114,7 +156,11 @@ const validWorkflow: fc.Arbitrary<WorkflowInput> = fc
 					fc.record({ type: fc.constant('filter'), params: fc.record({ expression: fc.string({ maxLength: 8 }) }) }),
 					fc.record({
 						type: fc.constant('enrich_lead'),
-						params: fc.record({ struct: fc.dictionary(fc.constantFrom('title', 'city', 'type', 'x_1'), fc.string({ maxLength: 8 }), { maxKeys: 3 }) })
+						params: fc.record({
+							struct: fc.dictionary(fc.constantFrom('title', 'city', 'type', 'x_1'), fc.string({ maxLength: 8 }), {
+								maxKeys: 3
+							})
+						})
 					}),
 					fc.record({ type: fc.constant('save_csv'), params: fc.record({ filename: fc.string({ maxLength: 8 }) }) })
 				)
@@ -125,52 +171,78 @@ const validWorkflow: fc.Arbitrary<WorkflowInput> = fc
 	.map(({ name, blocks }) => ({ name, blocks: blocks.map(([id, block], i) => ({ id: `${id}${i}`, ...block })) }) as WorkflowInput);
 
 describe('docToWorkflow on documents a hostile peer wrote (fast-check)', () => {
-	it('never throws; unique ids; plain JSON; the schema sees exactly what JSON shows', () => {
-		let valid = 0;
-		fc.assert(
-			fc.property(hostileDoc, (shape) => {
-				const doc = receive(shape);
-				const workflow = docToWorkflow(doc);
-				const ids = workflow.blocks.map((b) => b.id);
-				expect(new Set(ids).size).toBe(ids.length);
-				expectPlainJson(workflow);
-				const asJson = JSON.parse(JSON.stringify(workflow, (_k, value) => (value instanceof Uint8Array ? [...value] : value)));
-				const direct = v.safeParse(WorkflowSchema, workflow);
-				const viaJson = v.safeParse(WorkflowSchema, asJson);
-				expect(direct.success).toBe(viaJson.success);
-				if (direct.success && viaJson.success) {
-					valid++;
-					expect(direct.output).toEqual(viaJson.output);
-				}
-				doc.destroy();
-			}),
-			{ numRuns: 400 }
-		);
-		expect(valid).toBeGreaterThan(0);
-	}, PROPERTY_TIMEOUT_MS);
+	it(
+		'never throws; unique ids; plain JSON; the schema sees exactly what JSON shows',
+		() => {
+			let valid = 0;
+			fc.assert(
+				fc.property(hostileDoc, (shape) => {
+					const doc = receive(shape);
+					const workflow = docToWorkflow(doc);
+					const ids = workflow.blocks.map((b) => b.id);
+					expect(new Set(ids).size).toBe(ids.length);
+					expectPlainJson(workflow);
+					const asJson = JSON.parse(JSON.stringify(workflow, (_k, value) => (value instanceof Uint8Array ? [...value] : value)));
+					const direct = v.safeParse(WorkflowSchema, workflow);
+					const viaJson = v.safeParse(WorkflowSchema, asJson);
+					expect(direct.success).toBe(viaJson.success);
+					if (direct.success && viaJson.success) {
+						valid++;
+						expect(direct.output).toEqual(viaJson.output);
+					}
+					doc.destroy();
+				}),
+				{ numRuns: 400 }
+			);
+			expect(valid).toBeGreaterThan(0);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 
-	it('a valid workflow written over a hostile doc reads back exactly (the doc is repaired)', () => {
-		fc.assert(
-			fc.property(hostileDoc, validWorkflow, (shape, workflow) => {
-				const doc = receive(shape);
-				workflowToDoc(workflow, doc);
-				expect(docToWorkflow(doc)).toEqual(workflow);
-				// …and so does every peer that receives the repaired state.
-				const peer = new Y.Doc();
-				Y.applyUpdate(peer, Y.encodeStateAsUpdate(doc));
-				expect(docToWorkflow(peer)).toEqual(workflow);
-				doc.destroy();
-				peer.destroy();
-			}),
-			{ numRuns: 200 }
-		);
-	}, PROPERTY_TIMEOUT_MS);
+	it(
+		'a valid workflow written over a hostile doc reads back exactly (the doc is repaired)',
+		() => {
+			fc.assert(
+				fc.property(hostileDoc, validWorkflow, (shape, workflow) => {
+					const doc = receive(shape);
+					workflowToDoc(workflow, doc);
+					expect(docToWorkflow(doc)).toEqual(workflow);
+					// …and so does every peer that receives the repaired state.
+					const peer = new Y.Doc();
+					Y.applyUpdate(peer, Y.encodeStateAsUpdate(doc));
+					expect(docToWorkflow(peer)).toEqual(workflow);
+					doc.destroy();
+					peer.destroy();
+				}),
+				{ numRuns: 200 }
+			);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 
 	it.each([
 		['params.__proto__ holding a path', { k: 'map', v: [['__proto__', { k: 'json', v: { path: 'uploads/x.csv' } }]] } as Spec],
-		['params.__proto__ as a Y.Map', { k: 'map', v: [['__proto__', { k: 'map', v: [['path', { k: 'prim', v: 'uploads/x.csv' }]] }]] } as Spec]
+		[
+			'params.__proto__ as a Y.Map',
+			{ k: 'map', v: [['__proto__', { k: 'map', v: [['path', { k: 'prim', v: 'uploads/x.csv' }]] }]] } as Spec
+		]
 	])('%s: no param appears that JSON does not show', (_label, params) => {
-		const doc = receive({ meta: [], blocks: [['r', { k: 'map', v: [['type', { k: 'prim', v: 'read_csv' }], ['position', { k: 'prim', v: 'a0' }], ['params', params]] }]] });
+		const doc = receive({
+			meta: [],
+			blocks: [
+				[
+					'r',
+					{
+						k: 'map',
+						v: [
+							['type', { k: 'prim', v: 'read_csv' }],
+							['position', { k: 'prim', v: 'a0' }],
+							['params', params]
+						]
+					}
+				]
+			]
+		});
 		const workflow = docToWorkflow(doc);
 		const block = workflow.blocks[0] as { params: Record<string, unknown> };
 		expectPlainJson(workflow);

@@ -21,17 +21,69 @@ import { cpuMs } from '../helpers/cpu-time';
 import { PROPERTY_TIMEOUT_MS } from '../helpers/timeouts';
 
 const HOSTILE = [
-	'constructor', 'constructor.constructor', '__proto__', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'process',
-	'globalThis', 'this', 'require', 'import', 'eval', 'Function', '.', '()', '(', ')', '[', ']', '`', '${', '}', ';', '=>',
-	'"globalThis.__pwned = 1"', "'process.exit(1)'", '`__proto__`', '[constructor]', 'new', 'delete', '+', '-', '*', '/',
-	'a', 'b', '==', '!=', '>=', 'and', 'or', 'not', 'in', ',', 'contains', 'len', 'lower', '1', '"x"', 'true', 'null', ' '
+	'constructor',
+	'constructor.constructor',
+	'__proto__',
+	'prototype',
+	'toString',
+	'valueOf',
+	'hasOwnProperty',
+	'process',
+	'globalThis',
+	'this',
+	'require',
+	'import',
+	'eval',
+	'Function',
+	'.',
+	'()',
+	'(',
+	')',
+	'[',
+	']',
+	'`',
+	'${',
+	'}',
+	';',
+	'=>',
+	'"globalThis.__pwned = 1"',
+	"'process.exit(1)'",
+	'`__proto__`',
+	'[constructor]',
+	'new',
+	'delete',
+	'+',
+	'-',
+	'*',
+	'/',
+	'a',
+	'b',
+	'==',
+	'!=',
+	'>=',
+	'and',
+	'or',
+	'not',
+	'in',
+	',',
+	'contains',
+	'len',
+	'lower',
+	'1',
+	'"x"',
+	'true',
+	'null',
+	' '
 ];
 const hostileText = fc
 	.tuple(fc.array(fc.constantFrom(...HOSTILE), { maxLength: 40 }), fc.constantFrom(' ', ''))
 	.map(([parts, glue]) => parts.join(glue));
 /** Expressions that call a real function on a hostile column: these compile, so evaluation is exercised. */
 const compilable = fc
-	.tuple(fc.constantFrom('contains', 'len', 'lower', 'is_empty', 'trim'), fc.constantFrom('constructor', '__proto__', 'toString', 'prototype', 'a'))
+	.tuple(
+		fc.constantFrom('contains', 'len', 'lower', 'is_empty', 'trim'),
+		fc.constantFrom('constructor', '__proto__', 'toString', 'prototype', 'a')
+	)
 	.map(([fn, column]) => (fn === 'contains' ? `${fn}(\`${column}\`, "x")` : `${fn}([${column}]) == ${fn === 'len' ? 0 : 'null'}`));
 
 /** A row that records every key evaluation touches (own-property checks and reads). */
@@ -64,30 +116,34 @@ function spyRow(values: Row): { row: Row; touched: Set<string | symbol> } {
 }
 
 describe('expressions never execute anything (fast-check)', () => {
-	it('hostile text: compiles or is refused, and evaluation reads only the declared columns', () => {
-		const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort();
-		const globalsBefore = new Set(Object.getOwnPropertyNames(globalThis));
-		let compiled = 0;
-		fc.assert(
-			fc.property(fc.oneof(hostileText, compilable), (text) => {
-				const result = compileExpression(text);
-				if (!result.ok) {
-					expect(result.error.message.length).toBeGreaterThan(0);
-					return;
-				}
-				compiled++;
-				const { row, touched } = spyRow({ a: 'x', b: '2', constructor: 'c', toString: 't' });
-				expect(typeof result.expression.evaluate(row)).toBe('boolean');
-				for (const key of touched) expect(result.expression.columns).toContain(key);
-				expect((globalThis as Record<string, unknown>).__pwned).toBeUndefined();
-			}),
-			{ numRuns: 2_000 }
-		);
-		expect(compiled).toBeGreaterThan(50);
-		expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoBefore);
-		expect(({} as Record<string, unknown>).__pwned).toBeUndefined();
-		expect(Object.getOwnPropertyNames(globalThis).filter((k) => !globalsBefore.has(k))).toEqual([]);
-	}, PROPERTY_TIMEOUT_MS);
+	it(
+		'hostile text: compiles or is refused, and evaluation reads only the declared columns',
+		() => {
+			const protoBefore = Object.getOwnPropertyNames(Object.prototype).sort();
+			const globalsBefore = new Set(Object.getOwnPropertyNames(globalThis));
+			let compiled = 0;
+			fc.assert(
+				fc.property(fc.oneof(hostileText, compilable), (text) => {
+					const result = compileExpression(text);
+					if (!result.ok) {
+						expect(result.error.message.length).toBeGreaterThan(0);
+						return;
+					}
+					compiled++;
+					const { row, touched } = spyRow({ a: 'x', b: '2', constructor: 'c', toString: 't' });
+					expect(typeof result.expression.evaluate(row)).toBe('boolean');
+					for (const key of touched) expect(result.expression.columns).toContain(key);
+					expect((globalThis as Record<string, unknown>).__pwned).toBeUndefined();
+				}),
+				{ numRuns: 2_000 }
+			);
+			expect(compiled).toBeGreaterThan(50);
+			expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(protoBefore);
+			expect(({} as Record<string, unknown>).__pwned).toBeUndefined();
+			expect(Object.getOwnPropertyNames(globalThis).filter((k) => !globalsBefore.has(k))).toEqual([]);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 
 	it.each([
 		['a column named like an inherited property reads as missing', '`constructor` == null', {}, true],
@@ -143,7 +199,11 @@ const COMPILE_AND_EVALUATE = `
  * naming it. (The process is otherwise idle meanwhile: the main thread only waits for the answer.)
  * `slowestMs` is the most CPU time one case used.
  */
-function runTimeBoxed(texts: string[], caseMs: number, source = COMPILE_AND_EVALUATE): Promise<{ slowestMs: number; slowest: string; compiled: number }> {
+function runTimeBoxed(
+	texts: string[],
+	caseMs: number,
+	source = COMPILE_AND_EVALUATE
+): Promise<{ slowestMs: number; slowest: string; compiled: number }> {
 	const worker = new Worker(
 		`
 		const { parentPort } = require('node:worker_threads');
@@ -217,14 +277,18 @@ describe('expressions never hang (each case time-boxed in a worker)', () => {
 		fc.string({ unit: 'binary', minLength: MAX_EXPRESSION_LENGTH - 5, maxLength: MAX_EXPRESSION_LENGTH + 5 })
 	);
 
-	it('hundreds of adversarial shapes each compile and evaluate well within their time box', async () => {
-		const texts = fc.sample(adversarial, { numRuns: 300, seed: 64 });
-		const { slowestMs, slowest, compiled } = await runTimeBoxed(texts, 2_000);
-		expect(compiled).toBeGreaterThan(20);
-		// The box is a safety net; no case comes near it. The slowest case takes ~15 ms of CPU: this
-		// bound (~30× that) catches a super-linear blow-up, not a slow machine — speed is for tests/bench.
-		expect(slowestMs, `slowest: ${JSON.stringify(slowest.slice(0, 80))}`).toBeLessThan(500);
-	}, PROPERTY_TIMEOUT_MS);
+	it(
+		'hundreds of adversarial shapes each compile and evaluate well within their time box',
+		async () => {
+			const texts = fc.sample(adversarial, { numRuns: 300, seed: 64 });
+			const { slowestMs, slowest, compiled } = await runTimeBoxed(texts, 2_000);
+			expect(compiled).toBeGreaterThan(20);
+			// The box is a safety net; no case comes near it. The slowest case takes ~15 ms of CPU: this
+			// bound (~30× that) catches a super-linear blow-up, not a slow machine — speed is for tests/bench.
+			expect(slowestMs, `slowest: ${JSON.stringify(slowest.slice(0, 80))}`).toBeLessThan(500);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 
 	it(`nesting deeper than ${MAX_EXPRESSION_DEPTH} levels is refused with a message, not a stack overflow`, () => {
 		for (const text of [`${'('.repeat(50_000)}a${')'.repeat(50_000)}`.slice(0, MAX_EXPRESSION_LENGTH), `${'not '.repeat(2_400)}a`]) {
@@ -234,10 +298,14 @@ describe('expressions never hang (each case time-boxed in a worker)', () => {
 		}
 	});
 
-	it('the time box does fail a case that never ends (so the test above can fail)', async () => {
-		const spinOnHang = `const handle = (text) => { if (text === 'hang') for (;;) {} return true; };`;
-		await expect(runTimeBoxed(['a', 'hang', 'b'], 300, spinOnHang)).rejects.toThrow('did not finish in 300 ms: "hang"');
-	}, PROPERTY_TIMEOUT_MS); // 300 ms of CPU can take seconds of wall time on a loaded machine
+	it(
+		'the time box does fail a case that never ends (so the test above can fail)',
+		async () => {
+			const spinOnHang = `const handle = (text) => { if (text === 'hang') for (;;) {} return true; };`;
+			await expect(runTimeBoxed(['a', 'hang', 'b'], 300, spinOnHang)).rejects.toThrow('did not finish in 300 ms: "hang"');
+		},
+		PROPERTY_TIMEOUT_MS
+	); // 300 ms of CPU can take seconds of wall time on a loaded machine
 });
 
 // Keep the import used by the worker resolvable at test time (and fail fast if tsx moves).

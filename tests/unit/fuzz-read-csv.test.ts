@@ -39,8 +39,7 @@ function writeCase(bytes: Uint8Array | string): string {
 }
 
 type Outcome =
-	| { ok: true; columns: string[]; rows: Row[]; total: number | null; rowErrors: number[]; errors: number }
-	| { ok: false; error: unknown };
+	{ ok: true; columns: string[]; rows: Row[]; total: number | null; rowErrors: number[]; errors: number } | { ok: false; error: unknown };
 
 /** Runs the block as the engine does and drains it; never lets an error escape (returns it). */
 async function readBlock(path: string): Promise<Outcome> {
@@ -120,7 +119,12 @@ const csvish = fc
 const bytes = fc.uint8Array({ maxLength: 400 });
 /** Valid CSV text with one byte flipped or the file cut short. */
 const damaged = fc
-	.tuple(fc.array(fc.array(fc.string({ maxLength: 8 }), { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 8 }), fc.nat(), fc.integer({ min: 0, max: 255 }), fc.boolean())
+	.tuple(
+		fc.array(fc.array(fc.string({ maxLength: 8 }), { minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 8 }),
+		fc.nat(),
+		fc.integer({ min: 0, max: 255 }),
+		fc.boolean()
+	)
 	.map(([table, at, byte, cut]) => {
 		const text = new TextEncoder().encode(stringify(table));
 		if (text.length === 0) return text;
@@ -132,83 +136,95 @@ const damaged = fc
 	});
 
 describe('read_csv on arbitrary bytes (fast-check)', () => {
-	it('rows or a clear JobFailure, never another throw; what it reads is consistent', async () => {
-		let read = 0;
-		let refused = 0;
-		await fc.assert(
-			fc.asyncProperty(fc.oneof(bytes, csvish, damaged), async (input) => {
-				// A box against a blow-up on hostile bytes, not a speed test; CPU time, because a loaded
-				// machine stretches the wall clock at random (one case takes a few ms of CPU).
-				const started = cpuMs();
-				const outcome = await readBlock(writeCase(input));
-				expect(cpuMs() - started).toBeLessThan(1_000);
-				if (outcome.ok) {
-					read++;
-					expectConsistent(outcome);
-				} else {
-					refused++;
-					expectClearFailure(outcome.error);
-				}
-			}),
-			{ numRuns: 300 }
-		);
-		// The generators reach both outcomes (a property that only ever saw one proves less).
-		expect(read).toBeGreaterThan(30);
-		expect(refused).toBeGreaterThan(5);
-	}, PROPERTY_TIMEOUT_MS);
+	it(
+		'rows or a clear JobFailure, never another throw; what it reads is consistent',
+		async () => {
+			let read = 0;
+			let refused = 0;
+			await fc.assert(
+				fc.asyncProperty(fc.oneof(bytes, csvish, damaged), async (input) => {
+					// A box against a blow-up on hostile bytes, not a speed test; CPU time, because a loaded
+					// machine stretches the wall clock at random (one case takes a few ms of CPU).
+					const started = cpuMs();
+					const outcome = await readBlock(writeCase(input));
+					expect(cpuMs() - started).toBeLessThan(1_000);
+					if (outcome.ok) {
+						read++;
+						expectConsistent(outcome);
+					} else {
+						refused++;
+						expectClearFailure(outcome.error);
+					}
+				}),
+				{ numRuns: 300 }
+			);
+			// The generators reach both outcomes (a property that only ever saw one proves less).
+			expect(read).toBeGreaterThan(30);
+			expect(refused).toBeGreaterThan(5);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 
-	it('the upload route (readCsvHeader, countCsvRows) and the block agree on every file', async () => {
-		await fc.assert(
-			fc.asyncProperty(fc.oneof(bytes, csvish, damaged), async (input) => {
-				const path = writeCase(input);
-				const block = await readBlock(path);
-				const file = join(dataDir, path);
-				const header = await readCsvHeader(file, { previewRows: 3 }).catch((e: unknown) => e);
-				const count = await countCsvRows(file).catch((e: unknown) => e);
-				if (!block.ok) {
-					// A file the block refuses up front is refused by the upload checks too, or fails later in the same way.
-					if ((block.error as JobFailure).code === 'empty_file') expect(header).toBeInstanceOf(FileError);
-					return;
-				}
-				expect(header).not.toBeInstanceOf(Error);
-				expect(count).toBe(block.rows.length);
-				const h = header as { columns: string[]; preview: Row[] };
-				expect(h.columns).toEqual(block.columns);
-				expect(h.preview).toEqual(block.rows.slice(0, 3));
-			}),
-			{ numRuns: 150 }
-		);
-	}, PROPERTY_TIMEOUT_MS);
+	it(
+		'the upload route (readCsvHeader, countCsvRows) and the block agree on every file',
+		async () => {
+			await fc.assert(
+				fc.asyncProperty(fc.oneof(bytes, csvish, damaged), async (input) => {
+					const path = writeCase(input);
+					const block = await readBlock(path);
+					const file = join(dataDir, path);
+					const header = await readCsvHeader(file, { previewRows: 3 }).catch((e: unknown) => e);
+					const count = await countCsvRows(file).catch((e: unknown) => e);
+					if (!block.ok) {
+						// A file the block refuses up front is refused by the upload checks too, or fails later in the same way.
+						if ((block.error as JobFailure).code === 'empty_file') expect(header).toBeInstanceOf(FileError);
+						return;
+					}
+					expect(header).not.toBeInstanceOf(Error);
+					expect(count).toBe(block.rows.length);
+					const h = header as { columns: string[]; preview: Row[] };
+					expect(h.columns).toEqual(block.columns);
+					expect(h.preview).toEqual(block.rows.slice(0, 3));
+				}),
+				{ numRuns: 150 }
+			);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 
-	it('a table written by csv-stringify reads back cell for cell (quotes, commas, newlines, any text)', async () => {
-		const header = fc.uniqueArray(fc.stringMatching(/^[A-Za-z][A-Za-z0-9 _]{0,10}[A-Za-z0-9]$/), {
-			minLength: 1,
-			maxLength: 6,
-			selector: (s) => s.trim()
-		});
-		const table = header.chain((columns) =>
-			fc.tuple(
-				fc.constant(columns),
-				fc.array(
-					fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('"', ',', '\n', '\r\n', '=1+1', '""', ' x ')), {
-						minLength: columns.length,
-						maxLength: columns.length
-					}),
-					{ maxLength: 20 }
+	it(
+		'a table written by csv-stringify reads back cell for cell (quotes, commas, newlines, any text)',
+		async () => {
+			const header = fc.uniqueArray(fc.stringMatching(/^[A-Za-z][A-Za-z0-9 _]{0,10}[A-Za-z0-9]$/), {
+				minLength: 1,
+				maxLength: 6,
+				selector: (s) => s.trim()
+			});
+			const table = header.chain((columns) =>
+				fc.tuple(
+					fc.constant(columns),
+					fc.array(
+						fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('"', ',', '\n', '\r\n', '=1+1', '""', ' x ')), {
+							minLength: columns.length,
+							maxLength: columns.length
+						}),
+						{ maxLength: 20 }
+					)
 				)
-			)
-		);
-		await fc.assert(
-			fc.asyncProperty(table, async ([columns, records]) => {
-				// A one-column row of "" is an empty line, which a CSV cannot tell from no row at all.
-				const kept = records.filter((r) => r.some((cell) => cell !== ''));
-				const outcome = await readBlock(writeCase(stringify([columns, ...kept])));
-				if (!outcome.ok) throw outcome.error;
-				expect(outcome.columns).toEqual(columns);
-				expect(outcome.rows).toEqual(kept.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
-				expect(outcome.rowErrors).toEqual([]);
-			}),
-			{ numRuns: 150 }
-		);
-	}, PROPERTY_TIMEOUT_MS);
+			);
+			await fc.assert(
+				fc.asyncProperty(table, async ([columns, records]) => {
+					// A one-column row of "" is an empty line, which a CSV cannot tell from no row at all.
+					const kept = records.filter((r) => r.some((cell) => cell !== ''));
+					const outcome = await readBlock(writeCase(stringify([columns, ...kept])));
+					if (!outcome.ok) throw outcome.error;
+					expect(outcome.columns).toEqual(columns);
+					expect(outcome.rows).toEqual(kept.map((r) => Object.fromEntries(columns.map((c, i) => [c, r[i]]))));
+					expect(outcome.rowErrors).toEqual([]);
+				}),
+				{ numRuns: 150 }
+			);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 });

@@ -49,7 +49,11 @@ function realUpdate(seed: number): Uint8Array {
 }
 
 const damagedUpdate = fc
-	.tuple(fc.nat(1_000), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), fc.option(fc.nat()))
+	.tuple(
+		fc.nat(1_000),
+		fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+		fc.option(fc.nat())
+	)
 	.map(([seed, flips, cut]) => {
 		const update = realUpdate(seed).slice();
 		for (const [at, byte] of flips) update[at % update.length] = byte;
@@ -60,22 +64,28 @@ const damagedUpdate = fc
 const yjsFrame = fc.oneof(
 	fc.uint8Array({ maxLength: 64 }),
 	// Starts like sync step 1/2 or an update, then garbage.
-	fc.tuple(fc.constantFrom(0, 1, 2), fc.uint8Array({ maxLength: 40 })).map(([kind, rest]) => frame((e) => {
-		encoding.writeVarUint(e, 0);
-		encoding.writeVarUint(e, kind);
-		encoding.writeUint8Array(e, rest);
-	})),
+	fc.tuple(fc.constantFrom(0, 1, 2), fc.uint8Array({ maxLength: 40 })).map(([kind, rest]) =>
+		frame((e) => {
+			encoding.writeVarUint(e, 0);
+			encoding.writeVarUint(e, kind);
+			encoding.writeUint8Array(e, rest);
+		})
+	),
 	// A well-framed update whose content is a damaged real update.
-	damagedUpdate.map((update) => frame((e) => {
-		encoding.writeVarUint(e, 0);
-		encoding.writeVarUint(e, 2);
-		encoding.writeVarUint8Array(e, update);
-	})),
+	damagedUpdate.map((update) =>
+		frame((e) => {
+			encoding.writeVarUint(e, 0);
+			encoding.writeVarUint(e, 2);
+			encoding.writeVarUint8Array(e, update);
+		})
+	),
 	// Awareness with random content.
-	fc.uint8Array({ maxLength: 48 }).map((inner) => frame((e) => {
-		encoding.writeVarUint(e, 1);
-		encoding.writeVarUint8Array(e, inner);
-	})),
+	fc.uint8Array({ maxLength: 48 }).map((inner) =>
+		frame((e) => {
+			encoding.writeVarUint(e, 1);
+			encoding.writeVarUint8Array(e, inner);
+		})
+	),
 	fc.constant(Uint8Array.of(3)),
 	fc.string({ maxLength: 20 })
 );
@@ -84,16 +94,20 @@ const yjsFrame = fc.oneof(
 const validFrames = fc.array(
 	fc.oneof(
 		fc.constant(Uint8Array.of(3)),
-		fc.constant(frame((e) => {
-			encoding.writeVarUint(e, 0);
-			encoding.writeVarUint(e, 0);
-			encoding.writeVarUint8Array(e, Y.encodeStateVector(new Y.Doc()));
-		})),
-		fc.nat(1_000).map((seed) => frame((e) => {
-			encoding.writeVarUint(e, 0);
-			encoding.writeVarUint(e, 2);
-			encoding.writeVarUint8Array(e, realUpdate(seed));
-		}))
+		fc.constant(
+			frame((e) => {
+				encoding.writeVarUint(e, 0);
+				encoding.writeVarUint(e, 0);
+				encoding.writeVarUint8Array(e, Y.encodeStateVector(new Y.Doc()));
+			})
+		),
+		fc.nat(1_000).map((seed) =>
+			frame((e) => {
+				encoding.writeVarUint(e, 0);
+				encoding.writeVarUint(e, 2);
+				encoding.writeVarUint8Array(e, realUpdate(seed));
+			})
+		)
 	),
 	{ minLength: 1, maxLength: 3 }
 );
@@ -124,26 +138,32 @@ describe('/yjs: random frames (fast-check)', () => {
 		let stayedOpen = 0;
 		let round = 0;
 		await fc.assert(
-			fc.asyncProperty(fc.oneof({ weight: 4, arbitrary: fc.array(yjsFrame, { minLength: 1, maxLength: 5 }) }, { weight: 1, arbitrary: validFrames }), async (frames) => {
-				round++;
-				const client = rawClient(`${h.base}/fz?token=tok`);
-				await client.opened;
-				for (const data of frames) if (client.ws.readyState === client.ws.OPEN) client.ws.send(data);
-				const outcome = await Promise.race([client.closed, new Promise<null>((r) => setTimeout(() => r(null), 40))]);
-				if (outcome) {
-					closed++;
-					expect(CLOSE_CODES.has(outcome.code), `close code ${outcome.code}`).toBe(true);
-				} else {
-					stayedOpen++;
-					client.ws.terminate();
+			fc.asyncProperty(
+				fc.oneof(
+					{ weight: 4, arbitrary: fc.array(yjsFrame, { minLength: 1, maxLength: 5 }) },
+					{ weight: 1, arbitrary: validFrames }
+				),
+				async (frames) => {
+					round++;
+					const client = rawClient(`${h.base}/fz?token=tok`);
+					await client.opened;
+					for (const data of frames) if (client.ws.readyState === client.ws.OPEN) client.ws.send(data);
+					const outcome = await Promise.race([client.closed, new Promise<null>((r) => setTimeout(() => r(null), 40))]);
+					if (outcome) {
+						closed++;
+						expect(CLOSE_CODES.has(outcome.code), `close code ${outcome.code}`).toBe(true);
+					} else {
+						stayedOpen++;
+						client.ws.terminate();
+					}
+					// The editors beside it still edit together, and agree with the server's document.
+					setName(alice.doc, `round ${round}`);
+					getParamText(bob.doc, 'f', 'expression').insert(0, ' ');
+					await waitFor(() => docToWorkflow(bob.doc).name === `round ${round}`, `bob sees round ${round}`, 3_000);
+					const server = await h.collab.getDoc('fz');
+					await waitConverged([alice.doc, bob.doc, server], 3_000);
 				}
-				// The editors beside it still edit together, and agree with the server's document.
-				setName(alice.doc, `round ${round}`);
-				getParamText(bob.doc, 'f', 'expression').insert(0, ' ');
-				await waitFor(() => docToWorkflow(bob.doc).name === `round ${round}`, `bob sees round ${round}`, 3_000);
-				const server = await h.collab.getDoc('fz');
-				await waitConverged([alice.doc, bob.doc, server], 3_000);
-			}),
+			),
 			{ numRuns: 60 }
 		);
 		expect(closed).toBeGreaterThan(10);
@@ -178,7 +198,12 @@ describe('/live: random frames (fast-check)', () => {
 		fc.string({ maxLength: 60 }),
 		fc.string({ unit: 'binary', maxLength: 60 }),
 		fc.jsonValue({ maxDepth: 3 }).map((j) => JSON.stringify(j)),
-		fc.record({ type: fc.constantFrom('ping', 'pong', 'hello', 'snapshot', '__proto__', 'job_finished'), id: fc.oneof(fc.integer(), fc.string(), fc.constant(null)) }).map((j) => JSON.stringify(j)),
+		fc
+			.record({
+				type: fc.constantFrom('ping', 'pong', 'hello', 'snapshot', '__proto__', 'job_finished'),
+				id: fc.oneof(fc.integer(), fc.string(), fc.constant(null))
+			})
+			.map((j) => JSON.stringify(j)),
 		fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
 		fc.nat().map((id) => JSON.stringify({ type: 'ping', id }))
 	);
@@ -196,7 +221,9 @@ describe('/live: random frames (fast-check)', () => {
 				const offender = h.connect(path);
 				await offender.untilType('snapshot');
 				for (const data of frames) if (offender.ws.readyState === offender.ws.OPEN) offender.ws.send(data);
-				await offender.until(() => offender.closed !== null || offender.of('pong').length === frames.length, 300, 'close').catch(() => undefined);
+				await offender
+					.until(() => offender.closed !== null || offender.of('pong').length === frames.length, 300, 'close')
+					.catch(() => undefined);
 				if (offender.closed) {
 					closed++;
 					expect([1003, 1007, 1008, 1009]).toContain(offender.closed.code);

@@ -3,7 +3,11 @@ import { createHostCheck, hostnameOf } from '../../server/host-check';
 import { headerScope } from '../../server/security-headers';
 
 describe('the Host check (DNS rebinding)', () => {
-	const production = createHostCheck({ nodeEnv: 'production', publicUrl: 'https://Leads.Example.com/app', allowedOrigins: ['https://app.example:8443'] });
+	const production = createHostCheck({
+		nodeEnv: 'production',
+		publicUrl: 'https://Leads.Example.com/app',
+		allowedOrigins: ['https://app.example:8443']
+	});
 	const bare = createHostCheck({ nodeEnv: 'production' });
 
 	it.each([

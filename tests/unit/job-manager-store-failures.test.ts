@@ -28,7 +28,10 @@ const workflow = v.parse(WorkflowSchema, {
 
 /** Rejects after `ms` so a hang fails the test instead of timing it out. */
 function within<T>(promise: Promise<T>, ms = 2000): Promise<T> {
-	return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
+	return Promise.race([
+		promise,
+		new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))
+	]);
 }
 
 /** The SQLite store with hooks that make a call fail or wait on demand. */
@@ -95,7 +98,8 @@ async function setup(hooks: Hooks, run: (o: RunJobOptions) => Promise<RunJobResu
 	await writeLeadsCsv(join(temp.dir, 'uploads', 'leads.csv'), 600);
 	db = openDatabase(':memory:');
 	const store = hookedStore(db, hooks);
-	manager = createJobManager({ runners: RUNNERS,
+	manager = createJobManager({
+		runners: RUNNERS,
 		store,
 		dataDir: temp.dir,
 		enrichment: noEnrichment,

@@ -27,27 +27,30 @@ describe('mapRows', () => {
 		{ rows: 37, batch: 5, concurrency: 1 },
 		{ rows: 100, batch: 7, concurrency: 10 },
 		{ rows: 300, batch: 256, concurrency: 64 }
-	])('keeps input order and never exceeds $concurrency in flight ($rows rows, batches of $batch)', async ({ rows, batch, concurrency }) => {
-		let inFlight = 0;
-		let peak = 0;
-		const out = await collect(
-			mapRows(
-				batchesOf(rows, batch),
-				async (row) => {
-					inFlight++;
-					peak = Math.max(peak, inFlight);
-					await sleep(Math.random() * 3);
-					inFlight--;
-					return { ...row, doubled: Number(row.n) * 2 };
-				},
-				{ concurrency, signal: new AbortController().signal }
-			)
-		);
-		expect(out.map((r) => r.n)).toEqual(Array.from({ length: rows }, (_, i) => i));
-		expect(out.every((r) => r.doubled === Number(r.n) * 2)).toBe(true);
-		expect(peak).toBeLessThanOrEqual(concurrency);
-		if (rows >= concurrency * 2) expect(peak).toBe(concurrency);
-	});
+	])(
+		'keeps input order and never exceeds $concurrency in flight ($rows rows, batches of $batch)',
+		async ({ rows, batch, concurrency }) => {
+			let inFlight = 0;
+			let peak = 0;
+			const out = await collect(
+				mapRows(
+					batchesOf(rows, batch),
+					async (row) => {
+						inFlight++;
+						peak = Math.max(peak, inFlight);
+						await sleep(Math.random() * 3);
+						inFlight--;
+						return { ...row, doubled: Number(row.n) * 2 };
+					},
+					{ concurrency, signal: new AbortController().signal }
+				)
+			);
+			expect(out.map((r) => r.n)).toEqual(Array.from({ length: rows }, (_, i) => i));
+			expect(out.every((r) => r.doubled === Number(r.n) * 2)).toBe(true);
+			expect(peak).toBeLessThanOrEqual(concurrency);
+			if (rows >= concurrency * 2) expect(peak).toBe(concurrency);
+		}
+	);
 
 	it('works across batch boundaries: a slow row does not stop later batches from starting', async () => {
 		const started: number[] = [];
@@ -66,7 +69,7 @@ describe('mapRows', () => {
 		expect(started.slice(0, 10).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 	});
 
-	it("propagates a thrown error at once and aborts the rows still in flight", async () => {
+	it('propagates a thrown error at once and aborts the rows still in flight', async () => {
 		const aborted: number[] = [];
 		const stream = mapRows(
 			batchesOf(50, 10),

@@ -61,10 +61,13 @@ describe('LiveJobs: a late joiner ends where the first watcher ends', () => {
 	it('for any join point and any progress the hub coalesced away', () => {
 		fc.assert(
 			fc.property(
-				fc.array(fc.record({ rows: fc.integer({ min: 0, max: 6 }), errors: fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 3 }) }), {
-					minLength: 1,
-					maxLength: 4
-				}),
+				fc.array(
+					fc.record({ rows: fc.integer({ min: 0, max: 6 }), errors: fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 3 }) }),
+					{
+						minLength: 1,
+						maxLength: 4
+					}
+				),
 				fc.array(fc.nat(), { minLength: 1, maxLength: 50 }),
 				fc.double({ min: 0, max: 1, noNaN: true }),
 				fc.array(fc.boolean(), { minLength: 1, maxLength: 64 }),
@@ -172,10 +175,25 @@ describe('LiveJobs: a run paused at the spend limit', () => {
 	it('is paused with its message and blocks (kept, but no longer waited on), then pending again on resume and running on its restart', () => {
 		const jobs = new LiveJobs();
 		const events = runEvents('j', 3, []);
-		const upToProgress = events.slice(0, events.findIndex((e) => e.type === 'block_finished'));
+		const upToProgress = events.slice(
+			0,
+			events.findIndex((e) => e.type === 'block_finished')
+		);
 		for (const e of upToProgress) jobs.apply(e);
-		expect(jobs.apply({ type: 'job_paused', job_id: 'j', at: 1, message: 'Paused at the spend limit.', blocks: [progress('read', 'paused', 3), progress('enrich', 'paused', 1)] })).toBe(true);
-		expect(jobs.get('j')).toMatchObject({ status: 'paused', error: 'Paused at the spend limit.', blocks: [{ status: 'paused' }, { status: 'paused', rows_out: 1 }] });
+		expect(
+			jobs.apply({
+				type: 'job_paused',
+				job_id: 'j',
+				at: 1,
+				message: 'Paused at the spend limit.',
+				blocks: [progress('read', 'paused', 3), progress('enrich', 'paused', 1)]
+			})
+		).toBe(true);
+		expect(jobs.get('j')).toMatchObject({
+			status: 'paused',
+			error: 'Paused at the spend limit.',
+			blocks: [{ status: 'paused' }, { status: 'paused', rows_out: 1 }]
+		});
 		expect(jobs.hasUnfinished()).toBe(false);
 		expect(jobs.apply({ type: 'job_resumed', job_id: 'j', at: 2 })).toBe(true);
 		expect(jobs.apply({ type: 'job_resumed', job_id: 'j', at: 2 })).toBe(false); // not paused any more

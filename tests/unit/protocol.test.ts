@@ -47,8 +47,11 @@ const good: [string, ServerMessage][] = [
 		'job_finished',
 		{ type: 'job_finished', job_id: 'j1', at: 7, status: 'failed', error: 'Invalid API key', output_path: null, blocks: [block] }
 	],
-	['job_paused', { type: 'job_paused', job_id: 'j1', at: 6, message: 'Paused at the spend limit.', blocks: [{ ...block, status: 'paused' }] }],
-	['job_resumed', { type: 'job_resumed', job_id: 'j1', at: 6 }],
+	[
+		'job_paused',
+		{ type: 'job_paused', job_id: 'j1', at: 6, message: 'Paused at the spend limit.', blocks: [{ ...block, status: 'paused' }] }
+	],
+	['job_resumed', { type: 'job_resumed', job_id: 'j1', at: 6 }]
 ];
 
 describe('parseServerMessage', () => {
@@ -67,9 +70,21 @@ describe('parseServerMessage', () => {
 		['hello with an unknown access', JSON.stringify({ ...good[0][1], access: 'admin' }), /access/],
 		['a negative row', JSON.stringify({ ...good[9][1], row: -1 }), /row/],
 		['a fractional row', JSON.stringify({ ...good[9][1], row: 1.5 }), /row/],
-		['an unknown block status', JSON.stringify({ type: 'block_progress', job_id: 'j', at: 1, block: { ...block, status: 'exploded' } }), /block\.status/],
-		['an unknown block type', JSON.stringify({ type: 'block_started', job_id: 'j', at: 1, block: { ...block, block_type: 'fax' } }), /block\.block_type/],
-		['an object in a preview cell', JSON.stringify({ type: 'block_progress', job_id: 'j', at: 1, block: { ...block, preview: [{ a: {} }] } }), /preview/],
+		[
+			'an unknown block status',
+			JSON.stringify({ type: 'block_progress', job_id: 'j', at: 1, block: { ...block, status: 'exploded' } }),
+			/block\.status/
+		],
+		[
+			'an unknown block type',
+			JSON.stringify({ type: 'block_started', job_id: 'j', at: 1, block: { ...block, block_type: 'fax' } }),
+			/block\.block_type/
+		],
+		[
+			'an object in a preview cell',
+			JSON.stringify({ type: 'block_progress', job_id: 'j', at: 1, block: { ...block, preview: [{ a: {} }] } }),
+			/preview/
+		],
 		['job_finished still running', JSON.stringify({ ...good[10][1], status: 'running' }), /status/],
 		['an empty job id', JSON.stringify({ ...good[4][1], job_id: '' }), /job_id/],
 		['a snapshot without jobs', '{"type":"snapshot"}', /jobs/]

@@ -16,7 +16,8 @@ import { jobTotals } from '../../src/lib/job-totals';
 import { startFakeSixtyfour, type FakeSixtyfour } from '../helpers/fake-sixtyfour';
 import { RUNNERS } from '../../server/blocks';
 
-const headers = (h: Record<string, string | undefined>) => new Headers(Object.entries(h).filter((e): e is [string, string] => e[1] !== undefined));
+const headers = (h: Record<string, string | undefined>) =>
+	new Headers(Object.entries(h).filter((e): e is [string, string] => e[1] !== undefined));
 
 describe('readRateLimitHeaders', () => {
 	it.each([
@@ -35,7 +36,13 @@ describe('readRateLimitHeaders', () => {
 			remaining: null,
 			retry: null
 		},
-		{ case: "a sub-second window (the simulator's short windows)", h: { 'X-RateLimit-Limit': '6;w=0.3' }, limit: 1200, remaining: null, retry: null },
+		{
+			case: "a sub-second window (the simulator's short windows)",
+			h: { 'X-RateLimit-Limit': '6;w=0.3' },
+			limit: 1200,
+			remaining: null,
+			retry: null
+		},
 		{ case: 'malformed: zero window', h: { 'X-RateLimit-Limit': '6;w=0' }, limit: null, remaining: null, retry: null },
 		{
 			case: 'IETF list form, first policy',

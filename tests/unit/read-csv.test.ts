@@ -207,7 +207,9 @@ describe('read_csv: file shapes', () => {
 		{ name: 'right after the header', content: 'a,b\n1,2,3\n', row: 2 }
 	])('numbers a ragged row as a spreadsheet shows it: $name', async ({ content, row }) => {
 		const result = await read(upload(content));
-		expect(result.rowErrors.map((e) => e.message)).toEqual([`Row ${row} has 3 fields but the header has 2: the extra fields were dropped`]);
+		expect(result.rowErrors.map((e) => e.message)).toEqual([
+			`Row ${row} has 3 fields but the header has 2: the extra fields were dropped`
+		]);
 	});
 });
 
@@ -246,7 +248,9 @@ describe('read_csv: files it refuses', () => {
 		const err = await read(path).catch((e: unknown) => e);
 		expect(err).toBeInstanceOf(JobFailure);
 		expect((err as JobFailure).code).toBe('invalid_csv');
-		expect((err as JobFailure).message).toMatch(new RegExp(`^The CSV file ${path} could not be read: Quote Not Closed.* at line 2200002`));
+		expect((err as JobFailure).message).toMatch(
+			new RegExp(`^The CSV file ${path} could not be read: Quote Not Closed.* at line 2200002`)
+		);
 	});
 });
 

@@ -150,7 +150,10 @@ describe('runs: xlsx in, xlsx out', () => {
 		expect(res.headers.get('content-disposition')).toMatch(/\.xlsx"$/);
 		const out = new ExcelJS.Workbook();
 		await out.xlsx.load(await res.arrayBuffer());
-		const rows = out.worksheets[0].getSheetValues().filter(Boolean).map((r) => (r as unknown[]).slice(1));
+		const rows = out.worksheets[0]
+			.getSheetValues()
+			.filter(Boolean)
+			.map((r) => (r as unknown[]).slice(1));
 		expect(rows).toEqual([
 			['name', 'name_2', 'column_3', 'joined', 'score', 'vip', 'formula'],
 			['Ada', 'Lovelace', 'x', '2024-05-01', '42.5', 'TRUE', '2'],
@@ -174,7 +177,9 @@ describe('runs: xlsx in, xlsx out', () => {
 		const res = await t.app.request('/api/workflows/run', {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ workflow: { name: 'x', blocks: [{ id: 'read', type: 'read_csv', params: { path: xl.file_path, sheet: 'Nope' } }] } })
+			body: JSON.stringify({
+				workflow: { name: 'x', blocks: [{ id: 'read', type: 'read_csv', params: { path: xl.file_path, sheet: 'Nope' } }] }
+			})
 		});
 		expect(res.status).toBe(400);
 		expect(JSON.stringify(await res.json())).toMatch(/no sheet named/);
@@ -185,7 +190,9 @@ describe('runs: xlsx in, xlsx out', () => {
 		const res = await t.app.request('/api/workflows/run', {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ workflow: { name: 'x', blocks: [{ id: 'read', type: 'read_csv', params: { path: 'uploads/fake.xlsx' } }] } })
+			body: JSON.stringify({
+				workflow: { name: 'x', blocks: [{ id: 'read', type: 'read_csv', params: { path: 'uploads/fake.xlsx' } }] }
+			})
 		});
 		expect(res.status).toBe(400);
 		expect(JSON.stringify(await res.json())).toMatch(/fake\.xlsx is not an Excel workbook/);

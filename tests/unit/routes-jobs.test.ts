@@ -133,7 +133,9 @@ describe('a job through the API', () => {
 	});
 
 	it('downloads from the stored rows when the workflow has no save block', async () => {
-		const started = await json(await run([read(), { id: 'few', type: 'filter', params: { column: 'company', operator: 'equals', value: 'Navy' } }]));
+		const started = await json(
+			await run([read(), { id: 'few', type: 'filter', params: { column: 'company', operator: 'equals', value: 'Navy' } }])
+		);
 		const job = await waitForJob(() => getJob(started.job_id));
 		expect(job.status).toBe('completed');
 		expect(job.output_path).toBeNull();
@@ -161,7 +163,9 @@ describe('a job through the API', () => {
 	it('lists to anyone else only the ids it names, newest first, paged among themselves', async () => {
 		expect((await t.app.request('/api/workflows/jobs')).status).toBe(401);
 		expect((await t.app.request('/api/workflows/jobs', { headers: { authorization: 'Bearer someone-else' } })).status).toBe(403);
-		const all = (await json(await t.app.request('/api/workflows/jobs?limit=100', asOperator))).jobs.map((j: { job_id: string }) => j.job_id);
+		const all = (await json(await t.app.request('/api/workflows/jobs?limit=100', asOperator))).jobs.map(
+			(j: { job_id: string }) => j.job_id
+		);
 		const named = [all[2], all[0]];
 		const page = await json(await t.app.request(`/api/workflows/jobs?ids=${named.join(',')}&limit=1&offset=1`));
 		expect(page).toMatchObject({ total: 2, offset: 1, limit: 1 });
@@ -194,7 +198,13 @@ describe('POST /api/workflows/estimate', () => {
 		);
 
 	it.each([
-		['enrich (low tier) + professional emails', [enrich, { id: 'e', type: 'find_email', params: { only_missing: false } }], undefined, 6, 3 * 5 + 3 * 5],
+		[
+			'enrich (low tier) + professional emails',
+			[enrich, { id: 'e', type: 'find_email', params: { only_missing: false } }],
+			undefined,
+			6,
+			3 * 5 + 3 * 5
+		],
 		['personal emails cost 20 cents', [{ id: 'e', type: 'find_email', params: { mode: 'PERSONAL' } }], undefined, 3, 3 * 20],
 		['a high tier costs more', [{ ...enrich, params: { ...enrich.params, tier: 'high' } }], undefined, 3, 3 * 20],
 		['row_limit bounds every block', [enrich, { id: 'e', type: 'find_email', params: {} }], { row_limit: 1 }, 2, 10],

@@ -20,7 +20,8 @@ const picky: EnrichmentService = {
 	}
 };
 
-const CSV = 'name,company,employees\nAda,Analytical Engines,120\nBabbage,Difference Ltd,8\nGrace,Navy,4000\nBoole,Logic Co,30\nAlan,Bletchley,900\n';
+const CSV =
+	'name,company,employees\nAda,Analytical Engines,120\nBabbage,Difference Ltd,8\nGrace,Navy,4000\nBoole,Logic Co,30\nAlan,Bletchley,900\n';
 
 let t: SharedTestApp;
 const ADMIN = 'operator-token-for-shared-runs';
@@ -73,7 +74,10 @@ describe('POST /run and /estimate with a workflow_id', () => {
 
 		const res = await post(
 			'/api/workflows/run',
-			{ workflow_id: a.id, workflow: { name: 'Stale', blocks: [{ id: 'read', type: 'read_csv', params: { path: 'samples/leads.csv' } }] } },
+			{
+				workflow_id: a.id,
+				workflow: { name: 'Stale', blocks: [{ id: 'read', type: 'read_csv', params: { path: 'samples/leads.csv' } }] }
+			},
 			a.editToken
 		);
 		expect(res.status).toBe(200);
@@ -156,7 +160,10 @@ describe('files that belong to another workflow', () => {
 				const res = await post(route, { workflow_id: a.id }, a.editToken);
 				expect(res.status, `${route} ${path}`).toBe(400);
 				const body = await res.json();
-				expect(body.error.issues).toContainEqual({ path: 'workflow.blocks.0.params.path', message: 'this file belongs to another workflow' });
+				expect(body.error.issues).toContainEqual({
+					path: 'workflow.blocks.0.params.path',
+					message: 'this file belongs to another workflow'
+				});
 				expect(JSON.stringify(body)).not.toMatch(/Analytical|Babbage|employees/);
 			}
 		}
@@ -171,7 +178,10 @@ describe('files that belong to another workflow', () => {
 		await setDoc(a, flow(done.output_path!));
 		const res = await post('/api/workflows/run', { workflow_id: a.id }, a.editToken);
 		expect(res.status).toBe(400);
-		expect((await res.json()).error.issues[0]).toEqual({ path: 'workflow.blocks.0.params.path', message: 'this file belongs to another workflow' });
+		expect((await res.json()).error.issues[0]).toEqual({
+			path: 'workflow.blocks.0.params.path',
+			message: 'this file belongs to another workflow'
+		});
 		// B itself may chain its own output.
 		await setDoc(b, flow(done.output_path!));
 		expect((await post('/api/workflows/estimate', { workflow_id: b.id }, b.viewToken)).status).toBe(200);
@@ -188,7 +198,10 @@ describe('files that belong to another workflow', () => {
 		for (const route of ['/api/workflows/run', '/api/workflows/estimate']) {
 			const res = await post(route, { workflow: flow(bFile) }, token());
 			expect(res.status).toBe(400);
-			expect((await res.json()).error.issues).toContainEqual({ path: 'workflow.blocks.0.params.path', message: 'this file belongs to another workflow' });
+			expect((await res.json()).error.issues).toContainEqual({
+				path: 'workflow.blocks.0.params.path',
+				message: 'this file belongs to another workflow'
+			});
 		}
 		expect(await jobCount()).toBe(before);
 	});
@@ -207,7 +220,8 @@ describe('files that belong to another workflow', () => {
 	});
 
 	it('samples and anonymous uploads stay open to every run', async () => {
-		const anonymous = (await (await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(CSV) })).json()).file_path;
+		const anonymous = (await (await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(CSV) })).json())
+			.file_path;
 		for (const path of ['samples/leads.csv', anonymous]) {
 			await setDoc(a, flow(path, 'not is_empty(name)'));
 			expect((await post('/api/workflows/estimate', { workflow_id: a.id }, a.viewToken)).status).toBe(200);
@@ -238,7 +252,11 @@ describe('POST /upload with a workflow_id', () => {
 		expect(await uploaded()).toEqual(files);
 		expect(t.db.prepare('SELECT COUNT(*) AS n FROM uploads').get()).toEqual(rows);
 		// The same refusal when the workflow is named in the query, before any byte is stored.
-		const early = await t.app.request(`/api/workflows/upload?workflow_id=${workflowId()}`, { method: 'POST', body: form(null), headers: bearer(token()) });
+		const early = await t.app.request(`/api/workflows/upload?workflow_id=${workflowId()}`, {
+			method: 'POST',
+			body: form(null),
+			headers: bearer(token())
+		});
 		expect(early.status).toBe(status);
 		expect(await uploaded()).toEqual(files);
 	});
@@ -253,13 +271,21 @@ describe('POST /upload with a workflow_id', () => {
 
 	it('refuses a form and a query that name different workflows', async () => {
 		const files = await uploaded();
-		const res = await t.app.request(`/api/workflows/upload?workflow_id=${a.id}`, { method: 'POST', body: form(b.id), headers: bearer(a.editToken) });
+		const res = await t.app.request(`/api/workflows/upload?workflow_id=${a.id}`, {
+			method: 'POST',
+			body: form(b.id),
+			headers: bearer(a.editToken)
+		});
 		expect(res.status).toBe(400);
 		expect(await uploaded()).toEqual(files);
 	});
 
 	it('refuses an oversized workflow_id field as a malformed form', async () => {
-		const res = await t.app.request('/api/workflows/upload', { method: 'POST', body: form('w'.repeat(5000)), headers: bearer(a.editToken) });
+		const res = await t.app.request('/api/workflows/upload', {
+			method: 'POST',
+			body: form('w'.repeat(5000)),
+			headers: bearer(a.editToken)
+		});
 		expect(res.status).toBe(400);
 	});
 });

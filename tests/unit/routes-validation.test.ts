@@ -75,11 +75,41 @@ describe('POST /api/workflows/run refuses what cannot run, with every problem an
 		['no workflow', () => ({}), 400, 'workflow', null],
 		['a workflow of the wrong type', () => ({ workflow: 5 }), 400, 'workflow', null],
 		['blocks of the wrong type', () => ({ workflow: { blocks: 'read' } }), 400, 'workflow.blocks', null],
-		['an unknown block type', () => ({ workflow: { blocks: [read(), { id: 'x', type: 'delete_all', params: {} }] } }), 400, 'workflow.blocks.1.type', null],
-		['bad params', () => ({ workflow: { blocks: [read(), { id: 'f', type: 'filter', params: { column: 'name', operator: 'resembles' } }] } }), 400, 'workflow.blocks.1.params.operator', null],
-		['unknown params', () => ({ workflow: { blocks: [read(), { id: 's', type: 'save_csv', params: { dir: '/etc' } }] } }), 400, 'workflow.blocks.1.params.dir', null],
-		['a bad filter expression', () => ({ workflow: { blocks: [read(), { id: 'f', type: 'filter', params: { expression: 'company == ' } }, save] } }), 400, 'workflow.blocks.1.params.expression', /character/],
-		['a filter on a missing column', () => ({ workflow: { blocks: [read(), { id: 'f', type: 'filter', params: { expression: 'title == "CEO"' } }, save] } }), 400, 'workflow.blocks.1.params.expression', /title/],
+		[
+			'an unknown block type',
+			() => ({ workflow: { blocks: [read(), { id: 'x', type: 'delete_all', params: {} }] } }),
+			400,
+			'workflow.blocks.1.type',
+			null
+		],
+		[
+			'bad params',
+			() => ({ workflow: { blocks: [read(), { id: 'f', type: 'filter', params: { column: 'name', operator: 'resembles' } }] } }),
+			400,
+			'workflow.blocks.1.params.operator',
+			null
+		],
+		[
+			'unknown params',
+			() => ({ workflow: { blocks: [read(), { id: 's', type: 'save_csv', params: { dir: '/etc' } }] } }),
+			400,
+			'workflow.blocks.1.params.dir',
+			null
+		],
+		[
+			'a bad filter expression',
+			() => ({ workflow: { blocks: [read(), { id: 'f', type: 'filter', params: { expression: 'company == ' } }, save] } }),
+			400,
+			'workflow.blocks.1.params.expression',
+			/character/
+		],
+		[
+			'a filter on a missing column',
+			() => ({ workflow: { blocks: [read(), { id: 'f', type: 'filter', params: { expression: 'title == "CEO"' } }, save] } }),
+			400,
+			'workflow.blocks.1.params.expression',
+			/title/
+		],
 		['a block before the read', () => ({ workflow: { blocks: [save, read()] } }), 400, 'workflow.blocks', null],
 		['bad run options', () => ({ workflow: { blocks: [read(), save] }, options: { row_limit: -3 } }), 400, 'options.row_limit', null],
 		['unknown run options', () => ({ workflow: { blocks: [read(), save] }, options: { turbo: true } }), 400, 'options.turbo', null],
@@ -127,7 +157,10 @@ describe('POST /api/workflows/run refuses what cannot run, with every problem an
 	});
 
 	it('refuses a workflow of 1,000 blocks with a short answer', async () => {
-		const blocks = [read(), ...Array.from({ length: 999 }, (_, i) => ({ id: `f${i}`, type: 'filter', params: { expression: 'true' } }))];
+		const blocks = [
+			read(),
+			...Array.from({ length: 999 }, (_, i) => ({ id: `f${i}`, type: 'filter', params: { expression: 'true' } }))
+		];
 		const res = await post('/api/workflows/run', { workflow: { blocks } });
 		expect(res.status).toBe(400);
 		const json = await res.json();
@@ -144,7 +177,10 @@ describe('POST /api/workflows/run refuses what cannot run, with every problem an
 	it.each([
 		['deeply nested arrays', `{"workflow":{"blocks":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`],
 		['deeply nested objects', `{"workflow":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`],
-		['a NUL byte in a path', JSON.stringify({ workflow: { blocks: [{ id: 'r', type: 'read_csv', params: { path: 'uploads/a\u0000.csv' } }] } })]
+		[
+			'a NUL byte in a path',
+			JSON.stringify({ workflow: { blocks: [{ id: 'r', type: 'read_csv', params: { path: 'uploads/a\u0000.csv' } }] } })
+		]
 	])('refuses %s with a 400, nothing crashes', async (_name, body) => {
 		const res = await post('/api/workflows/run', body);
 		expect(res.status).toBe(400);

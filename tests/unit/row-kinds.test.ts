@@ -129,7 +129,7 @@ describe('refusal messages name both blocks and the fix', () => {
 		[
 			'a kind the user set',
 			[read('companies.csv', 'lead'), company()],
-			'Enrich Company needs company rows, but Read CSV (block 1) gives lead rows (its row kind is set to Lead). Set Read CSV\'s row kind to Company if each row of the file is a company, or use Enrich Lead for people.'
+			"Enrich Company needs company rows, but Read CSV (block 1) gives lead rows (its row kind is set to Lead). Set Read CSV's row kind to Company if each row of the file is a company, or use Enrich Lead for people."
 		]
 	])('%s', (_, blocks, message) => {
 		const flow = analyze(blocks);
@@ -166,14 +166,20 @@ describe('Read CSV row kind', () => {
 		// Past a block that decides the kind, the kind is known again, whatever the file holds.
 		const decided = analyze([read('x.csv'), company(), lead()], unknown);
 		expect(decided.blocks.map((b) => b.output_kind)).toEqual([null, 'company', 'lead']);
-		expect(decided.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^Enrich Lead needs lead rows, but Enrich Company \(block 2\)/)]);
+		expect(decided.problems.map((p) => p.message)).toEqual([
+			expect.stringMatching(/^Enrich Lead needs lead rows, but Enrich Company \(block 2\)/)
+		]);
 		const set = analyze([read('x.csv', 'lead'), company()], unknown);
-		expect(set.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^Enrich Company needs company rows, but Read CSV \(block 1\)/)]);
+		expect(set.problems.map((p) => p.message)).toEqual([
+			expect.stringMatching(/^Enrich Company needs company rows, but Read CSV \(block 1\)/)
+		]);
 	});
 
 	it('a table of any kind fits every block (its columns are still checked)', () => {
 		const flow = analyze([read('plain.csv'), company()]);
-		expect(flow.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^Enrich Company needs a column that names the company/)]);
+		expect(flow.problems.map((p) => p.message)).toEqual([
+			expect.stringMatching(/^Enrich Company needs a column that names the company/)
+		]);
 		expect(flow.blocks.map((b) => [b.input_kind, b.output_kind])).toEqual([
 			[null, 'any'],
 			['any', 'company']

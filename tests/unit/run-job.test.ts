@@ -63,7 +63,11 @@ function fakeEnrichment(options: { fail?: (name: string) => EnrichmentError | nu
 			stats.calls++;
 			meter.calls++;
 			await sleep(1);
-			return { email: [{ address: `${String(request.lead.name).replace(' ', '.')}@found.example`, status: 'OK', type: 'COMPANY' }], personal_email: null, cost_cents: 5 };
+			return {
+				email: [{ address: `${String(request.lead.name).replace(' ', '.')}@found.example`, status: 'OK', type: 'COMPANY' }],
+				personal_email: null,
+				cost_cents: 5
+			};
 		}
 	};
 	return { service, stats };
@@ -77,7 +81,8 @@ async function run(blocks: WorkflowInput['blocks'], extra: Partial<RunJobOptions
 	const events: RunEvent[] = [];
 	const rows: Row[] = [];
 	const fake = extra.enrichment ? null : fakeEnrichment();
-	const result = await runJob({ runners: RUNNERS,
+	const result = await runJob({
+		runners: RUNNERS,
 		jobId: 'job1',
 		workflow: workflow(blocks),
 		dataDir,
@@ -170,7 +175,11 @@ describe('runJob', () => {
 			}
 		};
 		const { result } = await run(
-			[read, { ...enrich, params: { ...enrich.params, concurrency: 8 } }, { id: 'mail', type: 'find_email', params: { only_missing: false } }],
+			[
+				read,
+				{ ...enrich, params: { ...enrich.params, concurrency: 8 } },
+				{ id: 'mail', type: 'find_email', params: { only_missing: false } }
+			],
 			{ enrichment: service }
 		);
 		expect(result.status).toBe('failed');
@@ -206,7 +215,11 @@ describe('runJob', () => {
 	});
 
 	it('writes the final CSV with save_csv and reports its path', async () => {
-		const { result } = await run([read, { id: 'f', type: 'filter', params: { expression: 'company == "Ariglad Inc"' } }, { id: 's', type: 'save_csv', params: { filename: 'ariglad' } }]);
+		const { result } = await run([
+			read,
+			{ id: 'f', type: 'filter', params: { expression: 'company == "Ariglad Inc"' } },
+			{ id: 's', type: 'save_csv', params: { filename: 'ariglad' } }
+		]);
 		expect(result.status).toBe('completed');
 		expect(result.outputPath).toBeTruthy();
 		const csv = readFileSync(result.outputPath!.startsWith('/') ? result.outputPath! : join(dataDir, result.outputPath!), 'utf8');

@@ -247,7 +247,11 @@ describe('read_csv → save_csv round trip', () => {
 		const saved = await runSaveCsv({ params: {}, columns: read.columns, rows: read.rows, ctx });
 		const passed = (await drain(saved.rows)).flat();
 		const again = await runReadCsv({ params: { path: outputs[0] }, columns: [], rows: streamOf([]), ctx });
-		return { read: { columns: read.columns, rows: passed }, again: { columns: again.columns, rows: (await drain(again.rows)).flat() }, outputs };
+		return {
+			read: { columns: read.columns, rows: passed },
+			again: { columns: again.columns, rows: (await drain(again.rows)).flat() },
+			outputs
+		};
 	}
 
 	it('the bundled sample comes back byte for byte', async () => {
@@ -258,7 +262,10 @@ describe('read_csv → save_csv round trip', () => {
 	});
 
 	it.each([
-		{ name: 'quotes, commas, newlines, unicode, CRLF and a BOM', content: '\uFEFFname,bio\r\n"Lovelace, Ada","says ""hi""\r\nand bye"\r\nZoë 🚀,\r\n' },
+		{
+			name: 'quotes, commas, newlines, unicode, CRLF and a BOM',
+			content: '\uFEFFname,bio\r\n"Lovelace, Ada","says ""hi""\r\nand bye"\r\nZoë 🚀,\r\n'
+		},
 		{ name: 'a single column with empty cells', content: 'only\nx\n""\ny\n' },
 		{ name: 'header only', content: 'a,b,c\n' },
 		{ name: 'duplicate headers', content: 'a,a\n1,2\n' }

@@ -1,12 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backoffDelay, parseRetryAfter } from '../../server/enrichment/backoff';
-import {
-	AttemptsExhaustedError,
-	RetryableError,
-	createScheduler,
-	forgetScheduler,
-	getScheduler
-} from '../../server/enrichment/scheduler';
+import { AttemptsExhaustedError, RetryableError, createScheduler, forgetScheduler, getScheduler } from '../../server/enrichment/scheduler';
 import { settledAtOnce } from '../helpers/settles';
 
 const FAST = { ratePerMinute: 600_000, burst: 1_000 };
@@ -140,7 +134,13 @@ describe('429 and Retry-After', () => {
 		{ maxInFlight: 1, minInFlight: 1, afterCuts: 1, afterGrowth: 1 }
 	])('cuts the cap once per storm (max $maxInFlight → $afterCuts), then grows back on success', async (c) => {
 		fakeClock(); // a loaded machine must not let the 60 ms cool-down pass between the two 429s
-		const s = createScheduler({ ...FAST, maxInFlight: c.maxInFlight, minInFlight: c.minInFlight, backoffBaseMs: 1, decreaseCooldownMs: 60 });
+		const s = createScheduler({
+			...FAST,
+			maxInFlight: c.maxInFlight,
+			minInFlight: c.minInFlight,
+			backoffBaseMs: 1,
+			decreaseCooldownMs: 60
+		});
 		const limited = () => s.run(async () => Promise.reject(new RetryableError('429', 429)), { maxAttempts: 1 }).catch((e) => e);
 		expect(await limited()).toBeInstanceOf(AttemptsExhaustedError);
 		await limited(); // same storm: no second cut
@@ -197,10 +197,13 @@ describe('backoff', () => {
 		const s = createScheduler({ ...FAST, maxInFlight: 4, backoffBaseMs: 1 });
 		let attempts = 0;
 		const error = await s
-			.run(async () => {
-				attempts++;
-				throw new RetryableError(`server error (${500 + attempts})`, 500 + attempts);
-			}, { maxAttempts: 3 })
+			.run(
+				async () => {
+					attempts++;
+					throw new RetryableError(`server error (${500 + attempts})`, 500 + attempts);
+				},
+				{ maxAttempts: 3 }
+			)
 			.catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(AttemptsExhaustedError);
 		expect((error as AttemptsExhaustedError).attempts).toBe(3);
@@ -260,7 +263,9 @@ describe('cancellation', () => {
 		const ma = meter();
 		const mb = meter();
 		const first = s.run((signal) => (started.push('a'), work(5_000)(signal)), { signal: a.signal, meter: ma }).catch((e: unknown) => e);
-		const second = s.run((signal) => (started.push('b'), work(5_000)(signal)), { signal: b.signal, meter: mb }).catch((e: unknown) => e);
+		const second = s
+			.run((signal) => (started.push('b'), work(5_000)(signal)), { signal: b.signal, meter: mb })
+			.catch((e: unknown) => e);
 		await elapse(10);
 		expect(s.stats()).toMatchObject({ inFlight: 1, queued: 1 });
 		expect(mb.waiting).toBe(1);
@@ -303,7 +308,9 @@ describe('cancellation', () => {
 		const s = createScheduler({ ...FAST, maxInFlight: 4, backoffBaseMs: 10_000, random: () => 0.9 });
 		const c = new AbortController();
 		let attempts = 0;
-		const run = s.run(async () => (attempts++, Promise.reject(new RetryableError('500', 500))), { signal: c.signal }).catch((e: unknown) => e);
+		const run = s
+			.run(async () => (attempts++, Promise.reject(new RetryableError('500', 500))), { signal: c.signal })
+			.catch((e: unknown) => e);
 		await elapse(10);
 		expect(s.stats().backingOff).toBe(1);
 		c.abort();

@@ -5,11 +5,7 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { createSimulatorApp, SimStatsSchema, type SimulatorOptionsInput } from '../../server/enrichment/simulator';
-import {
-	EnrichLeadResponseSchema,
-	FindEmailResponseSchema,
-	errorMessageOf
-} from '../../server/enrichment/sixtyfour-schemas';
+import { EnrichLeadResponseSchema, FindEmailResponseSchema, errorMessageOf } from '../../server/enrichment/sixtyfour-schemas';
 
 type Sim = ReturnType<typeof createSimulatorApp>;
 
@@ -70,7 +66,11 @@ describe('enrich-lead', () => {
 				[1, ADA],
 				[2, ADA],
 				[1, { ...ADA, name: 'Grace Hopper', linkedin: 'https://www.linkedin.com/in/grace-hopper' }]
-			].map(async ([seed, lead]) => json(await post(createSimulatorApp({ seed: seed as number }), '/enrich-lead', { lead_info: lead, struct: EDUCATION_STRUCT })))
+			].map(async ([seed, lead]) =>
+				json(
+					await post(createSimulatorApp({ seed: seed as number }), '/enrich-lead', { lead_info: lead, struct: EDUCATION_STRUCT })
+				)
+			)
 		);
 		expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(3);
 	});
@@ -78,9 +78,11 @@ describe('enrich-lead', () => {
 	it('keeps is_american_education consistent with the university it names, and both values occur', async () => {
 		const sim = createSimulatorApp({ seed: 3 });
 		const seen = new Set<boolean>();
-		const usUniversities = /Stanford|Massachusetts|Berkeley|Michigan|Georgia|Texas|Carnegie|New York University|Washington|Cornell|Illinois|Duke/;
+		const usUniversities =
+			/Stanford|Massachusetts|Berkeley|Michigan|Georgia|Texas|Carnegie|New York University|Washington|Cornell|Illinois|Duke/;
 		for (const lead of LEADS) {
-			const data = (await json(await post(sim, '/enrich-lead', { lead_info: lead, struct: EDUCATION_STRUCT }))).structured_data as Record<string, unknown>;
+			const data = (await json(await post(sim, '/enrich-lead', { lead_info: lead, struct: EDUCATION_STRUCT })))
+				.structured_data as Record<string, unknown>;
 			expect(typeof data.is_american_education).toBe('boolean');
 			expect(typeof data.undergrad_university).toBe('string');
 			expect(data.is_american_education).toBe(usUniversities.test(data.undergrad_university as string));
@@ -98,7 +100,11 @@ describe('enrich-lead', () => {
 		['list', { description: 'Skills', type: 'list' }, (x) => Array.isArray(x) && x.every((i) => typeof i === 'string')],
 		['list[str]', { description: 'Languages spoken', type: 'list[str]' }, (x) => Array.isArray(x) && x.length > 0],
 		['list[int]', { description: 'Some numbers', type: 'list[int]' }, (x) => Array.isArray(x) && x.every((i) => Number.isInteger(i))],
-		['list[float]', { description: 'Some numbers', type: 'list[float]' }, (x) => Array.isArray(x) && x.every((i) => typeof i === 'number')],
+		[
+			'list[float]',
+			{ description: 'Some numbers', type: 'list[float]' },
+			(x) => Array.isArray(x) && x.every((i) => typeof i === 'number')
+		],
 		['dict', { description: 'Education details', type: 'dict' }, (x) => !!x && typeof x === 'object' && !Array.isArray(x)],
 		['str', { description: 'Favourite book', type: 'str' }, (x) => typeof x === 'string' && x.includes('Ada Lovelace')],
 		['str of a list concept', { description: 'Languages spoken', type: 'str' }, (x) => typeof x === 'string'],
@@ -108,21 +114,33 @@ describe('enrich-lead', () => {
 
 	it.each(TYPED_CASES)('honours declared type: %s', async (_label, field, check) => {
 		const sim = createSimulatorApp({ seed: 11 });
-		const data = (await json(await post(sim, '/enrich-lead', { lead_info: ADA, struct: { field } }))).structured_data as Record<string, unknown>;
+		const data = (await json(await post(sim, '/enrich-lead', { lead_info: ADA, struct: { field } }))).structured_data as Record<
+			string,
+			unknown
+		>;
 		expect(check(data.field)).toBe(true);
 	});
 
 	it('reads is_/has_ field names as yes/no questions', async () => {
 		const sim = createSimulatorApp({ seed: 11 });
 		const struct = { is_remote: 'Works remotely', has_mba: 'Holds an MBA', is_us_based: 'Lives in the US' };
-		const data = (await json(await post(sim, '/enrich-lead', { lead_info: { ...ADA, location: 'Austin, TX' }, struct }))).structured_data;
+		const data = (await json(await post(sim, '/enrich-lead', { lead_info: { ...ADA, location: 'Austin, TX' }, struct })))
+			.structured_data;
 		expect(data).toEqual({ is_remote: expect.any(Boolean), has_mba: expect.any(Boolean), is_us_based: true });
 	});
 
 	it('answers fields by name: given values kept, titles, names, e-mails, locations', async () => {
 		const sim = createSimulatorApp({ seed: 5 });
 		const lead = { ...ADA, title: 'VP of Engineering', location: 'Berlin, Germany' };
-		const struct = { company: 'Employer', title: 'Job title', first_name: 'First name', work_email: 'Work email', country: 'Country', seniority: 'Seniority level', linkedin_url: 'LinkedIn' };
+		const struct = {
+			company: 'Employer',
+			title: 'Job title',
+			first_name: 'First name',
+			work_email: 'Work email',
+			country: 'Country',
+			seniority: 'Seniority level',
+			linkedin_url: 'LinkedIn'
+		};
 		const data = (await json(await post(sim, '/enrich-lead', { lead_info: lead, struct }))).structured_data;
 		expect(data).toMatchObject({
 			company: 'Analytical Engines',
@@ -161,7 +179,9 @@ describe('find-email', () => {
 
 	it('uses a given domain or website, and PERSONAL mode adds personal_email at 20 cents', async () => {
 		const sim = createSimulatorApp({ seed: 1 });
-		const body = await json(await post(sim, '/find-email', { lead: { name: 'Grace Hopper', company: 'Navy', domain: 'navy.example' }, mode: 'PERSONAL' }));
+		const body = await json(
+			await post(sim, '/find-email', { lead: { name: 'Grace Hopper', company: 'Navy', domain: 'navy.example' }, mode: 'PERSONAL' })
+		);
 		expect(body.cost_cents).toBe(20);
 		expect(Array.isArray(body.personal_email)).toBe(true);
 		const parsed = v.parse(FindEmailResponseSchema, body);
@@ -231,7 +251,9 @@ describe('enrich-company', () => {
 
 	it('has no leads key without find_people, and requires target_company and struct', async () => {
 		const sim = createSimulatorApp();
-		const answer = await json(await post(sim, '/enrich-company', { target_company: { company_name: 'Acme' }, struct: { industry: 'x' } }));
+		const answer = await json(
+			await post(sim, '/enrich-company', { target_company: { company_name: 'Acme' }, struct: { industry: 'x' } })
+		);
 		expect(answer.structured_data).not.toHaveProperty('leads');
 		const bad = await post(sim, '/enrich-company', { target_company: 'Acme' });
 		expect(bad.status).toBe(422);
@@ -244,7 +266,15 @@ describe('enrich-company', () => {
 
 describe('refusals', () => {
 	const VALID = { lead_info: ADA, struct: EDUCATION_STRUCT };
-	const CASES: Array<{ label: string; options?: SimulatorOptionsInput; key?: string | null; path?: string; body: unknown; status: number; detail: unknown }> = [
+	const CASES: Array<{
+		label: string;
+		options?: SimulatorOptionsInput;
+		key?: string | null;
+		path?: string;
+		body: unknown;
+		status: number;
+		detail: unknown;
+	}> = [
 		{ label: 'missing key', key: null, body: VALID, status: 401, detail: 'Invalid API key' },
 		{ label: 'empty key', key: '', body: VALID, status: 401, detail: 'Invalid API key' },
 		{ label: 'wrong key', options: { apiKey: 'right' }, key: 'wrong', body: VALID, status: 401, detail: 'Invalid API key' },
@@ -252,12 +282,41 @@ describe('refusals', () => {
 		{ label: 'no credits', options: { creditsCents: 4 }, body: VALID, status: 402, detail: 'Insufficient credits' },
 		{ label: 'malformed JSON', body: '{"lead_info": {', status: 400, detail: 'Invalid JSON body' },
 		{ label: 'empty body', body: '', status: 400, detail: 'Invalid JSON body' },
-		{ label: 'missing lead_info', body: { struct: {} }, status: 422, detail: [{ loc: ['body', 'lead_info'], msg: 'Field required', type: 'missing' }] },
+		{
+			label: 'missing lead_info',
+			body: { struct: {} },
+			status: 422,
+			detail: [{ loc: ['body', 'lead_info'], msg: 'Field required', type: 'missing' }]
+		},
 		{ label: 'body not an object', body: [1, 2], status: 422, detail: [expect.objectContaining({ loc: ['body'], type: 'dict_type' })] },
-		{ label: 'lead_info not an object', body: { lead_info: 'Ada' }, status: 422, detail: [expect.objectContaining({ loc: ['body', 'lead_info'], type: 'dict_type' })] },
-		{ label: 'unknown tier', body: { ...VALID, tier: 'ultra' }, status: 422, detail: [expect.objectContaining({ loc: ['body', 'tier'], type: 'enum', msg: "Input should be 'low', 'medium', 'high' or 'xhigh'" })] },
-		{ label: 'find-email without lead', path: '/find-email', body: { mode: 'PERSONAL' }, status: 422, detail: [expect.objectContaining({ loc: ['body', 'lead'] })] },
-		{ label: 'find-email bad mode', path: '/find-email', body: { lead: {}, mode: 'WORK' }, status: 422, detail: [expect.objectContaining({ loc: ['body', 'mode'] })] },
+		{
+			label: 'lead_info not an object',
+			body: { lead_info: 'Ada' },
+			status: 422,
+			detail: [expect.objectContaining({ loc: ['body', 'lead_info'], type: 'dict_type' })]
+		},
+		{
+			label: 'unknown tier',
+			body: { ...VALID, tier: 'ultra' },
+			status: 422,
+			detail: [
+				expect.objectContaining({ loc: ['body', 'tier'], type: 'enum', msg: "Input should be 'low', 'medium', 'high' or 'xhigh'" })
+			]
+		},
+		{
+			label: 'find-email without lead',
+			path: '/find-email',
+			body: { mode: 'PERSONAL' },
+			status: 422,
+			detail: [expect.objectContaining({ loc: ['body', 'lead'] })]
+		},
+		{
+			label: 'find-email bad mode',
+			path: '/find-email',
+			body: { lead: {}, mode: 'WORK' },
+			status: 422,
+			detail: [expect.objectContaining({ loc: ['body', 'mode'] })]
+		},
 		{ label: 'unknown path', path: '/nope', body: {}, status: 404, detail: 'Not Found' }
 	];
 

@@ -14,9 +14,10 @@ import { PROPERTY_TIMEOUT_MS } from '../helpers/timeouts';
 type Sim = ReturnType<typeof createSimulatorApp>;
 
 function call(sim: Sim, path: string, body?: unknown, key = 'test-key'): Promise<Response> {
-	const init: RequestInit = body === undefined
-		? { headers: { 'x-api-key': key } }
-		: { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) };
+	const init: RequestInit =
+		body === undefined
+			? { headers: { 'x-api-key': key } }
+			: { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) };
 	return Promise.resolve(sim.app.request(path, init));
 }
 
@@ -130,19 +131,23 @@ describe('faults', () => {
 
 	const FAULTS = { error500: 0.1, malformed: 0.05, reset: 0.05 };
 
-	it('honours the rates roughly, reproducibly under one seed', async () => {
-		const a = await run({ seed: 5, faults: FAULTS }, 1_000);
-		const count = (k: string) => a.filter((x) => x === k).length;
-		expect(count('500')).toBeGreaterThan(70);
-		expect(count('500')).toBeLessThan(130);
-		expect(count('malformed')).toBeGreaterThan(25);
-		expect(count('malformed')).toBeLessThan(75);
-		expect(count('reset')).toBeGreaterThan(25);
-		expect(count('reset')).toBeLessThan(75);
-		expect(count('200') + count('500') + count('malformed') + count('reset')).toBe(1_000);
-		expect(await run({ seed: 5, faults: FAULTS }, 1_000)).toEqual(a);
-		expect(await run({ seed: 6, faults: FAULTS }, 1_000)).not.toEqual(a);
-	}, PROPERTY_TIMEOUT_MS);
+	it(
+		'honours the rates roughly, reproducibly under one seed',
+		async () => {
+			const a = await run({ seed: 5, faults: FAULTS }, 1_000);
+			const count = (k: string) => a.filter((x) => x === k).length;
+			expect(count('500')).toBeGreaterThan(70);
+			expect(count('500')).toBeLessThan(130);
+			expect(count('malformed')).toBeGreaterThan(25);
+			expect(count('malformed')).toBeLessThan(75);
+			expect(count('reset')).toBeGreaterThan(25);
+			expect(count('reset')).toBeLessThan(75);
+			expect(count('200') + count('500') + count('malformed') + count('reset')).toBe(1_000);
+			expect(await run({ seed: 5, faults: FAULTS }, 1_000)).toEqual(a);
+			expect(await run({ seed: 6, faults: FAULTS }, 1_000)).not.toEqual(a);
+		},
+		PROPERTY_TIMEOUT_MS
+	);
 
 	it('charges nothing for faulted answers and counts each fault', async () => {
 		const sim = createSimulatorApp({ seed: 1, faults: FAULTS });
@@ -222,10 +227,17 @@ describe('async jobs', () => {
 
 	it('serves company and bulk jobs too', async () => {
 		const sim = createSimulatorApp();
-		const company = (await (await call(sim, '/enrich-company-async', { target_company: { company_name: 'Acme' }, struct: { industry: 'Industry' } })).json()) as { task_id: string };
-		const bulk = (await (await call(sim, '/find-email-bulk-async', { leads: [LEAD.lead, { name: 'Grace Hopper' }] })).json()) as { task_id: string };
+		const company = (await (
+			await call(sim, '/enrich-company-async', { target_company: { company_name: 'Acme' }, struct: { industry: 'Industry' } })
+		).json()) as { task_id: string };
+		const bulk = (await (await call(sim, '/find-email-bulk-async', { leads: [LEAD.lead, { name: 'Grace Hopper' }] })).json()) as {
+			task_id: string;
+		};
 		const c = await (await call(sim, `/job-status/${company.task_id}`)).json();
-		const b = (await (await call(sim, `/job-status/${bulk.task_id}`)).json()) as { result: { results: unknown[] }; charge_amount: number };
+		const b = (await (await call(sim, `/job-status/${bulk.task_id}`)).json()) as {
+			result: { results: unknown[] };
+			charge_amount: number;
+		};
 		expect(c).toMatchObject({ status: 'completed', task_type: 'company_enrichment', charge_amount: 10 });
 		expect(b.result.results).toHaveLength(2);
 		expect(b.charge_amount).toBe(10);
@@ -271,8 +283,24 @@ describe('run-time configuration', () => {
 describe('CLI flags', () => {
 	it('maps flags to options', () => {
 		const result = simulatorOptionsFromArgv([
-			'--port', '0', '--latency-ms', '200', '--p99-ms', '800', '--rate-limit', '600', '--error-rate', '0.05',
-			'--hang-rate', '0.01', '--seed', '9', '--api-key', 'abc', '--poll-latency-ms', '5'
+			'--port',
+			'0',
+			'--latency-ms',
+			'200',
+			'--p99-ms',
+			'800',
+			'--rate-limit',
+			'600',
+			'--error-rate',
+			'0.05',
+			'--hang-rate',
+			'0.01',
+			'--seed',
+			'9',
+			'--api-key',
+			'abc',
+			'--poll-latency-ms',
+			'5'
 		]);
 		expect(result).toEqual({
 			help: false,

@@ -17,11 +17,25 @@ function budgetWith(limits: SpendLimits, spent: Record<string, number> = {}, now
 }
 
 describe('SpendBudget.shortfall', () => {
-	it.each<{ what: string; limits: [number, number]; spent: Record<string, number>; owner: string | null; cents: number | null; short: string | null }>([
+	it.each<{
+		what: string;
+		limits: [number, number];
+		spent: Record<string, number>;
+		owner: string | null;
+		cents: number | null;
+		short: string | null;
+	}>([
 		{ what: 'within both budgets', limits: [100, 50], spent: {}, owner: 'w1', cents: 50, short: null },
 		{ what: 'over the workflow budget', limits: [100, 50], spent: {}, owner: 'w1', cents: 51, short: 'workflow' },
 		{ what: "over the server's, under the workflow's", limits: [40, 50], spent: {}, owner: 'w1', cents: 45, short: 'server' },
-		{ what: "another workflow's spend counts for the server only", limits: [100, 50], spent: { w2: 80 }, owner: 'w1', cents: 25, short: 'server' },
+		{
+			what: "another workflow's spend counts for the server only",
+			limits: [100, 50],
+			spent: { w2: 80 },
+			owner: 'w1',
+			cents: 25,
+			short: 'server'
+		},
 		{ what: 'the same workflow spent before today', limits: [100, 50], spent: { w1: 30 }, owner: 'w1', cents: 25, short: 'workflow' },
 		{ what: 'no bound, something left', limits: [100, 50], spent: { w1: 49 }, owner: 'w1', cents: null, short: null },
 		{ what: 'no bound, nothing left', limits: [100, 50], spent: { w1: 50 }, owner: 'w1', cents: null, short: 'workflow' },
@@ -39,7 +53,8 @@ describe('SpendBudget.shortfall', () => {
 			scope: 'workflow',
 			line: { limit_cents: 500, spent_cents: 420, left_cents: 80 },
 			setting: 'SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY',
-			describe: 'the daily spend limit of runs posted from your address is $5.00: $4.20 spent today, $0.80 left (it resets at 00:00 UTC)'
+			describe:
+				'the daily spend limit of runs posted from your address is $5.00: $4.20 spent today, $0.80 left (it resets at 00:00 UTC)'
 		});
 	});
 });
@@ -47,7 +62,12 @@ describe('SpendBudget.shortfall', () => {
 describe('SpendBudget reservations and days', () => {
 	it('holds room for calls in flight until they settle, and counts their charges', () => {
 		const budget = budgetWith({ serverCentsPerDay: 20, workflowCentsPerDay: 0 });
-		expect([budget.tryReserve('w1', 5), budget.tryReserve('w2', 5), budget.tryReserve('w1', 5), budget.tryReserve('w1', 5)]).toEqual([true, true, true, true]);
+		expect([budget.tryReserve('w1', 5), budget.tryReserve('w2', 5), budget.tryReserve('w1', 5), budget.tryReserve('w1', 5)]).toEqual([
+			true,
+			true,
+			true,
+			true
+		]);
 		expect(budget.tryReserve('w1', 5)).toBe(false); // 20 reserved
 		budget.release('w1', 5);
 		budget.record('w1', 5);
@@ -60,10 +80,18 @@ describe('SpendBudget reservations and days', () => {
 	it('counts per UTC day: a new day starts with the whole budget', () => {
 		let now = Date.parse('2026-03-10T23:59:59Z');
 		const budget = budgetWith({ serverCentsPerDay: 10, workflowCentsPerDay: 10 }, { w1: 10 }, () => now);
-		expect(budget.status('w1')).toMatchObject({ day: '2026-03-10', resets_at: '2026-03-11T00:00:00.000Z', workflow: { left_cents: 0 } });
+		expect(budget.status('w1')).toMatchObject({
+			day: '2026-03-10',
+			resets_at: '2026-03-11T00:00:00.000Z',
+			workflow: { left_cents: 0 }
+		});
 		expect(budget.shortfall('w1', null)?.scope).toBe('server');
 		now = Date.parse('2026-03-11T00:00:01Z');
-		expect(budget.status('w1')).toMatchObject({ day: '2026-03-11', server: { spent_cents: 0, left_cents: 10 }, workflow: { spent_cents: 0, left_cents: 10 } });
+		expect(budget.status('w1')).toMatchObject({
+			day: '2026-03-11',
+			server: { spent_cents: 0, left_cents: 10 },
+			workflow: { spent_cents: 0, left_cents: 10 }
+		});
 		expect(budget.shortfall('w1', null)).toBeNull();
 	});
 });

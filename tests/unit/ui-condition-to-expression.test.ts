@@ -31,9 +31,10 @@ describe('conditionToExpression', () => {
 					expect(compiled.ok).toBe(true);
 					if (!compiled.ok) return;
 					for (const row of rows) {
-						expect(compiled.expression.evaluate(row), `${column} ${operator} ${JSON.stringify(value)} on ${JSON.stringify(row)}`).toBe(
-							matchesCondition(row, column, operator, value)
-						);
+						expect(
+							compiled.expression.evaluate(row),
+							`${column} ${operator} ${JSON.stringify(value)} on ${JSON.stringify(row)}`
+						).toBe(matchesCondition(row, column, operator, value));
 					}
 				}
 			}

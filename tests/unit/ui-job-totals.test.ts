@@ -26,11 +26,40 @@ describe('jobTotals', () => {
 	it('sums counters and takes the slowest running block as the bottleneck', () => {
 		const t = jobTotals([
 			block({ block_id: 'r', block_type: 'read_csv', status: 'completed', rows_in: 100, rows_out: 100, total: 100 }),
-			block({ block_id: 'e', status: 'running', rows_out: 40, total: 100, calls: 45, cached: 10, cost_cents: 225.004, errors: 2, waiting: 3, duration_ms: 10_000 }),
-			block({ block_id: 'f', block_type: 'find_email', status: 'running', rows_out: 10, total: 100, calls: 10, cost_cents: 50, duration_ms: 5_000 }),
+			block({
+				block_id: 'e',
+				status: 'running',
+				rows_out: 40,
+				total: 100,
+				calls: 45,
+				cached: 10,
+				cost_cents: 225.004,
+				errors: 2,
+				waiting: 3,
+				duration_ms: 10_000
+			}),
+			block({
+				block_id: 'f',
+				block_type: 'find_email',
+				status: 'running',
+				rows_out: 10,
+				total: 100,
+				calls: 10,
+				cost_cents: 50,
+				duration_ms: 5_000
+			}),
 			block({ block_id: 's', block_type: 'save_csv', status: 'pending' })
 		]);
-		expect(t).toMatchObject({ calls: 55, cached: 10, costCents: 275, errors: 2, waiting: 3, rowsPerSecond: 2, etaSeconds: 45, rowsOut: 0 });
+		expect(t).toMatchObject({
+			calls: 55,
+			cached: 10,
+			costCents: 275,
+			errors: 2,
+			waiting: 3,
+			rowsPerSecond: 2,
+			etaSeconds: 45,
+			rowsOut: 0
+		});
 		expect(t.percent).toBeCloseTo(((1 + 0.4 + 0.1 + 0) / 4) * 100);
 	});
 

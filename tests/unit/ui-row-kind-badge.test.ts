@@ -9,7 +9,8 @@ const FILES: Record<string, string[]> = {
 	'table.csv': ['id', 'score']
 };
 
-const read = (path: string, kind?: string): BlockInput => ({ id: 'r', type: 'read_csv', params: kind ? { path, kind } : { path } }) as BlockInput;
+const read = (path: string, kind?: string): BlockInput =>
+	({ id: 'r', type: 'read_csv', params: kind ? { path, kind } : { path } }) as BlockInput;
 const filter: BlockInput = { id: 'f', type: 'filter', params: { expression: 'true' } };
 const lead: BlockInput = { id: 'l', type: 'enrich_lead', params: { struct: { title: 'Job title' } } };
 const email: BlockInput = { id: 'e', type: 'find_email', params: {} };
@@ -25,13 +26,37 @@ function badges(blocks: BlockInput[]) {
 
 describe('describeRowKinds: the text on each card', () => {
 	it.each([
-		{ name: 'a lead pipeline', blocks: [read('leads.csv'), filter, lead, email, save], expected: ['lead rows', 'lead rows', 'lead rows → lead rows', 'lead rows → lead rows', 'lead rows'] },
-		{ name: 'companies to people', blocks: [read('companies.csv'), people, lead, save], expected: ['company rows', 'company rows → lead rows', 'lead rows → lead rows', 'lead rows'] },
-		{ name: 'companies stay companies', blocks: [read('companies.csv'), filter, company, save], expected: ['company rows', 'company rows', 'company rows → company rows', 'company rows'] },
+		{
+			name: 'a lead pipeline',
+			blocks: [read('leads.csv'), filter, lead, email, save],
+			expected: ['lead rows', 'lead rows', 'lead rows → lead rows', 'lead rows → lead rows', 'lead rows']
+		},
+		{
+			name: 'companies to people',
+			blocks: [read('companies.csv'), people, lead, save],
+			expected: ['company rows', 'company rows → lead rows', 'lead rows → lead rows', 'lead rows']
+		},
+		{
+			name: 'companies stay companies',
+			blocks: [read('companies.csv'), filter, company, save],
+			expected: ['company rows', 'company rows', 'company rows → company rows', 'company rows']
+		},
 		{ name: 'a table of neither kind', blocks: [read('table.csv'), filter, save], expected: ['any table', 'any table', 'any table'] },
-		{ name: 'a file not known yet', blocks: [read('missing.csv'), filter, lead], expected: ['kind from file', 'any table', 'lead rows → lead rows'] },
-		{ name: 'a kind set by the user wins over the columns', blocks: [read('leads.csv', 'company'), filter, company], expected: ['company rows', 'company rows', 'company rows → company rows'] },
-		{ name: 'no source: declarations only', blocks: [filter, people, save], expected: ['any table', 'company rows → lead rows', 'any table'] }
+		{
+			name: 'a file not known yet',
+			blocks: [read('missing.csv'), filter, lead],
+			expected: ['kind from file', 'any table', 'lead rows → lead rows']
+		},
+		{
+			name: 'a kind set by the user wins over the columns',
+			blocks: [read('leads.csv', 'company'), filter, company],
+			expected: ['company rows', 'company rows', 'company rows → company rows']
+		},
+		{
+			name: 'no source: declarations only',
+			blocks: [filter, people, save],
+			expected: ['any table', 'company rows → lead rows', 'any table']
+		}
 	])('$name', ({ blocks, expected }) => {
 		expect(badges(blocks).map((b) => b?.text)).toEqual(expected);
 	});
@@ -43,7 +68,11 @@ describe('describeRowKinds: the sentence for title and aria-label', () => {
 		{ blocks: [read('leads.csv'), filter], at: 1, expected: 'This block takes any table; here it passes lead rows on unchanged' },
 		{ blocks: [read('leads.csv')], at: 0, expected: "This block gives lead rows (inferred from the file's columns)" },
 		{ blocks: [read('leads.csv', 'company')], at: 0, expected: 'This block gives company rows (its row kind is set)' },
-		{ blocks: [read('companies.csv'), lead], at: 1, expected: 'This block needs lead rows and gives lead rows — but the rows arriving here are company rows' }
+		{
+			blocks: [read('companies.csv'), lead],
+			at: 1,
+			expected: 'This block needs lead rows and gives lead rows — but the rows arriving here are company rows'
+		}
 	])('$expected', ({ blocks, at, expected }) => {
 		expect(badges(blocks)[at]?.label).toBe(expected);
 	});

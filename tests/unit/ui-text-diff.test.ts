@@ -44,7 +44,12 @@ describe('transformPosition', () => {
 		{ name: 'insert after the caret leaves it', position: 2, delta: [{ retain: 4 }, { insert: 'abc' }], expected: 2 },
 		{ name: 'insert at the caret lands to its right', position: 3, delta: [{ retain: 3 }, { insert: 'zz' }], expected: 3 },
 		{ name: 'delete before the caret pulls it left', position: 6, delta: [{ retain: 1 }, { delete: 2 }], expected: 4 },
-		{ name: 'delete around the caret clamps to the start of the range', position: 4, delta: [{ retain: 2 }, { delete: 5 }], expected: 2 },
+		{
+			name: 'delete around the caret clamps to the start of the range',
+			position: 4,
+			delta: [{ retain: 2 }, { delete: 5 }],
+			expected: 2
+		},
 		{ name: 'delete after the caret leaves it', position: 1, delta: [{ retain: 3 }, { delete: 2 }], expected: 1 },
 		{ name: 'insert at the start', position: 0, delta: [{ insert: 'x' }], expected: 0 }
 	])('$name', ({ position, delta, expected }) => {

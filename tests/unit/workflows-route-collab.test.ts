@@ -23,7 +23,10 @@ function setup() {
 	const db = openDatabase(':memory:');
 	const workflows = createSqliteWorkflowsRepo(db);
 	collab = createCollabServer({ db, authorize: (id, token) => workflows.authorize(id, token) });
-	const app = new Hono().route('/api/workflows', createWorkflowRoutes({ workflows, docs: collabWorkflowDocs(collab), examplesDir: EXAMPLES_DIR }));
+	const app = new Hono().route(
+		'/api/workflows',
+		createWorkflowRoutes({ workflows, docs: collabWorkflowDocs(collab), examplesDir: EXAMPLES_DIR })
+	);
 	app.onError((err, c) => {
 		const { status, body } = toErrorResponse(err);
 		return c.json(body, status);
@@ -42,7 +45,11 @@ const everyParam: WorkflowInput = {
 			id: 'enrich',
 			type: 'enrich_lead',
 			params: {
-				struct: { title: 'Job title', edu: { description: 'American education?', type: 'bool' }, plain: { description: 'No type' } },
+				struct: {
+					title: 'Job title',
+					edu: { description: 'American education?', type: 'bool' },
+					plain: { description: 'No type' }
+				},
 				research_plan: 'Line one\nLine "two"',
 				input_columns: ['name', 'company'],
 				tier: 'medium',
@@ -64,7 +71,10 @@ describe('workflow routes over the real collaboration documents', () => {
 			app.request('/api/workflows', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 		const created = await (await post({ from })).json();
 		const exported = await (await app.request(`/api/workflows/${created.id}/export?token=${created.view_token}`)).json();
-		const expected = typeof from === 'string' ? v.parse(WorkflowSchema, (await import(`../../data/examples/${from}.json`)).default) : v.parse(WorkflowSchema, from);
+		const expected =
+			typeof from === 'string'
+				? v.parse(WorkflowSchema, (await import(`../../data/examples/${from}.json`)).default)
+				: v.parse(WorkflowSchema, from);
 		expect(v.parse(WorkflowSchema, exported)).toEqual(expected);
 
 		const copy = await (await post({ from: exported })).json();
@@ -75,7 +85,11 @@ describe('workflow routes over the real collaboration documents', () => {
 	it('shows edits made in the room', async () => {
 		const { app, collab } = setup();
 		const created = await (
-			await app.request('/api/workflows', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"from":"basic"}' })
+			await app.request('/api/workflows', {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: '{"from":"basic"}'
+			})
 		).json();
 		setName(await collab.getDoc(created.id), 'Renamed live');
 		const body = await (await app.request(`/api/workflows/${created.id}?token=${created.view_token}`)).json();

@@ -145,7 +145,14 @@ describe('POST /api/workflows', () => {
 		['read_csv without a path', { from: { blocks: [{ id: 'a', type: 'read_csv', params: {} }] } }, 400, 'from.blocks.0.params.path'],
 		[
 			'duplicate block ids',
-			{ from: { blocks: [{ id: 'a', type: 'save_csv', params: {} }, { id: 'a', type: 'save_csv', params: {} }] } },
+			{
+				from: {
+					blocks: [
+						{ id: 'a', type: 'save_csv', params: {} },
+						{ id: 'a', type: 'save_csv', params: {} }
+					]
+				}
+			},
 			400,
 			'from'
 		],

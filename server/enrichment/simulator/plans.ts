@@ -69,7 +69,8 @@ export function enrichCompanyPlan(state: SimulatorState, body: EnrichCompanyBody
 /** One lead's answer and charge; a lead that already has an e-mail is free and uncharged. */
 function emailFor(state: SimulatorState, lead: Record<string, unknown>, body: FindEmailBody | FindEmailBulkBody) {
 	const answer = findEmailAnswer(lead, body.mode, body.verify_emails, state.options.seed, state.options.prices);
-	const charges: Charge[] = answer.costCents > 0 ? [{ key: `find_email:${hashKey({ lead, mode: body.mode })}`, cents: answer.costCents }] : [];
+	const charges: Charge[] =
+		answer.costCents > 0 ? [{ key: `find_email:${hashKey({ lead, mode: body.mode })}`, cents: answer.costCents }] : [];
 	return { body: answer.body, charges };
 }
 

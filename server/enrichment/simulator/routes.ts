@@ -77,7 +77,8 @@ export function apiRoutes(state: SimulatorState): Hono<SimEnv> {
 
 	for (const path of ['/enrich-lead', '/people-intelligence']) api.post(path, syncRoute(state, EnrichLeadBodySchema, enrichLeadPlan));
 	api.post('/enrich-lead-async', asyncRoute(state, EnrichLeadBodySchema, enrichLeadPlan));
-	for (const path of ['/enrich-company', '/company-intelligence']) api.post(path, syncRoute(state, EnrichCompanyBodySchema, enrichCompanyPlan));
+	for (const path of ['/enrich-company', '/company-intelligence'])
+		api.post(path, syncRoute(state, EnrichCompanyBodySchema, enrichCompanyPlan));
 	api.post('/enrich-company-async', asyncRoute(state, EnrichCompanyBodySchema, enrichCompanyPlan));
 	api.post('/find-email', syncRoute(state, FindEmailBodySchema, findEmailPlan));
 	api.post('/find-email-async', asyncRoute(state, FindEmailBodySchema, findEmailPlan));

@@ -91,21 +91,12 @@ export async function describeSource(path: string, token?: string | null, how: S
  * Starts a run of the workflow's shared document (the server snapshots it and records which
  * snapshot ran). 400 → `ApiError.issues` with a path per problem.
  */
-export function runWorkflow(
-	workflowId: string,
-	token: string,
-	options: RunOptions = {}
-): Promise<RunAnswer> {
+export function runWorkflow(workflowId: string, token: string, options: RunOptions = {}): Promise<RunAnswer> {
 	return requestJson('/api/workflows/run', { method: 'POST', body: { workflow_id: workflowId, options }, token });
 }
 
 /** Upper bounds for a run of the shared workflow before it starts: API calls per block and the cost. */
-export function estimateRun(
-	workflowId: string,
-	options: RunOptions,
-	token: string,
-	signal?: AbortSignal
-): Promise<EstimateAnswer> {
+export function estimateRun(workflowId: string, options: RunOptions, token: string, signal?: AbortSignal): Promise<EstimateAnswer> {
 	return requestJson('/api/workflows/estimate', { method: 'POST', body: { workflow_id: workflowId, options }, token, signal });
 }
 
@@ -114,12 +105,10 @@ export function getJob(jobId: string, token?: string | null, signal?: AbortSigna
 }
 
 /** The workflow's jobs, newest first. */
-export function listJobs(
-	workflowId: string,
-	token: string,
-	page: { offset?: number; limit?: number } = {}
-): Promise<JobsPage> {
-	return requestJson(withQuery('/api/workflows/jobs', { workflow_id: workflowId, offset: page.offset, limit: page.limit ?? 20 }), { token });
+export function listJobs(workflowId: string, token: string, page: { offset?: number; limit?: number } = {}): Promise<JobsPage> {
+	return requestJson(withQuery('/api/workflows/jobs', { workflow_id: workflowId, offset: page.offset, limit: page.limit ?? 20 }), {
+		token
+	});
 }
 
 export function cancelJob(jobId: string, token: string): Promise<JobProgress> {

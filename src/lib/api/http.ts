@@ -47,7 +47,8 @@ async function toApiError(res: Response): Promise<ApiError> {
 			: [];
 		return new ApiError(res.status, typeof err.code === 'string' ? err.code : 'error', err.message, issues);
 	}
-	const message = res.status >= 500 ? 'The server is unavailable or failed. Try again in a moment.' : res.statusText || `HTTP ${res.status}`;
+	const message =
+		res.status >= 500 ? 'The server is unavailable or failed. Try again in a moment.' : res.statusText || `HTTP ${res.status}`;
 	return new ApiError(res.status, `http_${res.status}`, message);
 }
 

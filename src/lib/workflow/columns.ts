@@ -211,7 +211,16 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 					})
 				);
 			}
-			definition.check?.({ params, raw: block.params, columns: checkable, misfit, report, missing, listColumns, compile: options.compile ?? compileExpression });
+			definition.check?.({
+				params,
+				raw: block.params,
+				columns: checkable,
+				misfit,
+				report,
+				missing,
+				listColumns,
+				compile: options.compile ?? compileExpression
+			});
 			if (definition.source) {
 				read = true;
 				const path = params ? (params as Record<string, unknown>)[definition.source.pathParam] : undefined;

@@ -41,10 +41,7 @@ export function readStruct(struct: Y.Map<unknown>): Record<string, unknown> {
 		const text = description instanceof Y.Text ? description.toString() : String(description ?? '');
 		const raw = map.get('type');
 		const type = raw instanceof Y.AbstractType ? plainJson(raw) : raw;
-		out[id] =
-			map.get('form') === 'text' && type === undefined
-				? text
-				: { description: text, ...(type !== undefined ? { type } : {}) };
+		out[id] = map.get('form') === 'text' && type === undefined ? text : { description: text, ...(type !== undefined ? { type } : {}) };
 	}
 	return out;
 }

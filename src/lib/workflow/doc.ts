@@ -226,13 +226,7 @@ export function getParamText(doc: Y.Doc, id: string, key: string): Y.Text {
  * a new field goes last. The field keeps its place and its Y.Text, so others typing in its
  * description are not disturbed.
  */
-export function setStructField(
-	doc: Y.Doc,
-	id: string,
-	field: string,
-	value: StructFieldInput | undefined,
-	param: string = STRUCT
-): void {
+export function setStructField(doc: Y.Doc, id: string, field: string, value: StructFieldInput | undefined, param: string = STRUCT): void {
 	const struct = structOf(doc, id, param);
 	doc.transact(() => setField(struct, field, value));
 }
@@ -283,7 +277,8 @@ function paramsOf(block: Y.Map<unknown>): Y.Map<unknown> {
 
 function structOf(doc: Y.Doc, id: string, param: string): Y.Map<unknown> {
 	const map = blockMap(doc, id);
-	if (!isMergeableStruct(map.get('type'), param)) throw new WorkflowDocError(`Block ${id} has no ${param === STRUCT ? 'struct' : `struct ${param}`}`);
+	if (!isMergeableStruct(map.get('type'), param))
+		throw new WorkflowDocError(`Block ${id} has no ${param === STRUCT ? 'struct' : `struct ${param}`}`);
 	const params = paramsOf(map);
 	const current = params.get(param);
 	if (current instanceof Y.Map) return current;

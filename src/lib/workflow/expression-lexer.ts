@@ -73,11 +73,7 @@ function readString(text: string, start: number): { value: string; end: number }
 			value += String.fromCharCode(parseInt(text.slice(i + 2, i + 6), 16));
 			i += 6;
 		} else {
-			throw new ExpressionSyntaxError(
-				`Unknown escape \\${next} in a string: use \\\\, \\${quote}, \\n, \\t or \\uXXXX`,
-				i,
-				2
-			);
+			throw new ExpressionSyntaxError(`Unknown escape \\${next} in a string: use \\\\, \\${quote}, \\n, \\t or \\uXXXX`, i, 2);
 		}
 	}
 	throw new ExpressionSyntaxError(`This string is not closed: add ${quote} at its end`, start, text.length - start);
@@ -104,11 +100,7 @@ function readQuotedName(text: string, start: number, close: string): { value: st
 		value += ch;
 		i++;
 	}
-	throw new ExpressionSyntaxError(
-		`This column name is not closed: add ${close} at its end`,
-		start,
-		text.length - start
-	);
+	throw new ExpressionSyntaxError(`This column name is not closed: add ${close} at its end`, start, text.length - start);
 }
 
 /**

@@ -142,11 +142,7 @@ class Parser {
 		}
 		const after = this.#peek();
 		if (after.kind === 'compare' || this.#isKeyword(after, 'in')) {
-			throw new ExpressionSyntaxError(
-				`Comparisons cannot be chained: write a < b and b < c`,
-				after.position,
-				after.length
-			);
+			throw new ExpressionSyntaxError(`Comparisons cannot be chained: write a < b and b < c`, after.position, after.length);
 		}
 		return node;
 	}

@@ -119,7 +119,8 @@ export function compileExpression(text: string): CompileResult {
 	}
 	const references: ColumnReference[] = [];
 	collectReferences(tree, references);
-	const test = (row: Row, options: { maxWork?: number } = {}) => evaluateWithin(tree, row, { maxWork: options.maxWork, asCondition: true });
+	const test = (row: Row, options: { maxWork?: number } = {}) =>
+		evaluateWithin(tree, row, { maxWork: options.maxWork, asCondition: true });
 	return {
 		ok: true,
 		expression: {
@@ -144,12 +145,7 @@ export function compileExpression(text: string): CompileResult {
  * language (numeric-looking text compares as numbers, `"true"` equals `true`). Text operators are
  * case-sensitive; an absent value compares as empty.
  */
-export function matchesCondition(
-	row: Row,
-	column: string,
-	operator: FilterOperator,
-	value?: string | number | boolean | null
-): boolean {
+export function matchesCondition(row: Row, column: string, operator: FilterOperator, value?: string | number | boolean | null): boolean {
 	const cell = readColumn(row, column);
 	const other: Cell = value === undefined ? null : value;
 	switch (operator) {

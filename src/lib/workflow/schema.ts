@@ -10,10 +10,7 @@ import { Concurrency } from './params';
 export * from './params';
 export { BLOCK_TYPES, type BlockType, type ParamsOf } from './blocks';
 
-const BlockId = v.pipe(
-	v.string(),
-	v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'Block ids use letters, digits, _ and - (at most 64)')
-);
+const BlockId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'Block ids use letters, digits, _ and - (at most 64)'));
 
 function blockVariant<T extends string, P extends v.GenericSchema>(definition: { type: T; params: P }) {
 	return v.object({ id: BlockId, type: v.literal(definition.type), params: definition.params });
@@ -26,7 +23,10 @@ type VariantsOf<D extends readonly unknown[]> = {
 		: never;
 };
 
-export const BlockSchema = v.variant('type', BLOCK_DEFINITIONS.map((d) => blockVariant<string, v.GenericSchema>(d)) as unknown as VariantsOf<typeof BLOCK_DEFINITIONS>);
+export const BlockSchema = v.variant(
+	'type',
+	BLOCK_DEFINITIONS.map((d) => blockVariant<string, v.GenericSchema>(d)) as unknown as VariantsOf<typeof BLOCK_DEFINITIONS>
+);
 export type Block = v.InferOutput<typeof BlockSchema>;
 export type BlockOf<K extends Block['type']> = Extract<Block, { type: K }>;
 
@@ -37,10 +37,7 @@ export const WorkflowSchema = v.pipe(
 		name: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200)), 'Untitled workflow'),
 		blocks: v.pipe(v.array(BlockSchema), v.maxLength(MAX_BLOCKS, `At most ${MAX_BLOCKS} blocks`))
 	}),
-	v.check(
-		(w) => new Set(w.blocks.map((b) => b.id)).size === w.blocks.length,
-		'Block ids must be unique'
-	)
+	v.check((w) => new Set(w.blocks.map((b) => b.id)).size === w.blocks.length, 'Block ids must be unique')
 );
 export type Workflow = v.InferOutput<typeof WorkflowSchema>;
 /** A workflow as people write it (defaults not yet applied). */

@@ -19,7 +19,13 @@ async function json<T>(res: Response): Promise<T> {
 
 /** `POST /api/workflows`: a new workflow (empty, from an example name, or imported JSON). */
 export async function createWorkflow(base: string, body: { name?: string; from?: string | WorkflowInput } = {}): Promise<Created> {
-	return json(await fetch(`${base}/api/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+	return json(
+		await fetch(`${base}/api/workflows`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify(body)
+		})
+	);
 }
 
 /** The shared document as the server holds it. */
@@ -34,7 +40,9 @@ export async function jobRows(base: string, jobId: string, token: string): Promi
 	let columns: string[];
 	for (let offset = 0; ; offset += 1000) {
 		const page = await json<{ rows: Row[]; total: number; columns: string[] }>(
-			await fetch(`${base}/api/workflows/jobs/${jobId}/rows?offset=${offset}&limit=1000`, { headers: { authorization: `Bearer ${token}` } })
+			await fetch(`${base}/api/workflows/jobs/${jobId}/rows?offset=${offset}&limit=1000`, {
+				headers: { authorization: `Bearer ${token}` }
+			})
 		);
 		columns = page.columns;
 		rows.push(...page.rows);

@@ -123,7 +123,12 @@ function universityFor(rng: Rng, country: string): University {
 	const local = UNIVERSITIES.filter((u) => u.country === country);
 	if (local.length > 0 && rng() < 0.7) return pick(rng, local);
 	const us = UNIVERSITIES.filter((u) => u.country === US);
-	return rng() < 0.6 ? pick(rng, us) : pick(rng, UNIVERSITIES.filter((u) => u.country !== US));
+	return rng() < 0.6
+		? pick(rng, us)
+		: pick(
+				rng,
+				UNIVERSITIES.filter((u) => u.country !== US)
+			);
 }
 
 /** Seniority and department of a title the caller gave. */

@@ -66,7 +66,10 @@ export const PLACES: readonly Place[] = [
 
 /** Words that name a country in free-text locations, mapped to the country. */
 export const COUNTRY_WORDS: ReadonlyArray<[RegExp, string]> = [
-	[/\b(usa|u\.s\.a?|united states|america|california|new york|texas|san francisco|seattle|boston|austin|chicago)\b|,\s*(ca|ny|tx|wa|ma|il|co|ga|pa|nc|fl)\b/i, US],
+	[
+		/\b(usa|u\.s\.a?|united states|america|california|new york|texas|san francisco|seattle|boston|austin|chicago)\b|,\s*(ca|ny|tx|wa|ma|il|co|ga|pa|nc|fl)\b/i,
+		US
+	],
 	[/\b(uk|united kingdom|england|london|scotland)\b/i, 'United Kingdom'],
 	[/\b(canada|toronto|vancouver|montreal|waterloo)\b/i, 'Canada'],
 	[/\b(germany|berlin|munich|hamburg)\b/i, 'Germany'],
@@ -82,14 +85,57 @@ export const COUNTRY_WORDS: ReadonlyArray<[RegExp, string]> = [
 ];
 
 export const FIRST_NAMES = [
-	'Ada', 'Grace', 'Alan', 'Priya', 'Wei', 'Sofia', 'Mateo', 'Amara', 'Lars', 'Yuki', 'Omar', 'Chloe',
-	'Daniel', 'Fatima', 'Noah', 'Ines', 'Ravi', 'Elena', 'Kwame', 'Hannah', 'Diego', 'Mei', 'Lukas', 'Aisha'
+	'Ada',
+	'Grace',
+	'Alan',
+	'Priya',
+	'Wei',
+	'Sofia',
+	'Mateo',
+	'Amara',
+	'Lars',
+	'Yuki',
+	'Omar',
+	'Chloe',
+	'Daniel',
+	'Fatima',
+	'Noah',
+	'Ines',
+	'Ravi',
+	'Elena',
+	'Kwame',
+	'Hannah',
+	'Diego',
+	'Mei',
+	'Lukas',
+	'Aisha'
 ] as const;
 
 export const LAST_NAMES = [
-	'Lovelace', 'Hopper', 'Turing', 'Sharma', 'Zhang', 'Rossi', 'Garcia', 'Okafor', 'Nilsson', 'Tanaka',
-	'Haddad', 'Martin', 'Cohen', 'Rahman', 'Miller', 'Costa', 'Iyer', 'Petrova', 'Mensah', 'Schmidt',
-	'Lopez', 'Chen', 'Weber', 'Khan'
+	'Lovelace',
+	'Hopper',
+	'Turing',
+	'Sharma',
+	'Zhang',
+	'Rossi',
+	'Garcia',
+	'Okafor',
+	'Nilsson',
+	'Tanaka',
+	'Haddad',
+	'Martin',
+	'Cohen',
+	'Rahman',
+	'Miller',
+	'Costa',
+	'Iyer',
+	'Petrova',
+	'Mensah',
+	'Schmidt',
+	'Lopez',
+	'Chen',
+	'Weber',
+	'Khan'
 ] as const;
 
 export type Seniority = 'Entry' | 'Mid' | 'Senior' | 'Manager' | 'Director' | 'VP' | 'C-Level' | 'Founder';
@@ -126,33 +172,89 @@ export const TITLES: readonly TitleEntry[] = [
 export const DEGREES = ['BSc', 'BA', 'BEng', 'BS', 'MSc', 'MBA', 'PhD'] as const;
 
 export const MAJORS = [
-	'Computer Science', 'Economics', 'Mechanical Engineering', 'Mathematics', 'Business Administration',
-	'Physics', 'Psychology', 'Electrical Engineering', 'Statistics', 'Marketing', 'Philosophy'
+	'Computer Science',
+	'Economics',
+	'Mechanical Engineering',
+	'Mathematics',
+	'Business Administration',
+	'Physics',
+	'Psychology',
+	'Electrical Engineering',
+	'Statistics',
+	'Marketing',
+	'Philosophy'
 ] as const;
 
 export const SKILLS = [
-	'Python', 'TypeScript', 'Go', 'SQL', 'Kubernetes', 'Machine Learning', 'B2B Sales', 'Negotiation',
-	'Product Strategy', 'Growth Marketing', 'Data Analysis', 'Public Speaking', 'Leadership', 'Salesforce',
-	'Figma', 'AWS', 'Financial Modeling', 'Recruiting'
+	'Python',
+	'TypeScript',
+	'Go',
+	'SQL',
+	'Kubernetes',
+	'Machine Learning',
+	'B2B Sales',
+	'Negotiation',
+	'Product Strategy',
+	'Growth Marketing',
+	'Data Analysis',
+	'Public Speaking',
+	'Leadership',
+	'Salesforce',
+	'Figma',
+	'AWS',
+	'Financial Modeling',
+	'Recruiting'
 ] as const;
 
 export const LANGUAGES = ['English', 'Spanish', 'French', 'German', 'Mandarin', 'Hindi', 'Portuguese', 'Hebrew', 'Japanese'] as const;
 
 export const COMPANY_WORDS = [
-	'Northwind', 'Bluepeak', 'Lumen', 'Quanta', 'Brightline', 'Cobalt', 'Evergreen', 'Helix', 'Ironclad',
-	'Meridian', 'Nimbus', 'Orbital', 'Pinnacle', 'Redwood', 'Summit', 'Vertex'
+	'Northwind',
+	'Bluepeak',
+	'Lumen',
+	'Quanta',
+	'Brightline',
+	'Cobalt',
+	'Evergreen',
+	'Helix',
+	'Ironclad',
+	'Meridian',
+	'Nimbus',
+	'Orbital',
+	'Pinnacle',
+	'Redwood',
+	'Summit',
+	'Vertex'
 ] as const;
 
 export const COMPANY_SUFFIXES = ['Labs', 'Systems', 'Analytics', 'Software', 'Health', 'Robotics', 'AI', 'Logistics'] as const;
 
 export const INDUSTRIES = [
-	'Software', 'Financial Services', 'Healthcare', 'E-commerce', 'Artificial Intelligence', 'Logistics',
-	'Cybersecurity', 'Education', 'Marketing Technology', 'Manufacturing'
+	'Software',
+	'Financial Services',
+	'Healthcare',
+	'E-commerce',
+	'Artificial Intelligence',
+	'Logistics',
+	'Cybersecurity',
+	'Education',
+	'Marketing Technology',
+	'Manufacturing'
 ] as const;
 
 export const TECHNOLOGIES = [
-	'React', 'Node.js', 'PostgreSQL', 'AWS', 'Google Cloud', 'Snowflake', 'HubSpot', 'Salesforce', 'Stripe',
-	'Kubernetes', 'Python', 'Segment'
+	'React',
+	'Node.js',
+	'PostgreSQL',
+	'AWS',
+	'Google Cloud',
+	'Snowflake',
+	'HubSpot',
+	'Salesforce',
+	'Stripe',
+	'Kubernetes',
+	'Python',
+	'Segment'
 ] as const;
 
 /** Neutral phrases for struct fields the simulator has no heuristic for. */

@@ -61,7 +61,12 @@ export function fieldSpecs(struct: Record<string, unknown> | null | undefined): 
 }
 
 /** One value per field, stable per (seed, subject key, field name). */
-export function fillStruct<S>(specs: readonly FieldSpec[], subject: Subject<S>, seed: number, subjectKey: unknown): Record<string, unknown> {
+export function fillStruct<S>(
+	specs: readonly FieldSpec[],
+	subject: Subject<S>,
+	seed: number,
+	subjectKey: unknown
+): Record<string, unknown> {
 	const out: Record<string, unknown> = {};
 	for (const spec of specs) {
 		const rng = rngFor(seed, 'field', subjectKey, spec.name);
@@ -115,7 +120,10 @@ function coerce(raw: unknown, type: FieldType | null, rng: Rng): unknown {
 			if (typeof raw === 'string') return raw;
 			if (typeof raw === 'boolean') return raw ? 'Yes' : 'No';
 			if (Array.isArray(raw)) return raw.map(String).join(', ');
-			if (raw && typeof raw === 'object') return Object.entries(raw).map(([k, val]) => `${k}: ${String(val)}`).join('; ');
+			if (raw && typeof raw === 'object')
+				return Object.entries(raw)
+					.map(([k, val]) => `${k}: ${String(val)}`)
+					.join('; ');
 			return String(raw);
 		case 'int':
 		case 'float': {

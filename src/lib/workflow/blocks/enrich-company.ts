@@ -137,7 +137,8 @@ function checkEnrichCompany(
 		if (params.lead_struct) report('.params.lead_struct', 'warning', 'Ignored: Find people is off');
 	} else {
 		const people = personFieldsOf(params);
-		if (people.length === 0) report('.params.lead_struct', 'error', 'Find people needs at least one person field (e.g. name: "Full name")');
+		if (people.length === 0)
+			report('.params.lead_struct', 'error', 'Find people needs at least one person field (e.g. name: "Full name")');
 		else if (!people.some((f) => ['name', 'full_name', 'linkedin', 'linkedin_url'].includes(f.toLowerCase()))) {
 			report(
 				'.params.lead_struct',
@@ -147,7 +148,11 @@ function checkEnrichCompany(
 		}
 		for (const field of people) {
 			if (fields.includes(field)) {
-				report(`.params.lead_struct.${field}`, 'warning', `"${field}" is also a company field: on person rows the person's value replaces the company's`);
+				report(
+					`.params.lead_struct.${field}`,
+					'warning',
+					`"${field}" is also a company field: on person rows the person's value replaces the company's`
+				);
 			}
 		}
 	}
@@ -155,7 +160,8 @@ function checkEnrichCompany(
 	if (params.company_columns) {
 		for (const key of COMPANY_KEYS) {
 			const column = params.company_columns[key];
-			if (column !== undefined && !columns.includes(column)) report(`.params.company_columns.${key}`, 'error', missing(column, columns));
+			if (column !== undefined && !columns.includes(column))
+				report(`.params.company_columns.${key}`, 'error', missing(column, columns));
 		}
 	} else if (Object.keys(findCompanyColumns(columns)).length === 0) {
 		report(
@@ -172,7 +178,11 @@ function checkEnrichCompany(
 	if (!params.find_people) return;
 	for (const field of personFieldsOf(params)) {
 		if (columns.includes(field) && !fields.includes(field)) {
-			report(`.params.lead_struct.${field}`, 'warning', `The column "${field}" already exists: on person rows it will hold the person's value`);
+			report(
+				`.params.lead_struct.${field}`,
+				'warning',
+				`The column "${field}" already exists: on person rows it will hold the person's value`
+			);
 		}
 	}
 }

@@ -13,10 +13,7 @@ export const FilterParams = v.pipe(
 		operator: v.optional(v.picklist(FILTER_OPERATORS)),
 		value: v.optional(v.union([v.pipe(v.string(), v.maxLength(MAX_TEXT)), v.number(), v.boolean()]))
 	}),
-	v.check(
-		(p) => (p.expression?.trim() ? true : Boolean(p.column && p.operator)),
-		'Give an expression, or a column and an operator'
-	)
+	v.check((p) => (p.expression?.trim() ? true : Boolean(p.column && p.operator)), 'Give an expression, or a column and an operator')
 );
 type Params = v.InferOutput<typeof FilterParams>;
 type Missing = (column: string, available: string[]) => string;

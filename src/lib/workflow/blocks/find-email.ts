@@ -27,16 +27,16 @@ export const findEmail = defineBlock({
 	icon: 'envelope',
 	params: FindEmailParams,
 	defaults: () => ({ mode: 'PROFESSIONAL' as const, only_missing: true }),
-	addedColumns: (p) => [
-		'email',
-		'email_status',
-		...(p.mode === 'PERSONAL' ? ['personal_email'] : []),
-		ERROR_COLUMN
-	],
+	addedColumns: (p) => ['email', 'email_status', ...(p.mode === 'PERSONAL' ? ['personal_email'] : []), ERROR_COLUMN],
 	rowKinds: () => ({ accepts: 'lead', produces: 'lead' }),
 	rowCount: 'same',
 	check: ({ columns, misfit, report, listColumns }) => {
-		if (columns && !misfit) checkPersonLookup(columns, { report, listColumns }, { label: 'Find Email', finds: 'emails', narrowers: ['company', 'domain', 'linkedin'] });
+		if (columns && !misfit)
+			checkPersonLookup(
+				columns,
+				{ report, listColumns },
+				{ label: 'Find Email', finds: 'emails', narrowers: ['company', 'domain', 'linkedin'] }
+			);
 	},
 	summary: (p) => {
 		const mode = p.mode === 'PERSONAL' ? 'Personal email' : 'Work email';

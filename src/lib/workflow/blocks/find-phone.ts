@@ -34,7 +34,12 @@ export const findPhone = defineBlock({
 	rowKinds: () => ({ accepts: 'lead', produces: 'lead' }),
 	rowCount: 'same',
 	check: ({ columns, misfit, report, listColumns }) => {
-		if (columns && !misfit) checkPersonLookup(columns, { report, listColumns }, { label: 'Find Phone', finds: 'numbers', narrowers: ['company', 'domain', 'email', 'linkedin'] });
+		if (columns && !misfit)
+			checkPersonLookup(
+				columns,
+				{ report, listColumns },
+				{ label: 'Find Phone', finds: 'numbers', narrowers: ['company', 'domain', 'email', 'linkedin'] }
+			);
 	},
 	summary: (p) => (p.only_missing === false ? 'Phone for every row' : 'Phone for rows without one'),
 	cost: {

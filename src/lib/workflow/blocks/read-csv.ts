@@ -63,4 +63,3 @@ export const readCsv = defineBlock({
 		return path ? (fileNames.get(path) ?? baseName(path)) : 'No file chosen';
 	}
 });
-

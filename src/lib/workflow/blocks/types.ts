@@ -28,12 +28,7 @@ export interface BlockRowKinds {
 export type RowCount = 'same' | 'fewer' | 'varies';
 
 /** A problem found by a block's check; `path` is relative to the block (e.g. `.params.struct`). */
-export type Report = (
-	path: string,
-	severity: 'error' | 'warning',
-	message: string,
-	extra?: { position?: number; length?: number }
-) => void;
+export type Report = (path: string, severity: 'error' | 'warning', message: string, extra?: { position?: number; length?: number }) => void;
 
 /** What the column-flow analysis lends a block's check. */
 export interface CheckContext<P> {

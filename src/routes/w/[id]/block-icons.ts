@@ -16,7 +16,11 @@ export const ICONS: Readonly<Record<string, BlockIconShape>> = {
 	},
 	funnel: { paths: ['M2.5 3h11l-4.25 5v4.5l-2.5 1.25V8z'], background: '#fefce8', color: '#a16207' },
 	person: {
-		paths: ['M5.5 5.5a2.5 2.5 0 1 0 5 0a2.5 2.5 0 1 0 -5 0', 'M3.5 13.5c.6-2.4 2.3-3.75 4.5-3.75s3.9 1.35 4.5 3.75', 'M13 1.5v3M11.5 3h3'],
+		paths: [
+			'M5.5 5.5a2.5 2.5 0 1 0 5 0a2.5 2.5 0 1 0 -5 0',
+			'M3.5 13.5c.6-2.4 2.3-3.75 4.5-3.75s3.9 1.35 4.5 3.75',
+			'M13 1.5v3M11.5 3h3'
+		],
 		background: 'var(--accent-soft)',
 		color: 'var(--accent)'
 	},
@@ -26,7 +30,10 @@ export const ICONS: Readonly<Record<string, BlockIconShape>> = {
 		color: '#6d28d9'
 	},
 	envelope: {
-		paths: ['M3.5 3.5h9a1.5 1.5 0 0 1 1.5 1.5v6a1.5 1.5 0 0 1-1.5 1.5h-9A1.5 1.5 0 0 1 2 11V5a1.5 1.5 0 0 1 1.5-1.5z', 'm2.5 4.5 5.5 4 5.5-4'],
+		paths: [
+			'M3.5 3.5h9a1.5 1.5 0 0 1 1.5 1.5v6a1.5 1.5 0 0 1-1.5 1.5h-9A1.5 1.5 0 0 1 2 11V5a1.5 1.5 0 0 1 1.5-1.5z',
+			'm2.5 4.5 5.5 4 5.5-4'
+		],
 		background: '#fdf2f8',
 		color: '#be185d'
 	},

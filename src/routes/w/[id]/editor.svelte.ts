@@ -6,7 +6,17 @@
 import { createContext } from 'svelte';
 import { SvelteMap, SvelteSet } from 'svelte/reactivity';
 import { ApiError } from '$lib/api/http';
-import { describeSource, getJob, getWorkflow, listJobs, type Access, type JobProgress, type JobSummary, type SourceReadParams, type UploadResult } from '$lib/api/endpoints';
+import {
+	describeSource,
+	getJob,
+	getWorkflow,
+	listJobs,
+	type Access,
+	type JobProgress,
+	type JobSummary,
+	type SourceReadParams,
+	type UploadResult
+} from '$lib/api/endpoints';
 import { CollabSession } from '$lib/collab/session.svelte';
 import { LiveFeed } from '$lib/live/live-feed.svelte';
 import { definitionOf } from '$lib/workflow/blocks';
@@ -62,9 +72,7 @@ export class Editor {
 	readonly collapsed = new SvelteSet<string>();
 
 	/** Column flow of the current document: inputs, outputs and problems of every block. */
-	analysis = $derived.by(() =>
-		analyzeColumns(this.session.workflow, { sourceColumns: (path) => this.#columnsOf(path) })
-	);
+	analysis = $derived.by(() => analyzeColumns(this.session.workflow, { sourceColumns: (path) => this.#columnsOf(path) }));
 
 	/**
 	 * Jobs the live feed does not carry (it is down, or the job is older than its snapshot), read
