@@ -49,6 +49,8 @@ export const ANSWER_SCHEMAS = {
 	RetryAnswer: answers.RetryAnswerSchema,
 	RowsPage: answers.RowsPageSchema,
 	CreatedWorkflow: answers.CreatedWorkflowSchema,
+	TemplateSummary: answers.TemplateSummarySchema,
+	Templates: answers.TemplatesAnswerSchema,
 	WorkflowDraft: answers.WorkflowDraftSchema,
 	WorkflowInfo: answers.WorkflowInfoSchema,
 	WebhookAnswer: answers.WebhookAnswerSchema
@@ -152,11 +154,21 @@ export const OPERATIONS: Operation[] = [
 		operationId: 'createWorkflow',
 		tag: 'Workflows',
 		auth: 'none',
-		summary: 'Create a shared workflow: empty, from an example, or from imported Workflow JSON',
+		summary: 'Create a shared workflow: empty, from a template or an example, or from imported Workflow JSON',
 		description: 'Answers the workflow’s edit and view links; each token is the only key to it (keep the edit one private).',
 		body: { json: ['CreateWorkflowRequest'], example: { name: 'US founders', from: 'basic' } },
 		answer: { status: 201, json: 'CreatedWorkflow', description: 'The new workflow and its links' },
-		errors: [...JSON_BODY_ERRORS, 429]
+		errors: [...JSON_BODY_ERRORS, 404, 429]
+	},
+	{
+		method: 'get',
+		path: '/api/workflows/templates',
+		operationId: 'listTemplates',
+		tag: 'Workflows',
+		auth: 'none',
+		summary: 'The template gallery: each template’s name, description, block chain and bundled sample size',
+		answer: { status: 200, json: 'Templates', description: 'Every template, simplest first' },
+		errors: []
 	},
 	{
 		method: 'get',

@@ -244,3 +244,19 @@ export const WorkflowInfoSchema = v.object({
 /** `POST /api/sixtyfour/webhook/{secret}`: what became of the delivery. */
 export const WebhookAnswerSchema = v.object({ outcome: v.picklist(['applied', 'duplicate', 'ignored']) });
 export type WebhookAnswer = v.InferOutput<typeof WebhookAnswerSchema>;
+
+/** One gallery card, as `GET /api/workflows/templates` answers it. */
+export const TemplateSummarySchema = v.object({
+	/** What `POST /api/workflows { template }` takes. */
+	id: v.string(),
+	name: v.string(),
+	description: v.string(),
+	/** The block chain, in order, with each block's display label. */
+	blocks: v.array(v.object({ type: v.string(), label: v.string() })),
+	/** The bundled sample the Read CSV block reads, and its data rows; null when it reads no sample. */
+	sample: v.nullable(v.object({ path: v.string(), rows: v.number() }))
+});
+export type TemplateSummary = v.InferOutput<typeof TemplateSummarySchema>;
+
+/** `GET /api/workflows/templates`: the gallery, simplest first. */
+export const TemplatesAnswerSchema = v.object({ templates: v.array(TemplateSummarySchema) });

@@ -1,7 +1,9 @@
 /**
  * Shared workflows as resources (mounted under `/api/workflows`):
- * - `POST /`            `{ name?, from? }` → a new workflow and its edit and view links. `from` is an
- *                       example name (`data/examples/<name>.json`) or a Workflow JSON to import.
+ * - `POST /`            `{ name?, from? | template? }` → a new workflow and its edit and view links. `from`
+ *                       is an example name (`data/examples/<name>.json`) or a Workflow JSON to import;
+ *                       `template` is a gallery template id (an unknown one is a 404).
+ * - `GET /templates`    the template gallery: each template's name, description, blocks and sample size.
  * - `GET /:id`          the document's current snapshot and what the token may do.
  * - `GET /:id/export`   the snapshot as a download that `from` re-imports as it is.
  * The document lives in the collaboration server; it is reached through the injected `docs`.
@@ -13,8 +15,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkflowSchema, type Workflow, type WorkflowInput } from '../../src/lib/workflow/schema';
 import { requireWorkflowAccess } from '../access';
+import { BUNDLED_SAMPLES_DIR } from '../files/csv-path';
 import { badRequest, HttpError, toIssues } from '../http-error';
 import type { WorkflowsRepo } from '../store/workflows-repo';
+import { GALLERY, listTemplates, loadTemplate, type TemplateOptions } from '../workflow-templates';
 import type { CreatedWorkflow } from './responses';
 import { jsonBody, MAX_ISSUES } from './validate';
 
@@ -31,6 +35,8 @@ export interface WorkflowRoutesOptions {
 	docs: WorkflowDocs;
 	/** Directory of the example workflows (`basic.json`, `filtered.json`…). */
 	examplesDir: string;
+	/** Directory of the bundled samples the templates read (default `data/samples`). */
+	samplesDir?: string;
 	/** Largest request body; the app has its own limit, this keeps the sub-app safe alone. */
 	maxBodyBytes?: number;
 }
@@ -41,7 +47,9 @@ const DEFAULT_NAME = 'Untitled workflow';
 /** `POST /` body: a name, and what to start from (an example name or a Workflow JSON to import). */
 export const CreateWorkflowBodySchema = v.strictObject({
 	name: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'The name is empty'), v.maxLength(200))),
-	from: v.optional(v.union([v.string(), v.record(v.string(), v.unknown())], 'Give an example name or a workflow object to import'))
+	from: v.optional(v.union([v.string(), v.record(v.string(), v.unknown())], 'Give an example name or a workflow object to import')),
+	/** A template id from `GET /templates`: the new workflow is a copy of it, reading its bundled sample. */
+	template: v.optional(v.pipe(v.string(), v.maxLength(64)))
 });
 
 /** The links people share: the page of the workflow with one of its tokens. */
@@ -53,6 +61,7 @@ export const workflowUrl = (id: string, token: string) => `/w/${id}?token=${toke
  */
 export function createWorkflowRoutes(options: WorkflowRoutesOptions) {
 	const { workflows, docs, examplesDir } = options;
+	const templates = { examplesDir, samplesDir: options.samplesDir ?? BUNDLED_SAMPLES_DIR };
 	const maxBodyBytes = options.maxBodyBytes ?? 2 * 1024 * 1024;
 	const limit = bodyLimit({
 		maxSize: maxBodyBytes,
@@ -64,7 +73,14 @@ export function createWorkflowRoutes(options: WorkflowRoutesOptions) {
 	return new Hono()
 		.post('/', limit, jsonBody(CreateWorkflowBodySchema), async (c) => {
 			const body = c.req.valid('json');
-			const source = await resolveSource(body.from, examplesDir);
+			if (body.template !== undefined && body.from !== undefined)
+				throw badRequest('Give either a template or a workflow to start from, not both', [
+					{ path: 'template', message: 'Not with from' }
+				]);
+			const source =
+				body.template !== undefined
+					? await templateWorkflow(body.template, templates)
+					: await resolveSource(body.from, examplesDir);
 			const workflow: Workflow = { ...source, name: body.name ?? (source.name || DEFAULT_NAME) };
 			const record = await workflows.create({ name: workflow.name });
 			try {
@@ -83,6 +99,7 @@ export function createWorkflowRoutes(options: WorkflowRoutesOptions) {
 			};
 			return c.json(created, 201);
 		})
+		.get('/templates', async (c) => c.json({ templates: await listTemplates(templates) }))
 		.get('/:id', requireWorkflowAccess({ workflows, level: 'view' }), async (c) => {
 			const record = c.var.workflow;
 			const access = c.var.access;
@@ -107,6 +124,13 @@ export function createWorkflowRoutes(options: WorkflowRoutesOptions) {
 			c.header('Cache-Control', 'no-store');
 			return c.body(`${JSON.stringify(workflow, null, 2)}\n`);
 		});
+}
+
+/** The template's workflow, or a 404 that lists the templates there are. */
+async function templateWorkflow(id: string, options: TemplateOptions): Promise<Workflow> {
+	const found = await loadTemplate(id, options);
+	if (found) return found.workflow;
+	throw new HttpError(404, 'not_found', `There is no template "${id.slice(0, 64)}". Templates: ${GALLERY.join(', ')}.`);
 }
 
 /** The type the browser client infers requests and answers from (`import type` only). */

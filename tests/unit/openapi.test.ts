@@ -119,6 +119,7 @@ interface Call {
 const CALLS: Record<string, () => Call> = {
 	getStatus: () => ({ status: 200 }),
 	listBlocks: () => ({ status: 200 }),
+	listTemplates: () => ({ status: 200 }),
 	createWorkflow: () => ({ status: 201 }),
 	getWorkflow: () => ({ params: { id: shared.id }, token: shared.viewToken, status: 200 }),
 	exportWorkflow: () => ({ params: { id: shared.id }, token: shared.viewToken, status: 200 }),
