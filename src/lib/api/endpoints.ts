@@ -18,6 +18,8 @@ type Job = Workflows['jobs'][':id'];
 export type ServerStatus = InferResponseType<Api['status']['$get']>;
 /** What `POST /api/workflows` answers: the new workflow and its two capability links. */
 export type CreatedWorkflow = InferResponseType<Workflows['$post'], 201>;
+export type TemplatesAnswer = InferResponseType<Workflows['templates']['$get']>;
+export type TemplateSummary = TemplatesAnswer['templates'][number];
 export type WorkflowInfo = InferResponseType<Workflows[':id']['$get']>;
 export type Access = WorkflowInfo['access'];
 /** A file a read_csv block reads, described (`GET /api/workflows/source`; an upload answers more). */
@@ -43,9 +45,14 @@ export function tokenOfLink(url: string | undefined): string | null {
 	}
 }
 
-/** Creates a workflow: empty, from an example name (`basic`, `filtered`) or from imported JSON. */
-export function createWorkflow(input: { name?: string; from?: string | WorkflowInput }): Promise<CreatedWorkflow> {
+/** Creates a workflow: empty, from a gallery template, an example name (`basic`, `filtered`) or imported JSON. */
+export function createWorkflow(input: { name?: string; from?: string | WorkflowInput; template?: string }): Promise<CreatedWorkflow> {
 	return requestJson('/api/workflows', { method: 'POST', body: input });
+}
+
+/** The template gallery of the home page. */
+export function listTemplates(signal?: AbortSignal): Promise<TemplatesAnswer> {
+	return requestJson('/api/workflows/templates', { signal });
 }
 
 /** The current snapshot of a workflow and what this token may do with it. */
