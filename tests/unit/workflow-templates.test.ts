@@ -67,27 +67,40 @@ describe('GET /api/workflows/templates', () => {
 });
 
 describe('each template', () => {
-	it.each(Object.keys(EXPECTED_CHAINS))('%s passes the column-flow analysis over its sample with no problem', async (id) => {
-		const template = templates.find((x) => x.id === id)!;
-		const res = await post({ template: id });
-		expect(res.status).toBe(201);
-		const created = (await res.json()) as { id: string; name: string; edit_url: string; edit_token: string };
-		expect(created.name).toBe(template.name);
-		expect(created.edit_url).toBe(`/w/${created.id}?token=${created.edit_token}`);
+	it.each(Object.keys(EXPECTED_CHAINS))(
+		'%s opens as a shared workflow on its sample, with no column-flow problem, and estimates',
+		async (id) => {
+			const template = templates.find((x) => x.id === id)!;
+			const res = await post({ template: id });
+			expect(res.status).toBe(201);
+			const created = (await res.json()) as { id: string; name: string; edit_url: string; edit_token: string };
+			expect(created.name).toBe(template.name);
+			expect(created.edit_url).toBe(`/w/${created.id}?token=${created.edit_token}`);
 
-		// The new shared workflow is the template, its Read CSV on the bundled sample.
-		const info = await t.app.request(`/api/workflows/${created.id}`, { headers: bearer(created.edit_token) });
-		expect(info.status).toBe(200);
-		const workflow = v.parse(WorkflowSchema, ((await info.json()) as { workflow: unknown }).workflow);
-		expect(workflow.blocks.map((b) => b.type)).toEqual(EXPECTED_CHAINS[id]);
-		const read = workflow.blocks[0];
-		if (read?.type !== 'read_csv') throw new Error('the first block is not Read CSV');
-		expect(read.params.path).toBe(template.sample!.path);
+			// The new shared workflow is the template, its Read CSV on the bundled sample.
+			const info = await t.app.request(`/api/workflows/${created.id}`, { headers: bearer(created.edit_token) });
+			expect(info.status).toBe(200);
+			const workflow = v.parse(WorkflowSchema, ((await info.json()) as { workflow: unknown }).workflow);
+			expect(workflow.blocks.map((b) => b.type)).toEqual(EXPECTED_CHAINS[id]);
+			const read = workflow.blocks[0];
+			if (read?.type !== 'read_csv') throw new Error('the first block is not Read CSV');
+			expect(read.params.path).toBe(template.sample!.path);
 
-		const { columns: header } = await readCsvHeader(join(DATA, read.params.path));
-		const flow = analyzeColumns(workflow, { sourceColumns: () => header });
-		expect(flow.problems).toEqual([]);
-	});
+			const { columns: header } = await readCsvHeader(join(DATA, read.params.path));
+			const flow = analyzeColumns(workflow, { sourceColumns: () => header });
+			expect(flow.problems).toEqual([]);
+
+			// The server accepts it as it is for a run: the estimate reads the bundled sample.
+			const estimate = await t.app.request('/api/workflows/estimate', {
+				method: 'POST',
+				headers: { 'content-type': 'application/json', ...bearer(created.edit_token) },
+				body: JSON.stringify({ workflow_id: created.id })
+			});
+			const answer = await estimate.text();
+			expect(estimate.status, answer).toBe(200);
+			expect((JSON.parse(answer) as { input_rows: number }).input_rows).toBe(template.sample!.rows);
+		}
+	);
 
 	it('the clean template drops exactly the sample rows without a name or a company', async () => {
 		const file: unknown = JSON.parse(await readFile(join(DATA, 'examples', 'clean.json'), 'utf8'));
