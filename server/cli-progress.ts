@@ -36,7 +36,8 @@ export function formatBlockLine(block: BlockProgress, type: BlockType): string {
 export function requestsPerRow(block: BlockProgress): number | null {
 	if (!BLOCKS[block.block_type].usesApi) return null;
 	const rows = rowsAnswered(block);
-	return rows > 0 && block.calls > 0 ? block.calls / rows : null;
+	const requests = block.requests ?? block.calls;
+	return rows > 0 && requests > 0 ? requests / rows : null;
 }
 
 /** Returns a draw function; `force` draws even when throttled (the final state). */

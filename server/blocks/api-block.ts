@@ -86,7 +86,7 @@ export function flatMapApiRows(rows: RowStream, ctx: BlockRunContext, options: A
 				return [withError(shapeRow(row, options.columns), options.label, message)];
 			}
 		},
-		{ concurrency, signal: ctx.signal }
+		{ concurrency, signal: ctx.signal, counters: ctx.counters }
 	);
 }
 

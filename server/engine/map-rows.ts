@@ -25,6 +25,11 @@ export interface MapRowsOptions {
 	signal: AbortSignal;
 	/** Largest output batch. */
 	batchSize?: number;
+	/**
+	 * Live counts for progress: `inFlight` while a call runs, `answered` as soon as it settles —
+	 * in completion order, so progress moves while an early slow row still holds the output back.
+	 */
+	counters?: { answered: number; inFlight: number };
 }
 
 /** `fn` gets the row, its index in this stream, and a signal aborted when the stream is abandoned. */
@@ -58,7 +63,7 @@ export function mapRows(source: RowStream, fn: RowMapper, options: MapRowsOption
  * @example flatMapRows(companies, async (company) => peopleAt(company), { concurrency: 8, signal })
  */
 export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options: MapRowsOptions): RowStream {
-	const { signal, batchSize = 256 } = options;
+	const { signal, batchSize = 256, counters } = options;
 	const concurrency = Math.max(1, Math.floor(options.concurrency));
 	const maxWindow = Math.max(concurrency, Math.floor(options.window ?? concurrency * 4));
 	/** Calls of `fn` not yet settled. */
@@ -84,6 +89,7 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 	const start = (row: Row) => {
 		const slot: Slot = { settled: false, failed: false, taken: 0 };
 		running++;
+		if (counters) counters.inFlight++;
 		let call: Promise<Row[]>;
 		try {
 			call = fn(row, nextIndex++, inner.signal);
@@ -94,6 +100,10 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 			(value) => {
 				slot.settled = true;
 				running--;
+				if (counters) {
+					counters.inFlight--;
+					counters.answered++;
+				}
 				if (Array.isArray(value)) slot.value = value;
 				else {
 					slot.failed = true;
@@ -105,6 +115,7 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 			(error: unknown) => {
 				slot.settled = true;
 				running--;
+				if (counters) counters.inFlight--;
 				slot.failed = true;
 				slot.error = error;
 				failure ??= { error };

@@ -13,10 +13,29 @@ export const PREVIEW_ROWS = 20;
  * glance at the rows. The rows themselves are never clipped.
  */
 export const PREVIEW_CELL_CHARS = 1_000;
-const RATE_WINDOW_MS = 5_000;
+/** Sliding window of the shown rows/s. */
+const RATE_WINDOW_MS = 10_000;
+/** Time constant of the rate the ETA is computed from. */
+const RATE_SMOOTHING_MS = 10_000;
+/** An ETA is shown once this many rows are done, or `ETA_MIN_MS` have passed with some done. */
+const ETA_MIN_ANSWERS = 20;
+const ETA_MIN_MS = 5_000;
 
 export function createCounters(): BlockCounters {
-	return { rowsIn: 0, rowsOut: 0, errors: 0, skipped: 0, calls: 0, cached: 0, costCents: 0, waiting: 0, total: null };
+	return {
+		rowsIn: 0,
+		rowsOut: 0,
+		errors: 0,
+		skipped: 0,
+		calls: 0,
+		requests: 0,
+		answered: 0,
+		inFlight: 0,
+		cached: 0,
+		costCents: 0,
+		waiting: 0,
+		total: null
+	};
 }
 
 export class BlockTracker {
@@ -29,6 +48,11 @@ export class BlockTracker {
 	/** (time, rowsIn) samples for a moving rows/s. */
 	#samples: [number, number][] = [];
 	#lastSignature = '';
+	/** Exponentially smoothed rows/s, for the ETA (null: no rate seen yet). */
+	#smoothed: number | null = null;
+	#smoothedAt: number | null = null;
+	/** The last ETA shown, and when. */
+	#lastEta: [number, number] | null = null;
 
 	constructor(
 		readonly blockId: string,
@@ -58,26 +82,26 @@ export class BlockTracker {
 	/** True when something a watcher would see changed since the last call. */
 	changed(): boolean {
 		const c = this.counters;
-		const signature = `${this.status}|${c.rowsIn}|${c.rowsOut}|${c.errors}|${c.calls}|${c.cached}|${c.waiting}|${c.total}|${this.rateLimit()}`;
+		const signature = `${this.status}|${c.rowsIn}|${c.rowsOut}|${c.answered}|${c.inFlight}|${c.errors}|${c.calls}|${c.requests}|${c.cached}|${c.waiting}|${c.total}|${this.rateLimit()}`;
 		if (signature === this.#lastSignature) return false;
 		this.#lastSignature = signature;
 		return true;
 	}
 
 	/**
-	 * Rows this block has finished. Rows enter an API block at once and then wait for answers, so
-	 * there a row is done when it leaves (both are 1:1); elsewhere, when it has entered.
+	 * Rows this block has finished. An API block's rows enter at once and then wait for answers,
+	 * which complete out of order: a row is done when its answer is back, not when the ordered
+	 * output lets it leave. Elsewhere a row is done when it has entered.
 	 */
 	#done(): number {
-		const definition = BLOCKS[this.blockType];
-		const oneToOneApi = definition.usesApi && definition.rowCount === 'same';
-		return oneToOneApi ? this.counters.rowsOut : this.counters.rowsIn;
+		return BLOCKS[this.blockType].usesApi ? this.counters.answered : this.counters.rowsIn;
 	}
 
 	snapshot(now = Date.now()): BlockProgress {
 		const c = this.counters;
-		const rate = this.#rate(now);
-		const remaining = c.total !== null ? Math.max(0, c.total - this.#done()) : null;
+		const done = this.#done();
+		const rate = this.#rate(now, done);
+		const remaining = c.total !== null ? Math.max(0, c.total - done) : null;
 		const finished = this.finishedAt !== null;
 		return {
 			block_id: this.blockId,
@@ -85,35 +109,70 @@ export class BlockTracker {
 			status: this.status,
 			rows_in: c.rowsIn,
 			rows_out: c.rowsOut,
+			answered: done,
+			in_flight: c.inFlight,
 			errors: c.errors,
 			skipped: c.skipped,
 			calls: c.calls,
+			requests: c.requests,
 			cached: c.cached,
 			cost_cents: Math.round(c.costCents * 100) / 100,
 			waiting: c.waiting,
 			total: c.total,
 			rate_limit_per_min: this.rateLimit(),
 			rows_per_s: Math.round(rate * 10) / 10,
-			eta_s: finished ? 0 : remaining !== null && rate > 0 ? Math.ceil(remaining / rate) : null,
+			eta_s: finished ? 0 : this.#eta(now, done, remaining),
 			duration_ms: this.startedAt === null ? 0 : (this.finishedAt ?? now) - this.startedAt,
 			preview: this.preview,
 			columns: this.columns
 		};
 	}
 
-	#rate(now: number): number {
-		const rowsIn = this.#done();
-		const latest: [number, number] = [now, rowsIn];
+	/** Done rows/s: over the last `RATE_WINDOW_MS` while running, the whole run's average once finished. */
+	#rate(now: number, done: number): number {
+		if (this.finishedAt !== null && this.startedAt !== null) {
+			const seconds = (this.finishedAt - this.startedAt) / 1000;
+			return seconds > 0 ? done / seconds : 0;
+		}
+		const latest: [number, number] = [now, done];
 		this.#samples.push(latest);
 		// The list always holds `latest`, so `?? latest` never applies: it only tells the types.
 		while (this.#samples.length > 2 && now - (this.#samples[0] ?? latest)[0] > RATE_WINDOW_MS) this.#samples.shift();
-		if (this.finishedAt !== null && this.startedAt !== null) {
-			const seconds = (this.finishedAt - this.startedAt) / 1000;
-			return seconds > 0 ? rowsIn / seconds : 0;
-		}
 		const [t0, r0] = this.#samples[0] ?? latest;
 		const seconds = (now - t0) / 1000;
-		return seconds > 0.2 ? (rowsIn - r0) / seconds : 0;
+		const windowRate = seconds > 0.2 ? (done - r0) / seconds : 0;
+		// Smoothed for the ETA: a burst of answers (or a pause) moves it gradually.
+		const dt = this.#smoothedAt === null ? 0 : now - this.#smoothedAt;
+		if (this.#smoothed === null) {
+			if (windowRate > 0) this.#smoothed = windowRate;
+		} else if (dt > 0) this.#smoothed += (windowRate - this.#smoothed) * (1 - Math.exp(-dt / RATE_SMOOTHING_MS));
+		this.#smoothedAt = now;
+		return windowRate;
+	}
+
+	/**
+	 * Seconds left, or null while unknown: until `ETA_MIN_ANSWERS` rows are done or `ETA_MIN_MS` have
+	 * passed with some done, a rate says little. Then it changes at most ×2 per second from where the
+	 * last estimate, counted down, would be — it never jumps by orders of magnitude.
+	 */
+	#eta(now: number, done: number, remaining: number | null): number | null {
+		if (remaining === null || this.startedAt === null) return null;
+		if (remaining === 0) return 0;
+		const elapsed = now - this.startedAt;
+		const meaningful = done >= ETA_MIN_ANSWERS || (done > 0 && elapsed >= ETA_MIN_MS);
+		const rate = this.#smoothed;
+		if (!meaningful || rate === null || rate <= 0) return this.#lastEta?.[1] ?? null;
+		let eta = remaining / rate;
+		if (this.#lastEta) {
+			const [at, previous] = this.#lastEta;
+			const dt = Math.max(0, now - at);
+			const projected = Math.max(1, previous - dt / 1000);
+			const factor = 2 ** (dt / 1000);
+			eta = Math.min(projected * factor, Math.max(projected / factor, eta));
+		}
+		const rounded = Math.ceil(eta);
+		this.#lastEta = [now, rounded];
+		return rounded;
 	}
 }
 

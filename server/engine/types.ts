@@ -20,8 +20,14 @@ export interface BlockCounters {
 	errors: number;
 	/** Rows the block chose not to process (find_email only_missing, filtered out). */
 	skipped: number;
-	/** Requests sent to the API (polls included), answers served by the cache, cents charged. */
+	/** API calls made for rows (one per row answer the cache did not have), answers served by the cache, cents charged. */
 	calls: number;
+	/** HTTP requests sent for those calls: submits, polls and retries (≥ calls in async mode). */
+	requests: number;
+	/** Rows whose answer came back (success or row error), in whatever order they completed. */
+	answered: number;
+	/** Rows whose call is running now (bounded by the block's concurrency). */
+	inFlight: number;
 	cached: number;
 	costCents: number;
 	/** Requests delayed by the rate limiter or a 429 right now (for an honest "waiting" state). */

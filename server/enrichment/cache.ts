@@ -163,6 +163,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 			figures.misses++;
 			const controller = new AbortController();
 			const meter = new RelayMeter(call.meter);
+			meter.calls++; // one API call for this answer, however many requests (polls, retries) it takes
 			const flight: Flight = { promise: Promise.resolve(), controller, meter, callers: [] };
 			flight.promise = (async () => {
 				try {

@@ -6,10 +6,11 @@
  */
 import type { CallMeter } from './types';
 
-/** Forwards deltas of calls, cached, costCents and waiting to `target`. */
+/** Forwards deltas of calls, requests, cached, costCents and waiting to `target`. */
 export class RelayMeter implements CallMeter {
 	#target: CallMeter | null;
 	#calls = 0;
+	#requests = 0;
 	#cached = 0;
 	#cost = 0;
 	#waiting = 0;
@@ -35,6 +36,13 @@ export class RelayMeter implements CallMeter {
 	set calls(value: number) {
 		if (this.#target) this.#target.calls += value - this.#calls;
 		this.#calls = value;
+	}
+	get requests(): number {
+		return this.#requests;
+	}
+	set requests(value: number) {
+		if (this.#target) this.#target.requests += value - this.#requests;
+		this.#requests = value;
 	}
 	get cached(): number {
 		return this.#cached;

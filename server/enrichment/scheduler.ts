@@ -50,8 +50,8 @@ export interface SchedulerOptions {
 /** Per-request settings; the scheduler-wide values apply where these are absent. */
 export interface ScheduleOptions {
 	signal?: AbortSignal;
-	/** `calls` counts every request sent; `waiting` is raised while this request is held back. */
-	meter?: Pick<CallMeter, 'calls' | 'waiting'>;
+	/** `requests` counts every request sent; `waiting` is raised while this request is held back. */
+	meter?: Pick<CallMeter, 'requests' | 'waiting'>;
 	timeoutMs?: number;
 	maxAttempts?: number;
 }
@@ -122,7 +122,7 @@ export interface Scheduler {
 	close(): void;
 }
 
-const NO_METER = { calls: 0, waiting: 0 };
+const NO_METER = { requests: 0, waiting: 0 };
 
 /** A scheduler of its own (tests, or a key that must not share limits). */
 export function createScheduler(options: SchedulerOptions): Scheduler {
@@ -219,12 +219,12 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 	async function send<T>(
 		attempt: (signal: AbortSignal) => Promise<T>,
 		signal: AbortSignal | undefined,
-		meter: { calls: number },
+		meter: { requests: number },
 		timeoutMs: number
 	): Promise<T> {
 		figures.inFlight++;
 		figures.sent++;
-		meter.calls++;
+		meter.requests++;
 		const controller = new AbortController();
 		let timedOut = false;
 		const timer = setTimeout(() => {

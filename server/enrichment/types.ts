@@ -15,8 +15,10 @@ import type {
 
 /** Accounting a block passes down; the service adds to it as requests happen. */
 export interface CallMeter {
-	/** HTTP requests sent (submits, polls, retries). */
+	/** API calls made: one per answer the cache did not have (what is billed), polls and retries not counted. */
 	calls: number;
+	/** HTTP requests sent for those calls: submits, polls, retries (≥ calls with async tasks). */
+	requests: number;
 	/** Answers served from the cache (or joined onto an identical in-flight request). */
 	cached: number;
 	costCents: number;

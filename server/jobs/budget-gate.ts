@@ -93,6 +93,12 @@ export function createBudgetGate(options: BudgetGateOptions): EnrichmentService 
 			set calls(value) {
 				target.calls = value;
 			},
+			get requests() {
+				return target.requests;
+			},
+			set requests(value) {
+				target.requests = value;
+			},
 			get cached() {
 				return target.cached;
 			},

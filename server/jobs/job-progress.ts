@@ -51,7 +51,13 @@ export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: s
 			? {
 					done: BLOCKS[current.block_type].rowCount === 'fewer' ? current.rows_in : current.rows_out,
 					total: current.total,
-					errors: current.errors
+					errors: current.errors,
+					// Snapshots stored by an older server lack these: null, not absent.
+					answered: current.answered ?? null,
+					in_flight: current.in_flight ?? null,
+					requests: current.requests ?? null,
+					rows_per_s: current.rows_per_s ?? null,
+					eta_s: current.eta_s ?? null
 				}
 			: null,
 		output_path: publicPath(dataDir, job.outputPath),

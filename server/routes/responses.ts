@@ -153,8 +153,22 @@ export const JobSummarySchema = v.object({
 	job_id: v.string(),
 	status: JobStatusSchema,
 	current_block: v.nullable(v.string()),
-	/** Rows the current block has finished, out of the rows it will get. */
-	current_block_progress: v.nullable(v.object({ done: Count, total: v.nullable(Count), errors: Count })),
+	/**
+	 * Rows the current block has finished (left its ordered output), out of the rows it will get;
+	 * `answered`/`in_flight`/`requests`/`rows_per_s`/`eta_s` as in `results[]` (null while unknown).
+	 */
+	current_block_progress: v.nullable(
+		v.object({
+			done: Count,
+			total: v.nullable(Count),
+			errors: Count,
+			answered: BlockProgressSchema.entries.answered,
+			in_flight: BlockProgressSchema.entries.in_flight,
+			requests: BlockProgressSchema.entries.requests,
+			rows_per_s: v.optional(v.nullable(v.pipe(v.number(), v.finite(), v.minValue(0))), null),
+			eta_s: BlockProgressSchema.entries.eta_s
+		})
+	),
 	/** The save_csv file, relative to the data directory. */
 	output_path: v.nullable(v.string()),
 	error: v.nullable(v.string()),

@@ -17,6 +17,15 @@ export interface JobTotals {
 	percent: number | null;
 	/** Rows per second of the slowest running block (0 when none runs). */
 	rowsPerSecond: number;
+	/** Once nothing runs: the slowest API block's (else the last block's) average rows/s over its run. */
+	averageRowsPerSecond: number;
+	/** The longest block's running time so far, in seconds (blocks stream, so about the job's). */
+	elapsedSeconds: number;
+	/** Rows the API blocks have answered (in any order) and have in flight now. */
+	answered: number;
+	inFlight: number;
+	/** HTTP requests the API blocks sent (submits, polls, retries); `calls` counts answers paid for. */
+	requests: number;
 	/** Seconds until the slowest running block is done (null when unknown). */
 	etaSeconds: number | null;
 	/** Rows out of the last block (the job's output so far). */
@@ -45,26 +54,46 @@ export function withKnownTotals(blocks: readonly LiveBlockProgress[]): LiveBlock
 
 export { rowsDone };
 
+/**
+ * Rows a block has finished. An API block reports `answered` (answers back, in any order): its
+ * output waits for the slowest earlier row, so rows out would sit at 0 and then jump. An older
+ * server (null) falls back to rows out.
+ */
+export function blockDone(b: LiveBlockProgress): number {
+	return BLOCKS[b.block_type].usesApi && b.answered != null ? b.answered : rowsDone(b);
+}
+
+/** Average rows/s over the block's whole run so far. */
+function averageSpeed(b: LiveBlockProgress): number {
+	const seconds = b.duration_ms / 1000;
+	return seconds > 0 ? blockDone(b) / seconds : 0;
+}
+
+/** True when the server measures speed and ETA itself (it reports `answered`). */
+const measuredByServer = (b: LiveBlockProgress) => b.answered != null;
+
 /** Share of a block's work done (0–1), null when its total is unknown. */
 export function blockFraction(b: LiveBlockProgress): number | null {
 	if (b.status === 'completed') return 1;
 	if (b.status === 'pending') return 0;
 	if (b.total === null || b.total <= 0) return b.total === 0 ? 1 : null;
-	return Math.max(0, Math.min(1, rowsDone(b) / b.total));
+	return Math.max(0, Math.min(1, blockDone(b) / b.total));
 }
 
 /**
- * Rows finished per second since the block started. Rows *entering* an API block arrive at once
- * and wait for answers, so speed and ETA are measured on rows done, not rows in.
+ * Rows finished per second. Rows *entering* an API block arrive at once and wait for answers, so
+ * speed and ETA are measured on rows done, not rows in. While running, the server's figure (answers
+ * over its last seconds); once finished, the average over the run.
  */
 export function blockSpeed(b: LiveBlockProgress): number {
-	const seconds = b.duration_ms / 1000;
-	return seconds > 0 ? rowsDone(b) / seconds : 0;
+	if (b.status === 'running' && measuredByServer(b)) return b.rows_per_s;
+	return averageSpeed(b);
 }
 
-/** Seconds until the block is done at its speed so far (null when unknown). */
+/** Seconds until the block is done (null while unknown: the server's smoothed ETA when it reports one). */
 export function blockEta(b: LiveBlockProgress): number | null {
 	if (b.status === 'completed') return 0;
+	if (measuredByServer(b)) return b.eta_s;
 	const speed = blockSpeed(b);
 	if (b.total === null || speed <= 0) return null;
 	return Math.max(0, (b.total - rowsDone(b)) / speed);
@@ -85,10 +114,23 @@ export function jobTotals(reported: readonly LiveBlockProgress[]): JobTotals {
 	let apiCalls = 0;
 	let apiRows = 0;
 	let rateLimitPerMin: number | null = null;
+	let answered = 0;
+	let inFlight = 0;
+	let requests = 0;
+	let apiAverage = Infinity;
+	let elapsedMs = 0;
+	let apiSpeed = Infinity;
+	let etaUnknown = false;
 	for (const b of blocks) {
+		elapsedMs = Math.max(elapsedMs, b.duration_ms);
 		if (BLOCKS[b.block_type].usesApi) {
-			apiCalls += b.calls;
-			apiRows += rowsAnswered(b);
+			// Requests (polls included) when the server counts them apart; an older server's `calls` were requests.
+			apiCalls += b.requests ?? b.calls;
+			apiRows += b.answered ?? rowsAnswered(b);
+			answered += b.answered ?? rowsDone(b);
+			inFlight += b.in_flight ?? 0;
+			requests += b.requests ?? b.calls;
+			if (b.duration_ms > 0) apiAverage = Math.min(apiAverage, averageSpeed(b));
 			if (b.rate_limit_per_min != null) rateLimitPerMin = b.rate_limit_per_min;
 		}
 		calls += b.calls;
@@ -99,8 +141,13 @@ export function jobTotals(reported: readonly LiveBlockProgress[]): JobTotals {
 			running++;
 			waiting += b.waiting;
 			const speed = blockSpeed(b);
-			if (speed > 0) rowsPerSecond = Math.min(rowsPerSecond, speed);
 			const eta = blockEta(b);
+			if (BLOCKS[b.block_type].usesApi && measuredByServer(b)) {
+				// The API block is the bottleneck: its speed counts even at 0 (not Read CSV's instead),
+				// and the job's ETA is unknown while its is.
+				apiSpeed = Math.min(apiSpeed, speed);
+				if (eta === null) etaUnknown = true;
+			} else if (speed > 0) rowsPerSecond = Math.min(rowsPerSecond, speed);
 			if (eta !== null) etaSeconds = Math.max(etaSeconds ?? 0, eta);
 		}
 		const f = blockFraction(b);
@@ -115,8 +162,13 @@ export function jobTotals(reported: readonly LiveBlockProgress[]): JobTotals {
 		errors,
 		waiting,
 		percent,
-		rowsPerSecond: running === 0 || rowsPerSecond === Infinity ? 0 : rowsPerSecond,
-		etaSeconds: running === 0 ? null : etaSeconds,
+		rowsPerSecond: running === 0 ? 0 : apiSpeed !== Infinity ? apiSpeed : rowsPerSecond === Infinity ? 0 : rowsPerSecond,
+		etaSeconds: running === 0 || etaUnknown ? null : etaSeconds,
+		averageRowsPerSecond: apiAverage !== Infinity ? apiAverage : blocks.at(-1) ? averageSpeed(blocks.at(-1)!) : 0,
+		elapsedSeconds: elapsedMs / 1000,
+		answered,
+		inFlight,
+		requests,
 		rowsOut: blocks.at(-1)?.rows_out ?? 0,
 		requestsPerRow: apiRows > 0 ? apiCalls / apiRows : null,
 		rateLimitPerMin

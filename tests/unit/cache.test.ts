@@ -7,7 +7,7 @@ import { openDatabase, type Db } from '../../server/store/db';
 /** Answers reach SQLite one turn of the event loop after they arrive (written behind, batched). */
 const writtenBehind = () => new Promise((resolve) => setImmediate(resolve));
 
-const meter = (): CallMeter => ({ calls: 0, cached: 0, costCents: 0, waiting: 0 });
+const meter = (): CallMeter => ({ calls: 0, requests: 0, cached: 0, costCents: 0, waiting: 0 });
 const call = (m = meter(), signal = new AbortController().signal) => ({ signal, meter: m });
 const REQUEST = { lead: { name: 'Ada', company: 'AE' } };
 
@@ -22,7 +22,7 @@ function controlledMiss<T>(value: T, cost = 5) {
 	});
 	const miss = async (ctx: MissContext) => {
 		calls.push(ctx);
-		ctx.meter.calls++;
+		ctx.meter.requests++;
 		await gate;
 		ctx.meter.costCents += cost;
 		return { value, costCents: cost };
@@ -83,8 +83,8 @@ describe('getOrCall', () => {
 			email: 'ada@ae.example'
 		});
 		expect(calls).toHaveLength(1);
-		expect(m1).toEqual({ calls: 1, cached: 0, costCents: 5, waiting: 0 });
-		expect(m2).toEqual({ calls: 0, cached: 1, costCents: 0, waiting: 0 });
+		expect(m1).toEqual({ calls: 1, requests: 1, cached: 0, costCents: 5, waiting: 0 });
+		expect(m2).toEqual({ calls: 0, requests: 0, cached: 1, costCents: 0, waiting: 0 });
 		expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, joined: 0 });
 
 		const reopened = createResponseCache({ db });

@@ -58,7 +58,7 @@ function service(overrides: Partial<EnrichmentServiceOptions> = {}) {
 		...overrides
 	});
 }
-const meter = (): CallMeter => ({ calls: 0, cached: 0, costCents: 0, waiting: 0 });
+const meter = (): CallMeter => ({ calls: 0, requests: 0, cached: 0, costCents: 0, waiting: 0 });
 const call = (m = meter(), signal = new AbortController().signal) => ({ signal, meter: m });
 const paths = () => fake.requests.map((r) => `${r.method} ${r.path}`);
 
@@ -93,13 +93,13 @@ describe('enrichCompany through the service', () => {
 		expect(first.confidence_score).toBe(8);
 		expect(paths()).toEqual(['POST /enrich-company-async', 'GET /job-status/c1', 'GET /job-status/c1']);
 		expect(fake.requests[0].body).toEqual(COMPANY);
-		expect(m).toEqual({ calls: 3, cached: 0, costCents: 10, waiting: 0 });
+		expect(m).toEqual({ calls: 1, requests: 3, cached: 0, costCents: 10, waiting: 0 });
 
 		const again = meter();
 		const same = { ...COMPANY, target_company: { website: 'https://acme.example ', company_name: 'Acme', domain: '' } };
 		expect(await s.enrichCompany(same, call(again))).toEqual(first);
 		expect(fake.requests).toHaveLength(3);
-		expect(again).toEqual({ calls: 0, cached: 1, costCents: 0, waiting: 0 });
+		expect(again).toEqual({ calls: 0, requests: 0, cached: 1, costCents: 0, waiting: 0 });
 	});
 
 	it.each<[string, Partial<EnrichCompanyRequest>]>([

@@ -67,7 +67,7 @@ function inProcessFetch(handler: FakeHandler, requests: FakeRequest[]): typeof f
 async function until(condition: () => boolean): Promise<void> {
 	while (!condition()) await new Promise((r) => setTimeout(r, 1));
 }
-const meter = (): CallMeter => ({ calls: 0, cached: 0, costCents: 0, waiting: 0 });
+const meter = (): CallMeter => ({ calls: 0, requests: 0, cached: 0, costCents: 0, waiting: 0 });
 const call = (m = meter(), signal = new AbortController().signal) => ({ signal, meter: m });
 /** Answers from a list, one per request; the last one repeats. */
 const sequence =
@@ -85,7 +85,7 @@ describe('sync calls', () => {
 		expect(fake.requests).toHaveLength(1);
 		expect(fake.requests[0]).toMatchObject({ method: 'POST', path: '/enrich-lead', body: LEAD });
 		expect(fake.requests[0].headers['x-api-key']).toBe('sk-test');
-		expect(m).toEqual({ calls: 1, cached: 0, costCents: 7, waiting: 0 });
+		expect(m).toEqual({ calls: 0, requests: 1, cached: 0, costCents: 7, waiting: 0 });
 	});
 
 	it('accepts the sparse answer variant (only structured_data)', async () => {
@@ -162,7 +162,7 @@ describe('errors', () => {
 		expect(error).toMatchObject({ fatal, status });
 		expect((error as Error).message).toMatch(message);
 		expect(fake.requests).toHaveLength(sent);
-		expect(m.calls).toBe(sent);
+		expect(m.requests).toBe(sent);
 	});
 
 	it.each([
@@ -290,7 +290,7 @@ describe('async submit + poll', () => {
 				'GET /job-status/task-1'
 			]);
 			expect(fake.requests[1].headers['x-api-key']).toBe('sk-test');
-			expect(m).toMatchObject({ calls: 4, costCents: 5, waiting: 0 });
+			expect(m).toMatchObject({ requests: 4, costCents: 5, waiting: 0 });
 		}
 	);
 

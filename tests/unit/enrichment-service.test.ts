@@ -55,7 +55,7 @@ function service(overrides: Partial<EnrichmentServiceOptions> = {}) {
 		...overrides
 	});
 }
-const meter = (): CallMeter => ({ calls: 0, cached: 0, costCents: 0, waiting: 0 });
+const meter = (): CallMeter => ({ calls: 0, requests: 0, cached: 0, costCents: 0, waiting: 0 });
 const call = (m = meter(), signal = new AbortController().signal) => ({ signal, meter: m });
 const paths = () => fake.requests.map((r) => `${r.method} ${r.path}`);
 const pendingRows = () => db.prepare('SELECT task_id FROM pending_tasks').all();
@@ -69,14 +69,14 @@ describe('enrich-lead', () => {
 		expect(first.structured_data).toEqual({ title: 'Countess' });
 		expect(first).not.toHaveProperty('cost_cents');
 		expect(paths()).toEqual(['POST /enrich-lead-async', 'GET /job-status/t1', 'GET /job-status/t1']);
-		expect(m).toEqual({ calls: 3, cached: 0, costCents: 5, waiting: 0 });
+		expect(m).toEqual({ calls: 1, requests: 3, cached: 0, costCents: 5, waiting: 0 });
 		await writtenBehind();
 		expect(pendingRows()).toEqual([]);
 
 		const again = meter();
 		expect(await s.enrichLead({ ...LEAD, lead_info: { company: 'AE ', name: 'Ada Lovelace', email: '' } }, call(again))).toEqual(first);
 		expect(fake.requests).toHaveLength(3);
-		expect(again).toEqual({ calls: 0, cached: 1, costCents: 0, waiting: 0 });
+		expect(again).toEqual({ calls: 0, requests: 0, cached: 1, costCents: 0, waiting: 0 });
 		expect(s.stats().cache).toMatchObject({ hits: 1, misses: 1 });
 	});
 

@@ -102,7 +102,8 @@ describe('against the simulator', () => {
 		expect(bulk.rows).toEqual(single.rows);
 		const block = bulk.result.blocks[1];
 		expect(block).toMatchObject({
-			calls: stats.requests,
+			calls: ROWS,
+			requests: stats.requests,
 			errors: 0,
 			cost_cents: single.result.blocks[1].cost_cents
 		});

@@ -109,6 +109,9 @@ describe('a job through the API', () => {
 			expect(job.results[2]).toHaveProperty(key);
 		}
 		expect(job.results[2]).toMatchObject({ rows_in: 3, rows_out: 3, errors: 0, calls: 3 });
+		// Answers counted apart from rows out; a finished block keeps its average rows/s and no ETA left.
+		expect(job.results[2]).toMatchObject({ answered: 3, in_flight: 0, requests: 0, eta_s: 0 });
+		expect(job.results[2].rows_per_s).toEqual(expect.any(Number));
 		expect(job.sample_data[0]).toMatchObject({ name: 'Ada', title: 'Title of Ada' });
 	});
 
@@ -233,6 +236,19 @@ describe('POST /api/workflows/estimate', () => {
 });
 
 describe('queue, cancel and retry', () => {
+	it('reports the rows in flight and not yet answered for the current block, with no ETA yet', async () => {
+		gated.close();
+		const started = await json(await run([read(), enrich]));
+		await expect.poll(async () => (await getJob(started.job_id)).current_block_progress?.in_flight).toBe(3);
+		const job = await getJob(started.job_id);
+		expect(job.current_block).toBe('enrich');
+		expect(job.current_block_progress).toMatchObject({ done: 0, answered: 0, in_flight: 3, requests: 0, eta_s: null });
+		expect(job.results[1]).toMatchObject({ answered: 0, in_flight: 3, eta_s: null });
+		gated.open();
+		const done = await waitForJob(() => getJob(started.job_id));
+		expect(done.results[1]).toMatchObject({ answered: 3, in_flight: 0 });
+	});
+
 	it('runs one job at a time (MAX_CONCURRENT_JOBS=1): the next waits pending, and cancels cleanly', async () => {
 		gated.close();
 		const first = await json(await run([read(), enrich, save]));

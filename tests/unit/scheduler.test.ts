@@ -5,7 +5,7 @@ import { settledAtOnce } from '../helpers/settles';
 
 const FAST = { ratePerMinute: 600_000, burst: 1_000 };
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const meter = () => ({ calls: 0, waiting: 0 });
+const meter = () => ({ requests: 0, waiting: 0 });
 
 /**
  * Tests about *when* things happen run on Vitest's fake clock (setTimeout and performance.now): the
@@ -95,7 +95,7 @@ describe('token bucket', () => {
 		);
 		await runTimers();
 		await done;
-		expect(m).toEqual({ calls: 3, waiting: 0 });
+		expect(m).toEqual({ requests: 3, waiting: 0 });
 		expect(sent[2] - sent[0]).toBeGreaterThanOrEqual(2 * 10); // 100 req/s → ≥ 10 ms apart
 	});
 });
@@ -274,14 +274,14 @@ describe('cancellation', () => {
 		b.abort();
 		expect((await settledAtOnce(second)) as Error).toMatchObject({ name: 'AbortError' });
 		expect(s.stats().queued).toBe(0);
-		expect(mb).toEqual({ calls: 0, waiting: 0 });
+		expect(mb).toEqual({ requests: 0, waiting: 0 });
 
 		a.abort();
 		expect((await settledAtOnce(first)) as Error).toMatchObject({ name: 'AbortError' });
 		await elapse(5);
 		expect(started).toEqual(['a']);
 		expect(s.stats()).toMatchObject({ inFlight: 0, queued: 0, sent: 1 });
-		expect(ma).toEqual({ calls: 1, waiting: 0 });
+		expect(ma).toEqual({ requests: 1, waiting: 0 });
 	});
 
 	it('a request waiting for a rate-limit token aborts at once', async () => {

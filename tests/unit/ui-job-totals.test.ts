@@ -110,3 +110,60 @@ describe('withKnownTotals', () => {
 		expect(filled[1].total).toBe(7);
 	});
 });
+
+describe('with the server counting answers', () => {
+	it('moves on answers, shows the API block speed (not Read CSV’s) and no ETA while the server has none', () => {
+		const t = jobTotals([
+			block({
+				block_id: 'r',
+				block_type: 'read_csv',
+				status: 'running',
+				rows_in: 600,
+				rows_out: 600,
+				total: 1000,
+				duration_ms: 1000,
+				rows_per_s: 600
+			}),
+			block({
+				block_id: 'e',
+				status: 'running',
+				rows_in: 600,
+				rows_out: 0,
+				answered: 50,
+				in_flight: 64,
+				calls: 50,
+				requests: 180,
+				total: 1000,
+				rows_per_s: 0,
+				eta_s: null,
+				duration_ms: 1000
+			})
+		]);
+		expect(t).toMatchObject({ rowsPerSecond: 0, etaSeconds: null, answered: 50, inFlight: 64, requests: 180, calls: 50 });
+		expect(t.requestsPerRow).toBeCloseTo(3.6);
+		expect(t.percent).toBeCloseTo(((0.6 + 0.05) / 2) * 100);
+	});
+
+	it('takes the server’s rows/s and smoothed ETA while running', () => {
+		const b = block({ status: 'running', rows_out: 10, answered: 400, total: 1000, rows_per_s: 20, eta_s: 31, duration_ms: 60_000 });
+		expect(blockSpeed(b)).toBe(20);
+		expect(blockEta(b)).toBe(31);
+		expect(blockFraction(b)).toBe(0.4);
+	});
+
+	it('a finished run keeps its total time and average rows/s', () => {
+		const t = jobTotals([
+			block({
+				block_id: 'r',
+				block_type: 'read_csv',
+				status: 'completed',
+				rows_in: 100,
+				rows_out: 100,
+				total: 100,
+				duration_ms: 10_000
+			}),
+			block({ block_id: 'e', status: 'completed', rows_in: 100, rows_out: 100, answered: 100, total: 100, duration_ms: 20_000 })
+		]);
+		expect(t).toMatchObject({ rowsPerSecond: 0, averageRowsPerSecond: 5, elapsedSeconds: 20 });
+	});
+});

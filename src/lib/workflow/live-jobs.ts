@@ -24,9 +24,13 @@ export function pendingBlock(ref: Pick<LiveBlockProgress, 'block_id' | 'block_ty
 		status: 'pending',
 		rows_in: 0,
 		rows_out: 0,
+		// Unknown until the server reports (null is also what an older server's frames read as).
+		answered: null,
+		in_flight: null,
 		errors: 0,
 		skipped: 0,
 		calls: 0,
+		requests: null,
 		cached: 0,
 		cost_cents: 0,
 		waiting: 0,

@@ -50,7 +50,15 @@ export const BlockProgressSchema = v.object({
 	total: v.nullable(Count),
 	/** Requests/min the API key allows now, as learnt from the API's headers (null: no API block, or an older server). */
 	rate_limit_per_min: v.optional(v.nullable(NonNegative), null),
+	/** Rows whose answer came back, in any order (API blocks; else rows done). Null: an older server. */
+	answered: v.optional(v.nullable(Count), null),
+	/** Rows whose call is running now. */
+	in_flight: v.optional(v.nullable(Count), null),
+	/** HTTP requests sent (submits, polls, retries): ≥ calls when answers are polled for. */
+	requests: v.optional(v.nullable(Count), null),
+	/** Answered rows/s over the last seconds while running; the run's average once finished. */
 	rows_per_s: NonNegative,
+	/** Seconds left, smoothed; null until enough answers or seconds make it meaningful. */
 	eta_s: v.nullable(NonNegative),
 	duration_ms: NonNegative,
 	preview: v.array(v.record(v.string(), Cell)),
