@@ -245,3 +245,20 @@ describe('POST /api/workflows/run refuses paid blocks that cannot tell what to l
 		expect(paths).toEqual(['workflow.blocks.1.params.struct.school']);
 	});
 });
+
+describe('POST /api/workflows/run refuses a Save CSV name that cannot be a file name', () => {
+	it.each([
+		['basic leads/out?', /cannot contain .* \(found "\/"\)/],
+		['.hidden', /cannot start with a dot/],
+		['x'.repeat(201), /at most 200 characters/]
+	])('%j, with the rule', async (filename, rule) => {
+		const res = await post('/api/workflows/run', {
+			workflow: { blocks: [read(), { id: 's', type: 'save_csv', params: { filename } }] }
+		});
+		expect(res.status).toBe(400);
+		const issues: { path: string; message: string }[] = (await res.json()).error.issues;
+		expect(issues).toEqual([
+			expect.objectContaining({ path: 'workflow.blocks.1.params.filename', message: expect.stringMatching(rule) })
+		]);
+	});
+});
