@@ -49,7 +49,8 @@ export function finalOutputName(options: { filename?: unknown; format?: OutputFo
 	const extension = `.${format}`;
 	let base = typeof options.filename === 'string' ? options.filename.trim() : '';
 	const known = /\.(csv|xlsx)$/i.exec(base);
-	if (known && (known[1].toLowerCase() === format || format === 'xlsx')) base = base.slice(0, -known[0].length);
+	const ext = known?.[1]?.toLowerCase();
+	if (known && ext && (ext === format || format === 'xlsx')) base = base.slice(0, -known[0].length);
 	base = base.replace(FORBIDDEN_ALL, '_').replace(/^[.\s]+/, '');
 	base = fitBytes(base, MAX_OUTPUT_NAME).replace(/[.\s]+$/, '');
 	return (base || DEFAULT_OUTPUT_NAME) + extension;
