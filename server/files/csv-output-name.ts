@@ -1,37 +1,22 @@
 /**
- * Output file names for `save_csv`. The name comes from people (a workflow's params), and ends up
- * as a file on the server and a download name, so only a small, safe alphabet survives.
+ * Output file names for `save_csv` on disk: `<jobId>-<final name>`, the final name being the one
+ * the card shows and the download carries (src/lib/workflow/output-name.ts).
  */
+import { finalOutputName } from '../../src/lib/workflow/output-name';
 import type { OutputFormat } from '../../src/lib/workflow/source-file';
 
-const MAX_NAME = 100;
-
-/**
- * Sanitises a requested output name: keeps `[A-Za-z0-9._-]` (runs of anything else become one
- * `_`), strips leading and trailing dots/underscores (no hidden files, no `..`), falls back to
- * `output`, caps the result at 100 characters and always ends it in the format's extension
- * (`.csv`, or `.xlsx`; a `.csv` asked for an xlsx output is replaced).
- *
- * @example sanitiseOutputName('My leads (final).CSV') // 'My_leads_final.csv'
- * @example sanitiseOutputName('../../etc/passwd')     // 'etc_passwd.csv'
- * @example sanitiseOutputName('leads.csv', 'xlsx')     // 'leads.xlsx'
- */
-export function sanitiseOutputName(filename?: string | null, format: OutputFormat = 'csv'): string {
-	const EXTENSION = `.${format}`;
-	let base = (filename ?? '').trim();
-	const known = /\.(csv|xlsx)$/i.exec(base);
-	if (known && (known[1].toLowerCase() === format || format === 'xlsx')) base = base.slice(0, -known[0].length);
-	base = base
-		.replace(/[^A-Za-z0-9._-]+/g, '_')
-		.replace(/^[._]+|[._]+$/g, '')
-		.slice(0, MAX_NAME - EXTENSION.length)
-		.replace(/[._]+$/, '');
-	if (base === '') base = 'output';
-	return base + EXTENSION;
+/** The job id as it prefixes a file name. */
+function jobPrefix(jobId: string): string {
+	return `${jobId.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64) || 'job'}-`;
 }
 
-/** `<jobId>-<sanitised name>`: one job's output never overwrites another's. */
+/** `<jobId>-<final name>`: one job's output never overwrites another's. */
 export function outputFileName(jobId: string, filename?: string | null, format: OutputFormat = 'csv'): string {
-	const job = jobId.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 64) || 'job';
-	return `${job}-${sanitiseOutputName(filename, format)}`;
+	return jobPrefix(jobId) + finalOutputName({ filename, format });
+}
+
+/** The final name inside a file name `outputFileName` made for this job; null when it is not one. */
+export function finalNameOf(jobId: string, fileName: string): string | null {
+	const prefix = jobPrefix(jobId);
+	return fileName.startsWith(prefix) && fileName.length > prefix.length ? fileName.slice(prefix.length) : null;
 }

@@ -14,8 +14,9 @@ import { Hono, type Context } from 'hono';
 import * as v from 'valibot';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { finalNameOf } from '../files/csv-output-name';
 import { HttpError, notFound } from '../http-error';
 import type { JobManager } from '../jobs/job-manager';
 import type { SpendBudget } from '../jobs/spend-budget';
@@ -82,6 +83,18 @@ export const RowsQuerySchema = v.object({
 
 /** The media type of an .xlsx download. */
 export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+/**
+ * `Content-Disposition` for a download named `name` exactly: a plain quoted name when it is
+ * printable ASCII (quotes and backslashes cannot be in an output name), else an ASCII stand-in
+ * plus the exact name in RFC 5987 form, which browsers prefer.
+ */
+export function attachmentHeader(name: string): string {
+	const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+	if (ascii === name) return `attachment; filename="${name}"`;
+	const exact = encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+	return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
+}
 
 /** Sub-app mounted under `/api/workflows`. */
 export function createJobRoutes(options: JobRoutesOptions) {
@@ -198,15 +211,16 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			if (job.status === 'pending' || job.status === 'running' || job.status === 'paused') {
 				throw new HttpError(409, 'conflict', 'The job has not finished yet');
 			}
-			const base = `${
+			// Without a Save CSV output: the workflow's name. With one: the name its card shows.
+			const fallback = `${
 				job.workflow.name
 					.replace(/[^A-Za-z0-9._-]+/g, '-')
 					.replace(/^-+|-+$/g, '')
 					.slice(0, 80) || 'results'
 			}-${job.id.slice(0, 8)}`;
-			const attach = (ext: 'csv' | 'xlsx') => {
-				c.header('Content-Type', ext === 'xlsx' ? XLSX_TYPE : 'text/csv; charset=utf-8');
-				c.header('Content-Disposition', `attachment; filename="${base}.${ext}"`);
+			const attach = (name: string, xlsx: boolean) => {
+				c.header('Content-Type', xlsx ? XLSX_TYPE : 'text/csv; charset=utf-8');
+				c.header('Content-Disposition', attachmentHeader(name));
 				c.header('Cache-Control', 'no-store');
 			};
 			// The save_csv output when there is one (same bytes the job wrote: CSV or xlsx), else the stored rows as CSV.
@@ -214,12 +228,13 @@ export function createJobRoutes(options: JobRoutesOptions) {
 				const file = isAbsolute(job.outputPath) ? job.outputPath : join(dataDir, job.outputPath);
 				const info = await stat(file).catch(() => null);
 				if (info?.isFile()) {
-					attach(/\.xlsx$/i.test(file) ? 'xlsx' : 'csv');
+					const xlsx = /\.xlsx$/i.test(file);
+					attach(finalNameOf(job.id, basename(file)) ?? `${fallback}.${xlsx ? 'xlsx' : 'csv'}`, xlsx);
 					c.header('Content-Length', String(info.size));
 					return c.body(Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>);
 				}
 			}
-			attach('csv');
+			attach(`${fallback}.csv`, false);
 			const columns = await columnsOf(store, job.id, job.columns);
 			return c.body(rowsCsvStream(store, job.id, columns, job.rowCount));
 		});

@@ -5,10 +5,12 @@ const LEADS = ['name', 'company', 'email', 'company_location', 'linkedin'];
 const sources: Record<string, string[]> = {
 	'leads.csv': LEADS,
 	'bare.csv': ['id', 'notes'],
+	'emails.csv': ['email', 'notes'],
 	'names-only.csv': ['Full_Name', 'notes'],
 	'split-names.csv': ['first_name', 'last_name', 'company'],
 	'internal.csv': ['_error', '_confidence'],
-	'dupes.csv': ['name', 'name', 'company']
+	'dupes.csv': ['name', 'name', 'company'],
+	'companies.csv': ['company_name', 'website']
 };
 const sourceColumns = (path: string) => sources[path] ?? null;
 
@@ -220,19 +222,81 @@ describe('problems a person must see before running', () => {
 			[{ path: 'blocks.1.params.struct.company', severity: 'warning', message: expect.stringMatching(/will overwrite it/) }]
 		],
 		[
+			'enrich_lead with nothing to identify a person',
+			[read('bare.csv'), enrich()],
+			[
+				{
+					path: 'blocks.1',
+					severity: 'error',
+					message: expect.stringMatching(/^Enrich Lead needs a column that identifies a person.*"id", "notes"/)
+				}
+			]
+		],
+		[
+			'enrich_lead sending only columns that identify nobody',
+			[read(), enrich({ struct: { title: 'Current job title' }, input_columns: ['company_location'] })],
+			[
+				{
+					path: 'blocks.1.params.input_columns',
+					severity: 'error',
+					message: expect.stringMatching(/identifies a person.*"company_location"$/)
+				}
+			]
+		],
+		['enrich_lead from an email alone', [read('emails.csv'), enrich()], []],
+		['enrich_lead from a name alone (no warning: it researches)', [read('names-only.csv'), enrich()], []],
+		[
+			'enrich_lead with an empty description',
+			[read(), enrich({ struct: { title: 'Current job title', school: '', degree: { description: '  ', type: 'str' } } })],
+			[
+				{
+					path: 'blocks.1.params.struct.school',
+					severity: 'error',
+					message: expect.stringMatching(/Describe what to find for "school"/)
+				},
+				{
+					path: 'blocks.1.params.struct.degree',
+					severity: 'error',
+					message: expect.stringMatching(/Describe what to find for "degree"/)
+				}
+			]
+		],
+		[
+			'enrich_company with nothing that names the company',
+			[read('bare.csv'), block('enrich_company', { struct: { industry: 'Industry' } })],
+			[
+				{
+					path: 'blocks.1.params.company_columns',
+					severity: 'error',
+					message: expect.stringMatching(/needs a column that names the company.*"id", "notes"/)
+				}
+			]
+		],
+		[
+			'enrich_company with empty descriptions in struct and lead_struct',
+			[
+				read('companies.csv'),
+				block('enrich_company', { struct: { industry: ' ' }, find_people: true, lead_struct: { name: 'Full name', title: '' } })
+			],
+			[
+				{ path: 'blocks.1.params.struct.industry', severity: 'error', message: expect.stringMatching(/Describe what to find/) },
+				{ path: 'blocks.1.params.lead_struct.title', severity: 'error', message: expect.stringMatching(/Describe what to find/) }
+			]
+		],
+		[
 			'find_email with nothing to identify a person',
 			[read('bare.csv'), findEmail()],
 			[{ path: 'blocks.1', severity: 'error', message: expect.stringMatching(/identifies a person.*columns here are "id", "notes"/) }]
 		],
 		[
 			'find_email with a company but no person',
-			[read('bare.csv'), enrich({ struct: { company: 'Company' } }), findEmail()],
+			[read('emails.csv'), enrich({ struct: { company: 'Company' } }), findEmail()],
 			[{ path: 'blocks.2', severity: 'error' }]
 		],
 		['find_email with first and last names and a company', [read('split-names.csv'), findEmail()], []],
 		[
 			'find_email after an enrich that finds the name',
-			[read('bare.csv'), enrich({ struct: { full_name: 'Name', linkedin_url: 'Profile' } }), findEmail()],
+			[read('emails.csv'), enrich({ struct: { full_name: 'Name', linkedin_url: 'Profile' } }), findEmail()],
 			[]
 		],
 		[

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { summarizeBlock } from '../../src/lib/block-summary';
 import type { EnrichLeadRequest } from '../../server/enrichment/sixtyfour-schemas';
 import type { CallOptions, EnrichmentService } from '../../server/enrichment/types';
 import { PREVIEW_CELL_CHARS } from '../../server/engine/progress';
@@ -127,7 +128,8 @@ describe('a job through the API', () => {
 	it('downloads the final CSV as an attachment, formulas neutralised', async () => {
 		const res = await t.app.request(`/api/workflows/jobs/${jobId}/download`);
 		expect(res.status).toBe(200);
-		expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="Test-run-[0-9a-f]{8}\.csv"$/);
+		// The name Save CSV's card shows ("Saves out.csv"), not the workflow's (issue 16: it was "Test-run-<id>.csv").
+		expect(res.headers.get('content-disposition')).toBe('attachment; filename="out.csv"');
 		const text = await res.text();
 		const job = await getJob(jobId);
 		expect(text).toBe(await readFile(join(t.dataDir, job.output_path!), 'utf8'));
@@ -285,5 +287,36 @@ describe('queue, cancel and retry', () => {
 		expect(retried.retry_of).toBe(blocked.job_id);
 		const job = await waitForJob(() => getJob(retried.job_id));
 		expect(job).toMatchObject({ status: 'completed', retry_of: blocked.job_id, row_count: 3 });
+	});
+});
+
+describe('the download name (issue 16: it was the workflow name, not the one the card shows)', () => {
+	it.each([
+		{ filename: 'basic-enriched', format: undefined, header: 'attachment; filename="basic-enriched.csv"' },
+		{ filename: 'My leads (final).CSV', format: undefined, header: 'attachment; filename="My leads (final).csv"' },
+		{ filename: 'leads.csv', format: 'xlsx', header: 'attachment; filename="leads.xlsx"' },
+		{
+			filename: 'résumé 2024',
+			format: undefined,
+			header: `attachment; filename="r_sum_ 2024.csv"; filename*=UTF-8''r%C3%A9sum%C3%A9%202024.csv`
+		}
+	])('the download of $filename is named exactly as the card says and the server wrote it', async ({ filename, format, header }) => {
+		gated.open();
+		const save = {
+			id: 'save',
+			type: 'save_csv' as const,
+			params: { filename, ...(format ? { format: format as 'csv' | 'xlsx' } : {}) }
+		};
+		const res = await run([read(), save]);
+		expect(res.status).toBe(200);
+		const { job_id } = await json(res);
+		const job = await waitForJob(() => getJob(job_id));
+		expect(job.status).toBe('completed');
+		const shown = summarizeBlock(save).replace(/^Saves /, '');
+		expect(basename(job.output_path!)).toBe(`${job_id}-${shown}`);
+		const download = await t.app.request(`/api/workflows/jobs/${job_id}/download`);
+		expect(download.headers.get('content-disposition')).toBe(header);
+		expect(header).toContain(/^[ -~]*$/.test(shown) ? `filename="${shown}"` : `filename*=UTF-8''${encodeURIComponent(shown)}`);
+		await download.arrayBuffer();
 	});
 });

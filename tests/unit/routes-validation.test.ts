@@ -209,3 +209,56 @@ describe('POST /api/workflows/run refuses what cannot run, with every problem an
 		expect((await res.json()).job_id).toMatch(/^[0-9a-f-]{36}$/);
 	});
 });
+
+describe('POST /api/workflows/run refuses paid blocks that cannot tell what to look up', () => {
+	let bare: string;
+	beforeAll(async () => {
+		const res = await t.app.request('/api/workflows/upload', {
+			method: 'POST',
+			body: uploadForm('id,notes\n1,met at a fair\n2,call back\n')
+		});
+		bare = (await res.json()).file_path;
+	});
+
+	it('id,notes → Enrich Lead: nothing identifies a person, refused at the block', async () => {
+		const res = await post('/api/workflows/run', {
+			workflow: { blocks: [read(bare), { id: 'e', type: 'enrich_lead', params: { struct: { title: 'Current job title' } } }, save] }
+		});
+		expect(res.status).toBe(400);
+		const issues: { path: string; message: string }[] = (await res.json()).error.issues;
+		expect(issues).toContainEqual(
+			expect.objectContaining({
+				path: 'workflow.blocks.1',
+				message: expect.stringMatching(/^Enrich Lead needs a column that identifies a person/)
+			})
+		);
+	});
+
+	it('an empty "What to find" description is refused at its field', async () => {
+		const res = await post('/api/workflows/run', {
+			workflow: {
+				blocks: [read(), { id: 'e', type: 'enrich_lead', params: { struct: { title: 'Current job title', school: ' ' } } }, save]
+			}
+		});
+		expect(res.status).toBe(400);
+		const paths = (await res.json()).error.issues.map((i: { path: string }) => i.path);
+		expect(paths).toEqual(['workflow.blocks.1.params.struct.school']);
+	});
+});
+
+describe('POST /api/workflows/run refuses a Save CSV name that cannot be a file name', () => {
+	it.each([
+		['basic leads/out?', /cannot contain .* \(found "\/"\)/],
+		['.hidden', /cannot start with a dot/],
+		['x'.repeat(201), /at most 200 characters/]
+	])('%j, with the rule', async (filename, rule) => {
+		const res = await post('/api/workflows/run', {
+			workflow: { blocks: [read(), { id: 's', type: 'save_csv', params: { filename } }] }
+		});
+		expect(res.status).toBe(400);
+		const issues: { path: string; message: string }[] = (await res.json()).error.issues;
+		expect(issues).toEqual([
+			expect.objectContaining({ path: 'workflow.blocks.1.params.filename', message: expect.stringMatching(rule) })
+		]);
+	});
+});

@@ -6,7 +6,8 @@ import { runSaveCsv } from '../../server/blocks/save-csv';
 import { runReadCsv } from '../../server/blocks/read-csv';
 import { BUNDLED_SAMPLES_DIR } from '../../server/files/csv-path';
 import { neutraliseFormula } from '../../server/files/csv-formula';
-import { sanitiseOutputName } from '../../server/files/csv-output-name';
+import { finalNameOf, outputFileName } from '../../server/files/csv-output-name';
+import { finalOutputName, outputNameProblem } from '../../src/lib/workflow/output-name';
 import { createCounters } from '../../server/engine/progress';
 import type { BlockRunContext, RowStream } from '../../server/engine/types';
 import type { EnrichmentService } from '../../server/enrichment/types';
@@ -61,31 +62,82 @@ function filesOf(jobId: string, dir = join(dataDir, 'outputs')): string[] {
 	return readdirSync(dir).filter((f) => f.includes(`${jobId}-`));
 }
 
-describe('sanitiseOutputName', () => {
+// The final name is the card's, the written file's (after the job id) and the download's. Changed
+// from the old sanitiser on purpose (issue 16): a blank name is `results` as the card always said
+// (was `output`), and a valid name is kept as written (spaces, brackets, accents) instead of
+// being rewritten behind the card's back.
+describe('finalOutputName', () => {
 	it.each([
-		{ input: undefined, expected: 'output.csv' },
-		{ input: '', expected: 'output.csv' },
-		{ input: '   ', expected: 'output.csv' },
+		{ input: undefined, expected: 'results.csv' },
+		{ input: '', expected: 'results.csv' },
+		{ input: '   ', expected: 'results.csv' },
 		{ input: 'leads', expected: 'leads.csv' },
+		{ input: 'basic-enriched', expected: 'basic-enriched.csv' },
+		{ input: ' basic-enriched.csv ', expected: 'basic-enriched.csv' },
 		{ input: 'report.CSV', expected: 'report.csv' },
 		{ input: 'name.csv.csv', expected: 'name.csv.csv' },
-		{ input: 'My leads (final).csv', expected: 'My_leads_final.csv' },
-		{ input: '../../etc/passwd', expected: 'etc_passwd.csv' },
-		{ input: 'a/b\\c', expected: 'a_b_c.csv' },
-		{ input: '...', expected: 'output.csv' },
-		{ input: '..csv', expected: 'output.csv' },
-		{ input: '.hidden', expected: 'hidden.csv' },
+		{ input: 'My leads (final).csv', expected: 'My leads (final).csv' },
+		{ input: 'résumé 2024', expected: 'résumé 2024.csv' },
 		{ input: 'trailing.', expected: 'trailing.csv' },
-		{ input: 'résumé 2024', expected: 'r_sum_2024.csv' },
+		// Names the check refuses, made safe all the same (a run without the checks, e.g. a stored job).
+		{ input: '../../etc/passwd', expected: '_.._etc_passwd.csv' },
+		{ input: 'a/b\\c', expected: 'a_b_c.csv' },
+		{ input: 'basic leads/out?', expected: 'basic leads_out_.csv' },
+		{ input: '...', expected: 'results.csv' },
+		{ input: '..csv', expected: 'results.csv' },
+		{ input: '.hidden', expected: 'hidden.csv' },
 		{ input: 'a\0b', expected: 'a_b.csv' },
-		{ input: 'x'.repeat(300), expected: 'x'.repeat(96) + '.csv' },
-		{ input: 'x'.repeat(95) + '._y', expected: 'x'.repeat(95) + '.csv' }
+		{ input: 'x'.repeat(300), expected: 'x'.repeat(200) + '.csv' },
+		{ input: 'é'.repeat(150), expected: 'é'.repeat(100) + '.csv' }
 	])('$input → $expected', ({ input, expected }) => {
-		const name = sanitiseOutputName(input);
+		const name = finalOutputName({ filename: input });
 		expect(name).toBe(expected);
-		expect(name.length).toBeLessThanOrEqual(100);
-		expect(name).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]*\.csv$/);
+		expect(new TextEncoder().encode(name).length).toBeLessThanOrEqual(205);
+		expect(name).not.toMatch(/^\.|[/\\?*:|"<>]/);
+		expect([...name].every((ch) => ch >= ' ' && ch !== '\u007f')).toBe(true);
 	});
+
+	it.each([
+		{ input: 'leads.csv', format: 'xlsx', expected: 'leads.xlsx' },
+		{ input: 'leads.XLSX', format: 'xlsx', expected: 'leads.xlsx' },
+		{ input: 'leads', format: 'xlsx', expected: 'leads.xlsx' },
+		{ input: 'leads.xlsx', format: 'csv', expected: 'leads.xlsx.csv' }
+	])('$input as $format → $expected', ({ input, format, expected }) => {
+		expect(finalOutputName({ filename: input, format })).toBe(expected);
+	});
+
+	it('is the written file name after the job id', () => {
+		expect(outputFileName('3f2a', 'basic-enriched')).toBe('3f2a-basic-enriched.csv');
+		expect(finalNameOf('3f2a', outputFileName('3f2a', 'My leads (final)', 'xlsx'))).toBe('My leads (final).xlsx');
+		expect(finalNameOf('3f2a', 'other-x.csv')).toBeNull();
+	});
+});
+
+describe('outputNameProblem: the rules a filename is checked against', () => {
+	it.each([
+		{ input: 'basic leads/out?', message: /cannot contain \/ \\ \? \* : \| " < > or control characters \(found "\/"\)/ },
+		{ input: 'a\\b', message: /found "\\"/ },
+		{ input: 'what?', message: /found "\?"/ },
+		{ input: 'a*b', message: /found "\*"/ },
+		{ input: 'c:d', message: /found ":"/ },
+		{ input: 'a|b', message: /found "\|"/ },
+		{ input: 'say "hi"', message: /found """/ },
+		{ input: '<b>', message: /found "<"/ },
+		{ input: 'tab\there', message: /found a control character/ },
+		{ input: 'del\u007f', message: /found a control character/ },
+		{ input: '.hidden', message: /cannot start with a dot/ },
+		{ input: 'x'.repeat(201), message: /at most 200 characters.*has 201/ },
+		{ input: 'é'.repeat(101), message: /at most 200 characters, fewer with accented/ }
+	])('$input is refused', ({ input, message }) => {
+		expect(outputNameProblem(input)).toMatch(message);
+	});
+
+	it.each(['', 'leads', 'basic-enriched.csv', 'My leads (final)', 'résumé 2024', 'x'.repeat(200), 'a.b.c'])(
+		'%j is a file name',
+		(input) => {
+			expect(outputNameProblem(input)).toBeNull();
+		}
+	);
 });
 
 describe('neutraliseFormula', () => {
@@ -139,18 +191,18 @@ describe('save_csv', () => {
 		expect(seen[0]).toBe(batches[0]);
 		expect(seen[1]).toBe(batches[1]);
 		expect(seen[0][1].name).toBe('=cmd|calc'); // the rows themselves are not neutralised
-		expect(outputs).toEqual([`outputs/${jobId}-My_leads.csv`]);
+		expect(outputs).toEqual([`outputs/${jobId}-My leads.csv`]);
 		expect(readFileSync(join(dataDir, outputs[0]), 'utf8')).toBe(
 			'name,score,ok,note\n' + 'Ada,3,true,\n' + `'=cmd|calc,-5,false,"a, ""quoted""\nline"\n` + 'Bob,0.25,,\n'
 		);
-		expect(filesOf(jobId)).toEqual([`${jobId}-My_leads.csv`]);
+		expect(filesOf(jobId)).toEqual([`${jobId}-My leads.csv`]);
 	});
 
 	it('zero rows still give a file with the header', async () => {
 		const { ctx, outputs } = makeCtx();
 		await drain((await runSaveCsv({ params: {}, columns: ['a', 'b'], rows: streamOf([]), ctx })).rows);
 		expect(outputs).toHaveLength(1);
-		expect(outputs[0]).toMatch(/-output\.csv$/);
+		expect(outputs[0]).toMatch(/-results\.csv$/);
 		expect(readFileSync(join(dataDir, outputs[0]), 'utf8')).toBe('a,b\n');
 	});
 

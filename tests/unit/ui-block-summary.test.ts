@@ -20,6 +20,10 @@ describe('summarizeBlock', () => {
 		{ b: block('save_csv', {}), expected: 'Saves results.csv' },
 		{ b: block('save_csv', { filename: 'out.csv' }), expected: 'Saves out.csv' },
 		{ b: block('save_csv', { filename: 'out.csv', format: 'xlsx' }), expected: 'Saves out.xlsx' },
+		{ b: block('save_csv', { filename: 'basic-enriched' }), expected: 'Saves basic-enriched.csv' },
+		{ b: block('save_csv', { filename: 'My leads (final)' }), expected: 'Saves My leads (final).csv' },
+		// The final name, as written and downloaded (was "report.CSV.csv", which was never the file's name).
+		{ b: block('save_csv', { filename: 'report.CSV' }), expected: 'Saves report.csv' },
 		// half-edited or foreign params never throw
 		{ b: block('enrich_lead', { struct: null }), expected: 'No fields to find yet' },
 		{ b: block('nonsense', {}), expected: '' }

@@ -17,6 +17,7 @@ import {
 	StructSchema,
 	TIERS
 } from '../params';
+import { checkStructDescriptions } from '../struct-descriptions';
 import { asyncEnrichRequestsPerRow, defineBlock, type CheckContext } from './types';
 
 /** Which column holds each `target_company` key; unset = detected from the column names. */
@@ -132,6 +133,8 @@ function checkEnrichCompany(
 			'Enrich Company needs at least one field to find (e.g. industry: "The industry the company is in"), or Find people turned on'
 		);
 	}
+	checkStructDescriptions(params.struct, '.params.struct', report);
+	if (params.find_people && params.lead_struct) checkStructDescriptions(params.lead_struct, '.params.lead_struct', report);
 	if (!params.find_people) {
 		if (params.people_focus_prompt?.trim()) report('.params.people_focus_prompt', 'warning', 'Ignored: Find people is off');
 		if (params.lead_struct) report('.params.lead_struct', 'warning', 'Ignored: Find people is off');

@@ -4,7 +4,9 @@
  */
 import * as v from 'valibot';
 import { CONFIDENCE_COLUMN, ColumnName, Concurrency, ERROR_COLUMN, MAX_TEXT, StructSchema, TIERS } from '../params';
-import { asyncEnrichRequestsPerRow, defineBlock, type Report } from './types';
+import { checkStructDescriptions } from '../struct-descriptions';
+import { checkPersonLookup } from './person-lookup';
+import { asyncEnrichRequestsPerRow, defineBlock, type CheckContext, type Report } from './types';
 
 export const EnrichLeadParams = v.strictObject({
 	struct: StructSchema,
@@ -15,6 +17,7 @@ export const EnrichLeadParams = v.strictObject({
 });
 type Params = v.InferOutput<typeof EnrichLeadParams>;
 type Missing = (column: string, available: string[]) => string;
+type ListColumns = CheckContext<Params>['listColumns'];
 
 /**
  * Cents per enrich-lead call: an ASSUMPTION. Sixtyfour publishes no per-call price for
@@ -35,8 +38,8 @@ export const enrichLead = defineBlock({
 	addedColumns: (p) => [...Object.keys(p.struct), CONFIDENCE_COLUMN, ERROR_COLUMN],
 	rowKinds: () => ({ accepts: 'lead', produces: 'lead' }),
 	rowCount: 'same',
-	check: ({ params, columns, report, missing }) => {
-		if (params) checkEnrichLead(params, columns, report, missing);
+	check: ({ params, columns, misfit, report, missing, listColumns }) => {
+		if (params) checkEnrichLead(params, misfit ? null : columns, report, missing, listColumns);
 	},
 	summary: (p) => {
 		const fields = p.struct && typeof p.struct === 'object' ? Object.keys(p.struct) : [];
@@ -57,11 +60,12 @@ export const enrichLead = defineBlock({
 	collab: { text: ['research_plan'], structs: ['struct'] }
 });
 
-function checkEnrichLead(params: Params, columns: string[] | null, report: Report, missing: Missing) {
+function checkEnrichLead(params: Params, columns: string[] | null, report: Report, missing: Missing, listColumns: ListColumns) {
 	const fields = Object.keys(params.struct);
 	if (fields.length === 0) {
 		report('.params.struct', 'error', 'Enrich Lead needs at least one field to find (e.g. title: "Current job title")');
 	}
+	checkStructDescriptions(params.struct, '.params.struct', report);
 	if (params.input_columns?.length === 0) {
 		report('.params.input_columns', 'error', 'Choose at least one input column, or leave the list unset to send every column');
 	}
@@ -69,8 +73,23 @@ function checkEnrichLead(params: Params, columns: string[] | null, report: Repor
 	params.input_columns?.forEach((column, k) => {
 		if (!columns.includes(column)) report(`.params.input_columns.${k}`, 'error', missing(column, columns));
 	});
-	if (!params.input_columns && !columns.some((c) => !c.startsWith('_'))) {
+	const sent = params.input_columns?.filter((c) => columns.includes(c)) ?? columns.filter((c) => !c.startsWith('_'));
+	if (!params.input_columns && sent.length === 0) {
 		report('.params.input_columns', 'error', 'There are no columns to describe the lead with');
+	} else if (sent.length > 0) {
+		// Sixtyfour researches the lead from the columns sent: without one that identifies a person
+		// every row is a paid guess.
+		checkPersonLookup(
+			sent,
+			{ report, listColumns },
+			{
+				label: 'Enrich Lead',
+				finds: 'leads',
+				narrowers: [],
+				email: true,
+				...(params.input_columns ? { path: '.params.input_columns' } : {})
+			}
+		);
 	}
 	for (const field of fields) {
 		if (columns.includes(field)) {

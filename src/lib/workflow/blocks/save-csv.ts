@@ -2,11 +2,14 @@
  * Save CSV: writes the rows to a CSV file people can download (server/blocks/save-csv.ts, writers in server/files).
  */
 import * as v from 'valibot';
+import { finalOutputName, outputNameProblem } from '../output-name';
 import { OUTPUT_FORMATS } from '../source-file';
 import { defineBlock } from './types';
 
 export const SaveCsvParams = v.strictObject({
-	filename: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200))),
+	// The file-name rules are the check's (output-name.ts), so the editor states them on the field;
+	// this bound only keeps an absurd value from being carried around.
+	filename: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(10_000))),
 	/** `csv` (unset) or an Excel workbook. */
 	format: v.optional(v.picklist(OUTPUT_FORMATS)),
 	/** CSV only: start the file with a UTF-8 byte order mark, so Excel opens accents correctly. */
@@ -25,9 +28,10 @@ export const saveCsv = defineBlock({
 	rowKinds: () => ({ accepts: 'any', produces: 'input' }),
 	rowCount: 'same',
 	noRowsMessage: 'Save CSV is before any Read CSV: there are no rows to save.',
-	summary: (p) => {
-		const name = typeof p.filename === 'string' && p.filename.trim() ? p.filename.trim() : 'results';
-		if (p.format === 'xlsx') return `Saves ${name.replace(/\.(csv|xlsx)$/i, '')}.xlsx`;
-		return `Saves ${name.endsWith('.csv') ? name : `${name}.csv`}`;
-	}
+	check: ({ params, report }) => {
+		const problem = params?.filename === undefined ? null : outputNameProblem(params.filename);
+		if (problem) report('.params.filename', 'error', problem);
+	},
+	// The very name the server writes and the download carries.
+	summary: (p) => `Saves ${finalOutputName({ filename: p.filename, format: p.format })}`
 });
