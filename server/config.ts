@@ -7,20 +7,28 @@ import * as v from 'valibot';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
+/** A whole number from `min` to `max` (`unit` names what it counts, e.g. "cents"), as a string env var. */
+function wholeNumber(min: number, max: number, unit?: string) {
+	const message = `expected a whole number${unit ? ` of ${unit}` : ''} from ${min} to ${max}`;
+	return v.pipe(
+		v.string(),
+		v.trim(),
+		v.regex(/^-?\d+$/, message),
+		v.transform(Number),
+		v.number(),
+		v.minValue(min, message),
+		v.maxValue(max, message)
+	);
+}
+
 /** An integer env var with bounds; empty strings count as "not set" so the default applies. */
 function intVar(min: number, max: number, fallback: number) {
-	return v.optional(
-		v.pipe(
-			v.string(),
-			v.trim(),
-			v.regex(/^-?\d+$/, `expected a whole number from ${min} to ${max}`),
-			v.transform(Number),
-			v.number(),
-			v.minValue(min, `expected a whole number from ${min} to ${max}`),
-			v.maxValue(max, `expected a whole number from ${min} to ${max}`)
-		),
-		String(fallback)
-	);
+	return v.optional(wholeNumber(min, max), String(fallback));
+}
+
+/** An integer env var with bounds and no fixed default (the loader decides, e.g. by NODE_ENV). */
+function optionalIntVar(min: number, max: number, unit?: string) {
+	return v.optional(wholeNumber(min, max, unit));
 }
 
 /** A positive decimal number (sizes, hours). */
@@ -120,34 +128,10 @@ export const EnvSchema = v.object({
 	/** Count clients by `X-Forwarded-For` (right-most entry): only behind your own reverse proxy. */
 	TRUST_PROXY: BooleanVar(false),
 	/** Per client address; bursts of up to a minute's worth; 0 = no limit. Unset: 30 and 10 (no limit when NODE_ENV=test). */
-	RATE_LIMIT_WORKFLOWS_PER_MIN: v.optional(
-		v.pipe(
-			v.string(),
-			v.trim(),
-			v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'),
-			v.transform(Number),
-			v.maxValue(100_000, 'expected a whole number from 0 to 100000')
-		)
-	),
-	RATE_LIMIT_UPLOADS_PER_MIN: v.optional(
-		v.pipe(
-			v.string(),
-			v.trim(),
-			v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'),
-			v.transform(Number),
-			v.maxValue(100_000, 'expected a whole number from 0 to 100000')
-		)
-	),
+	RATE_LIMIT_WORKFLOWS_PER_MIN: optionalIntVar(0, 100_000),
+	RATE_LIMIT_UPLOADS_PER_MIN: optionalIntVar(0, 100_000),
 	/** Per client address per minute, shared by posted runs, shared runs and retries. Unset: 10 (no limit when NODE_ENV=test). */
-	RATE_LIMIT_RUNS_PER_MIN: v.optional(
-		v.pipe(
-			v.string(),
-			v.trim(),
-			v.regex(/^\d+$/, 'expected a whole number from 0 to 100000'),
-			v.transform(Number),
-			v.maxValue(100_000, 'expected a whole number from 0 to 100000')
-		)
-	),
+	RATE_LIMIT_RUNS_PER_MIN: optionalIntVar(0, 100_000),
 	/** The operator's token (Bearer): lists every job; unset, nobody can. Never logged or echoed. */
 	ADMIN_TOKEN: v.pipe(
 		OptionalSecret,
@@ -158,35 +142,10 @@ export const EnvSchema = v.object({
 	/** The URL people open (e.g. https://leads.example.com): in production only its host (and IPs, localhost) is served. */
 	PUBLIC_URL: v.optional(HttpUrl),
 	/** Cents per UTC day, the whole server and each workflow (a posted run: each client); 0 = no limit. Unset: 10000 and 2000 (no limit when NODE_ENV=test). */
-	SPEND_LIMIT_CENTS_PER_DAY: v.optional(
-		v.pipe(
-			v.string(),
-			v.trim(),
-			v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'),
-			v.transform(Number),
-			v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000')
-		)
-	),
-	SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY: v.optional(
-		v.pipe(
-			v.string(),
-			v.trim(),
-			v.regex(/^\d+$/, 'expected a whole number of cents from 0 to 100000000'),
-			v.transform(Number),
-			v.maxValue(100_000_000, 'expected a whole number of cents from 0 to 100000000')
-		)
-	),
+	SPEND_LIMIT_CENTS_PER_DAY: optionalIntVar(0, 100_000_000, 'cents'),
+	SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY: optionalIntVar(0, 100_000_000, 'cents'),
 	/** Ceiling of the rate learnt from the API's `X-RateLimit-Limit` headers (unset: none). */
-	SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN: v.optional(
-		v.pipe(
-			v.string(),
-			v.trim(),
-			v.regex(/^\d+$/, 'expected a whole number from 1 to 1000000'),
-			v.transform(Number),
-			v.minValue(1, 'expected a whole number from 1 to 1000000'),
-			v.maxValue(1_000_000, 'expected a whole number from 1 to 1000000')
-		)
-	),
+	SIXTYFOUR_RATE_LIMIT_MAX_PER_MIN: optionalIntVar(1, 1_000_000),
 	/** Group find-email rows into `/find-email-bulk` requests (unset: on with the simulator, off with the real API). */
 	SIXTYFOUR_FIND_EMAIL_BULK: v.optional(
 		v.pipe(
