@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFilter } from '../../server/blocks/filter';
+import { createCounters } from '../../server/engine/progress';
 import { runJob } from '../../server/engine/run-job';
 import { JobFailure, type BlockCounters, type BlockRunContext, type RowStream } from '../../server/engine/types';
 import type { EnrichmentService } from '../../server/enrichment/types';
@@ -21,20 +22,7 @@ const noApi: EnrichmentService = {
 };
 
 function context(signal = new AbortController().signal) {
-	const counters: BlockCounters = {
-		rowsIn: 0,
-		rowsOut: 0,
-		errors: 0,
-		skipped: 0,
-		calls: 0,
-		requests: 0,
-		answered: 0,
-		inFlight: 0,
-		cached: 0,
-		costCents: 0,
-		waiting: 0,
-		total: null
-	};
+	const counters: BlockCounters = createCounters();
 	const rowErrors: [number, string][] = [];
 	const ctx: BlockRunContext = {
 		jobId: 'job',
