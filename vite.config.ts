@@ -35,6 +35,17 @@ export default defineConfig({
 				}
 			},
 			{
+				// Needs PostgreSQL and Redis on 127.0.0.1 (issue 11): `npm run test:scale`, never part of `npm test`.
+				resolve,
+				test: {
+					name: 'scale',
+					include: ['tests/scale/**/*.test.ts'],
+					environment: 'node',
+					testTimeout: 120_000,
+					hookTimeout: 120_000
+				}
+			},
+			{
 				resolve,
 				test: {
 					name: 'e2e',

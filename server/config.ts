@@ -84,8 +84,24 @@ const OriginList = v.pipe(
 	v.array(v.pipe(v.string(), v.url('expected a comma-separated list of origins like https://example.com')))
 );
 
-/** Variables whose values are never shown in an error. */
-const SECRET_VARS = new Set(['SIXTYFOUR_API_KEY', 'ADMIN_TOKEN']);
+/** A connection URL with one of `schemes` (credentials may be in it: never echoed). */
+const ServiceUrl = (schemes: string[], example: string) =>
+	v.optional(
+		v.pipe(
+			v.string(),
+			v.trim(),
+			v.check((s) => {
+				try {
+					return schemes.includes(new URL(s).protocol.slice(0, -1));
+				} catch {
+					return false;
+				}
+			}, `expected a URL like ${example}`)
+		)
+	);
+
+/** Variables whose values are never shown in an error (connection URLs may hold passwords). */
+const SECRET_VARS = new Set(['SIXTYFOUR_API_KEY', 'ADMIN_TOKEN', 'DATABASE_URL', 'REDIS_URL']);
 
 /** The environment as the server reads it. Every variable is a string (or absent) on the way in. */
 export const EnvSchema = v.object({
@@ -156,6 +172,12 @@ export const EnvSchema = v.object({
 			v.transform((s) => s === 'true' || s === '1' || s === 'yes')
 		)
 	),
+	/** Scale-out (issue 11): PostgreSQL for everything SQLite holds in the embedded mode. Needs REDIS_URL too. */
+	DATABASE_URL: ServiceUrl(['postgres', 'postgresql'], 'postgres://user@host:5432/db'),
+	/** Scale-out: Redis for the job queue, the fleet-wide rate limit, room and feed relays. Needs DATABASE_URL too. */
+	REDIS_URL: ServiceUrl(['redis', 'rediss'], 'redis://127.0.0.1:6379/0'),
+	/** What this process does in scale-out: `web` (HTTP + sockets), `worker` (runs jobs), `all` (both). */
+	ROLE: v.optional(v.picklist(['web', 'worker', 'all'], 'expected web, worker or all'), 'all'),
 	LOG_LEVEL: v.optional(
 		v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'expected a pino level (info, debug, …)'),
 		'info'
@@ -202,6 +224,10 @@ export interface Config {
 	requireAdminForPostedRuns: boolean;
 	/** Spend per UTC day in cents: the whole server, and each workflow (or posting client); 0 = no limit. */
 	spendLimits: { serverCentsPerDay: number; workflowCentsPerDay: number };
+	/** Scale-out services (both set) or none: the embedded mode (SQLite in `dataDir`, in-process queue and rooms). */
+	scaleOut: { databaseUrl: string; redisUrl: string } | null;
+	/** What this process does; anything but `all` needs `scaleOut`. */
+	role: Env['ROLE'];
 }
 
 /** A configuration problem: its message is the one line printed before exiting. */
@@ -278,6 +304,16 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		throw new ConfigError(`Invalid configuration: ${name}: ${issue.message}${shown}`);
 	}
 	const e = result.output;
+	if ((e.DATABASE_URL === undefined) !== (e.REDIS_URL === undefined)) {
+		throw new ConfigError(
+			`Invalid configuration: ${e.DATABASE_URL === undefined ? 'DATABASE_URL' : 'REDIS_URL'}: scale-out needs both DATABASE_URL and REDIS_URL (or neither, for the embedded mode)`
+		);
+	}
+	if (e.ROLE !== 'all' && e.DATABASE_URL === undefined) {
+		throw new ConfigError(
+			`Invalid configuration: ROLE: ROLE=${e.ROLE} needs DATABASE_URL and REDIS_URL (the embedded mode is one process)`
+		);
+	}
 	return {
 		port: e.PORT,
 		host: e.HOST,
@@ -313,6 +349,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 		spendLimits: {
 			serverCentsPerDay: e.SPEND_LIMIT_CENTS_PER_DAY ?? (e.NODE_ENV === 'test' ? 0 : 10_000),
 			workflowCentsPerDay: e.SPEND_LIMIT_CENTS_PER_WORKFLOW_PER_DAY ?? (e.NODE_ENV === 'test' ? 0 : 2_000)
-		}
+		},
+		scaleOut: e.DATABASE_URL !== undefined && e.REDIS_URL !== undefined ? { databaseUrl: e.DATABASE_URL, redisUrl: e.REDIS_URL } : null,
+		role: e.ROLE
 	};
 }

@@ -102,6 +102,24 @@ describe('loadConfig', () => {
 		expect(() => load({ ADMIN_TOKEN: 'tiny-secret' })).not.toThrow(/tiny-secret/);
 	});
 
+	it('scale-out needs both service URLs, never echoes them, and a role needs scale-out', () => {
+		expect(load({}).scaleOut).toBeNull();
+		expect(load({}).role).toBe('all');
+		const both = { DATABASE_URL: 'postgres://u:pw@127.0.0.1:5432/test', REDIS_URL: 'redis://127.0.0.1:6379/3' };
+		expect(load({ ...both, ROLE: 'worker' })).toMatchObject({
+			scaleOut: { databaseUrl: both.DATABASE_URL, redisUrl: both.REDIS_URL },
+			role: 'worker'
+		});
+		expect(() => load({ DATABASE_URL: both.DATABASE_URL })).toThrow(/^Invalid configuration: REDIS_URL: scale-out needs both/);
+		expect(() => load({ REDIS_URL: both.REDIS_URL })).toThrow(/^Invalid configuration: DATABASE_URL: /);
+		expect(() => load({ ROLE: 'web' })).toThrow(/^Invalid configuration: ROLE: ROLE=web needs DATABASE_URL/);
+		expect(() => load({ ...both, ROLE: 'cook' })).toThrow(/^Invalid configuration: ROLE: expected web, worker or all/);
+		expect(() => load({ ...both, DATABASE_URL: 'mysql://u:secretpw@h/db' })).toThrow(
+			/^Invalid configuration: DATABASE_URL: expected a URL like/
+		);
+		expect(() => load({ ...both, DATABASE_URL: 'mysql://u:secretpw@h/db' })).not.toThrow(/secretpw/);
+	});
+
 	it('reads a .env file; the environment wins over it', async () => {
 		const file = join(temp.dir, '.env');
 		await writeFile(file, '# comment\nexport PORT=4000\nDATA_DIR="/tmp/from file"\nHOST=0.0.0.0 # trailing comment\n');
