@@ -18,7 +18,7 @@ import { runJob } from './engine/run-job';
 import type { BlockProgress, RunEvent } from './engine/types';
 import { createEnrichmentService } from './enrichment/service';
 import { DEMO_SIMULATOR_OPTIONS, startSimulator } from './enrichment/simulator';
-import { openDatabase } from './store/db';
+import { DatabaseStartError, openStore } from './store/store';
 import { renderProgress, requestsPerRow } from './cli-progress';
 import { pendingBlock } from '../src/lib/workflow/live-jobs';
 
@@ -91,8 +91,17 @@ async function main(argv: string[]): Promise<number> {
 	const { apiKey } = config;
 	const simulator = apiKey ? null : await startSimulator({ ...DEMO_SIMULATOR_OPTIONS, port: 0 });
 	if (simulator) console.error(`No SIXTYFOUR_API_KEY: using the built-in simulator at ${simulator.url}`);
-	// The cache and the API's learnt limits live in the data dir's database (not the --input folder's).
-	const db = openDatabase(join(configDataDir, 'app.db'));
+	// The cache and the API's learnt limits live in the data dir's database (not the --input folder's),
+	// or in PostgreSQL when DATABASE_URL is set.
+	let db;
+	try {
+		db = await openStore({ dataDir: configDataDir, databaseUrl: config.scaleOut?.databaseUrl });
+	} catch (err) {
+		if (!(err instanceof DatabaseStartError)) throw err;
+		await simulator?.close();
+		console.error(err.message);
+		return 1;
+	}
 	const enrichment = createEnrichmentService({
 		apiKey: apiKey ?? 'simulator',
 		baseUrl: simulator?.url ?? config.baseUrl,
@@ -141,8 +150,8 @@ async function main(argv: string[]): Promise<number> {
 		true
 	);
 	await simulator?.close();
-	enrichment.cache.flush();
-	db.close();
+	await enrichment.cache.flush();
+	await db.close();
 
 	const sum = (key: 'errors' | 'calls' | 'cached' | 'cost_cents') => result.blocks.reduce((n, b) => n + b[key], 0);
 	console.error(

@@ -1,17 +1,18 @@
 /**
- * `GET /healthz`: is this process able to do its job? It is if it answers and its database takes a
- * write — a server whose disk is full or read-only accepts requests but loses every edit, so the
+ * `GET /healthz`: is this process able to do its job? It is if it answers and its database (SQLite
+ * or PostgreSQL) takes a write — a server whose disk is full or read-only accepts requests but loses every edit, so the
  * probe commits one tiny real write (a one-row scratch table) instead of trusting that the file is
  * open. 200 when healthy, 503 with the reason otherwise, so a load balancer or an orchestrator can
  * take the instance out of rotation.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as v from 'valibot';
-import type { Db } from './store/db';
+import { sql } from 'kysely';
+import { asStore, isDatabaseUnavailable, type StoreHandle } from './store/store';
 
 export const HealthReportSchema = v.object({
 	status: v.picklist(['ok', 'unavailable']),
-	/** `writable`, or why not: `closed` (shut down), `read_only`, `error` (anything else: disk full, I/O). */
+	/** `writable`, or why not: `closed` (shut down), `read_only`, `error` (anything else: disk full, I/O, PostgreSQL unreachable). */
 	db: v.picklist(['writable', 'closed', 'read_only', 'error']),
 	uptime_s: v.number(),
 	/** Why the check failed (the database's own message); absent when healthy. */
@@ -20,15 +21,15 @@ export const HealthReportSchema = v.object({
 export type HealthReport = v.InferOutput<typeof HealthReportSchema>;
 
 export interface HealthCheckOptions {
-	db: Db;
+	db: StoreHandle;
 	/** When the server started (ms, `now`'s clock). Default: when the check was created. */
 	startedAt?: number;
 	now?: () => number;
 }
 
 export interface HealthCheck {
-	/** Runs the probe now. Never throws. */
-	check(): HealthReport;
+	/** Runs the probe now. Never rejects. */
+	check(): Promise<HealthReport>;
 	/** The `/healthz` handler: GET and HEAD; 200 or 503 with the report as JSON. */
 	handle(req: IncomingMessage, res: ServerResponse): void;
 }
@@ -37,29 +38,36 @@ export interface HealthCheck {
  * Scratch table of the probe: one row, rewritten by every check. Created on first use rather than
  * by a migration: it holds nothing anyone reads, and a missing table is recreated by the next check.
  */
-const PROBE_TABLE = `CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at INTEGER NOT NULL)`;
-const PROBE_WRITE = `INSERT INTO health_probe (id, checked_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at`;
+const PROBE_TABLE = sql`CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at BIGINT NOT NULL)`;
+
+/** Error codes of a database that refuses writes: SQLite's, and PostgreSQL's read_only_sql_transaction (a standby). */
+const isReadOnly = (code: unknown) => typeof code === 'string' && (code.startsWith('SQLITE_READONLY') || code === '25006');
 
 /**
  * Builds the check over the server's database.
  * @example const health = createHealthCheck({ db }); if (path === '/healthz') return health.handle(req, res)
  */
 export function createHealthCheck(options: HealthCheckOptions): HealthCheck {
-	const { db } = options;
+	const store = asStore(options.db);
 	const now = options.now ?? (() => Date.now());
 	const startedAt = options.startedAt ?? now();
 
-	function check(): HealthReport {
+	async function check(): Promise<HealthReport> {
 		const uptime_s = Math.max(0, Math.round((now() - startedAt) / 1000));
-		if (!db.open) return { status: 'unavailable', db: 'closed', uptime_s, reason: 'the database is closed' };
+		if (!store.open) return { status: 'unavailable', db: 'closed', uptime_s, reason: 'the database is closed' };
 		try {
-			db.exec(PROBE_TABLE);
-			db.prepare(PROBE_WRITE).run(Date.now());
+			await PROBE_TABLE.execute(store.db);
+			await store.db
+				.insertInto('health_probe')
+				.values({ id: 1, checked_at: Date.now() })
+				.onConflict((oc) => oc.column('id').doUpdateSet((eb) => ({ checked_at: eb.ref('excluded.checked_at') })))
+				.execute();
 			return { status: 'ok', db: 'writable', uptime_s };
 		} catch (err) {
+			if (!store.open) return { status: 'unavailable', db: 'closed', uptime_s, reason: 'the database is closed' };
 			const code = (err as { code?: unknown }).code;
-			const readOnly = typeof code === 'string' && code.startsWith('SQLITE_READONLY');
-			return { status: 'unavailable', db: readOnly ? 'read_only' : 'error', uptime_s, reason: describe(err) };
+			const reason = isDatabaseUnavailable(err) ? `the database cannot be reached: ${describe(err)}` : describe(err);
+			return { status: 'unavailable', db: isReadOnly(code) ? 'read_only' : 'error', uptime_s, reason: reason.slice(0, 300) };
 		}
 	}
 
@@ -70,8 +78,7 @@ export function createHealthCheck(options: HealthCheckOptions): HealthCheck {
 				sendJson(res, 405, { error: { code: 'method_not_allowed', message: 'Use GET /healthz' } }, { allow: 'GET, HEAD' });
 				return;
 			}
-			const report = check();
-			sendJson(res, report.status === 'ok' ? 200 : 503, report, {}, req.method === 'HEAD');
+			void check().then((report) => sendJson(res, report.status === 'ok' ? 200 : 503, report, {}, req.method === 'HEAD'));
 		}
 	};
 }

@@ -5,6 +5,7 @@
 import * as v from 'valibot';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isDatabaseUnavailable } from './store/unavailable';
 
 /** One problem with a request, pointing at the field: `workflow.blocks.1.params.expression`. */
 export interface Issue {
@@ -58,8 +59,9 @@ const STATUS_CODES: Partial<Record<number, string>> = {
 };
 
 /**
- * Maps anything thrown in a handler to a status and the error body. Unknown errors become a 500
- * whose message says nothing about internals (the log has the details).
+ * Maps anything thrown in a handler to a status and the error body. A database that cannot be
+ * reached is a 503 (retry); other unknown errors become a 500 whose message says nothing about
+ * internals (the log has the details).
  */
 export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; body: ErrorBody; internal: boolean } {
 	if (err instanceof HttpError) {
@@ -73,6 +75,14 @@ export function toErrorResponse(err: unknown): { status: ContentfulStatusCode; b
 		const code = STATUS_CODES[err.status] ?? (err.status >= 500 ? 'internal_error' : 'error');
 		const message = err.status === 413 ? 'Request body is too large' : err.message || code.replace(/_/g, ' ');
 		return { status: err.status, body: { error: { code, message } }, internal: err.status >= 500 };
+	}
+	if (isDatabaseUnavailable(err)) {
+		// A lost PostgreSQL connection (scale-out): the pool reconnects by itself; the client may retry.
+		return {
+			status: 503,
+			body: { error: { code: 'database_unavailable', message: 'The database cannot be reached right now; try again shortly' } },
+			internal: true
+		};
 	}
 	return {
 		status: 500,

@@ -33,12 +33,13 @@ import { refuseUpgrade } from './sockets/upgrade-gate';
 import { createJobManager, type JobManager } from './jobs/job-manager';
 import { createLogger, type Logger } from './log';
 import { describeStartupError } from './startup-error';
-import { openDatabase, type Db } from './store/db';
-import { createSqliteJobStore } from './store/sqlite-job-store';
-import { createSqliteSpendLedger } from './store/spend-ledger';
+import type { Db } from './store/db';
+import { createJobStore } from './store/sqlite-job-store';
+import { openSpendLedger } from './store/spend-ledger';
 import { createSpendBudget } from './jobs/spend-budget';
-import { createSqliteUploadStore } from './store/upload-store';
+import { createUploadStore } from './store/upload-store';
 import type { JobStore } from './store/job-store';
+import { describeDatabaseUrl, openStore, type Store } from './store/store';
 
 export interface StartServerOptions {
 	logger?: Logger;
@@ -58,7 +59,10 @@ export interface RunningServer {
 	simulated: boolean;
 	jobs: JobManager;
 	jobStore: JobStore;
-	db: Db;
+	/** The database: SQLite in DATA_DIR, or PostgreSQL at DATABASE_URL (scale-out). */
+	store: Store;
+	/** The better-sqlite3 handle in embedded mode (tests read rows through it); throws on PostgreSQL. */
+	readonly db: Db;
 	logger: Logger;
 	/** Stops taking requests and work, checkpoints running jobs, closes everything. */
 	close(): Promise<void>;
@@ -108,7 +112,16 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	const logger = options.logger ?? createLogger({ level: config.logLevel, secret: config.apiKey });
 	await mkdir(config.dataDir, { recursive: true });
 	await removePartialUploads(join(config.dataDir, 'uploads'));
-	const db = openDatabase(join(config.dataDir, 'app.db'));
+	const databaseUrl = config.scaleOut?.databaseUrl ?? null;
+	// An unreachable PostgreSQL rejects with a DatabaseStartError: main() prints its one line.
+	const store = await openStore(
+		{ dataDir: config.dataDir, databaseUrl },
+		{
+			onIdleError: (err) =>
+				logger.warn({ err: err.message }, 'a PostgreSQL connection was lost; the pool reconnects on the next query')
+		}
+	);
+	if (databaseUrl) logger.info({ database: describeDatabaseUrl(databaseUrl) }, 'using PostgreSQL');
 	const closers: (() => Promise<void> | void)[] = [];
 
 	let enrichment: EnrichmentServiceHandle;
@@ -121,7 +134,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 			? createTaskWebhooks({ url: `${config.publicUrl}${WEBHOOK_PATH}/${webhookSecret}` })
 			: undefined;
 	const common = {
-		db,
+		db: store,
 		maxInFlight: config.maxInFlight,
 		asyncMode: { enrichLead: config.asyncMode },
 		requestTimeoutMs: config.requestTimeoutMs,
@@ -156,13 +169,16 @@ export async function startServer(config: Config, options: StartServerOptions = 
 			logger.warn({ simulator_url: simulator.url }, 'no SIXTYFOUR_API_KEY: enrichment answers come from the built-in simulator');
 		}
 	} catch (err) {
-		db.close();
+		await store.close();
 		throw err;
 	}
 
-	const jobStore = createSqliteJobStore(db);
-	const uploads = createSqliteUploadStore(db);
-	const budget = createSpendBudget({ ledger: createSqliteSpendLedger(db), limits: config.spendLimits });
+	const jobStore = createJobStore(store);
+	const uploads = createUploadStore(store);
+	const ledger = await openSpendLedger(store, {
+		onError: (err) => logger.error({ err }, 'could not record a charge in the spend ledger')
+	});
+	const budget = createSpendBudget({ ledger, limits: config.spendLimits });
 	const jobs = createJobManager({
 		budget,
 		store: jobStore,
@@ -175,14 +191,14 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		runners: RUNNERS
 	});
 
-	const metrics = createMetrics({ db, jobs, enrichment });
-	const health = createHealthCheck({ db });
+	const metrics = createMetrics({ db: store, jobs, enrichment });
+	const health = createHealthCheck({ db: store });
 	const rateLimits = createApiRateLimit({ ...config.rateLimits, trustProxy: config.trustProxy });
 	const hosts = createHostCheck({ nodeEnv: config.nodeEnv, publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins });
 	if (config.nodeEnv === 'production' && hosts.publicOrigins.length === 0) {
 		logger.warn('PUBLIC_URL is not set: in production the server answers only to IP addresses and localhost');
 	}
-	const sharing = createSharedWorkflows({ config, db, logger, jobs, jobStore, publicOrigins: hosts.publicOrigins });
+	const sharing = createSharedWorkflows({ config, db: store, logger, jobs, jobStore, publicOrigins: hosts.publicOrigins });
 	metrics.attach(sharing.metrics);
 	closers.unshift(() => sharing.close());
 
@@ -263,7 +279,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		simulated,
 		jobs,
 		jobStore,
-		db,
+		store,
+		get db(): Db {
+			if (!store.sqlite) throw new Error('the server runs on PostgreSQL: use `store`');
+			return store.sqlite;
+		},
 		logger,
 		close() {
 			closing ??= (async () => {
@@ -275,8 +295,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 				for (const close of closers) await close();
 				server.closeAllConnections();
 				await stopped;
-				enrichment.cache.flush(); // answers are written behind: keep the last ones
-				db.close();
+				await enrichment.cache.flush(); // answers are written behind: keep the last ones
+				ledger.close();
+				await store.close();
 				logger.info('server stopped');
 			})();
 			return closing;

@@ -17,12 +17,12 @@ import type { SixtyfourClient } from './enrichment/sixtyfour-client';
 import type { JobManager } from './jobs/job-manager';
 import { JOB_STATES, countJobsByState } from './metrics/job-counts';
 import { createRunEventTally } from './metrics/run-event-tally';
-import type { Db } from './store/db';
+import { asStore, type StoreHandle } from './store/store';
 
 /** The pieces metrics read; each optional, each attachable later. */
 export interface MetricsSources {
 	/** Jobs by state come from its `jobs` table. */
-	db?: Db;
+	db?: StoreHandle;
 	/** Its events feed the row counters. */
 	jobs?: Pick<JobManager, 'subscribe'>;
 	/** Scheduler and cache figures; `client.observe` feeds API calls by endpoint and status. */
@@ -116,12 +116,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 		help: 'Jobs by state (pending, running, completed, failed, cancelled).',
 		labelNames: ['state'],
 		registers,
-		collect() {
+		async collect() {
 			// No database, or one that cannot be read (that shows in /healthz): no sample, rather than a false 0.
 			this.reset();
-			if (!sources.db?.open) return;
+			if (!sources.db || !asStore(sources.db).open) return;
 			try {
-				const counts = countJobsByState(sources.db);
+				const counts = await countJobsByState(sources.db);
 				for (const state of JOB_STATES) this.set({ state }, counts[state]);
 			} catch {
 				// The scrape still answers with everything else.

@@ -21,7 +21,7 @@ import type { MetricsSources } from './metrics';
 import { collabWorkflowDocs } from './routes/workflow-docs';
 import { createWorkflowRoutes, type WorkflowRoutes } from './routes/workflows';
 import type { Authorize, OriginRule } from './sockets/upgrade-gate';
-import type { Db } from './store/db';
+import type { StoreHandle } from './store/store';
 import type { JobStore } from './store/job-store';
 import { createSqliteWorkflowsRepo } from './store/workflows-repo';
 
@@ -40,7 +40,7 @@ export function publicOutputPath(dataDir: string) {
 
 export interface SharedWorkflowsOptions {
 	config: Config;
-	db: Db;
+	db: StoreHandle;
 	logger: Logger;
 	jobs: JobManager;
 	jobStore: JobStore;

@@ -2,7 +2,9 @@
  * Start-up failures a person can fix — a data directory that is read-only, missing its
  * permissions, or on a full disk — said in one line that names the directory, instead of a raw
  * SQLite error and its stack. Anything else is left to the fatal log (it is our bug then).
+ * An unusable DATABASE_URL is one line too (store.ts's DatabaseStartError).
  */
+import { DatabaseStartError } from './store/store';
 
 /** File-system and SQLite codes that mean "the data directory cannot be written". */
 const DATA_DIR_CODES: Record<string, string> = {
@@ -26,6 +28,8 @@ const DATA_DIR_CODES: Record<string, string> = {
  * // 'Cannot start: the data directory /srv/data is not writable (read-only file system, EROFS). …'
  */
 export function describeStartupError(error: unknown, dataDir: string): string | null {
+	// PostgreSQL (DATABASE_URL) unreachable or refusing us: store.ts already said it in one line, without the password.
+	if (error instanceof DatabaseStartError) return error.message;
 	const code = (error as { code?: unknown } | null)?.code;
 	if (typeof code !== 'string') return null;
 	const base = code.startsWith('SQLITE_IOERR') ? 'SQLITE_IOERR' : code;

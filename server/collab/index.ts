@@ -1,6 +1,6 @@
 /**
  * The collaboration server: Yjs rooms over the y-websocket protocol at `/yjs/:workflowId?token=…`,
- * stored in SQLite. Plug it into a node:http server's `upgrade` event; the stock `y-websocket`
+ * stored in the database (SQLite or PostgreSQL). Plug it into a node:http server's `upgrade` event; the stock `y-websocket`
  * WebsocketProvider connects to it unchanged (`new WebsocketProvider(base + '/yjs', id, doc,
  * { params: { token } })`).
  *
@@ -15,10 +15,10 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type * as Y from 'yjs';
 import { COLLAB_CLOSE } from '../../src/lib/workflow/collab-close-codes';
-import type { Db } from '../store/db';
+import { asStore, type StoreHandle } from '../store/store';
 import { createCounters, resolveLimits, silentLogger, type CollabCounters, type CollabLimits, type CollabLogger } from './limits';
-import { createSqlitePersistence } from './persistence';
-import type { Access, CollabSocket } from './room';
+import { createDocPersistence } from './persistence';
+import type { Access, CollabSocket, Room } from './room';
 import { RoomRegistry } from './rooms';
 import { createHeartbeat } from '../sockets/heartbeat';
 import { createUpgradeGate, type Authorize, type OriginRule } from '../sockets/upgrade-gate';
@@ -28,7 +28,8 @@ export type { Authorize, AuthorizeResult } from '../sockets/upgrade-gate';
 export type { CollabLimits, CollabCounters, CollabLogger } from './limits';
 
 export interface CollabServerOptions extends OriginRule {
-	db: Db;
+	/** The database (a Store; a SQLite handle in tests). */
+	db: StoreHandle;
 	authorize: Authorize;
 	limits?: Partial<CollabLimits>;
 	log?: CollabLogger;
@@ -62,7 +63,7 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 	const limits = resolveLimits(options.limits);
 	const log = options.log ?? silentLogger;
 	const counters = createCounters();
-	const registry = new RoomRegistry({ persistence: createSqlitePersistence(options.db), limits, counters, log });
+	const registry = new RoomRegistry({ persistence: createDocPersistence(asStore(options.db)), limits, counters, log });
 	const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
 	const heartbeat = createHeartbeat<WebSocket>({ intervalMs: limits.pingIntervalMs });
 	let closing = false;
@@ -73,14 +74,31 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 			ws.close(COLLAB_CLOSE.GOING_AWAY, 'Server shutting down');
 			return;
 		}
-		let room;
-		try {
-			room = registry.retain(workflowId);
-		} catch (error) {
-			log.error({ workflowId, error: String(error) }, 'Could not load a collaborative document');
-			ws.close(COLLAB_CLOSE.INTERNAL, 'Could not load the document');
-			return;
-		}
+		// Nothing is read from the socket until its room is loaded (the store may be remote).
+		ws.pause();
+		const early = (error: Error) => log.warn({ workflowId, error: error.message }, 'Collab socket error while its room loaded');
+		ws.on('error', early);
+		registry.retain(workflowId).then(
+			(room) => {
+				ws.off('error', early);
+				if (closing || ws.readyState !== WebSocket.OPEN) {
+					registry.release(room);
+					if (ws.readyState === WebSocket.OPEN) ws.close(COLLAB_CLOSE.GOING_AWAY, 'Server shutting down');
+					return;
+				}
+				join(ws, room, workflowId, access);
+				ws.resume();
+			},
+			(error: unknown) => {
+				ws.off('error', early);
+				ws.on('error', () => {}); // closing: nothing more to say about this socket
+				log.error({ workflowId, error: String(error) }, 'Could not load a collaborative document');
+				ws.close(COLLAB_CLOSE.INTERNAL, 'Could not load the document');
+			}
+		);
+	}
+
+	function join(ws: WebSocket, room: Room, workflowId: string, access: Access): void {
 		const socket: CollabSocket = {
 			send: (data) => {
 				if (ws.readyState === WebSocket.OPEN) ws.send(data);
@@ -140,7 +158,7 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		handleUpgrade,
 		async getDoc(workflowId) {
 			if (closing) throw new Error('Collab server is closed');
-			return registry.getUnjoined(workflowId).doc;
+			return (await registry.getUnjoined(workflowId)).doc;
 		},
 		async close() {
 			if (closing) return;
@@ -156,10 +174,11 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 						})
 				)
 			);
-			registry.closeAll(COLLAB_CLOSE.GOING_AWAY, 'Server shutting down');
+			const stored = registry.closeAll(COLLAB_CLOSE.GOING_AWAY, 'Server shutting down');
 			const timeout = new Promise<'timeout'>((resolve) => setTimeout(resolve, 1_000, 'timeout').unref());
 			if ((await Promise.race([closed, timeout])) === 'timeout') for (const ws of sockets) ws.terminate();
 			await new Promise<void>((resolve) => wss.close(() => resolve()));
+			await stored;
 		},
 		stats() {
 			let rooms = 0;

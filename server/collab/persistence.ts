@@ -1,71 +1,61 @@
 /**
  * Where room documents live between restarts: a snapshot per workflow plus an append-only log of
- * the updates since (tables `doc_snapshots`, `doc_updates`).
+ * the updates since (tables `doc_snapshots`, `doc_updates`, SQLite or PostgreSQL).
  *
- * Durability: `appendUpdate` is a synchronous better-sqlite3 insert, and the room calls it before
- * it relays the update to anyone, so an edit another client has seen survives SIGKILL (WAL with
- * `synchronous = NORMAL` is durable against a process crash; an OS crash may lose the last
- * commits). Loading replays snapshot + log, so the log is compacted into the snapshot now and
- * then; load time stays bounded by the compaction interval.
+ * Durability: the room awaits `appendUpdate` before it relays the update to anyone (and relays in
+ * the order the updates were made), so an edit another client has seen survives SIGKILL (SQLite:
+ * WAL with `synchronous = NORMAL` is durable against a process crash; PostgreSQL: the commit).
+ * Loading replays snapshot + log, so the log is compacted into the snapshot now and then; load
+ * time stays bounded by the compaction interval.
+ *
+ * Compaction merges the stored snapshot, the log entries it read and the room's document into the
+ * new snapshot, and deletes exactly the entries it read: an update another process logged but this
+ * room has not seen yet is either in the new snapshot or still in the log, never lost.
  */
+import { sql } from 'kysely';
 import * as Y from 'yjs';
-import type { Db } from '../store/db';
+import { asStore, chunks, toBuffer, type Store, type StoreHandle } from '../store/store';
 
 /** A document's stored state, as the room needs it. */
 export interface DocPersistence {
 	/** Applies the stored state of `workflowId` to `doc`; returns how many log entries were replayed. */
-	load(workflowId: string, doc: Y.Doc): { replayed: number; skipped: number };
-	/** Appends one update to the log (synchronously: it is durable when this returns). */
-	appendUpdate(workflowId: string, update: Uint8Array): void;
-	/** Replaces snapshot + log by one snapshot of `doc` (which must hold every logged update). */
-	compact(workflowId: string, doc: Y.Doc): void;
+	load(workflowId: string, doc: Y.Doc): Promise<{ replayed: number; skipped: number }>;
+	/** Appends one update to the log; durable when it resolves. */
+	appendUpdate(workflowId: string, update: Uint8Array): Promise<void>;
+	/** Folds snapshot + log + `doc` into one snapshot (`doc` must hold every update this process logged). */
+	compact(workflowId: string, doc: Y.Doc): Promise<void>;
 	/** Forgets a document (workflow deleted). */
-	remove(workflowId: string): void;
+	remove(workflowId: string): Promise<void>;
 	/** True if anything is stored for `workflowId`. */
-	has(workflowId: string): boolean;
+	has(workflowId: string): Promise<boolean>;
 }
 
-/** The SQLite implementation of `DocPersistence`. */
-export function createSqlitePersistence(db: Db): DocPersistence {
-	const selectSnapshot = db.prepare<[string], { state: Buffer }>('SELECT state FROM doc_snapshots WHERE workflow_id = ?');
-	const selectUpdates = db.prepare<[string], { id: number; update_data: Buffer }>(
-		'SELECT id, update_data FROM doc_updates WHERE workflow_id = ? ORDER BY id'
-	);
-	const insertUpdate = db.prepare<[string, Uint8Array, number]>(
-		'INSERT INTO doc_updates (workflow_id, update_data, created_at) VALUES (?, ?, ?)'
-	);
-	const upsertSnapshot = db.prepare<[string, Uint8Array, number]>(
-		`INSERT INTO doc_snapshots (workflow_id, state, updated_at) VALUES (?, ?, ?)
-		 ON CONFLICT (workflow_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`
-	);
-	const maxUpdateId = db.prepare<[string], { id: number | null }>('SELECT MAX(id) AS id FROM doc_updates WHERE workflow_id = ?');
-	const deleteUpdatesUpTo = db.prepare<[string, number]>('DELETE FROM doc_updates WHERE workflow_id = ? AND id <= ?');
-	const deleteUpdates = db.prepare<[string]>('DELETE FROM doc_updates WHERE workflow_id = ?');
-	const deleteSnapshot = db.prepare<[string]>('DELETE FROM doc_snapshots WHERE workflow_id = ?');
-	const anyState = db.prepare<[string, string], { found: number }>(
-		`SELECT EXISTS (SELECT 1 FROM doc_snapshots WHERE workflow_id = ?)
-		     OR EXISTS (SELECT 1 FROM doc_updates WHERE workflow_id = ?) AS found`
-	);
+/** Log ids per `IN (…)` delete. */
+const IDS_PER_DELETE = 500;
 
-	const compactTx = db.transaction((workflowId: string, state: Uint8Array) => {
-		// Every update logged so far is in `doc` (appends and this run on one thread), so the log up
-		// to its current end is covered by the snapshot.
-		const last = maxUpdateId.get(workflowId)?.id;
-		upsertSnapshot.run(workflowId, state, Date.now());
-		if (last != null) deleteUpdatesUpTo.run(workflowId, last);
-	});
-	const removeTx = db.transaction((workflowId: string) => {
-		deleteUpdates.run(workflowId);
-		deleteSnapshot.run(workflowId);
-	});
+/** True if `update` decodes (an entry that does not is skipped by everyone). */
+function decodes(update: Uint8Array): boolean {
+	try {
+		Y.decodeUpdate(update);
+		return true;
+	} catch {
+		return false;
+	}
+}
 
+/** The document store over a Store (SQLite or PostgreSQL). */
+export function createDocPersistence(store: Store): DocPersistence {
+	const { db } = store;
 	return {
-		load(workflowId, doc) {
+		async load(workflowId, doc) {
 			let replayed = 0;
 			let skipped = 0;
-			const snapshot = selectSnapshot.get(workflowId);
+			const [snapshot, updates] = await Promise.all([
+				db.selectFrom('doc_snapshots').select('state').where('workflow_id', '=', workflowId).executeTakeFirst(),
+				db.selectFrom('doc_updates').select(['id', 'update_data']).where('workflow_id', '=', workflowId).orderBy('id').execute()
+			]);
 			if (snapshot) Y.applyUpdate(doc, snapshot.state);
-			for (const row of selectUpdates.iterate(workflowId)) {
+			for (const row of updates) {
 				try {
 					Y.applyUpdate(doc, row.update_data);
 					replayed++;
@@ -77,17 +67,63 @@ export function createSqlitePersistence(db: Db): DocPersistence {
 			}
 			return { replayed, skipped };
 		},
-		appendUpdate(workflowId, update) {
-			insertUpdate.run(workflowId, update, Date.now());
+		async appendUpdate(workflowId, update) {
+			await db
+				.insertInto('doc_updates')
+				.values({ workflow_id: workflowId, update_data: toBuffer(update), created_at: Date.now() })
+				.execute();
 		},
-		compact(workflowId, doc) {
-			compactTx(workflowId, Y.encodeStateAsUpdate(doc));
+		async compact(workflowId, doc) {
+			const state = Y.encodeStateAsUpdate(doc);
+			await db.transaction().execute(async (trx) => {
+				// One compaction of a document at a time across processes (PostgreSQL); SQLite's writer lock does it there.
+				if (store.dialect === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext(${workflowId}))`.execute(trx);
+				const snapshot = await trx
+					.selectFrom('doc_snapshots')
+					.select('state')
+					.where('workflow_id', '=', workflowId)
+					.executeTakeFirst();
+				const log = await trx
+					.selectFrom('doc_updates')
+					.select(['id', 'update_data'])
+					.where('workflow_id', '=', workflowId)
+					.execute();
+				const parts = [...(snapshot ? [snapshot.state] : []), ...log.map((r) => r.update_data), state].filter(decodes);
+				const merged = parts.length === 1 ? state : Y.mergeUpdates(parts);
+				await trx
+					.insertInto('doc_snapshots')
+					.values({ workflow_id: workflowId, state: toBuffer(merged), updated_at: Date.now() })
+					.onConflict((oc) =>
+						oc
+							.column('workflow_id')
+							.doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), updated_at: eb.ref('excluded.updated_at') }))
+					)
+					.execute();
+				for (const ids of chunks(
+					log.map((r) => r.id),
+					IDS_PER_DELETE
+				)) {
+					await trx.deleteFrom('doc_updates').where('workflow_id', '=', workflowId).where('id', 'in', ids).execute();
+				}
+			});
 		},
-		remove(workflowId) {
-			removeTx(workflowId);
+		async remove(workflowId) {
+			await db.transaction().execute(async (trx) => {
+				await trx.deleteFrom('doc_updates').where('workflow_id', '=', workflowId).execute();
+				await trx.deleteFrom('doc_snapshots').where('workflow_id', '=', workflowId).execute();
+			});
 		},
-		has(workflowId) {
-			return anyState.get(workflowId, workflowId)?.found === 1;
+		async has(workflowId) {
+			const [snapshot, update] = await Promise.all([
+				db.selectFrom('doc_snapshots').select('workflow_id').where('workflow_id', '=', workflowId).limit(1).executeTakeFirst(),
+				db.selectFrom('doc_updates').select('workflow_id').where('workflow_id', '=', workflowId).limit(1).executeTakeFirst()
+			]);
+			return snapshot !== undefined || update !== undefined;
 		}
 	};
+}
+
+/** The document store over a SQLite handle (embedded mode, tests). */
+export function createSqlitePersistence(db: StoreHandle): DocPersistence {
+	return createDocPersistence(asStore(db));
 }

@@ -133,18 +133,33 @@ export class Room {
 	#approxBytes = 0;
 	#compactionQueued = false;
 	#state: 'open' | 'failed' | 'closed' = 'open';
+	/**
+	 * The store's work, in order: each update's append then its relay, and compactions. An update
+	 * reaches other clients only once it is stored, and updates are relayed in the order they were made.
+	 */
+	#writes: Promise<void> = Promise.resolve();
 
-	/** Loads the stored document (synchronously); throws if the store cannot be read. */
-	constructor(options: RoomOptions) {
+	/**
+	 * Loads the stored document, then builds the room around it; rejects if the store cannot be read.
+	 * @example const room = await Room.load({ id, persistence, limits, counters, log, onEmpty, onFailed })
+	 */
+	static async load(options: RoomOptions): Promise<Room> {
+		const doc = new Y.Doc();
+		const loaded = await options.persistence.load(options.id, doc);
+		return new Room(options, doc, loaded);
+	}
+
+	/** A room over `doc` (already loaded, see `Room.load`; a fresh empty one when absent). */
+	constructor(options: RoomOptions, doc: Y.Doc = new Y.Doc(), loaded = { replayed: 0, skipped: 0 }) {
 		this.#options = options;
 		this.id = options.id;
 		this.#compactAt = options.limits.compactEvery;
-		this.doc = new Y.Doc();
-		const { replayed, skipped } = options.persistence.load(this.id, this.doc);
+		this.doc = doc;
+		const { replayed, skipped } = loaded;
 		if (skipped > 0) options.log.warn({ workflowId: this.id, skipped }, 'Skipped undecodable stored updates');
 		this.#approxBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
 		// Loading replays the log; fold it into the snapshot now so the next load reads one blob.
-		if (replayed + skipped > 0) this.#tryCompact();
+		if (replayed + skipped > 0) void this.#tryCompact();
 		this.#presence = new RoomPresence<Connection>({
 			doc: this.doc,
 			limits: options.limits,
@@ -154,6 +169,14 @@ export class Room {
 		this.awareness = this.#presence.awareness;
 		this.doc.on('update', this.#onDocUpdate);
 		this.awareness.on('update', this.#onAwarenessUpdate);
+	}
+
+	/**
+	 * Resolves once every update made so far is stored (and relayed) and every compaction asked for
+	 * has run: the store's writes happen one after another, in the order the edits were made.
+	 */
+	settled(): Promise<void> {
+		return this.#writes;
 	}
 
 	/** Number of open connections. */
@@ -345,36 +368,46 @@ export class Room {
 		this.#forget(conn);
 	}
 
-	/** Folds the update log into one snapshot (throws if the store refuses). */
-	compact(): void {
+	/** Folds the update log into one snapshot, after the writes queued before it (rejects if the store refuses). */
+	compact(): Promise<void> {
+		const run = this.#writes.then(() => this.#compactNow());
+		this.#writes = run.catch(() => {});
+		return run;
+	}
+
+	async #compactNow(): Promise<void> {
 		if (this.#state === 'failed') return;
-		this.#options.persistence.compact(this.id, this.doc);
+		const since = this.#sinceCompaction;
+		await this.#options.persistence.compact(this.id, this.doc);
 		this.#options.counters.compactions++;
-		this.#sinceCompaction = 0;
+		// Updates stored while the snapshot was written count toward the next one.
+		this.#sinceCompaction = Math.max(0, this.#sinceCompaction - since);
 		this.#compactAt = this.#options.limits.compactEvery;
 		this.#approxBytes = Y.encodeStateAsUpdate(this.doc).byteLength;
 	}
 
 	/**
-	 * `compact()` for socket, timer and microtask paths: never throws. Compaction is only an
+	 * `compact()` for socket, timer and microtask paths: never rejects. Compaction is only an
 	 * optimisation (the log still holds every edit, and appending goes on), so a failure (disk
-	 * full, SQLITE_BUSY…) is logged and retried after another `compactEvery` updates or on leave.
+	 * full, SQLITE_BUSY, a lost connection…) is logged and retried after another `compactEvery`
+	 * updates or on leave.
 	 */
-	#tryCompact(): void {
-		try {
-			this.compact();
-		} catch (error) {
+	#tryCompact(): Promise<void> {
+		return this.compact().catch((error: unknown) => {
 			this.#compactAt = this.#sinceCompaction + this.#options.limits.compactEvery;
 			this.#options.log.warn(
 				{ workflowId: this.id, error: error instanceof Error ? error.message : String(error) },
 				'Could not compact a document log (edits stay in the log)'
 			);
-		}
+		});
 	}
 
-	/** Persists, closes every connection with `code`, and releases the doc. */
-	close(code: number = COLLAB_CLOSE.GOING_AWAY, reason = 'Server shutting down'): void {
-		if (this.#state === 'closed') return;
+	/**
+	 * Closes every connection with `code`, stores what they had sent, compacts, and releases the
+	 * doc; resolves once the store has everything (never rejects).
+	 */
+	close(code: number = COLLAB_CLOSE.GOING_AWAY, reason = 'Server shutting down'): Promise<void> {
+		if (this.#state === 'closed') return this.#writes;
 		// Frames already received and waiting their turn are edits too: store them before closing.
 		for (const conn of [...this.#conns.values()]) if (!conn.closed) this.#flush(conn);
 		const wasOpen = this.#state === 'open';
@@ -384,11 +417,9 @@ export class Room {
 			this.#conns.delete(conn.socket);
 			safeClose(conn.socket, code, reason);
 		}
-		try {
-			if (wasOpen && this.#sinceCompaction > 0) this.#tryCompact();
-		} finally {
-			this.#release();
-		}
+		this.#release();
+		if (wasOpen && this.#sinceCompaction + this.#pendingAppends > 0) void this.#tryCompact();
+		return this.#writes;
 	}
 
 	/** Checks one update and adds it to `batch` (or drops it: empty, or from a view link). */
@@ -424,22 +455,33 @@ export class Room {
 		Y.applyUpdate(this.doc, update, conn);
 	}
 
+	/** Updates applied to the doc whose append has not finished yet. */
+	#pendingAppends = 0;
+
 	readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
 		if (this.#state !== 'open') return;
-		try {
-			this.#options.persistence.appendUpdate(this.id, update);
-		} catch (error) {
-			this.#fail(error);
-			return;
-		}
-		this.#options.counters.updatesPersisted++;
 		this.#approxBytes += update.byteLength;
-		const message = encoding.createEncoder();
-		encoding.writeVarUint(message, MESSAGE_SYNC);
-		syncProtocol.writeUpdate(message, update);
-		const bytes = encoding.toUint8Array(message);
-		for (const conn of this.#conns.values()) if (conn !== origin) this.#send(conn, bytes);
-		if (++this.#sinceCompaction >= this.#compactAt) this.#queueCompaction();
+		this.#pendingAppends++;
+		this.#writes = this.#writes.then(async () => {
+			if (this.#state === 'failed') return;
+			try {
+				await this.#options.persistence.appendUpdate(this.id, update);
+			} catch (error) {
+				this.#fail(error);
+				return;
+			} finally {
+				this.#pendingAppends--;
+			}
+			this.#options.counters.updatesPersisted++;
+			if (this.#state === 'open') {
+				const message = encoding.createEncoder();
+				encoding.writeVarUint(message, MESSAGE_SYNC);
+				syncProtocol.writeUpdate(message, update);
+				const bytes = encoding.toUint8Array(message);
+				for (const conn of this.#conns.values()) if (conn !== origin) this.#send(conn, bytes);
+			}
+			if (++this.#sinceCompaction >= this.#compactAt && this.#state === 'open') this.#queueCompaction();
+		});
 	};
 
 	readonly #onAwarenessUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }): void => {
@@ -485,7 +527,7 @@ export class Room {
 		this.#presence.leave(conn);
 		if (this.#conns.size === 0 && this.#state === 'open') {
 			// A failed compaction must not skip `onEmpty`: the room would never be evicted.
-			if (this.#sinceCompaction > 0) this.#tryCompact();
+			if (this.#sinceCompaction + this.#pendingAppends > 0) void this.#tryCompact();
 			this.#options.onEmpty(this);
 		}
 	}
@@ -495,7 +537,7 @@ export class Room {
 		this.#compactionQueued = true;
 		queueMicrotask(() => {
 			this.#compactionQueued = false;
-			if (this.#state === 'open' && this.#sinceCompaction >= this.#compactAt) this.#tryCompact();
+			if (this.#state === 'open' && this.#sinceCompaction >= this.#compactAt) void this.#tryCompact();
 		});
 	}
 
@@ -506,6 +548,8 @@ export class Room {
 	 * is relayed.
 	 */
 	#fail(error: unknown): void {
+		if (this.#state === 'failed') return;
+		const wasOpen = this.#state === 'open';
 		this.#state = 'failed';
 		this.#options.counters.persistFailures++;
 		this.#options.log.error({ workflowId: this.id, error: String(error) }, 'Could not persist a document update');
@@ -514,7 +558,7 @@ export class Room {
 			this.#conns.delete(conn.socket);
 			safeClose(conn.socket, COLLAB_CLOSE.INTERNAL, 'Could not save the change');
 		}
-		this.#release();
+		if (wasOpen) this.#release();
 		this.#options.onFailed(this);
 	}
 

@@ -1,7 +1,8 @@
 /**
  * The registry of loaded rooms: get-or-create by workflow id, unload a room `idleEvictMs` after its
  * last client left (it compacted when they left, and compacts again if edited since), and close
- * everything on shutdown. One room per workflow per process, so one writer per document log.
+ * everything on shutdown. One room per workflow per process; loading is async (the store may be
+ * PostgreSQL), and concurrent callers share one load.
  */
 import type { CollabCounters, CollabLimits, CollabLogger } from './limits';
 import type { DocPersistence } from './persistence';
@@ -17,39 +18,60 @@ export interface RoomRegistryOptions {
 export class RoomRegistry {
 	readonly #options: RoomRegistryOptions;
 	readonly #rooms = new Map<string, Room>();
+	/** Rooms being read from the store: a second caller waits for the same load. */
+	readonly #loading = new Map<string, Promise<Room>>();
 	readonly #evictions = new Map<string, ReturnType<typeof setTimeout>>();
+	/** Rooms closing (evicted or shut down) whose last writes are still being stored. */
+	readonly #closing = new Set<Promise<void>>();
 
 	constructor(options: RoomRegistryOptions) {
 		this.#options = options;
 	}
 
-	/** The loaded room of `workflowId`, loading it from the store if needed (may throw on a bad store). */
-	get(workflowId: string): Room {
+	/** The loaded room of `workflowId`, loading it from the store if needed (rejects on a bad store). */
+	get(workflowId: string): Promise<Room> {
 		const existing = this.#rooms.get(workflowId);
-		if (existing) return existing;
-		const room = new Room({
+		if (existing) return Promise.resolve(existing);
+		const loading = this.#loading.get(workflowId);
+		if (loading) return loading;
+		const load = Room.load({
 			id: workflowId,
 			...this.#options,
 			onEmpty: (r) => this.#scheduleEviction(r),
 			onFailed: (r) => this.#drop(r)
-		});
-		this.#rooms.set(workflowId, room);
-		return room;
+		}).then(
+			(room) => {
+				this.#loading.delete(workflowId);
+				this.#rooms.set(workflowId, room);
+				return room;
+			},
+			(error: unknown) => {
+				this.#loading.delete(workflowId);
+				throw error;
+			}
+		);
+		this.#loading.set(workflowId, load);
+		return load;
 	}
 
 	/** Like `get`, for a caller that will not join (a run snapshot): the room unloads when idle. */
-	getUnjoined(workflowId: string): Room {
-		const room = this.get(workflowId);
-		if (room.size === 0) this.#scheduleEviction(room);
+	async getUnjoined(workflowId: string): Promise<Room> {
+		const room = await this.get(workflowId);
+		this.release(room);
 		return room;
 	}
 
 	/** A connection is about to join: keep the room loaded. */
-	retain(workflowId: string): Room {
-		const timer = this.#evictions.get(workflowId);
-		if (timer) clearTimeout(timer);
-		this.#evictions.delete(workflowId);
-		return this.get(workflowId);
+	async retain(workflowId: string): Promise<Room> {
+		this.#cancelEviction(workflowId);
+		const room = await this.get(workflowId);
+		this.#cancelEviction(workflowId);
+		return room;
+	}
+
+	/** A retained room nobody joined after all (the socket went away while it loaded): unload it when idle. */
+	release(room: Room): void {
+		if (room.size === 0) this.#scheduleEviction(room);
 	}
 
 	/** Loaded rooms (for stats). */
@@ -57,18 +79,20 @@ export class RoomRegistry {
 		return this.#rooms.values();
 	}
 
-	/** Persists every room and closes every connection with `code`. */
-	closeAll(code?: number, reason?: string): void {
+	/** Stores every room's last edits and closes every connection with `code`; resolves once stored. */
+	async closeAll(code?: number, reason?: string): Promise<void> {
 		for (const timer of this.#evictions.values()) clearTimeout(timer);
 		this.#evictions.clear();
-		for (const room of this.#rooms.values()) {
-			try {
-				room.close(code, reason);
-			} catch (error) {
-				this.#options.log.error({ workflowId: room.id, error: String(error) }, 'Could not persist a room on close');
-			}
-		}
+		await Promise.allSettled([...this.#loading.values()]);
+		const closing = [...this.#rooms.values()].map((room) => room.close(code, reason));
 		this.#rooms.clear();
+		await Promise.all([...closing, ...this.#closing]);
+	}
+
+	#cancelEviction(workflowId: string): void {
+		const timer = this.#evictions.get(workflowId);
+		if (timer) clearTimeout(timer);
+		this.#evictions.delete(workflowId);
 	}
 
 	#scheduleEviction(room: Room): void {
@@ -78,11 +102,9 @@ export class RoomRegistry {
 			this.#evictions.delete(room.id);
 			if (room.size > 0 || this.#rooms.get(room.id) !== room) return;
 			this.#rooms.delete(room.id);
-			try {
-				room.close();
-			} catch (error) {
-				this.#options.log.error({ workflowId: room.id, error: String(error) }, 'Could not persist an idle room');
-			}
+			// Room.close never rejects (a failed compaction is logged by the room; the log keeps the edits).
+			const closed = room.close().finally(() => this.#closing.delete(closed));
+			this.#closing.add(closed);
 		}, this.#options.limits.idleEvictMs);
 		timer.unref();
 		this.#evictions.set(room.id, timer);

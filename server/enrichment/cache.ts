@@ -1,5 +1,5 @@
 /**
- * The response cache (SQLite tables `cache` and `pending_tasks`): every answer is stored keyed by
+ * The response cache (tables `cache` and `pending_tasks`, SQLite or PostgreSQL): every answer is stored keyed by
  * endpoint + normalised request, so identical rows are paid for once, a re-run costs nothing for
  * rows already done, and the cache doubles as the crash checkpoint. Identical requests in flight at
  * the same time share one call. Errors are never cached. For async calls the `task_id` is recorded
@@ -9,12 +9,12 @@
 import { abortError, raceAbort } from './abortable';
 import { RelayMeter } from './relay-meter';
 import { requestKey } from './request-key';
-import type { Statement } from 'better-sqlite3';
-import type { Db } from '../store/db';
+import { asStore, chunks, type Store, type StoreHandle } from '../store/store';
 import type { CallMeter, CallOptions } from './types';
 
 export interface ResponseCacheOptions {
-	db: Db;
+	/** The database (a Store, or a SQLite handle in tests). */
+	db: StoreHandle;
 	/** Answers older than this are refetched (ms; 0 or absent = kept forever). */
 	ttlMs?: number;
 	/** Wall clock in ms (stored in `created_at`); injectable for TTL tests. */
@@ -22,13 +22,13 @@ export interface ResponseCacheOptions {
 }
 
 export interface CacheStats {
-	/** Answers served from SQLite. */
+	/** Answers served from the database. */
 	hits: number;
 	/** Calls started because nothing was stored or in flight. */
 	misses: number;
 	/** Callers that joined an identical call already in flight. */
 	joined: number;
-	/** Answers that could not be written to SQLite (they were still returned). */
+	/** Answers that could not be written to the database (they were still returned). */
 	storeErrors: number;
 }
 
@@ -48,7 +48,7 @@ export interface PendingTask {
 
 export interface ResponseCache {
 	/**
-	 * The answer to (endpoint, request): from SQLite (counted `cached`), from an identical call in
+	 * The answer to (endpoint, request): from the database (counted `cached`), from an identical call in
 	 * flight (counted `cached` once it succeeds), or by running `miss` once and storing its value.
 	 */
 	getOrCall<T>(
@@ -58,14 +58,15 @@ export interface ResponseCache {
 		miss: (context: MissContext) => Promise<{ value: T; costCents: number }>
 	): Promise<T>;
 	/** The stored answer, if any and fresh (no accounting). */
-	peek<T>(endpoint: string, request: unknown): T | undefined;
+	peek<T>(endpoint: string, request: unknown): Promise<T | undefined>;
 	key(endpoint: string, request: unknown): string;
-	pendingTask(key: string): PendingTask | null;
-	savePendingTask(key: string, endpoint: string, taskId: string): void;
-	clearPendingTask(key: string): void;
+	pendingTask(key: string): Promise<PendingTask | null>;
+	/** Checkpoints an async task's id; durable when it resolves (before the first poll). */
+	savePendingTask(key: string, endpoint: string, taskId: string): Promise<void>;
+	clearPendingTask(key: string): Promise<void>;
 	stats(): CacheStats;
-	/** Writes the answers still held in memory now (the server calls it before closing the db). */
-	flush(): void;
+	/** Writes the answers still held in memory now (the server awaits it before closing the db). */
+	flush(): Promise<void>;
 }
 
 interface Flight {
@@ -85,26 +86,36 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 	const figures: CacheStats = { hits: 0, misses: 0, joined: 0, storeErrors: 0 };
 	const flights = new Map<string, Flight>();
 
-	const selectAnswer = db.prepare<[string], { response: string; created_at: number }>(
-		'SELECT response, created_at FROM cache WHERE key = ?'
-	);
-	const storeAnswer = db.prepare('INSERT OR REPLACE INTO cache (key, endpoint, response, cost_cents, created_at) VALUES (?, ?, ?, ?, ?)');
-	const selectPending = db.prepare<[string], { task_id: string; endpoint: string; created_at: number }>(
-		'SELECT task_id, endpoint, created_at FROM pending_tasks WHERE key = ?'
-	);
-	const storePending = db.prepare('INSERT OR REPLACE INTO pending_tasks (key, endpoint, task_id, created_at) VALUES (?, ?, ?, ?)');
-	const deletePending = db.prepare('DELETE FROM pending_tasks WHERE key = ?');
-	const writer = writeBehindFor(db, storeAnswer, deletePending, figures);
+	const store = asStore(db);
+	const writer = writeBehindFor(store, figures);
+	const answerQuery = (key: string) => store.db.selectFrom('cache').select(['response', 'created_at']).where('key', '=', key);
+	/**
+	 * Embedded mode keeps the hot read synchronous: the same Kysely query, compiled once and run
+	 * as a prepared better-sqlite3 statement (microseconds, no promise per lookup).
+	 */
+	const sqliteAnswer = store.sqlite ? store.sqlite.prepare<unknown[], StoredAnswer>(answerQuery('').compile().sql) : null;
 
-	function read<T>(key: string): T | undefined {
-		const row = writer.unflushed.get(key) ?? selectAnswer.get(key);
+	/** A stored row as an answer: undefined when absent, expired or damaged. */
+	function answerOf<T>(row: StoredAnswer | undefined): T | undefined {
 		if (!row) return undefined;
-		if (ttlMs > 0 && now() - row.created_at > ttlMs) return undefined;
+		if (ttlMs > 0 && now() - Number(row.created_at) > ttlMs) return undefined;
 		try {
 			return JSON.parse(row.response) as T;
 		} catch {
 			return undefined; // a damaged row is a miss; the fresh answer replaces it
 		}
+	}
+
+	/** The answer in memory or in SQLite, synchronously; `pending` when only PostgreSQL can tell. */
+	function readNow<T>(key: string): T | undefined | typeof REMOTE {
+		const row = writer.unflushed.get(key) ?? (sqliteAnswer ? sqliteAnswer.get(key) : undefined);
+		if (row || sqliteAnswer) return answerOf<T>(row);
+		return REMOTE;
+	}
+
+	async function read<T>(key: string): Promise<T | undefined> {
+		const known = readNow<T>(key);
+		return known !== REMOTE ? known : answerOf<T>(await answerQuery(key).executeTakeFirst());
 	}
 
 	/** A caller leaves a flight (it aborted): hand the relay on, or cancel the call if nobody is left. */
@@ -154,11 +165,19 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 				figures.joined++;
 				return join<T>(key, existing, call);
 			}
-			const stored = read<T>(key);
+			const known = readNow<T>(key);
+			const stored = known !== REMOTE ? known : await read<T>(key);
 			if (stored !== undefined) {
 				figures.hits++;
 				call.meter.cached++;
 				return stored;
+			}
+			if (call.signal.aborted) throw abortError(call.signal);
+			// An identical call may have started while the database answered: share it, never pay twice.
+			const started = flights.get(key);
+			if (started) {
+				figures.joined++;
+				return join<T>(key, started, call);
 			}
 			figures.misses++;
 			const controller = new AbortController();
@@ -183,77 +202,135 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 			flights.set(key, flight);
 			return join<T>(key, flight, call);
 		},
-		pendingTask(key) {
+		async pendingTask(key) {
 			if (writer.unflushed.has(key)) return null; // answered: its task is done
-			const row = selectPending.get(key);
-			return row ? { taskId: row.task_id, endpoint: row.endpoint, createdAt: row.created_at } : null;
+			const row = await store.db
+				.selectFrom('pending_tasks')
+				.select(['task_id', 'endpoint', 'created_at'])
+				.where('key', '=', key)
+				.executeTakeFirst();
+			return row ? { taskId: row.task_id, endpoint: row.endpoint, createdAt: Number(row.created_at) } : null;
 		},
-		savePendingTask(key, endpoint, taskId) {
-			storePending.run(key, endpoint, taskId, now());
+		async savePendingTask(key, endpoint, taskId) {
+			await store.db
+				.insertInto('pending_tasks')
+				.values({ key, endpoint, task_id: taskId, created_at: now() })
+				.onConflict((oc) =>
+					oc.column('key').doUpdateSet((eb) => ({
+						endpoint: eb.ref('excluded.endpoint'),
+						task_id: eb.ref('excluded.task_id'),
+						created_at: eb.ref('excluded.created_at')
+					}))
+				)
+				.execute();
 		},
-		clearPendingTask(key) {
-			deletePending.run(key);
+		async clearPendingTask(key) {
+			await store.db.deleteFrom('pending_tasks').where('key', '=', key).execute();
 		},
 		stats: () => ({ ...figures }),
 		flush: () => writer.flush()
 	};
 }
 
-interface Unflushed {
-	endpoint: string;
+/** `readNow`'s answer when the row is in PostgreSQL (or nowhere): only a query can tell. */
+const REMOTE = Symbol('remote');
+
+interface StoredAnswer {
 	response: string;
-	cost: number;
 	created_at: number;
+}
+
+interface Unflushed extends StoredAnswer {
+	endpoint: string;
+	cost: number;
 }
 
 interface WriteBehind {
 	unflushed: Map<string, Unflushed>;
 	store(key: string, entry: Unflushed): void;
-	flush(): void;
+	flush(): Promise<void>;
 }
 
+/** Answers per multi-row insert (5 parameters each). */
+const ANSWERS_PER_INSERT = 400;
+
 /** One writer per database, so every cache over it sees the answers not yet written. */
-const writers = new WeakMap<Db, WriteBehind>();
+const writers = new WeakMap<Store, WriteBehind>();
 
 /**
  * Answers are written behind, in one transaction per turn of the event loop: at hundreds of
  * answers a second, a transaction each was the engine's largest cost. An answer waits at most
- * until the next `setImmediate` — less time than the calls still in flight, which a crash loses
- * too — and is served from `unflushed` meanwhile.
+ * until the next `setImmediate` (plus the write before it) — less time than the calls still in
+ * flight, which a crash loses too — and is served from `unflushed` meanwhile.
  */
-function writeBehindFor(db: Db, storeAnswer: Statement, deletePending: Statement, figures: CacheStats): WriteBehind {
-	const existing = writers.get(db);
+function writeBehindFor(store: Store, figures: CacheStats): WriteBehind {
+	const existing = writers.get(store);
 	if (existing) return existing;
 	const unflushed = new Map<string, Unflushed>();
 	let scheduled = false;
-	const writeAll = db.transaction((entries: [string, Unflushed][]) => {
-		for (const [key, e] of entries) {
-			storeAnswer.run(key, e.endpoint, e.response, e.cost, e.created_at);
-			deletePending.run(key);
-		}
-	});
+	/** Writes run one after another, so `flush()` also waits for the one under way. */
+	let writing: Promise<void> = Promise.resolve();
+
+	async function writeAll(entries: [string, Unflushed][]): Promise<void> {
+		await store.db.transaction().execute(async (trx) => {
+			for (const part of chunks(entries, ANSWERS_PER_INSERT)) {
+				await trx
+					.insertInto('cache')
+					.values(
+						part.map(([key, e]) => ({
+							key,
+							endpoint: e.endpoint,
+							response: e.response,
+							cost_cents: e.cost,
+							created_at: e.created_at
+						}))
+					)
+					.onConflict((oc) =>
+						oc.column('key').doUpdateSet((eb) => ({
+							endpoint: eb.ref('excluded.endpoint'),
+							response: eb.ref('excluded.response'),
+							cost_cents: eb.ref('excluded.cost_cents'),
+							created_at: eb.ref('excluded.created_at')
+						}))
+					)
+					.execute();
+				await trx
+					.deleteFrom('pending_tasks')
+					.where(
+						'key',
+						'in',
+						part.map(([key]) => key)
+					)
+					.execute();
+			}
+		});
+	}
+
 	const writer: WriteBehind = {
 		unflushed,
 		store(key, entry) {
 			unflushed.set(key, entry);
 			if (!scheduled) {
 				scheduled = true;
-				setImmediate(writer.flush);
+				setImmediate(() => void writer.flush());
 			}
 		},
 		flush() {
 			scheduled = false;
-			if (unflushed.size === 0 || !db.open) return;
-			const entries = [...unflushed];
-			try {
-				writeAll(entries);
-			} catch {
-				// The answers are paid for and were handed to their callers; they just won't be reused.
-				figures.storeErrors += entries.length;
-			}
-			for (const [key, entry] of entries) if (unflushed.get(key) === entry) unflushed.delete(key);
+			writing = writing.then(async () => {
+				if (unflushed.size === 0 || !store.open) return;
+				const entries = [...unflushed];
+				try {
+					await writeAll(entries);
+				} catch {
+					// The answers are paid for and were handed to their callers; they just won't be reused.
+					figures.storeErrors += entries.length;
+				}
+				for (const [key, entry] of entries) if (unflushed.get(key) === entry) unflushed.delete(key);
+			});
+			return writing;
 		}
 	};
-	writers.set(db, writer);
+	writers.set(store, writer);
 	return writer;
 }

@@ -27,13 +27,14 @@ import type { PollTimingOptions } from './poll-timing';
 import type { FindEmailRequest, FindPhoneRequest, FindPhoneResponse } from './sixtyfour-schemas';
 import type { CallOptions } from './types';
 import { EnrichmentError, type EnrichmentService } from './types';
-import type { Db } from '../store/db';
+import type { StoreHandle } from '../store/store';
 
 export interface EnrichmentServiceOptions {
 	apiKey: string;
 	/** Default `https://api.sixtyfour.ai`. */
 	baseUrl?: string;
-	db: Db;
+	/** The database of the cache and task checkpoints (a Store; a SQLite handle in tests). */
+	db: StoreHandle;
 	/** Requests per minute for this key, polls included (default 500, the lower documented figure); the API's `X-RateLimit-*` headers adjust it. */
 	rateLimitPerMinute?: number;
 	/** Never use more than this, whatever the headers say (default: no ceiling). */
@@ -129,7 +130,7 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 	/** How one endpoint's async task is submitted and awaited. */
 	interface TaskCalls<Req, Res> {
 		endpoint: string;
-		submitAndAwait: (request: Req, call: CallOptions & { onSubmitted: (taskId: string) => void }) => Promise<Res>;
+		submitAndAwait: (request: Req, call: CallOptions & { onSubmitted: (taskId: string) => Promise<void> }) => Promise<Res>;
 		await: (taskId: string, call: AwaitTaskOptions) => Promise<Res>;
 	}
 	const leadTask: TaskCalls<Parameters<SixtyfourClient['enrichLead']>[0], Awaited<ReturnType<SixtyfourClient['enrichLead']>>> = {
@@ -151,13 +152,13 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 
 	/** Resume the checkpointed task of this request if there is one, else submit and checkpoint. */
 	async function viaTask<Req, Res>(task: TaskCalls<Req, Res>, request: Req, { key, signal, meter }: MissContext): Promise<Res> {
-		const pending = cache.pendingTask(key);
+		const pending = await cache.pendingTask(key);
 		if (pending) {
 			try {
 				return await task.await(pending.taskId, { signal, meter, submittedAt: pending.createdAt, resumed: true });
 			} catch (error) {
-				if (!(error instanceof EnrichmentError && error.status === 404)) throw forgetIfEnded(error, key);
-				cache.clearPendingTask(key); // the server no longer knows the task: submit afresh
+				if (!(error instanceof EnrichmentError && error.status === 404)) throw await forgetIfEnded(error, key);
+				await cache.clearPendingTask(key); // the server no longer knows the task: submit afresh
 			}
 		}
 		try {
@@ -167,18 +168,19 @@ export function createEnrichmentService(options: EnrichmentServiceOptions): Enri
 				onSubmitted: (taskId) => cache.savePendingTask(key, task.endpoint, taskId)
 			});
 		} catch (error) {
-			throw forgetIfEnded(error, key);
+			throw await forgetIfEnded(error, key);
 		}
 	}
 
 	/** A task that ended badly, vanished or must never be polled is no longer worth resuming; anything else may be. */
-	function forgetIfEnded(error: unknown, key: string): unknown {
+	async function forgetIfEnded(error: unknown, key: string): Promise<unknown> {
 		if (
 			error instanceof TaskEndedError ||
 			error instanceof UnsafeTaskIdError ||
 			(error instanceof EnrichmentError && error.status === 404)
 		) {
-			cache.clearPendingTask(key);
+			// Best effort: the error is what the caller needs; a row left behind is tried once more and cleared then.
+			await cache.clearPendingTask(key).catch(() => {});
 		}
 		return error;
 	}

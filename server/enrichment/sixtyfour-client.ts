@@ -107,7 +107,7 @@ export interface SixtyfourClient {
 	/** Submit then poll; `onSubmitted` runs before the first poll (checkpoint the task id there). */
 	enrichLeadAsync(
 		request: EnrichLeadRequest,
-		options: CallOptions & { onSubmitted?: (taskId: string) => void }
+		options: CallOptions & { onSubmitted?: (taskId: string) => void | Promise<void> }
 	): Promise<EnrichLeadResponse>;
 	/** `POST /enrich-company`: one request, holds a socket until the answer. */
 	enrichCompany(request: EnrichCompanyRequest, options: CallOptions): Promise<EnrichCompanyResponse>;
@@ -118,7 +118,7 @@ export interface SixtyfourClient {
 	/** Submit then poll; `onSubmitted` runs before the first poll (checkpoint the task id there). */
 	enrichCompanyAsync(
 		request: EnrichCompanyRequest,
-		options: CallOptions & { onSubmitted?: (taskId: string) => void }
+		options: CallOptions & { onSubmitted?: (taskId: string) => void | Promise<void> }
 	): Promise<EnrichCompanyResponse>;
 	/** `POST /find-email`. */
 	findEmail(request: FindEmailRequest, options: CallOptions): Promise<FindEmailResponse>;
@@ -136,7 +136,7 @@ export interface SixtyfourClient {
 	/** Submit then poll; `onSubmitted` runs before the first poll (checkpoint the task id there). */
 	findPhoneAsync(
 		request: FindPhoneRequest,
-		options: CallOptions & { onSubmitted?: (taskId: string) => void }
+		options: CallOptions & { onSubmitted?: (taskId: string) => void | Promise<void> }
 	): Promise<FindPhoneResponse & { cost_cents: number }>;
 	/** The clock the client measures task ages with (for `submittedAt`). */
 	now(): number;
@@ -357,7 +357,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 		async enrichLeadAsync(req, call) {
 			const submittedAt = now();
 			const taskId = await submitEnrichLead(req, call);
-			call.onSubmitted?.(taskId);
+			await call.onSubmitted?.(taskId);
 			return awaitEnrichLead(taskId, { ...call, submittedAt });
 		},
 		enrichCompany: (req, call) => syncCall(ENRICH_COMPANY, EnrichCompanyRequestSchema, EnrichCompanyResponseSchema, req, call),
@@ -366,7 +366,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 		async enrichCompanyAsync(req, call) {
 			const submittedAt = now();
 			const taskId = await submitEnrichCompany(req, call);
-			call.onSubmitted?.(taskId);
+			await call.onSubmitted?.(taskId);
 			return awaitEnrichCompany(taskId, { ...call, submittedAt });
 		},
 		async findPhone(req, call) {
@@ -383,7 +383,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 		async findPhoneAsync(req, call) {
 			const submittedAt = now();
 			const taskId = await submitFindPhone(req, call);
-			call.onSubmitted?.(taskId);
+			await call.onSubmitted?.(taskId);
 			return awaitFindPhone(taskId, { ...call, submittedAt });
 		},
 		async findEmail(req, call) {

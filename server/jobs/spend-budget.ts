@@ -166,11 +166,14 @@ export function createSpendBudget(options: SpendBudgetOptions): SpendBudget {
 			}
 		},
 		record(owner, cents) {
-			ledger.add(
-				utcDay(now()),
-				scopes(owner).map((s) => s.key),
-				cents
-			);
+			// Counted in memory at once; the write's failure is the ledger's `onError` to report.
+			void ledger
+				.add(
+					utcDay(now()),
+					scopes(owner).map((s) => s.key),
+					cents
+				)
+				.catch(() => {});
 		}
 	};
 }

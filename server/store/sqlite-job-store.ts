@@ -1,32 +1,21 @@
 /**
- * The SQLite implementation of `JobStore` (tables from db.ts migration 2). Statements are prepared
- * once; row appends run in one transaction per batch so a 1M-row job stays cheap.
+ * The `JobStore` over SQLite or PostgreSQL (one Kysely implementation, tables from migration 2).
+ * Row appends run as multi-row inserts in one transaction per batch so a 1M-row job stays cheap;
+ * events of one job are numbered one after another even when appends overlap.
  */
-import type { Db } from './db';
+import { sql } from 'kysely';
 import type { JobPatch, JobRecord, JobStore, ListJobsOptions, NewJob, StoredEvent } from './job-store';
+import type { Db } from './db';
+import type { JobsTable } from './schema';
+import { asStore, chunks, insertionOrder, type Store, type StoreHandle } from './store';
 import type { Row } from '../../src/lib/workflow/schema';
 import { ERROR_COLUMN } from '../../src/lib/workflow/schema';
-import type { BlockProgress, JobStatus, RunEvent } from '../engine/types';
+import type { BlockProgress, JobStatus } from '../engine/types';
+import type { Selectable, Updateable } from 'kysely';
 
-interface JobRow {
-	id: string;
-	workflow_id: string | null;
-	owner: string | null;
-	status: string;
-	workflow: string;
-	options: string;
-	retry_of: string | null;
-	current_block: string | null;
-	error: string | null;
-	output_path: string | null;
-	columns: string | null;
-	row_count: number;
-	created_at: number;
-	started_at: number | null;
-	finished_at: number | null;
-}
+type JobRow = Selectable<JobsTable>;
 
-const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
+const PATCH_COLUMNS = {
 	status: 'status',
 	currentBlock: 'current_block',
 	error: 'error',
@@ -35,7 +24,28 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
 	rowCount: 'row_count',
 	startedAt: 'started_at',
 	finishedAt: 'finished_at'
-};
+} as const satisfies Record<keyof JobPatch, keyof JobsTable>;
+
+const JOB_COLUMNS = [
+	'id',
+	'workflow_id',
+	'owner',
+	'status',
+	'workflow',
+	'options',
+	'retry_of',
+	'current_block',
+	'error',
+	'output_path',
+	'columns',
+	'row_count',
+	'created_at',
+	'started_at',
+	'finished_at'
+] as const;
+
+/** Rows per multi-row insert (4 parameters each: far below SQLite's and PostgreSQL's limits). */
+const ROWS_PER_INSERT = 500;
 
 function toRecord(r: JobRow): JobRecord {
 	return {
@@ -57,147 +67,224 @@ function toRecord(r: JobRow): JobRecord {
 	};
 }
 
-function patchValues(patch: JobPatch): { sets: string[]; values: unknown[] } {
-	const sets: string[] = [];
-	const values: unknown[] = [];
+function patchValues(patch: JobPatch): Updateable<JobsTable> {
+	const values: Record<string, unknown> = {};
 	for (const [key, value] of Object.entries(patch) as [keyof JobPatch, unknown][]) {
 		if (value === undefined) continue;
-		sets.push(`${PATCH_COLUMNS[key]} = ?`);
-		values.push(key === 'columns' && value !== null ? JSON.stringify(value) : value);
+		values[PATCH_COLUMNS[key]] = key === 'columns' && value !== null ? JSON.stringify(value) : value;
 	}
-	return { sets, values };
+	return values as Updateable<JobsTable>;
 }
 
-/**
- * Creates the SQLite-backed job store.
- * @example const jobs = createSqliteJobStore(openDatabase(join(dataDir, 'app.db')))
- */
-export function createSqliteJobStore(db: Db): JobStore {
-	const insertJob = db.prepare(
-		`INSERT INTO jobs (id, workflow_id, owner, status, workflow, options, retry_of, created_at)
-		 VALUES (@id, @workflow_id, @owner, 'pending', @workflow, @options, @retry_of, @created_at)`
-	);
-	const getJob = db.prepare('SELECT * FROM jobs WHERE id = ?');
-	const listAll = db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?');
-	const countAll = db.prepare('SELECT COUNT(*) AS n FROM jobs');
-	const listByWorkflow = db.prepare('SELECT * FROM jobs WHERE workflow_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?');
-	const countByWorkflow = db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE workflow_id = ?');
-	const listAnonymous = db.prepare('SELECT * FROM jobs WHERE workflow_id IS NULL ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?');
-	const countAnonymous = db.prepare('SELECT COUNT(*) AS n FROM jobs WHERE workflow_id IS NULL');
-	const unfinished = db.prepare("SELECT * FROM jobs WHERE status IN ('pending', 'running') ORDER BY created_at ASC, rowid ASC");
-	const upsertBlock = db.prepare(
-		`INSERT INTO job_blocks (job_id, position, block_id, progress) VALUES (?, ?, ?, ?)
-		 ON CONFLICT (job_id, position) DO UPDATE SET block_id = excluded.block_id, progress = excluded.progress`
-	);
-	const selectBlocks = db.prepare('SELECT progress FROM job_blocks WHERE job_id = ? ORDER BY position');
-	const insertRow = db.prepare('INSERT OR REPLACE INTO job_rows (job_id, idx, row, has_error) VALUES (?, ?, ?, ?)');
-	const setRowCount = db.prepare('UPDATE jobs SET row_count = ? WHERE id = ?');
-	const selectRows = db.prepare('SELECT row FROM job_rows WHERE job_id = ? AND idx >= ? ORDER BY idx LIMIT ?');
-	const selectErrorRows = db.prepare('SELECT row FROM job_rows WHERE job_id = ? AND has_error = 1 ORDER BY idx LIMIT ? OFFSET ?');
-	const countErrors = db.prepare('SELECT COUNT(*) AS n FROM job_rows WHERE job_id = ? AND has_error = 1');
-	const lastSeq = db.prepare('SELECT MAX(seq) AS seq FROM job_events WHERE job_id = ?');
-	const insertEvent = db.prepare('INSERT INTO job_events (job_id, seq, event) VALUES (?, ?, ?)');
-	const selectEvents = db.prepare('SELECT seq, event FROM job_events WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?');
-	const deleteBlocks = db.prepare('DELETE FROM job_blocks WHERE job_id = ?');
-	const deleteRows = db.prepare('DELETE FROM job_rows WHERE job_id = ?');
-	const deleteEvents = db.prepare('DELETE FROM job_events WHERE job_id = ?');
-	const resetJob = db.prepare(
-		'UPDATE jobs SET row_count = 0, current_block = NULL, columns = NULL, output_path = NULL, error = NULL WHERE id = ?'
-	);
+const hasError = (row: Row) => {
+	const err = row[ERROR_COLUMN];
+	return err !== null && err !== undefined && err !== '' ? 1 : 0;
+};
 
-	const appendRowsTx = db.transaction((jobId: string, firstIndex: number, rows: Row[]) => {
-		for (let i = 0; i < rows.length; i++) {
-			const row = rows[i];
-			const err = row[ERROR_COLUMN];
-			insertRow.run(jobId, firstIndex + i, JSON.stringify(row), err !== null && err !== undefined && err !== '' ? 1 : 0);
-		}
-		const count = firstIndex + rows.length;
-		setRowCount.run(count, jobId);
-		return count;
-	});
-	const appendEventTx = db.transaction((jobId: string, event: RunEvent) => {
-		const seq = (((lastSeq.get(jobId) as { seq: number | null }).seq ?? 0) as number) + 1;
-		insertEvent.run(jobId, seq, JSON.stringify(event));
-		return seq;
-	});
-	const resetTx = db.transaction((jobId: string) => {
-		deleteBlocks.run(jobId);
-		deleteRows.run(jobId);
-		deleteEvents.run(jobId);
-		resetJob.run(jobId);
-	});
+/**
+ * Creates the job store over a Store (SQLite or PostgreSQL).
+ * @example const jobs = createJobStore(await openStore({ dataDir, databaseUrl }))
+ */
+export function createJobStore(store: Store): JobStore {
+	const { db } = store;
+	const tie = insertionOrder(store);
+	/** The last event append of each job: the next one waits for it, so seq numbers never collide. */
+	const eventChains = new Map<string, Promise<unknown>>();
+
+	const selectJobs = () => db.selectFrom('jobs').select(JOB_COLUMNS);
+	const count = async (where: (q: ReturnType<typeof countQuery>) => ReturnType<typeof countQuery>) =>
+		Number((await where(countQuery()).executeTakeFirstOrThrow()).n);
+	const countQuery = () => db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n'));
 
 	return {
 		async create(job: NewJob) {
-			insertJob.run({
-				id: job.id,
-				workflow_id: job.workflowId ?? null,
-				owner: job.owner ?? job.workflowId ?? null,
-				workflow: JSON.stringify(job.workflow),
-				options: JSON.stringify(job.options),
-				retry_of: job.retryOf ?? null,
-				created_at: job.createdAt
-			});
-			return toRecord(getJob.get(job.id) as JobRow);
+			const row = await db
+				.insertInto('jobs')
+				.values({
+					id: job.id,
+					workflow_id: job.workflowId ?? null,
+					owner: job.owner ?? job.workflowId ?? null,
+					status: 'pending',
+					workflow: JSON.stringify(job.workflow),
+					options: JSON.stringify(job.options),
+					retry_of: job.retryOf ?? null,
+					created_at: job.createdAt
+				})
+				.returning(JOB_COLUMNS)
+				.executeTakeFirstOrThrow();
+			return toRecord(row);
 		},
 		async get(id) {
-			const row = getJob.get(id) as JobRow | undefined;
+			const row = await selectJobs().where('id', '=', id).executeTakeFirst();
 			return row ? toRecord(row) : null;
 		},
 		async list({ offset, limit, workflowId }: ListJobsOptions) {
-			const [rows, count] =
-				workflowId === undefined
-					? [listAll.all(limit, offset), countAll.get()]
-					: workflowId === null
-						? [listAnonymous.all(limit, offset), countAnonymous.get()]
-						: [listByWorkflow.all(workflowId, limit, offset), countByWorkflow.get(workflowId)];
-			return { jobs: (rows as JobRow[]).map(toRecord), total: (count as { n: number }).n };
+			let page = selectJobs();
+			let filter = <Q extends ReturnType<typeof countQuery>>(q: Q) => q;
+			if (workflowId === null) {
+				page = page.where('workflow_id', 'is', null);
+				filter = (q) => q.where('workflow_id', 'is', null) as typeof q;
+			} else if (workflowId !== undefined) {
+				page = page.where('workflow_id', '=', workflowId);
+				filter = (q) => q.where('workflow_id', '=', workflowId) as typeof q;
+			}
+			const [rows, total] = await Promise.all([
+				page.orderBy('created_at', 'desc').orderBy(tie, 'desc').limit(limit).offset(offset).execute(),
+				count(filter)
+			]);
+			return { jobs: rows.map(toRecord), total };
 		},
 		async listUnfinished() {
-			return (unfinished.all() as JobRow[]).map(toRecord);
+			const rows = await selectJobs()
+				.where('status', 'in', ['pending', 'running'])
+				.orderBy('created_at', 'asc')
+				.orderBy(tie, 'asc')
+				.execute();
+			return rows.map(toRecord);
 		},
 		async update(id, patch) {
-			const { sets, values } = patchValues(patch);
-			if (sets.length === 0) return;
-			db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+			const values = patchValues(patch);
+			if (Object.keys(values).length === 0) return;
+			await db.updateTable('jobs').set(values).where('id', '=', id).execute();
 		},
 		async transition(id, from, patch) {
-			const { sets, values } = patchValues(patch);
-			const placeholders = from.map(() => '?').join(', ');
-			const info = db
-				.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND status IN (${placeholders})`)
-				.run(...values, id, ...from);
-			return info.changes > 0;
+			const result = await db
+				.updateTable('jobs')
+				.set(patchValues(patch))
+				.where('id', '=', id)
+				.where('status', 'in', from)
+				.executeTakeFirst();
+			return Number(result.numUpdatedRows) > 0;
 		},
 		async saveBlock(jobId, position, progress: BlockProgress) {
-			upsertBlock.run(jobId, position, progress.block_id, JSON.stringify(progress));
+			await db
+				.insertInto('job_blocks')
+				.values({ job_id: jobId, position, block_id: progress.block_id, progress: JSON.stringify(progress) })
+				.onConflict((oc) =>
+					oc.columns(['job_id', 'position']).doUpdateSet((eb) => ({
+						block_id: eb.ref('excluded.block_id'),
+						progress: eb.ref('excluded.progress')
+					}))
+				)
+				.execute();
 		},
 		async listBlocks(jobId) {
-			return (selectBlocks.all(jobId) as { progress: string }[]).map((r) => JSON.parse(r.progress));
+			const rows = await db.selectFrom('job_blocks').select('progress').where('job_id', '=', jobId).orderBy('position').execute();
+			return rows.map((r) => JSON.parse(r.progress));
 		},
 		async appendRows(jobId, firstIndex, rows) {
-			return appendRowsTx(jobId, firstIndex, rows);
+			const total = firstIndex + rows.length;
+			const values = rows.map((row, i) => ({
+				job_id: jobId,
+				idx: firstIndex + i,
+				row: JSON.stringify(row),
+				has_error: hasError(row)
+			}));
+			await db.transaction().execute(async (trx) => {
+				for (const part of chunks(values, ROWS_PER_INSERT)) {
+					await trx
+						.insertInto('job_rows')
+						.values(part)
+						.onConflict((oc) =>
+							oc
+								.columns(['job_id', 'idx'])
+								.doUpdateSet((eb) => ({ row: eb.ref('excluded.row'), has_error: eb.ref('excluded.has_error') }))
+						)
+						.execute();
+				}
+				await trx.updateTable('jobs').set({ row_count: total }).where('id', '=', jobId).execute();
+			});
+			return total;
 		},
 		async readRows(jobId, offset, limit) {
-			return (selectRows.all(jobId, offset, limit) as { row: string }[]).map((r) => JSON.parse(r.row));
+			const rows = await db
+				.selectFrom('job_rows')
+				.select('row')
+				.where('job_id', '=', jobId)
+				.where('idx', '>=', offset)
+				.orderBy('idx')
+				.limit(limit)
+				.execute();
+			return rows.map((r) => JSON.parse(r.row));
 		},
 		async readErrorRows(jobId, offset, limit) {
-			return (selectErrorRows.all(jobId, limit, offset) as { row: string }[]).map((r) => JSON.parse(r.row));
+			const rows = await db
+				.selectFrom('job_rows')
+				.select('row')
+				.where('job_id', '=', jobId)
+				.where('has_error', '=', 1)
+				.orderBy('idx')
+				.limit(limit)
+				.offset(offset)
+				.execute();
+			return rows.map((r) => JSON.parse(r.row));
 		},
 		async countErrorRows(jobId) {
-			return (countErrors.get(jobId) as { n: number }).n;
+			const row = await db
+				.selectFrom('job_rows')
+				.select((eb) => eb.fn.countAll<number>().as('n'))
+				.where('job_id', '=', jobId)
+				.where('has_error', '=', 1)
+				.executeTakeFirstOrThrow();
+			return Number(row.n);
 		},
-		async appendEvent(jobId, event) {
-			return appendEventTx(jobId, event);
+		appendEvent(jobId, event) {
+			const previous = eventChains.get(jobId) ?? Promise.resolve();
+			const next = previous.then(async () => {
+				const row = await db
+					.insertInto('job_events')
+					.columns(['job_id', 'seq', 'event'])
+					.expression((eb) =>
+						eb
+							.selectFrom('job_events')
+							.select([
+								sql<string>`cast(${jobId} as text)`.as('job_id'),
+								sql<number>`coalesce(max(seq), 0) + 1`.as('seq'),
+								sql<string>`cast(${JSON.stringify(event)} as text)`.as('event')
+							])
+							.where('job_id', '=', jobId)
+					)
+					.returning('seq')
+					.executeTakeFirstOrThrow();
+				return Number(row.seq);
+			});
+			const settled = next.catch(() => {});
+			eventChains.set(jobId, settled);
+			void settled.then(() => {
+				if (eventChains.get(jobId) === settled) eventChains.delete(jobId);
+			});
+			return next;
 		},
 		async listEvents(jobId, afterSeq = 0, limit = 1_000): Promise<StoredEvent[]> {
-			return (selectEvents.all(jobId, afterSeq, limit) as { seq: number; event: string }[]).map((r) => ({
-				seq: r.seq,
-				event: JSON.parse(r.event)
-			}));
+			const rows = await db
+				.selectFrom('job_events')
+				.select(['seq', 'event'])
+				.where('job_id', '=', jobId)
+				.where('seq', '>', afterSeq)
+				.orderBy('seq')
+				.limit(limit)
+				.execute();
+			return rows.map((r) => ({ seq: r.seq, event: JSON.parse(r.event) }));
 		},
 		async resetProgress(jobId) {
-			resetTx(jobId);
+			await db.transaction().execute(async (trx) => {
+				await trx.deleteFrom('job_blocks').where('job_id', '=', jobId).execute();
+				await trx.deleteFrom('job_rows').where('job_id', '=', jobId).execute();
+				await trx.deleteFrom('job_events').where('job_id', '=', jobId).execute();
+				await trx
+					.updateTable('jobs')
+					.set({ row_count: 0, current_block: null, columns: null, output_path: null, error: null })
+					.where('id', '=', jobId)
+					.execute();
+			});
 		}
 	};
+}
+
+/**
+ * The job store over a SQLite file or handle (embedded mode, tests).
+ * @example const jobs = createSqliteJobStore(openDatabase(join(dataDir, 'app.db')))
+ */
+export function createSqliteJobStore(db: Db | StoreHandle): JobStore {
+	return createJobStore(asStore(db));
 }

@@ -1,8 +1,10 @@
 /**
  * The uploads repository: what was uploaded, under which server-chosen name, with which columns.
- * Async interface (see job-store.ts for why) with its SQLite implementation beside it.
+ * One Kysely implementation serves SQLite and PostgreSQL.
  */
-import type { Db } from './db';
+import type { Selectable } from 'kysely';
+import type { UploadsTable } from './schema';
+import { asStore, type Store, type StoreHandle } from './store';
 
 export interface UploadRecord {
 	id: string;
@@ -23,18 +25,7 @@ export interface UploadStore {
 	getByPath(filePath: string): Promise<UploadRecord | null>;
 }
 
-interface UploadRow {
-	id: string;
-	workflow_id: string | null;
-	file_path: string;
-	original_name: string;
-	columns: string;
-	row_count: number;
-	size_bytes: number;
-	created_at: number;
-}
-
-const toRecord = (r: UploadRow): UploadRecord => ({
+const toRecord = (r: Selectable<UploadsTable>): UploadRecord => ({
 	id: r.id,
 	workflowId: r.workflow_id,
 	filePath: r.file_path,
@@ -45,25 +36,37 @@ const toRecord = (r: UploadRow): UploadRecord => ({
 	createdAt: r.created_at
 });
 
-/** Creates the SQLite-backed upload store. */
-export function createSqliteUploadStore(db: Db): UploadStore {
-	const insert = db.prepare(
-		`INSERT INTO uploads (id, workflow_id, file_path, original_name, columns, row_count, size_bytes, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	);
-	const byId = db.prepare('SELECT * FROM uploads WHERE id = ?');
-	const byPath = db.prepare('SELECT * FROM uploads WHERE file_path = ?');
+/** Creates the upload store over a Store (SQLite or PostgreSQL). */
+export function createUploadStore(store: Store): UploadStore {
+	const { db } = store;
 	return {
 		async create(u) {
-			insert.run(u.id, u.workflowId, u.filePath, u.originalName, JSON.stringify(u.columns), u.rowCount, u.sizeBytes, u.createdAt);
+			await db
+				.insertInto('uploads')
+				.values({
+					id: u.id,
+					workflow_id: u.workflowId,
+					file_path: u.filePath,
+					original_name: u.originalName,
+					columns: JSON.stringify(u.columns),
+					row_count: u.rowCount,
+					size_bytes: u.sizeBytes,
+					created_at: u.createdAt
+				})
+				.execute();
 		},
 		async get(id) {
-			const row = byId.get(id) as UploadRow | undefined;
+			const row = await db.selectFrom('uploads').selectAll().where('id', '=', id).executeTakeFirst();
 			return row ? toRecord(row) : null;
 		},
 		async getByPath(filePath) {
-			const row = byPath.get(filePath) as UploadRow | undefined;
+			const row = await db.selectFrom('uploads').selectAll().where('file_path', '=', filePath).executeTakeFirst();
 			return row ? toRecord(row) : null;
 		}
 	};
+}
+
+/** The upload store over a SQLite handle (embedded mode, tests). */
+export function createSqliteUploadStore(db: StoreHandle): UploadStore {
+	return createUploadStore(asStore(db));
 }

@@ -1,10 +1,12 @@
 /**
  * The shared workflows: an id, a name and two capability tokens each. The document itself lives in
  * the collaboration store (doc_snapshots / doc_updates); this repository only knows who may reach
- * it. An async interface, so a PostgreSQL implementation can stand beside the SQLite one.
+ * it. One Kysely implementation serves SQLite and PostgreSQL.
  */
 import { accessFor, ID_PATTERN, newToken, newWorkflowId, type Access } from '../access';
-import type { Db } from './db';
+import type { Selectable } from 'kysely';
+import type { WorkflowsTable } from './schema';
+import { asStore, type Store, type StoreHandle } from './store';
 
 export interface WorkflowRecord {
 	id: string;
@@ -27,16 +29,7 @@ export interface WorkflowsRepo {
 	delete(id: string): Promise<boolean>;
 }
 
-interface WorkflowRow {
-	id: string;
-	name: string;
-	edit_token: string;
-	view_token: string;
-	created_at: number;
-	updated_at: number;
-}
-
-const toRecord = (row: WorkflowRow): WorkflowRecord => ({
+const toRecord = (row: Selectable<WorkflowsTable>): WorkflowRecord => ({
 	id: row.id,
 	name: row.name,
 	editToken: row.edit_token,
@@ -46,18 +39,14 @@ const toRecord = (row: WorkflowRow): WorkflowRecord => ({
 });
 
 /**
- * The SQLite repository over the `workflows` table.
- * @example const workflows = createSqliteWorkflowsRepo(openDatabase(':memory:'))
+ * The repository over the `workflows` table (SQLite or PostgreSQL).
+ * @example const workflows = createWorkflowsRepo(sqliteStore(openDatabase(':memory:')))
  */
-export function createSqliteWorkflowsRepo(db: Db, now: () => number = Date.now): WorkflowsRepo {
-	const insert = db.prepare('INSERT INTO workflows (id, name, edit_token, view_token, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
-	const select = db.prepare<[string], WorkflowRow>('SELECT * FROM workflows WHERE id = ?');
-	const updateName = db.prepare('UPDATE workflows SET name = ?, updated_at = ? WHERE id = ?');
-	const remove = db.prepare('DELETE FROM workflows WHERE id = ?');
-
-	const get = (id: string): WorkflowRecord | null => {
+export function createWorkflowsRepo(store: Store, now: () => number = Date.now): WorkflowsRepo {
+	const { db } = store;
+	const get = async (id: string): Promise<WorkflowRecord | null> => {
 		if (!ID_PATTERN.test(id)) return null;
-		const row = select.get(id);
+		const row = await db.selectFrom('workflows').selectAll().where('id', '=', id).executeTakeFirst();
 		return row ? toRecord(row) : null;
 	};
 
@@ -72,21 +61,29 @@ export function createSqliteWorkflowsRepo(db: Db, now: () => number = Date.now):
 				createdAt: at,
 				updatedAt: at
 			};
-			insert.run(record.id, record.name, record.editToken, record.viewToken, at, at);
+			await db
+				.insertInto('workflows')
+				.values({ id: record.id, name, edit_token: record.editToken, view_token: record.viewToken, created_at: at, updated_at: at })
+				.execute();
 			return record;
 		},
-		async get(id) {
-			return get(id);
-		},
+		get,
 		async authorize(id, token) {
-			const record = get(id);
+			const record = await get(id);
 			return record ? accessFor(record, token) : null;
 		},
 		async rename(id, name) {
-			return updateName.run(name, now(), id).changes > 0;
+			const result = await db.updateTable('workflows').set({ name, updated_at: now() }).where('id', '=', id).executeTakeFirst();
+			return Number(result.numUpdatedRows) > 0;
 		},
 		async delete(id) {
-			return remove.run(id).changes > 0;
+			const result = await db.deleteFrom('workflows').where('id', '=', id).executeTakeFirst();
+			return Number(result.numDeletedRows) > 0;
 		}
 	};
+}
+
+/** The repository over a SQLite handle (embedded mode, tests). */
+export function createSqliteWorkflowsRepo(db: StoreHandle, now: () => number = Date.now): WorkflowsRepo {
+	return createWorkflowsRepo(asStore(db), now);
 }

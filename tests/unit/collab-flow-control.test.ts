@@ -58,11 +58,11 @@ describe('createMessageBudget', () => {
 
 function memoryPersistence(appended: Uint8Array[]): DocPersistence {
 	return {
-		load: () => ({ replayed: 0, skipped: 0 }),
-		appendUpdate: (_id, update) => void appended.push(update),
-		compact: () => {},
-		remove: () => {},
-		has: () => appended.length > 0
+		load: async () => ({ replayed: 0, skipped: 0 }),
+		appendUpdate: async (_id, update) => void appended.push(update),
+		compact: async () => {},
+		remove: async () => {},
+		has: async () => appended.length > 0
 	};
 }
 
@@ -125,8 +125,9 @@ describe('Room flow control', () => {
 		expect(counters.throttledFrames).toBeGreaterThan(0);
 		expect(counters.pausedReads).toBe(1);
 		// Merged: at most TURN_FRAMES (128) frames an append, so well under one append per frame.
+		await room.settled();
 		expect(appended.length).toBeLessThan(100);
-		room.close();
+		await room.close();
 	});
 
 	it('applies what a leaving client had queued', () => {
@@ -139,10 +140,10 @@ describe('Room flow control', () => {
 		room.close();
 	});
 
-	it('stores what waits in inboxes when the room closes', () => {
+	it('stores what waits in inboxes when the room closes', async () => {
 		const { room, appended, fake } = setup({ messagesPerSecond: 1, messageBurst: 1 });
 		for (const frame of typingFrames(50)) room.receive(fake, frame);
-		room.close();
+		await room.close();
 		const stored = new Y.Doc();
 		for (const update of appended) Y.applyUpdate(stored, update);
 		expect(stored.getText('t').toString()).toBe(typed(50));

@@ -412,7 +412,7 @@ describe('an API that echoes the key back', () => {
 		fake.setHandler((req) => (req.path.startsWith('/job-status/') ? { body: { status: 'completed', result: ANSWER } } : { body }));
 		const submitted: string[] = [];
 		const error = await client()
-			.enrichLeadAsync(LEAD, { ...call(), onSubmitted: (id) => submitted.push(id) })
+			.enrichLeadAsync(LEAD, { ...call(), onSubmitted: (id) => void submitted.push(id) })
 			.catch((e: unknown) => e);
 		expect(error).toMatchObject({ fatal: true, message: expect.stringMatching(/task id that contains the API key/) });
 		expect((error as Error).message).not.toContain(KEY);

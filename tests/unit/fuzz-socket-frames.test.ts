@@ -177,7 +177,7 @@ describe('/yjs: random frames (fast-check)', () => {
 		const reopened = openDatabase(db.path);
 		try {
 			const doc = new Y.Doc();
-			expect(createSqlitePersistence(reopened).load('fz', doc).skipped).toBe(0);
+			expect((await createSqlitePersistence(reopened).load('fz', doc)).skipped).toBe(0);
 			expect(docToWorkflow(doc)).toEqual(docToWorkflow(alice.doc));
 		} finally {
 			reopened.close();

@@ -1,0 +1,164 @@
+/**
+ * The repositories over the database (issue 11), run on every backend of testBackends(): SQLite
+ * always, PostgreSQL under `npm run test:scale`. Same assertions for both: one set of queries.
+ */
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Row, Workflow } from '../../src/lib/workflow/schema';
+import type { RunEvent } from '../../server/engine/types';
+import { createJobStore } from '../../server/store/sqlite-job-store';
+import { createSpendLedger } from '../../server/store/spend-ledger';
+import type { Store } from '../../server/store/store';
+import { createUploadStore } from '../../server/store/upload-store';
+import { createWorkflowsRepo } from '../../server/store/workflows-repo';
+import { testBackends } from '../helpers/backends';
+
+const WORKFLOW = { name: 'w', blocks: [] } as unknown as Workflow;
+const OPTIONS = { limit: null } as never;
+/** A ms timestamp past 2³¹ (INTEGER would overflow in PostgreSQL; BIGINT must come back as a number). */
+const T = 1_765_000_000_000;
+const event = (n: number) => ({ type: 'job_started', n }) as unknown as RunEvent;
+
+describe.each(testBackends())('the repositories on $name', (backend) => {
+	let store: Store;
+	beforeEach(async () => {
+		store = await backend.open();
+	});
+	afterAll(() => backend.cleanup());
+
+	describe('jobs', () => {
+		it('creates, reads back numbers as numbers, and lists newest first (ties in insertion order)', async () => {
+			const jobs = createJobStore(store);
+			const a = await jobs.create({ id: 'a', workflow: WORKFLOW, options: OPTIONS, createdAt: T });
+			expect(a).toMatchObject({
+				id: 'a',
+				status: 'pending',
+				rowCount: 0,
+				createdAt: T,
+				owner: null,
+				workflowId: null,
+				columns: null
+			});
+			expect(typeof a.createdAt).toBe('number');
+			await jobs.create({ id: 'b', workflowId: 'wf1', workflow: WORKFLOW, options: OPTIONS, createdAt: T });
+			await jobs.create({ id: 'c', workflowId: 'wf1', owner: 'client:x', workflow: WORKFLOW, options: OPTIONS, createdAt: T + 1 });
+			expect((await jobs.list({ offset: 0, limit: 10 })).jobs.map((j) => j.id)).toEqual(['c', 'b', 'a']);
+			expect(await jobs.list({ offset: 1, limit: 1 })).toMatchObject({ total: 3, jobs: [{ id: 'b', owner: 'wf1' }] });
+			expect((await jobs.list({ offset: 0, limit: 10, workflowId: 'wf1' })).jobs.map((j) => j.id)).toEqual(['c', 'b']);
+			expect(await jobs.list({ offset: 0, limit: 10, workflowId: null })).toMatchObject({ total: 1, jobs: [{ id: 'a' }] });
+			expect(await jobs.list({ offset: 0, limit: 10, workflowId: 'nope' })).toEqual({ jobs: [], total: 0 });
+			expect(await jobs.get('missing')).toBeNull();
+		});
+
+		it('updates, transitions only from the given states, and lists the unfinished oldest first', async () => {
+			const jobs = createJobStore(store);
+			await jobs.create({ id: 'a', workflow: WORKFLOW, options: OPTIONS, createdAt: T });
+			await jobs.create({ id: 'b', workflow: WORKFLOW, options: OPTIONS, createdAt: T + 5 });
+			await jobs.update('a', { status: 'running', startedAt: T + 1, columns: ['x', 'y'], currentBlock: 'b1' });
+			await jobs.update('a', {});
+			expect(await jobs.get('a')).toMatchObject({ status: 'running', startedAt: T + 1, columns: ['x', 'y'], currentBlock: 'b1' });
+			expect((await jobs.listUnfinished()).map((j) => j.id)).toEqual(['a', 'b']);
+			expect(await jobs.transition('a', ['pending'], { status: 'cancelled' })).toBe(false);
+			expect(await jobs.transition('a', ['pending', 'running'], { status: 'completed', finishedAt: T + 9 })).toBe(true);
+			expect(await jobs.get('a')).toMatchObject({ status: 'completed', finishedAt: T + 9 });
+			expect((await jobs.listUnfinished()).map((j) => j.id)).toEqual(['b']);
+		});
+
+		it('keeps blocks, rows (with error paging) and events, and forgets them on reset', async () => {
+			const jobs = createJobStore(store);
+			await jobs.create({ id: 'j', workflow: WORKFLOW, options: OPTIONS, createdAt: T });
+			await jobs.saveBlock('j', 1, { block_id: 'b2', rows_out: 1 } as never);
+			await jobs.saveBlock('j', 0, { block_id: 'b1', rows_out: 1 } as never);
+			await jobs.saveBlock('j', 0, { block_id: 'b1', rows_out: 2 } as never);
+			expect(await jobs.listBlocks('j')).toEqual([
+				{ block_id: 'b1', rows_out: 2 },
+				{ block_id: 'b2', rows_out: 1 }
+			]);
+			const rows: Row[] = Array.from({ length: 1_203 }, (_, i) => ({ n: String(i), _error: i % 100 === 7 ? `bad ${i}` : '' }));
+			expect(await jobs.appendRows('j', 0, rows.slice(0, 1_000))).toBe(1_000);
+			expect(await jobs.appendRows('j', 1_000, rows.slice(1_000))).toBe(1_203);
+			expect(await jobs.appendRows('j', 1_202, [{ n: 'again', _error: '' }])).toBe(1_203); // a replayed batch replaces
+			expect((await jobs.get('j'))?.rowCount).toBe(1_203);
+			expect(await jobs.readRows('j', 998, 3)).toEqual([rows[998], rows[999], rows[1_000]]);
+			expect(await jobs.readRows('j', 1_202, 5)).toEqual([{ n: 'again', _error: '' }]);
+			expect(await jobs.countErrorRows('j')).toBe(12);
+			expect((await jobs.readErrorRows('j', 10, 5)).map((r) => r.n)).toEqual(['1007', '1107']);
+			// Events numbered one after another, also when appended all at once.
+			const seqs = await Promise.all([1, 2, 3, 4, 5].map((n) => jobs.appendEvent('j', event(n))));
+			expect(seqs).toEqual([1, 2, 3, 4, 5]);
+			expect(await jobs.listEvents('j', 3)).toEqual([
+				{ seq: 4, event: event(4) },
+				{ seq: 5, event: event(5) }
+			]);
+			expect((await jobs.listEvents('j', 0, 2)).map((e) => e.seq)).toEqual([1, 2]);
+			await jobs.resetProgress('j');
+			expect(await jobs.listBlocks('j')).toEqual([]);
+			expect(await jobs.readRows('j', 0, 10)).toEqual([]);
+			expect(await jobs.listEvents('j')).toEqual([]);
+			expect(await jobs.get('j')).toMatchObject({ rowCount: 0, columns: null, currentBlock: null });
+			expect(await jobs.appendEvent('j', event(9))).toBe(1);
+		});
+	});
+
+	describe('uploads', () => {
+		it('stores and finds an upload by id and by path; a path is unique', async () => {
+			const uploads = createUploadStore(store);
+			const u = {
+				id: 'u1',
+				workflowId: null,
+				filePath: 'uploads/u1.csv',
+				originalName: 'leads "final".csv',
+				columns: ['name', 'company'],
+				rowCount: 3,
+				sizeBytes: 5_000_000_000,
+				createdAt: T
+			};
+			await uploads.create(u);
+			expect(await uploads.get('u1')).toEqual(u);
+			expect(await uploads.getByPath('uploads/u1.csv')).toEqual(u);
+			expect(await uploads.get('u2')).toBeNull();
+			await expect(uploads.create({ ...u, id: 'u2' })).rejects.toThrow(/unique|duplicate/i);
+		});
+	});
+
+	describe('workflows', () => {
+		it('creates, authorizes by token, renames and deletes', async () => {
+			const repo = createWorkflowsRepo(store, () => T);
+			const wf = await repo.create({ name: 'Leads' });
+			expect(await repo.get(wf.id)).toEqual(wf);
+			expect(await repo.authorize(wf.id, wf.editToken)).toBe('edit');
+			expect(await repo.authorize(wf.id, wf.viewToken)).toBe('view');
+			expect(await repo.authorize(wf.id, 'x'.repeat(43))).toBeNull();
+			expect(await repo.get('../etc/passwd')).toBeNull();
+			expect(await repo.rename(wf.id, 'Renamed')).toBe(true);
+			expect(await repo.rename('nope', 'x')).toBe(false);
+			expect((await repo.get(wf.id))?.name).toBe('Renamed');
+			expect(await repo.delete(wf.id)).toBe(true);
+			expect(await repo.delete(wf.id)).toBe(false);
+			expect(await repo.get(wf.id)).toBeNull();
+		});
+	});
+
+	describe('spend ledger', () => {
+		it('adds per scope, ignores non-positive amounts, and a new process reads the totals back', async () => {
+			const ledger = createSpendLedger(store, { refreshMs: 0 });
+			await ledger.add('2026-03-10', ['*', 'wf1', 'wf1'], 2.5);
+			await ledger.add('2026-03-10', ['*'], 1);
+			await ledger.add('2026-03-10', ['*'], 0);
+			await ledger.add('2026-03-10', ['*'], -4);
+			await ledger.add('2026-03-10', ['*'], Number.NaN);
+			expect(ledger.spent('2026-03-10', '*')).toBe(3.5);
+			expect(ledger.spent('2026-03-10', 'wf1')).toBe(2.5);
+			expect(ledger.spent('2026-03-11', '*')).toBe(0);
+			const restarted = createSpendLedger(await backend.reopen(), { refreshMs: 0 });
+			await restarted.refresh('2026-03-10');
+			expect(restarted.spent('2026-03-10', '*')).toBe(3.5);
+			expect(restarted.spent('2026-03-10', 'wf1')).toBe(2.5);
+			// Another process's charge shows after a refresh; our own count never goes down.
+			await restarted.add('2026-03-10', ['*'], 1);
+			await ledger.refresh('2026-03-10');
+			expect(ledger.spent('2026-03-10', '*')).toBe(4.5);
+			ledger.close();
+			restarted.close();
+		});
+	});
+});
