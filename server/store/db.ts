@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 
 export type Db = Database.Database;
 
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: string[] = [
 	// 1: enrichment cache and async-task checkpoints
 	`CREATE TABLE cache (
 		key TEXT PRIMARY KEY,

@@ -13,6 +13,7 @@ import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { createCollabServer, type Access, type CollabLimits, type CollabServer } from '../../server/collab';
 import { openDatabase, type Db } from '../../server/store/db';
+import { sqliteStore, type Store } from '../../server/store/store';
 import { docToWorkflow } from '../../src/lib/workflow/doc';
 
 export interface TokenGrant {
@@ -25,6 +26,8 @@ export interface CollabHarnessOptions {
 	tokens: Record<string, TokenGrant>;
 	/** SQLite file (default: a fresh temp file, removed on close). */
 	dbPath?: string;
+	/** A database of the caller's (e.g. PostgreSQL from tests/helpers/backends.ts), left open on close; wins over `dbPath`. */
+	store?: Store;
 	limits?: Partial<CollabLimits>;
 	allowedOrigins?: string[];
 	/** Port on 127.0.0.1 (default: any free one); a restart on the same port lets clients reconnect. */
@@ -33,7 +36,9 @@ export interface CollabHarnessOptions {
 
 export interface CollabHarness {
 	collab: CollabServer;
-	db: Db;
+	store: Store;
+	/** The better-sqlite3 handle (SQLite only; throws on PostgreSQL). */
+	readonly db: Db;
 	dbPath: string;
 	/** `ws://127.0.0.1:<port>/yjs` */
 	base: string;
@@ -60,11 +65,11 @@ export function tempDbPath(): { path: string; remove: () => void } {
 export async function startCollab(options: CollabHarnessOptions): Promise<CollabHarness> {
 	// Every y-websocket provider adds a process 'exit' listener; tests open dozens.
 	process.setMaxListeners(Math.max(process.getMaxListeners(), 200));
-	const temp = options.dbPath ? null : tempDbPath();
-	const dbPath = options.dbPath ?? temp!.path;
-	const db = openDatabase(dbPath);
+	const temp = options.dbPath || options.store ? null : tempDbPath();
+	const dbPath = options.dbPath ?? temp?.path ?? '';
+	const store = options.store ?? sqliteStore(openDatabase(dbPath));
 	const collab = createCollabServer({
-		db,
+		db: store,
 		allowedOrigins: options.allowedOrigins,
 		limits: options.limits,
 		authorize: async (workflowId, token) => {
@@ -84,7 +89,11 @@ export async function startCollab(options: CollabHarnessOptions): Promise<Collab
 
 	return {
 		collab,
-		db,
+		store,
+		get db(): Db {
+			if (!store.sqlite) throw new Error('this harness runs on PostgreSQL: use `store`');
+			return store.sqlite;
+		},
 		dbPath,
 		base,
 		server,
@@ -98,7 +107,7 @@ export async function startCollab(options: CollabHarnessOptions): Promise<Collab
 			await collab.close();
 			server.closeAllConnections();
 			await new Promise<void>((resolve) => server.close(() => resolve()));
-			db.close();
+			if (!options.store) await store.close();
 			if (!keepFile) temp?.remove();
 		}
 	};
@@ -160,6 +169,15 @@ export function awarenessFrame(entries: readonly { clientId: number; clock: numb
 export async function waitFor(predicate: () => boolean, message: string, timeoutMs = 5_000): Promise<void> {
 	const start = Date.now();
 	while (!predicate()) {
+		if (Date.now() - start > timeoutMs) throw new Error(`Timed out: ${message}`);
+		await new Promise((resolve) => setTimeout(resolve, 5));
+	}
+}
+
+/** `waitFor` for a check that must ask the database (async). */
+export async function waitForAsync(predicate: () => Promise<boolean>, message: string, timeoutMs = 5_000): Promise<void> {
+	const start = Date.now();
+	while (!(await predicate())) {
 		if (Date.now() - start > timeoutMs) throw new Error(`Timed out: ${message}`);
 		await new Promise((resolve) => setTimeout(resolve, 5));
 	}

@@ -1,15 +1,17 @@
 /**
- * Rooms survive restarts: every relayed edit is already in SQLite, the log is compacted into a
+ * Rooms survive restarts: every relayed edit is already in the database (SQLite, and PostgreSQL
+ * under `npm run test:scale`: a table of backends), the log is compacted into a
  * snapshot (every N updates, when the last client leaves, and after loading a long log), and idle
  * rooms unload and reload unchanged.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { createSqlitePersistence } from '../../server/collab/persistence';
-import { openDatabase, type Db } from '../../server/store/db';
+import { createDocPersistence } from '../../server/collab/persistence';
+import type { Store } from '../../server/store/store';
+import { testBackends } from '../helpers/backends';
 import { addBlock, docToWorkflow, getParamText, setName, workflowToDoc } from '../../src/lib/workflow/doc';
 import type { WorkflowInput } from '../../src/lib/workflow/schema';
-import { startCollab, tempDbPath, waitConverged, waitFor, type CollabHarness } from '../helpers/collab';
+import { startCollab, waitConverged, waitFor, waitForAsync, type CollabHarness } from '../helpers/collab';
 
 const workflow: WorkflowInput = {
 	name: 'Persisted',
@@ -20,55 +22,51 @@ const workflow: WorkflowInput = {
 };
 const tokens = { tok: { workflowId: 'w', access: 'edit' as const } };
 
-const open: CollabHarness[] = [];
-const files: { remove: () => void }[] = [];
-afterEach(async () => {
-	for (const h of open.splice(0)) await h.close({ keepFile: true });
-	for (const f of files.splice(0)) f.remove();
-});
+describe.each(testBackends())('collab persistence on $name', (backend) => {
+	const open: CollabHarness[] = [];
+	let store: Store;
+	beforeEach(async () => {
+		store = await backend.open();
+	});
+	afterEach(async () => {
+		for (const h of open.splice(0)) await h.close();
+	});
+	afterAll(() => backend.cleanup());
 
-async function start(dbPath: string, limits: Parameters<typeof startCollab>[0]['limits'] = {}) {
-	const h = await startCollab({ tokens, dbPath, limits });
-	open.push(h);
-	return h;
-}
-
-function tempFile() {
-	const f = tempDbPath();
-	files.push(f);
-	return f.path;
-}
-
-function count(db: Db, table: 'doc_updates' | 'doc_snapshots'): number {
-	return (db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE workflow_id = 'w'`).get() as { n: number }).n;
-}
-
-/** What a brand-new process would load from the file right now. */
-function loadFromDisk(dbPath: string): WorkflowInput {
-	const db = openDatabase(dbPath);
-	try {
-		const doc = new Y.Doc();
-		createSqlitePersistence(db).load('w', doc);
-		return docToWorkflow(doc);
-	} finally {
-		db.close();
+	async function start(on: Store, limits: Parameters<typeof startCollab>[0]['limits'] = {}) {
+		const h = await startCollab({ tokens, store: on, limits });
+		open.push(h);
+		return h;
 	}
-}
 
-describe('collab persistence', () => {
-	it('a restarted server (same SQLite file) serves exactly the last state', async () => {
-		const dbPath = tempFile();
-		const h1 = await start(dbPath);
+	async function count(on: Store, table: 'doc_updates' | 'doc_snapshots'): Promise<number> {
+		const row = await on.db
+			.selectFrom(table)
+			.select((eb) => eb.fn.countAll<number>().as('n'))
+			.where('workflow_id', '=', 'w')
+			.executeTakeFirstOrThrow();
+		return Number(row.n);
+	}
+
+	/** What a brand-new process would load from the database right now. */
+	async function loadFromDisk(): Promise<WorkflowInput> {
+		const doc = new Y.Doc();
+		await createDocPersistence(await backend.reopen()).load('w', doc);
+		return docToWorkflow(doc);
+	}
+
+	it('a restarted server (same database) serves exactly the last state', async () => {
+		const h1 = await start(store);
 		const a = h1.connect('w', 'tok');
 		await a.synced();
 		workflowToDoc(workflow, a.doc);
 		getParamText(a.doc, 'f', 'expression').insert(6, '0');
 		await waitConverged([a.doc, await h1.collab.getDoc('w')]);
 		const before = docToWorkflow(a.doc);
-		await h1.close({ keepFile: true });
+		await h1.close();
 		open.splice(open.indexOf(h1), 1);
 
-		const h2 = await start(dbPath);
+		const h2 = await start(await backend.reopen());
 		const b = h2.connect('w', 'tok');
 		await b.synced();
 		expect(docToWorkflow(b.doc)).toEqual(before);
@@ -76,20 +74,18 @@ describe('collab persistence', () => {
 	});
 
 	it('an edit another client has received is already on disk (no graceful shutdown needed)', async () => {
-		const dbPath = tempFile();
-		const h = await start(dbPath);
+		const h = await start(store);
 		const [a, b] = [h.connect('w', 'tok'), h.connect('w', 'tok')];
 		await Promise.all([a.synced(), b.synced()]);
 		workflowToDoc(workflow, a.doc);
 		setName(a.doc, 'Seen by B');
 		await waitFor(() => docToWorkflow(b.doc).name === 'Seen by B', 'B receives the edit');
 		// The server is still running and never compacted: the edit must be in the log already.
-		expect(loadFromDisk(dbPath)).toEqual(docToWorkflow(b.doc));
+		expect(await loadFromDisk()).toEqual(docToWorkflow(b.doc));
 	});
 
 	it('compacts every N updates and when the last client leaves', async () => {
-		const dbPath = tempFile();
-		const h = await start(dbPath, { compactEvery: 10 });
+		const h = await start(store, { compactEvery: 10 });
 		const a = h.connect('w', 'tok');
 		await a.synced();
 		const server = await h.collab.getDoc('w');
@@ -97,38 +93,38 @@ describe('collab persistence', () => {
 			setName(a.doc, `name ${i}`);
 			await waitFor(() => docToWorkflow(server).name === `name ${i}`, `edit ${i} reaches the server`);
 		}
-		expect(h.collab.stats().compactions).toBeGreaterThanOrEqual(2);
-		expect(count(h.db, 'doc_snapshots')).toBe(1);
-		expect(count(h.db, 'doc_updates')).toBeLessThan(10);
-		expect(loadFromDisk(dbPath).name).toBe('name 24');
+		await waitFor(() => h.collab.stats().compactions >= 2, 'two compactions (every 10 updates)');
+		// Applied on the server is not yet stored (only relayed is): wait for the store to catch up.
+		await waitForAsync(async () => (await loadFromDisk()).name === 'name 24', 'every edit stored');
+		expect(await count(store, 'doc_snapshots')).toBe(1);
+		expect(await count(store, 'doc_updates')).toBeLessThan(10);
 
 		a.destroy();
 		await waitFor(() => h.collab.stats().connections === 0, 'client leaves');
-		expect(count(h.db, 'doc_updates')).toBe(0);
-		expect(loadFromDisk(dbPath).name).toBe('name 24');
+		await waitForAsync(async () => (await count(store, 'doc_updates')) === 0, 'the log folded into the snapshot on leave');
+		expect((await loadFromDisk()).name).toBe('name 24');
 	});
 
 	it('loading a long log compacts it right away', async () => {
-		const dbPath = tempFile();
-		const db = openDatabase(dbPath);
-		const persistence = createSqlitePersistence(db);
+		const persistence = createDocPersistence(store);
 		const source = new Y.Doc();
-		source.on('update', (update: Uint8Array) => persistence.appendUpdate('w', update));
+		const appends: Promise<void>[] = [];
+		source.on('update', (update: Uint8Array) => void appends.push(persistence.appendUpdate('w', update)));
 		workflowToDoc(workflow, source);
 		for (let i = 0; i < 300; i++) getParamText(source, 'f', 'expression').insert(0, String(i % 10));
-		expect(count(db, 'doc_updates')).toBeGreaterThan(300);
-		db.close();
+		await Promise.all(appends);
+		expect(await count(store, 'doc_updates')).toBeGreaterThan(300);
 
-		const h = await start(dbPath);
+		const h = await start(await backend.reopen());
 		const doc = await h.collab.getDoc('w');
 		expect(docToWorkflow(doc)).toEqual(docToWorkflow(source));
-		expect(count(h.db, 'doc_updates')).toBe(0);
-		expect(count(h.db, 'doc_snapshots')).toBe(1);
+		await waitFor(() => h.collab.stats().compactions >= 1, 'compaction after loading');
+		expect(await count(store, 'doc_updates')).toBe(0);
+		expect(await count(store, 'doc_snapshots')).toBe(1);
 	});
 
 	it('idle rooms unload after persisting and come back unchanged', async () => {
-		const dbPath = tempFile();
-		const h = await start(dbPath, { idleEvictMs: 20 });
+		const h = await start(store, { idleEvictMs: 20 });
 		const a = h.connect('w', 'tok');
 		await a.synced();
 		workflowToDoc(workflow, a.doc);
@@ -145,13 +141,12 @@ describe('collab persistence', () => {
 	});
 
 	it('edits made through getDoc (e.g. seeding a new workflow) are stored and reach clients', async () => {
-		const dbPath = tempFile();
-		const h = await start(dbPath);
+		const h = await start(store);
 		const a = h.connect('w', 'tok');
 		await a.synced();
 		workflowToDoc(workflow, await h.collab.getDoc('w'));
 		await waitFor(() => docToWorkflow(a.doc).blocks.length === 2, 'client receives the server edit');
 		expect(docToWorkflow(a.doc)).toEqual(workflow);
-		expect(loadFromDisk(dbPath)).toEqual(workflow);
+		expect(await loadFromDisk()).toEqual(workflow);
 	});
 });

@@ -11,7 +11,7 @@ import { createSqlitePersistence } from '../../server/collab/persistence';
 import { MESSAGE_AWARENESS } from '../../server/collab/room';
 import { openDatabase } from '../../server/store/db';
 import { docToWorkflow, setName, workflowToDoc } from '../../src/lib/workflow/doc';
-import { startCollab, waitFor, type CollabHarness } from '../helpers/collab';
+import { startCollab, waitFor, waitForAsync, type CollabHarness } from '../helpers/collab';
 
 const open: CollabHarness[] = [];
 afterEach(async () => {
@@ -28,11 +28,11 @@ function failSnapshots(h: CollabHarness, on: boolean): void {
 	}
 }
 
-function loadFromDisk(h: CollabHarness, id: string) {
+async function loadFromDisk(h: CollabHarness, id: string) {
 	const db = openDatabase(h.dbPath);
 	try {
 		const doc = new Y.Doc();
-		createSqlitePersistence(db).load(id, doc);
+		await createSqlitePersistence(db).load(id, doc);
 		return docToWorkflow(doc);
 	} finally {
 		db.close();
@@ -58,13 +58,13 @@ describe('a failing compaction', () => {
 		}
 		expect(h.collab.stats().compactions).toBe(0);
 		expect(h.collab.stats().persistFailures).toBe(0);
-		expect(loadFromDisk(h, 'w').name).toBe('name 9');
+		expect((await loadFromDisk(h, 'w')).name).toBe('name 9');
 
 		// The last editors leave (compaction on leave fails) and a message from a closing client
 		// may still arrive: nothing throws, and the idle room is still evicted.
 		b.destroy();
 		setName(a.doc, 'last word');
-		await waitFor(() => loadFromDisk(h, 'w').name === 'last word', 'last edit logged');
+		await waitForAsync(async () => (await loadFromDisk(h, 'w')).name === 'last word', 'last edit logged');
 		a.destroy();
 		await waitFor(() => h.collab.stats().connections === 0, 'clients leave');
 		await waitFor(() => h.collab.stats().rooms === 0, 'idle room evicted');
@@ -73,17 +73,17 @@ describe('a failing compaction', () => {
 		const c = h.connect('w', 'tok');
 		await c.synced();
 		expect(docToWorkflow(c.doc).name).toBe('last word');
-		expect(loadFromDisk(h, 'w')).toEqual(docToWorkflow(c.doc));
+		expect(await loadFromDisk(h, 'w')).toEqual(docToWorkflow(c.doc));
 
 		// Once the store recovers, compaction works again.
 		failSnapshots(h, false);
 		// One at a time: edits arriving together are merged into one append (flow control).
 		for (let i = 0; i < 4; i++) {
 			setName(c.doc, `after ${i}`);
-			await waitFor(() => loadFromDisk(h, 'w').name === `after ${i}`, `edit ${i} after recovery stored`);
+			await waitForAsync(async () => (await loadFromDisk(h, 'w')).name === `after ${i}`, `edit ${i} after recovery stored`);
 		}
 		await waitFor(() => h.collab.stats().compactions > 0, 'compaction resumes');
-		await waitFor(() => loadFromDisk(h, 'w').name === 'after 3', 'edits after recovery stored');
+		await waitForAsync(async () => (await loadFromDisk(h, 'w')).name === 'after 3', 'edits after recovery stored');
 		c.destroy();
 	});
 });
