@@ -36,10 +36,23 @@ export default defineConfig({
 			},
 			{
 				// Needs PostgreSQL and Redis on 127.0.0.1 (issue 11): `npm run test:scale`, never part of `npm test`.
+				// With LEADFLOW_TEST_POSTGRES=1 the store-level and server suites listed here run on SQLite and
+				// PostgreSQL (tests/helpers/backends.ts; startTestServer gets a database of its own).
 				resolve,
 				test: {
 					name: 'scale',
-					include: ['tests/scale/**/*.test.ts'],
+					include: [
+						'tests/scale/**/*.test.ts',
+						'tests/unit/cache.test.ts',
+						'tests/unit/store-repos.test.ts',
+						'tests/unit/store-migrations.test.ts',
+						'tests/integration/collab-persistence.test.ts',
+						'tests/integration/server.test.ts',
+						'tests/integration/anonymous-jobs.test.ts',
+						'tests/integration/collab-presence.test.ts',
+						'tests/integration/spend-fairness.test.ts'
+					],
+					env: { LEADFLOW_TEST_POSTGRES: '1' },
 					environment: 'node',
 					testTimeout: 120_000,
 					hookTimeout: 120_000

@@ -29,7 +29,9 @@ const UNAVAILABLE_MESSAGES = [
 	/Client was closed/i,
 	/Cannot use a pool after calling end/i,
 	/driver has already been destroyed/i,
-	/The database connection is not open/i
+	/The database connection is not open/i,
+	/not currently accepting connections/i,
+	/the database system is (starting up|shutting down|in recovery mode)/i
 ];
 
 /**

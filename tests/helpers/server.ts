@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../server/config';
 import { startServer, type RunningServer, type StartServerOptions } from '../../server/index';
 import { createLogger } from '../../server/log';
+import { withPostgres } from './backends';
+import { freshPostgres, freshRedis } from './scale-services';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -24,10 +26,31 @@ export function testServerEnv(dataDir: string, baseUrl: string | null, extra: Re
 	};
 }
 
-/** Starts the server in this process with env-style settings; logs are silent unless asked for. */
+/**
+ * Starts the server in this process with env-style settings; logs are silent unless asked for.
+ * Under `LEADFLOW_TEST_POSTGRES=1` (the scale project) a server given no DATABASE_URL runs on a
+ * fresh PostgreSQL database and Redis db of its own, dropped when it closes: the same suites then
+ * cover both backends.
+ */
 export async function startTestServer(env: Record<string, string>, options: StartServerOptions = {}): Promise<RunningServer> {
-	const config = loadConfig({ env, envFile: null });
-	return startServer(config, { logger: createLogger({ level: env.LOG_LEVEL ?? 'silent' }), ...options });
+	if (!withPostgres() || env.DATABASE_URL) {
+		const config = loadConfig({ env, envFile: null });
+		return startServer(config, { logger: createLogger({ level: env.LOG_LEVEL ?? 'silent' }), ...options });
+	}
+	const [database, redis] = await Promise.all([freshPostgres(), freshRedis()]);
+	const release = () => Promise.all([database.drop(), redis.release()]).then(() => {});
+	let server: RunningServer;
+	try {
+		const config = loadConfig({ env: { ...env, DATABASE_URL: database.url, REDIS_URL: redis.url }, envFile: null });
+		server = await startServer(config, { logger: createLogger({ level: env.LOG_LEVEL ?? 'silent' }), ...options });
+	} catch (error) {
+		await release();
+		throw error;
+	}
+	const close = server.close.bind(server);
+	let closing: Promise<void> | null = null;
+	server.close = () => (closing ??= close().then(release));
+	return server;
 }
 
 export interface ServerProcess {
