@@ -21,8 +21,8 @@ export class RoomRegistry {
 	/** Rooms being read from the store: a second caller waits for the same load. */
 	readonly #loading = new Map<string, Promise<Room>>();
 	readonly #evictions = new Map<string, ReturnType<typeof setTimeout>>();
-	/** Rooms closing (evicted or shut down) whose last writes are still being stored. */
-	readonly #closing = new Set<Promise<void>>();
+	/** Rooms closing (evicted), by workflow, whose last writes are still being stored: a reload waits for them. */
+	readonly #closing = new Map<string, Promise<void>>();
 
 	constructor(options: RoomRegistryOptions) {
 		this.#options = options;
@@ -34,22 +34,28 @@ export class RoomRegistry {
 		if (existing) return Promise.resolve(existing);
 		const loading = this.#loading.get(workflowId);
 		if (loading) return loading;
-		const load = Room.load({
-			id: workflowId,
-			...this.#options,
-			onEmpty: (r) => this.#scheduleEviction(r),
-			onFailed: (r) => this.#drop(r)
-		}).then(
-			(room) => {
-				this.#loading.delete(workflowId);
-				this.#rooms.set(workflowId, room);
-				return room;
-			},
-			(error: unknown) => {
-				this.#loading.delete(workflowId);
-				throw error;
-			}
-		);
+		// An evicted copy may still be storing its last edits: load only once they are in the store.
+		const stored = this.#closing.get(workflowId) ?? Promise.resolve();
+		const load = stored
+			.then(() =>
+				Room.load({
+					id: workflowId,
+					...this.#options,
+					onEmpty: (r) => this.#scheduleEviction(r),
+					onFailed: (r) => this.#drop(r)
+				})
+			)
+			.then(
+				(room) => {
+					this.#loading.delete(workflowId);
+					this.#rooms.set(workflowId, room);
+					return room;
+				},
+				(error: unknown) => {
+					this.#loading.delete(workflowId);
+					throw error;
+				}
+			);
 		this.#loading.set(workflowId, load);
 		return load;
 	}
@@ -86,7 +92,7 @@ export class RoomRegistry {
 		await Promise.allSettled([...this.#loading.values()]);
 		const closing = [...this.#rooms.values()].map((room) => room.close(code, reason));
 		this.#rooms.clear();
-		await Promise.all([...closing, ...this.#closing]);
+		await Promise.all([...closing, ...this.#closing.values()]);
 	}
 
 	#cancelEviction(workflowId: string): void {
@@ -103,8 +109,10 @@ export class RoomRegistry {
 			if (room.size > 0 || this.#rooms.get(room.id) !== room) return;
 			this.#rooms.delete(room.id);
 			// Room.close never rejects (a failed compaction is logged by the room; the log keeps the edits).
-			const closed = room.close().finally(() => this.#closing.delete(closed));
-			this.#closing.add(closed);
+			const closed = room.close().finally(() => {
+				if (this.#closing.get(room.id) === closed) this.#closing.delete(room.id);
+			});
+			this.#closing.set(room.id, closed);
 		}, this.#options.limits.idleEvictMs);
 		timer.unref();
 		this.#evictions.set(room.id, timer);

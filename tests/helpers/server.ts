@@ -9,7 +9,8 @@ import { loadConfig } from '../../server/config';
 import { startServer, type RunningServer, type StartServerOptions } from '../../server/index';
 import { createLogger } from '../../server/log';
 import { withPostgres } from './backends';
-import { freshPostgres, freshRedis } from './scale-services';
+import { afterAll } from 'vitest';
+import { freshPostgres, freshRedis, type TestPostgres, type TestRedis } from './scale-services';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -26,31 +27,39 @@ export function testServerEnv(dataDir: string, baseUrl: string | null, extra: Re
 	};
 }
 
+/** PostgreSQL database and Redis db per data dir (scale project): a restart on the same DATA_DIR finds its data again. */
+const services = new Map<string, Promise<{ database: TestPostgres; redis: TestRedis }>>();
+
+if (withPostgres()) {
+	// Dropped once the test file is done (a server restarted mid-test must find its database again).
+	afterAll(async () => {
+		const held = await Promise.allSettled([...services.values()]);
+		services.clear();
+		for (const r of held) if (r.status === 'fulfilled') await Promise.all([r.value.database.drop(), r.value.redis.release()]);
+	});
+}
+
 /**
  * Starts the server in this process with env-style settings; logs are silent unless asked for.
  * Under `LEADFLOW_TEST_POSTGRES=1` (the scale project) a server given no DATABASE_URL runs on a
- * fresh PostgreSQL database and Redis db of its own, dropped when it closes: the same suites then
- * cover both backends.
+ * PostgreSQL database and Redis db of its data dir's own (the same ones when restarted on that
+ * dir), dropped after the test file: the same suites then cover both backends.
  */
 export async function startTestServer(env: Record<string, string>, options: StartServerOptions = {}): Promise<RunningServer> {
-	if (!withPostgres() || env.DATABASE_URL) {
-		const config = loadConfig({ env, envFile: null });
-		return startServer(config, { logger: createLogger({ level: env.LOG_LEVEL ?? 'silent' }), ...options });
+	let settings = env;
+	if (withPostgres() && !env.DATABASE_URL) {
+		const key = env.DATA_DIR ?? '';
+		if (!services.has(key)) {
+			services.set(
+				key,
+				Promise.all([freshPostgres(), freshRedis()]).then(([database, redis]) => ({ database, redis }))
+			);
+		}
+		const { database, redis } = await services.get(key)!;
+		settings = { ...env, DATABASE_URL: database.url, REDIS_URL: redis.url };
 	}
-	const [database, redis] = await Promise.all([freshPostgres(), freshRedis()]);
-	const release = () => Promise.all([database.drop(), redis.release()]).then(() => {});
-	let server: RunningServer;
-	try {
-		const config = loadConfig({ env: { ...env, DATABASE_URL: database.url, REDIS_URL: redis.url }, envFile: null });
-		server = await startServer(config, { logger: createLogger({ level: env.LOG_LEVEL ?? 'silent' }), ...options });
-	} catch (error) {
-		await release();
-		throw error;
-	}
-	const close = server.close.bind(server);
-	let closing: Promise<void> | null = null;
-	server.close = () => (closing ??= close().then(release));
-	return server;
+	const config = loadConfig({ env: settings, envFile: null });
+	return startServer(config, { logger: createLogger({ level: env.LOG_LEVEL ?? 'silent' }), ...options });
 }
 
 export interface ServerProcess {
