@@ -24,6 +24,8 @@ import type { Authorize, OriginRule } from './sockets/upgrade-gate';
 import type { Db } from './store/db';
 import type { JobStore } from './store/job-store';
 import { createSqliteWorkflowsRepo } from './store/workflows-repo';
+import { createSqliteVersionStore } from './store/version-store';
+import { createVersionHistory } from './history/version-history';
 
 /** The committed example workflows (whatever DATA_DIR is). */
 const EXAMPLES_DIR = fileURLToPath(new URL('../data/examples', import.meta.url));
@@ -77,7 +79,19 @@ export function createSharedWorkflows(options: SharedWorkflowsOptions): SharedWo
 	// An unknown workflow is 401 (as for an unknown token); a workflow that exists, with a token not its own, 403.
 	const authorize: Authorize = async (id, token) =>
 		(await workflows.get(id)) ? ((await workflows.authorize(id, token)) ?? 'forbidden') : null;
-	const collab = createCollabServer({ db, authorize, ...origins, log: logger });
+	// Version history (issue 13): every stored edit is noted; a pause makes an automatic version.
+	const versions = createVersionHistory({
+		store: createSqliteVersionStore(db),
+		getDoc: (id) => collab.getDoc(id),
+		onError: (err, workflowId) => logger.warn({ err, workflowId }, 'could not record a version')
+	});
+	const collab = createCollabServer({
+		db,
+		authorize,
+		...origins,
+		log: logger,
+		onEdit: (id, doc, author) => versions.noteEdit(id, doc, author)
+	});
 	const docs = collabWorkflowDocs(collab);
 	const publicPath = publicOutputPath(config.dataDir);
 	const hub = createLiveHub({
@@ -96,12 +110,14 @@ export function createSharedWorkflows(options: SharedWorkflowsOptions): SharedWo
 	return {
 		handleUpgrade: (req, socket, head) => collab.handleUpgrade(req, socket, head) || hub.handleUpgrade(req, socket, head),
 		workflowRoutes: createWorkflowRoutes({ workflows, docs, examplesDir: EXAMPLES_DIR }),
-		shared: { workflows, docs },
+		shared: { workflows, docs, versions },
 		metrics: { collab, hub },
 		async close() {
 			stopFeed();
 			await hub.close();
 			await collab.close();
+			// The rooms stored their last edits as they closed: their pending versions are taken now.
+			await versions.flush();
 		}
 	};
 }

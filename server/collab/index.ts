@@ -18,7 +18,7 @@ import { COLLAB_CLOSE } from '../../src/lib/workflow/collab-close-codes';
 import type { Db } from '../store/db';
 import { createCounters, resolveLimits, silentLogger, type CollabCounters, type CollabLimits, type CollabLogger } from './limits';
 import { createSqlitePersistence } from './persistence';
-import type { Access, CollabSocket } from './room';
+import type { Access, CollabSocket, Room } from './room';
 import { RoomRegistry } from './rooms';
 import { createHeartbeat } from '../sockets/heartbeat';
 import { createUpgradeGate, type Authorize, type OriginRule } from '../sockets/upgrade-gate';
@@ -34,6 +34,11 @@ export interface CollabServerOptions extends OriginRule {
 	log?: CollabLogger;
 	/** URL prefix of the rooms (default `/yjs`). */
 	pathPrefix?: string;
+	/**
+	 * Every stored edit (version history, issue 13): the workflow, its live doc, and the presence
+	 * name of the person whose edit it was (null for the server's own). Must be cheap and not throw.
+	 */
+	onEdit?: (workflowId: string, doc: Y.Doc, author: string | null) => void;
 }
 
 export interface CollabStats extends CollabCounters {
@@ -62,7 +67,25 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 	const limits = resolveLimits(options.limits);
 	const log = options.log ?? silentLogger;
 	const counters = createCounters();
-	const registry = new RoomRegistry({ persistence: createSqlitePersistence(options.db), limits, counters, log });
+	const onEdit = options.onEdit;
+	const registry = new RoomRegistry({
+		persistence: createSqlitePersistence(options.db),
+		limits,
+		counters,
+		log,
+		...(onEdit
+			? {
+					onEdit: (room: Room, author: string | null) => {
+						// Inside the doc's update handler: a throw here must not look like a bad frame.
+						try {
+							onEdit(room.id, room.doc, author);
+						} catch (error) {
+							log.error({ workflowId: room.id, error: String(error) }, 'Collab onEdit failed');
+						}
+					}
+				}
+			: {})
+	});
 	const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
 	const heartbeat = createHeartbeat<WebSocket>({ intervalMs: limits.pingIntervalMs });
 	let closing = false;

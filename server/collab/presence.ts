@@ -147,6 +147,14 @@ export class RoomPresence<C extends object> {
 		return null;
 	}
 
+	/** The name `conn` shows in its presence entry (`user.name`), or null before it set one. */
+	nameOf(conn: C): string | null {
+		const current = this.#speakers.get(conn)?.current;
+		if (current === null || current === undefined) return null;
+		const user = (this.awareness.states.get(current) as { user?: { name?: unknown } } | undefined)?.user;
+		return typeof user?.name === 'string' && user.name.trim() !== '' ? user.name.trim().slice(0, 40) : null;
+	}
+
 	/** `conn` left: its entries are removed at once and everyone is told. */
 	leave(conn: C): void {
 		if (!this.#speakers.delete(conn)) return;

@@ -117,6 +117,11 @@ export interface RoomOptions {
 	onEmpty: (room: Room) => void;
 	/** Storing an edit failed: the room closed everyone and must be dropped without compacting. */
 	onFailed: (room: Room) => void;
+	/**
+	 * An edit was stored and relayed (version history, issue 13): `author` is the presence name of
+	 * the connection it came from, null for the server's own edits. Must not throw.
+	 */
+	onEdit?: (room: Room, author: string | null) => void;
 }
 
 export class Room {
@@ -440,6 +445,7 @@ export class Room {
 		const bytes = encoding.toUint8Array(message);
 		for (const conn of this.#conns.values()) if (conn !== origin) this.#send(conn, bytes);
 		if (++this.#sinceCompaction >= this.#compactAt) this.#queueCompaction();
+		this.#options.onEdit?.(this, origin instanceof Connection ? this.#presence.nameOf(origin) : null);
 	};
 
 	readonly #onAwarenessUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }): void => {

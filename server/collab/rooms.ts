@@ -12,6 +12,8 @@ export interface RoomRegistryOptions {
 	limits: CollabLimits;
 	counters: CollabCounters;
 	log: CollabLogger;
+	/** Every stored edit of a room (version history); see `RoomOptions.onEdit`. */
+	onEdit?: (room: Room, author: string | null) => void;
 }
 
 export class RoomRegistry {

@@ -16,6 +16,7 @@ interface JobRow {
 	workflow: string;
 	options: string;
 	retry_of: string | null;
+	started_by: string | null;
 	current_block: string | null;
 	error: string | null;
 	output_path: string | null;
@@ -46,6 +47,7 @@ function toRecord(r: JobRow): JobRecord {
 		workflow: JSON.parse(r.workflow),
 		options: JSON.parse(r.options),
 		retryOf: r.retry_of,
+		startedBy: r.started_by ?? null,
 		currentBlock: r.current_block,
 		error: r.error,
 		outputPath: r.output_path,
@@ -74,8 +76,8 @@ function patchValues(patch: JobPatch): { sets: string[]; values: unknown[] } {
  */
 export function createSqliteJobStore(db: Db): JobStore {
 	const insertJob = db.prepare(
-		`INSERT INTO jobs (id, workflow_id, owner, status, workflow, options, retry_of, created_at)
-		 VALUES (@id, @workflow_id, @owner, 'pending', @workflow, @options, @retry_of, @created_at)`
+		`INSERT INTO jobs (id, workflow_id, owner, status, workflow, options, retry_of, started_by, created_at)
+		 VALUES (@id, @workflow_id, @owner, 'pending', @workflow, @options, @retry_of, @started_by, @created_at)`
 	);
 	const getJob = db.prepare('SELECT * FROM jobs WHERE id = ?');
 	const listAll = db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?');
@@ -136,6 +138,7 @@ export function createSqliteJobStore(db: Db): JobStore {
 				workflow: JSON.stringify(job.workflow),
 				options: JSON.stringify(job.options),
 				retry_of: job.retryOf ?? null,
+				started_by: job.startedBy ?? null,
 				created_at: job.createdAt
 			});
 			return toRecord(getJob.get(job.id) as JobRow);
