@@ -28,7 +28,7 @@ import { createHealthCheck } from './health';
 import { createMetrics } from './metrics';
 import { headerScope, setSecurityHeaders } from './security-headers';
 import { createHostCheck, HOST_NOT_ALLOWED } from './host-check';
-import { createSharedWorkflows } from './shared-workflows';
+import { createSharedWorkflows, type SharedWorkflowsOptions } from './shared-workflows';
 import { refuseUpgrade } from './sockets/upgrade-gate';
 import { createJobManager, type JobManager } from './jobs/job-manager';
 import { createLogger, type Logger } from './log';
@@ -49,6 +49,8 @@ export interface StartServerOptions {
 	 * hot reload). Default: the SvelteKit build.
 	 */
 	pages?: (server: Server) => Promise<NodeHandler>;
+	/** Version history settings (idle time, clock, timers): tests of automatic versions. */
+	versions?: SharedWorkflowsOptions['versions'];
 }
 
 export interface RunningServer {
@@ -182,7 +184,15 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	if (config.nodeEnv === 'production' && hosts.publicOrigins.length === 0) {
 		logger.warn('PUBLIC_URL is not set: in production the server answers only to IP addresses and localhost');
 	}
-	const sharing = createSharedWorkflows({ config, db, logger, jobs, jobStore, publicOrigins: hosts.publicOrigins });
+	const sharing = createSharedWorkflows({
+		config,
+		db,
+		logger,
+		jobs,
+		jobStore,
+		publicOrigins: hosts.publicOrigins,
+		versions: options.versions
+	});
 	metrics.attach(sharing.metrics);
 	closers.unshift(() => sharing.close());
 

@@ -25,7 +25,7 @@ import type { Db } from './store/db';
 import type { JobStore } from './store/job-store';
 import { createSqliteWorkflowsRepo } from './store/workflows-repo';
 import { createSqliteVersionStore } from './store/version-store';
-import { createVersionHistory } from './history/version-history';
+import { createVersionHistory, type VersionHistoryOptions } from './history/version-history';
 
 /** The committed example workflows (whatever DATA_DIR is). */
 const EXAMPLES_DIR = fileURLToPath(new URL('../data/examples', import.meta.url));
@@ -48,6 +48,8 @@ export interface SharedWorkflowsOptions {
 	jobStore: JobStore;
 	/** Origins the operator configured (PUBLIC_URL's, then ALLOWED_ORIGINS: host-check.ts). */
 	publicOrigins: readonly string[];
+	/** Version history settings (idle time, clock, timers); default: 30 s idle, real timers. */
+	versions?: Partial<Omit<VersionHistoryOptions, 'store' | 'getDoc' | 'onError'>>;
 }
 
 export interface SharedWorkflowsServer {
@@ -83,7 +85,8 @@ export function createSharedWorkflows(options: SharedWorkflowsOptions): SharedWo
 	const versions = createVersionHistory({
 		store: createSqliteVersionStore(db),
 		getDoc: (id) => collab.getDoc(id),
-		onError: (err, workflowId) => logger.warn({ err, workflowId }, 'could not record a version')
+		onError: (err, workflowId) => logger.warn({ err, workflowId }, 'could not record a version'),
+		...options.versions
 	});
 	const collab = createCollabServer({
 		db,
