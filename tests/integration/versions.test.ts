@@ -157,7 +157,7 @@ describe('versions on the real server', () => {
 			token: view.token
 		});
 		expect(diff.body.lines).toEqual([
-			'Filter (only_ariglad): expression "contains(company, \\"Ariglad Inc\\")" → "xlower(contains(company, \\"Ariglad Inc\\")"'
+			'Filter (only_ariglad): expression “contains(company, "Ariglad Inc")” → “xlower(contains(company, "Ariglad Inc")”'
 		]);
 		expect(diff.body.summary).toBe('1 setting changed');
 	});

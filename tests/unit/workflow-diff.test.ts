@@ -11,6 +11,10 @@ const keep = { id: 'keep', type: 'filter', params: { expression: 'employees >= 1
 const email = { id: 'email', type: 'find_email', params: {} } as const;
 const save = { id: 'save', type: 'save_csv', params: { filename: 'out' } } as const;
 
+const PLAN = "Look at the person's LinkedIn education section first, then university alumni pages.";
+
+const lead = (plan: string) => ({ id: 'lead', type: 'enrich_lead', params: { struct: {}, research_plan: plan } }) as const;
+
 const wf = (blocks: WorkflowInput['blocks'], name = 'Leads'): WorkflowInput => ({ name, blocks });
 
 const CASES: { name: string; from: WorkflowInput; to: WorkflowInput; lines: string[]; summary: string }[] = [
@@ -40,21 +44,21 @@ const CASES: { name: string; from: WorkflowInput; to: WorkflowInput; lines: stri
 		name: 'a param changed',
 		from: wf([read, keep]),
 		to: wf([read, { ...keep, params: { expression: 'employees >= 500' } }]),
-		lines: ['Filter (keep): expression "employees >= 100" → "employees >= 500"'],
+		lines: ['Filter (keep): expression “employees >= 100” → “employees >= 500”'],
 		summary: '1 setting changed'
 	},
 	{
 		name: 'a param set and one cleared',
 		from: wf([save]),
 		to: wf([{ ...save, params: { bom: true } }]),
-		lines: ['Save CSV (save): bom nothing → true', 'Save CSV (save): filename "out" → nothing'],
+		lines: ['Save CSV (save): bom nothing → true', 'Save CSV (save): filename “out” → nothing'],
 		summary: '2 settings changed'
 	},
 	{
 		name: 'the name changed',
 		from: wf([read], 'Leads'),
 		to: wf([read], 'US leads'),
-		lines: ['Renamed "Leads" → "US leads"'],
+		lines: ['Renamed “Leads” → “US leads”'],
 		summary: 'renamed'
 	},
 	{
@@ -65,10 +69,24 @@ const CASES: { name: string; from: WorkflowInput; to: WorkflowInput; lines: stri
 		summary: '1 block added, 1 block removed'
 	},
 	{
-		name: 'a long value is shortened',
+		name: 'a long text shows only the part that changed, with some context',
+		from: wf([lead(PLAN)]),
+		to: wf([lead(`${PLAN} Then the alumni list.`)]),
+		lines: ['Enrich Lead (lead): research_plan “…ty alumni pages.” → “…ty alumni pages. Then the alumni list.”'],
+		summary: '1 setting changed'
+	},
+	{
+		name: 'text typed at the start of a long text, and line breaks shown as ⏎',
+		from: wf([lead(PLAN)]),
+		to: wf([lead(`Start here.\n${PLAN}`)]),
+		lines: ['Enrich Lead (lead): research_plan “Look at the pers…” → “Start here.⏎Look at the pers…”'],
+		summary: '1 setting changed'
+	},
+	{
+		name: 'a long value set from nothing is cut',
 		from: wf([keep]),
 		to: wf([{ ...keep, params: { expression: `contains(company, "${'x'.repeat(100)}")` } }]),
-		lines: [`Filter (keep): expression "employees >= 100" → "contains(company, \\"${'x'.repeat(38)}…`],
+		lines: [`Filter (keep): expression “employees >= 100” → “contains(company, "${'x'.repeat(40)}…”`],
 		summary: '1 setting changed'
 	},
 	{
@@ -76,11 +94,11 @@ const CASES: { name: string; from: WorkflowInput; to: WorkflowInput; lines: stri
 		from: wf([read, keep, email, save], 'A'),
 		to: wf([read, email, { ...keep, params: { expression: 'true' } }, { id: 'phone', type: 'find_phone', params: {} }], 'B'),
 		lines: [
-			'Renamed "A" → "B"',
+			'Renamed “A” → “B”',
 			'Removed Save CSV (save) from 4',
 			'Added Find Phone (phone) at 4',
 			'Moved Filter (keep) from 2 to 3',
-			'Filter (keep): expression "employees >= 100" → "true"'
+			'Filter (keep): expression “employees >= 100” → “true”'
 		],
 		summary: 'renamed, 1 block added, 1 block removed, 1 block moved, 1 setting changed'
 	}

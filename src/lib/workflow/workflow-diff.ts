@@ -92,12 +92,35 @@ export function blockLabel(type: string, id: string): string {
 
 /** Longest a value is shown in a sentence before it is shortened with `…`. */
 const SHOWN_CHARS = 60;
+/** Characters kept on each side of the part of a long text that changed. */
+const CONTEXT_CHARS = 16;
 
-/** A param value in a sentence: strings quoted, long ones shortened, objects as compact JSON. */
+/** A param value in a sentence: text in quotes (line breaks as ⏎), long ones shortened, others as compact JSON. */
 export function showValue(value: unknown): string {
 	if (value === undefined) return 'nothing';
-	const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+	const text = typeof value === 'string' ? `“${value.replace(/\r?\n/g, '⏎')}”` : (JSON.stringify(value) ?? String(value));
 	return text.length > SHOWN_CHARS ? `${text.slice(0, SHOWN_CHARS - 1)}…` : text;
+}
+
+/**
+ * Two texts in a sentence, `“before” → “after”`; when either is long, only the part that changed
+ * with a little context on each side (`“…pages.” → “…pages. Then the alumni list.”`).
+ */
+export function showTextChange(before: string, after: string): string {
+	if (before.length <= SHOWN_CHARS - 2 && after.length <= SHOWN_CHARS - 2) return `${showValue(before)} → ${showValue(after)}`;
+	let start = 0;
+	while (start < before.length && start < after.length && before[start] === after[start]) start++;
+	let end = 0;
+	while (end < before.length - start && end < after.length - start && before[before.length - 1 - end] === after[after.length - 1 - end])
+		end++;
+	const excerpt = (text: string) => {
+		const from = Math.max(0, start - CONTEXT_CHARS);
+		const to = Math.min(text.length, text.length - end + CONTEXT_CHARS);
+		const middle = text.slice(from, to).replace(/\r?\n/g, '⏎');
+		const shown = middle.length > SHOWN_CHARS ? `${middle.slice(0, SHOWN_CHARS - 1)}…` : middle;
+		return `“${from > 0 ? '…' : ''}${shown}${to < text.length && !shown.endsWith('…') ? '…' : ''}”`;
+	};
+	return `${excerpt(before)} → ${excerpt(after)}`;
 }
 
 /**
@@ -114,8 +137,13 @@ export function describeChange(change: WorkflowChange): string {
 			return `Removed ${blockLabel(change.type, change.block_id)} from ${change.index + 1}`;
 		case 'moved':
 			return `Moved ${blockLabel(change.type, change.block_id)} from ${change.from + 1} to ${change.to + 1}`;
-		case 'param':
-			return `${blockLabel(change.type, change.block_id)}: ${change.key} ${showValue(change.before)} → ${showValue(change.after)}`;
+		case 'param': {
+			const values =
+				typeof change.before === 'string' && typeof change.after === 'string'
+					? showTextChange(change.before, change.after)
+					: `${showValue(change.before)} → ${showValue(change.after)}`;
+			return `${blockLabel(change.type, change.block_id)}: ${change.key} ${values}`;
+		}
 	}
 }
 
