@@ -78,7 +78,7 @@ describe('version history', () => {
 			expect.stringMatching(/^Added Find Email \([\w-]+\) at 6$/),
 			`Filter (only_ariglad): expression “${ORIGINAL}” → “${CHANGED}”`
 		]);
-		expect(await panel(ada.page).locator('.summary').innerText()).toBe('Since this version: 1 block added, 1 setting changed');
+		expect(await panel(ada.page).getByTestId('since-summary').innerText()).toBe('Since this version: 1 block added, 1 setting changed');
 		await screenshot(ada.page, '40-history-panel-1440');
 	});
 
