@@ -1,6 +1,6 @@
 /**
  * The versions of shared workflows (issue 13), table `doc_versions`: one row per version, holding a
- * Yjs update — the full document state (a keyframe, `baseId` null) or the delta since the version it
+ * Yjs update (format v2) — the full document state (a keyframe, `baseId` null) or the delta since the version it
  * builds on (`baseId`) — and the state vector it reaches. What a version means and how a document
  * is rebuilt from it is server/history/version-history.ts's; this repository only stores rows. An
  * async interface, so a PostgreSQL implementation can stand beside the SQLite one.
