@@ -30,7 +30,7 @@ const panel = (page: Page) => page.getByTestId('history-panel');
 const version = (page: Page, title: string) => panel(page).getByTestId('version').filter({ hasText: title });
 
 async function openHistory(page: Page) {
-	await page.getByRole('button', { name: 'Version history' }).click();
+	if ((await panel(page).count()) === 0) await page.getByRole('button', { name: 'Version history', exact: true }).click();
 	await panel(page).waitFor();
 }
 
@@ -149,5 +149,15 @@ describe('version history', () => {
 		// The run is a version too, started by Grace.
 		await openHistory(ada.page);
 		await expect.poll(() => version(ada.page, 'Run').first().innerText(), SOON).toMatch(/started by Grace Hopper/);
+		// What the version before the restore changed itself, and by whom.
+		await version(ada.page, 'Before restoring version').getByRole('button').first().click();
+		await panel(ada.page).getByTestId('version-own-changes').waitFor();
+		expect(await panel(ada.page).getByTestId('version-own-changes').locator('li').allInnerTexts()).toContainEqual(
+			expect.stringMatching(/^Filter \(only_ariglad\): expression/)
+		);
+		await screenshot(ada.page, '42-history-panel-list-1440');
+		await ada.page.keyboard.press('Escape');
+		await ada.page.locator('.history').scrollIntoViewIfNeeded();
+		await screenshot(ada.page, '43-run-history-1440');
 	});
 });
