@@ -20,6 +20,7 @@ import type { Logger } from './log';
 import type { MetricsSources } from './metrics';
 import { collabWorkflowDocs } from './routes/workflow-docs';
 import { createWorkflowRoutes, type WorkflowRoutes } from './routes/workflows';
+import type { MessageBus } from './scale/bus';
 import type { Authorize, OriginRule } from './sockets/upgrade-gate';
 import type { Db } from './store/db';
 import type { JobStore } from './store/job-store';
@@ -46,6 +47,11 @@ export interface SharedWorkflowsOptions {
 	jobStore: JobStore;
 	/** Origins the operator configured (PUBLIC_URL's, then ALLOWED_ORIGINS: host-check.ts). */
 	publicOrigins: readonly string[];
+	/**
+	 * Scale-out: rooms relay through it to the other web processes, and the live hub takes job
+	 * events from it (published by `relayJobEvents` wherever jobs run, not by `jobs` here).
+	 */
+	bus?: MessageBus;
 }
 
 export interface SharedWorkflowsServer {
@@ -77,22 +83,26 @@ export function createSharedWorkflows(options: SharedWorkflowsOptions): SharedWo
 	// An unknown workflow is 401 (as for an unknown token); a workflow that exists, with a token not its own, 403.
 	const authorize: Authorize = async (id, token) =>
 		(await workflows.get(id)) ? ((await workflows.authorize(id, token)) ?? 'forbidden') : null;
-	const collab = createCollabServer({ db, authorize, ...origins, log: logger });
+	const { bus } = options;
+	const collab = createCollabServer({ db, authorize, ...origins, log: logger, bus });
 	const docs = collabWorkflowDocs(collab);
 	const publicPath = publicOutputPath(config.dataDir);
 	const hub = createLiveHub({
 		authorize,
 		...origins,
 		loadSnapshot: createLiveJobsLoader({ store: jobStore, publicPath }),
-		onError: (err, where) => logger.warn({ err, where }, 'live channel error')
+		onError: (err, where) => logger.warn({ err, where }, 'live channel error'),
+		bus
 	});
-	const stopFeed = forwardJobEvents({
-		subscribe: jobs.subscribe,
-		hub,
-		workflowOf: async (jobId) => (await jobStore.get(jobId))?.workflowId ?? null,
-		publicPath,
-		onError: (err) => logger.warn({ err }, 'could not route a job event')
-	});
+	const stopFeed = bus
+		? () => {}
+		: forwardJobEvents({
+				subscribe: jobs.subscribe,
+				hub,
+				workflowOf: async (jobId) => (await jobStore.get(jobId))?.workflowId ?? null,
+				publicPath,
+				onError: (err) => logger.warn({ err }, 'could not route a job event')
+			});
 	return {
 		handleUpgrade: (req, socket, head) => collab.handleUpgrade(req, socket, head) || hub.handleUpgrade(req, socket, head),
 		workflowRoutes: createWorkflowRoutes({ workflows, docs, examplesDir: EXAMPLES_DIR }),
