@@ -445,8 +445,9 @@ export class Room {
 		}
 		this.#options.counters.updatesPersisted++;
 		this.#approxBytes += update.byteLength;
-		this.#sendAll(syncUpdateMessage(update), origin);
+		// Stored: the other processes first (their hop through Redis overlaps our sends), then ours.
 		this.#options.relay?.publish(RELAY_UPDATE, update);
+		this.#sendAll(syncUpdateMessage(update), origin);
 		if (++this.#sinceCompaction >= this.#compactAt) this.#queueCompaction();
 	};
 

@@ -11,6 +11,7 @@
  *   and a watcher joining B later gets it in its snapshot.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
@@ -19,7 +20,7 @@ import { waitConverged, waitFor } from '../helpers/collab';
 import { LiveTestClient } from '../helpers/live';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../helpers/round-robin-proxy';
 import { freshPostgres, freshRedis, type TestPostgres, type TestRedis } from '../helpers/scale-services';
-import { spawnServer, testServerEnv, type ServerProcess } from '../helpers/server';
+import { runServerToExit, spawnServer, testServerEnv, type ServerProcess } from '../helpers/server';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir';
 
 let redis: TestRedis;
@@ -210,6 +211,54 @@ describe('rooms across two web processes', () => {
 			expect(docToWorkflow(late.doc)).toEqual(converged);
 			late.destroy();
 		}
+	});
+
+	it('Redis lost by one process: its room sockets close with 1013, reconnect, and nothing is lost', async () => {
+		const wf = await createWorkflow(a.url);
+		const alice = editor(a.url, wf);
+		const bob = editor(b.url, wf);
+		await Promise.all([alice.synced(), bob.synced()]);
+		setName(alice.doc, 'Before the cut');
+		await waitConverged([alice.doc, bob.doc], 10_000);
+
+		// Cut A's bus connections (publisher and subscriber) the way a network blip does.
+		const admin = new Redis(redis.url);
+		const list = String(await admin.client('LIST'));
+		const ids = list
+			.split('\n')
+			.filter((line) => line.includes(`name=leadflow:bus-${a.child.pid}-`))
+			.map((line) => line.match(/id=(\d+)/)?.[1]);
+		expect(ids).toHaveLength(2);
+		for (const id of ids) await admin.client('KILL', 'ID', id!);
+		await admin.quit();
+
+		await waitFor(() => alice.closeCodes.includes(1013), 'alice is told to retry (1013)', 10_000);
+		expect(bob.closeCodes).toEqual([]);
+		// Edits on both sides while A's room is away: alice's wait in her tab, bob's go through B.
+		addBlock(alice.doc, { type: 'filter', id: 'during-cut-a', params: { expression: 'a > 1' } });
+		addBlock(bob.doc, { type: 'filter', id: 'during-cut-b', params: { expression: 'b > 1' } });
+		await waitFor(() => alice.provider.wsconnected && alice.provider.synced, 'alice reconnects to A', 20_000);
+		const converged = await waitConverged([alice.doc, bob.doc], 20_000);
+		expect(converged.blocks.map((x) => x.id)).toEqual(expect.arrayContaining(['during-cut-a', 'during-cut-b']));
+		// A's room reloaded from the store and relays again.
+		setName(bob.doc, 'After the cut');
+		await waitFor(() => docToWorkflow(alice.doc).name === 'After the cut', 'alice hears bob again', 10_000);
+		const late = editor(a.url, wf);
+		await late.synced();
+		expect(docToWorkflow(late.doc)).toEqual(docToWorkflow(bob.doc));
+		late.destroy();
+	});
+});
+
+describe('start-up without Redis', () => {
+	it('exits 1 with one line naming Redis, never the password', async () => {
+		const env = testServerEnv(temp.dir, null, { REDIS_URL: 'redis://:pw-s3cret@127.0.0.1:1/2', DATABASE_URL: postgres.url });
+		const { code, stderr } = await runServerToExit(env);
+		expect(code).toBe(1);
+		const lines = stderr.trim().split('\n');
+		expect(lines).toHaveLength(1);
+		expect(lines[0]).toMatch(/Redis at 127\.0\.0\.1:1\/2 is unreachable/);
+		expect(stderr).not.toContain('pw-s3cret');
 	});
 });
 
