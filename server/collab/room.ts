@@ -389,6 +389,9 @@ export class Room {
 			this.#conns.delete(conn.socket);
 			safeClose(conn.socket, code, reason);
 		}
+		// Scaled out: the other processes show our people until told they left.
+		const mine = this.#options.relay ? this.#presence.ownedIds() : [];
+		if (mine.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, mine, 'room closed');
 		try {
 			if (wasOpen && this.#sinceCompaction > 0) this.#tryCompact();
 		} finally {

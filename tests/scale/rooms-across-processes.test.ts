@@ -16,7 +16,7 @@ import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { addBlock, docToWorkflow, getNameText, orderedBlockIds, setName } from '../../src/lib/workflow/doc';
-import { waitConverged, waitFor } from '../helpers/collab';
+import { awarenessFrame, rawClient, waitConverged, waitFor } from '../helpers/collab';
 import { LiveTestClient } from '../helpers/live';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../helpers/round-robin-proxy';
 import { freshPostgres, freshRedis, type TestPostgres, type TestRedis } from '../helpers/scale-services';
@@ -166,6 +166,28 @@ describe('rooms across two web processes', () => {
 		await waitFor(() => !presence(bob).has('Alice') && !presence(carol).has('Alice'), 'alice gone everywhere', 10_000);
 	});
 
+	it('a process shutting down (SIGTERM) tells the others its people left; what they typed stays', async () => {
+		const [c] = await startProcesses(1);
+		const wf = await createWorkflow(a.url);
+		const dana = editor(c.url, wf);
+		const bob = editor(b.url, wf);
+		await Promise.all([dana.synced(), bob.synced()]);
+		dana.provider.awareness.setLocalStateField('user', { name: 'Dana' });
+		await waitFor(() => presence(bob).has('Dana'), 'bob sees dana', 10_000);
+		setName(dana.doc, 'Typed on C');
+		await waitFor(() => docToWorkflow(bob.doc).name === 'Typed on C', 'bob has dana’s edit', 10_000);
+		c.child.kill('SIGTERM');
+		expect((await c.exited).code).toBe(0);
+		// Well before the 30 s presence timeout: C said so as it closed the room.
+		await waitFor(() => !presence(bob).has('Dana'), 'dana’s entry gone from B', 5_000);
+		expect(dana.closeCodes[0]).toBe(1001);
+		dana.destroy();
+		const late = editor(b.url, wf);
+		await late.synced();
+		expect(docToWorkflow(late.doc).name).toBe('Typed on C');
+		late.destroy();
+	});
+
 	it('refuses a view-only socket’s edits on its process; they never reach the other', async () => {
 		const wf = await createWorkflow(a.url);
 		const alice = editor(a.url, wf);
@@ -191,6 +213,27 @@ describe('rooms across two web processes', () => {
 			expect(orderedBlockIds(late.doc)).not.toContain('forged');
 			late.destroy();
 		}
+	});
+
+	it('presence caps hold across processes: a connection on B shows one entry on A, whatever ids it names', async () => {
+		const wf = await createWorkflow(a.url);
+		const alice = editor(a.url, wf);
+		await alice.synced();
+		const mallory = rawClient(`${b.url.replace(/^http/, 'ws')}/yjs/${wf.id}?token=${wf.view_token}`);
+		await mallory.opened;
+		// Five ids in one frame (the cap is two per connection, one shown at a time)…
+		const ids = [1001, 1002, 1003, 1004, 1005];
+		mallory.ws.send(
+			awarenessFrame(ids.map((clientId) => ({ clientId, clock: 1, state: JSON.stringify({ user: { name: `M${clientId}` } }) })))
+		);
+		// …then its own id once more, marked: B handles a socket's frames in order and publishes in order.
+		mallory.ws.send(awarenessFrame([{ clientId: 1001, clock: 2, state: JSON.stringify({ user: { name: 'M-done' } }) }]));
+		await waitFor(() => presence(alice).has('M-done'), 'alice sees mallory’s last presence', 10_000);
+		const shown = [...presence(alice).keys()].filter((name) => name.startsWith('M'));
+		expect(shown).toEqual(['M-done']);
+		expect(presence(alice).get('M-done')?.access).toBe('view');
+		mallory.ws.close();
+		await waitFor(() => !presence(alice).has('M-done'), 'mallory’s entry leaves with her socket', 10_000);
 	});
 
 	it('a late joiner on either process gets the whole document', async () => {
@@ -220,6 +263,10 @@ describe('rooms across two web processes', () => {
 		await Promise.all([alice.synced(), bob.synced()]);
 		setName(alice.doc, 'Before the cut');
 		await waitConverged([alice.doc, bob.doc], 10_000);
+		const livePath = `${a.url.replace(/^http/, 'ws')}/live/${wf.id}?token=${wf.view_token}`;
+		const watcher = new LiveTestClient(livePath);
+		watchers.push(watcher);
+		await watcher.untilType('snapshot');
 
 		// Cut A's bus connections (publisher and subscriber) the way a network blip does.
 		const admin = new Redis(redis.url);
@@ -234,6 +281,9 @@ describe('rooms across two web processes', () => {
 
 		await waitFor(() => alice.closeCodes.includes(1013), 'alice is told to retry (1013)', 10_000);
 		expect(bob.closeCodes).toEqual([]);
+		// The live watcher on A too (it may have missed events): it reconnects and gets a snapshot.
+		await watcher.until(() => watcher.closed !== null, 10_000, 'watcher closed');
+		expect(watcher.closed?.code).toBe(1013);
 		// Edits on both sides while A's room is away: alice's wait in her tab, bob's go through B.
 		addBlock(alice.doc, { type: 'filter', id: 'during-cut-a', params: { expression: 'a > 1' } });
 		addBlock(bob.doc, { type: 'filter', id: 'during-cut-b', params: { expression: 'b > 1' } });
@@ -247,6 +297,9 @@ describe('rooms across two web processes', () => {
 		await late.synced();
 		expect(docToWorkflow(late.doc)).toEqual(docToWorkflow(bob.doc));
 		late.destroy();
+		const again = new LiveTestClient(livePath);
+		watchers.push(again);
+		await again.untilType('snapshot');
 	});
 });
 
