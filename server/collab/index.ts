@@ -91,10 +91,14 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		// Scaled out the room loads asynchronously: what the client sends meanwhile waits, in order.
 		const early: [WebSocket.RawData, boolean][] = [];
 		const hold = (data: WebSocket.RawData, isBinary: boolean) => void early.push([data, isBinary]);
+		// `ws` closes the socket itself on a bad frame; without a listener its 'error' would be uncaught.
+		const earlyError = () => counters.malformed++;
 		ws.on('message', hold);
+		ws.on('error', earlyError);
 		loaded.then(
 			(room) => {
 				ws.off('message', hold);
+				ws.off('error', earlyError);
 				if (ws.readyState !== WebSocket.OPEN) {
 					// Gone while loading: nothing to join (the room unloads when idle).
 					if (room.size === 0) void registry.getUnjoined(workflowId);
