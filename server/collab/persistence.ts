@@ -106,7 +106,8 @@ export function createSqlitePersistence(db: Db): DocPersistence {
 			insertUpdate.run(workflowId, update, Date.now());
 		},
 		compact(workflowId, doc) {
-			compactTx(workflowId, doc);
+			// IMMEDIATE: take the write lock before reading the log (another process may be appending).
+			compactTx.immediate(workflowId, doc);
 		},
 		remove(workflowId) {
 			removeTx(workflowId);
