@@ -4,6 +4,7 @@
  * - an edit made in one converges in the other and is stored exactly once;
  * - frames on the bus that do not decode (garbage, a bad update, a bad presence) are dropped and
  *   logged, and the room goes on relaying;
+ * - after the bus was away, a reload makes every room re-read the store (pub/sub keeps nothing);
  * - compaction by one process never drops an update another process logged that it has not
  *   received yet (the snapshot folds in every log entry it replaces).
  */
@@ -11,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createCounters, resolveLimits, type CollabLogger } from '../../server/collab/limits';
 import { createSqlitePersistence } from '../../server/collab/persistence';
-import { encodeRelayFrame, RELAY_AWARENESS, RELAY_UPDATE, roomChannel } from '../../server/collab/relay';
+import { encodeRelayFrame, RELAY_AWARENESS, RELAY_UPDATE, RELOAD_CHANNEL, roomChannel } from '../../server/collab/relay';
 import type { Room } from '../../server/collab/room';
 import { RoomRegistry } from '../../server/collab/rooms';
 import { createMemoryBus, type MessageBus } from '../../server/scale/bus';
@@ -88,6 +89,21 @@ describe('rooms relayed between two processes', () => {
 		expect(p2.warnings.filter((w) => /undecodable relayed/.test(w)).length).toBe(2);
 		expect(r1.doc.getText('t').toString()).toBe('still here');
 		expect(logRows(p1.db, 'w')).toBe(1);
+	});
+});
+
+describe('catching up after the bus was away', () => {
+	it('on reload, a room re-reads the store: an update whose publish was lost arrives, and is not stored again', async () => {
+		const { p1, p2, bus } = twoProcesses();
+		const r2 = (await p2.registry.get('w')) as Room;
+		// Stored by "process 1", its publish lost (Redis dropped it).
+		const other = new Y.Doc();
+		other.getText('t').insert(0, 'stored, never relayed');
+		createSqlitePersistence(p1.db).appendUpdate('w', Y.encodeStateAsUpdate(other));
+		expect(r2.doc.getText('t').toString()).toBe('');
+		bus.publish(RELOAD_CHANNEL, new Uint8Array(0));
+		await until(() => r2.doc.getText('t').toString() === 'stored, never relayed', 'p2 caught up');
+		expect(logRows(p2.db, 'w')).toBe(1);
 	});
 });
 
