@@ -14,7 +14,9 @@ import { createCounters, resolveLimits, type CollabLogger } from '../../server/c
 import { createSqlitePersistence } from '../../server/collab/persistence';
 import { encodeRelayFrame, RELAY_AWARENESS, RELAY_UPDATE, RELOAD_CHANNEL, roomChannel } from '../../server/collab/relay';
 import type { Room } from '../../server/collab/room';
-import { RoomRegistry } from '../../server/collab/rooms';
+import { RelayUnavailableError, RoomRegistry } from '../../server/collab/rooms';
+import { HttpError } from '../../server/http-error';
+import { collabWorkflowDocs } from '../../server/routes/workflow-docs';
 import { createMemoryBus, type MessageBus } from '../../server/scale/bus';
 import { openDatabase, type Db } from '../../server/store/db';
 import { tempDbPath } from '../helpers/collab';
@@ -131,5 +133,21 @@ describe('compaction with several processes on one log', () => {
 		expect(loaded.getText('t').toString()).toBe('A');
 		expect(loaded.getMap('m').get('from')).toBe('B');
 		expect(logRows(dbA, 'w')).toBe(0);
+	});
+});
+
+describe('documents for the HTTP routes while the relay is away', () => {
+	it('answer 503 (retry), not 500', async () => {
+		const docs = collabWorkflowDocs({ getDoc: () => Promise.reject(new RelayUnavailableError()) });
+		const error = await docs.snapshot('w').then(
+			() => null,
+			(e: unknown) => e
+		);
+		expect(error).toBeInstanceOf(HttpError);
+		expect((error as HttpError).status).toBe(503);
+		expect((error as HttpError).code).toBe('unavailable');
+		// Anything else is still the server's own failure.
+		const broken = collabWorkflowDocs({ getDoc: () => Promise.reject(new Error('disk')) });
+		await expect(broken.snapshot('w')).rejects.toThrow('disk');
 	});
 });
