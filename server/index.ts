@@ -39,6 +39,10 @@ import { createSqliteSpendLedger } from './store/spend-ledger';
 import { createSpendBudget } from './jobs/spend-budget';
 import { createSqliteUploadStore } from './store/upload-store';
 import type { JobStore } from './store/job-store';
+import { createRedisBus, type MessageBus } from './scale/bus';
+import { checkRedis, RedisUnavailableError } from './scale/redis';
+import { relayJobEvents } from './live/job-relay';
+import { publicOutputPath } from './shared-workflows';
 
 export interface StartServerOptions {
 	logger?: Logger;
@@ -110,8 +114,17 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	const logger = options.logger ?? createLogger({ level: config.logLevel, secret: config.apiKey });
 	await mkdir(config.dataDir, { recursive: true });
 	await removePartialUploads(join(config.dataDir, 'uploads'));
+	// Scale-out (issue 11): rooms and live feeds span the web processes through Redis pub/sub.
+	let bus: MessageBus | undefined;
+	if (config.scaleOut) {
+		await checkRedis(config.scaleOut.redisUrl);
+		const redisBus = createRedisBus({ url: config.scaleOut.redisUrl, onError: () => {} });
+		redisBus.onStatus((status) => logger[status === 'up' ? 'info' : 'warn']({ redis: status }, 'message bus (Redis) ' + status));
+		await new Promise<void>((resolve) => (redisBus.up ? resolve() : redisBus.onStatus((s) => s === 'up' && resolve())));
+		bus = redisBus;
+	}
 	const db = openDatabase(join(config.dataDir, 'app.db'));
-	const closers: (() => Promise<void> | void)[] = [];
+	const closers: (() => Promise<void> | void)[] = bus ? [() => bus.close()] : [];
 
 	let enrichment: EnrichmentServiceHandle;
 	let simulated = false;
@@ -177,6 +190,18 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		runners: RUNNERS
 	});
 
+	if (bus) {
+		// Where jobs run, their events go on the bus: every web process's live hub hears them.
+		const stopRelay = relayJobEvents({
+			bus,
+			subscribe: jobs.subscribe,
+			workflowOf: async (jobId) => (await jobStore.get(jobId))?.workflowId ?? null,
+			publicPath: publicOutputPath(config.dataDir),
+			onError: (err) => logger.warn({ err }, 'could not route a job event')
+		});
+		closers.unshift(stopRelay);
+	}
+
 	const metrics = createMetrics({ db, jobs, enrichment });
 	const health = createHealthCheck({ db });
 	const rateLimits = createApiRateLimit({ ...config.rateLimits, trustProxy: config.trustProxy });
@@ -191,7 +216,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		jobs,
 		jobStore,
 		publicOrigins: hosts.publicOrigins,
-		versions: options.versions
+		versions: options.versions,
+		bus
 	});
 	metrics.attach(sharing.metrics);
 	closers.unshift(() => sharing.close());
@@ -316,7 +342,7 @@ export async function main(extra: Pick<StartServerOptions, 'pages'> = {}): Promi
 		server = await startServer(config, { logger, ...extra });
 	} catch (err) {
 		// A data dir we cannot write is the operator's to fix: one line naming it, no stack.
-		const line = describeStartupError(err, config.dataDir);
+		const line = err instanceof RedisUnavailableError ? err.message : describeStartupError(err, config.dataDir);
 		if (line) process.stderr.write(`${line}\n`);
 		else logger.fatal({ err }, 'could not start');
 		process.exit(1);

@@ -20,6 +20,7 @@ import type { Logger } from './log';
 import type { MetricsSources } from './metrics';
 import { collabWorkflowDocs } from './routes/workflow-docs';
 import { createWorkflowRoutes, type WorkflowRoutes } from './routes/workflows';
+import type { MessageBus } from './scale/bus';
 import type { Authorize, OriginRule } from './sockets/upgrade-gate';
 import type { Db } from './store/db';
 import type { JobStore } from './store/job-store';
@@ -50,6 +51,11 @@ export interface SharedWorkflowsOptions {
 	publicOrigins: readonly string[];
 	/** Version history settings (idle time, clock, timers); default: 30 s idle, real timers. */
 	versions?: Partial<Omit<VersionHistoryOptions, 'store' | 'getDoc' | 'onError'>>;
+	/**
+	 * Scale-out: rooms relay through it to the other web processes, and the live hub takes job
+	 * events from it (published by `relayJobEvents` wherever jobs run, not by `jobs` here).
+	 */
+	bus?: MessageBus;
 }
 
 export interface SharedWorkflowsServer {
@@ -81,6 +87,7 @@ export function createSharedWorkflows(options: SharedWorkflowsOptions): SharedWo
 	// An unknown workflow is 401 (as for an unknown token); a workflow that exists, with a token not its own, 403.
 	const authorize: Authorize = async (id, token) =>
 		(await workflows.get(id)) ? ((await workflows.authorize(id, token)) ?? 'forbidden') : null;
+	const { bus } = options;
 	// Version history (issue 13): every stored edit is noted; a pause makes an automatic version.
 	const versions = createVersionHistory({
 		store: createSqliteVersionStore(db),
@@ -93,7 +100,8 @@ export function createSharedWorkflows(options: SharedWorkflowsOptions): SharedWo
 		authorize,
 		...origins,
 		log: logger,
-		onEdit: (id, doc, author) => versions.noteEdit(id, doc, author)
+		onEdit: (id, doc, author) => versions.noteEdit(id, doc, author),
+		bus
 	});
 	const docs = collabWorkflowDocs(collab);
 	const publicPath = publicOutputPath(config.dataDir);
@@ -101,15 +109,18 @@ export function createSharedWorkflows(options: SharedWorkflowsOptions): SharedWo
 		authorize,
 		...origins,
 		loadSnapshot: createLiveJobsLoader({ store: jobStore, publicPath }),
-		onError: (err, where) => logger.warn({ err, where }, 'live channel error')
+		onError: (err, where) => logger.warn({ err, where }, 'live channel error'),
+		bus
 	});
-	const stopFeed = forwardJobEvents({
-		subscribe: jobs.subscribe,
-		hub,
-		workflowOf: async (jobId) => (await jobStore.get(jobId))?.workflowId ?? null,
-		publicPath,
-		onError: (err) => logger.warn({ err }, 'could not route a job event')
-	});
+	const stopFeed = bus
+		? () => {}
+		: forwardJobEvents({
+				subscribe: jobs.subscribe,
+				hub,
+				workflowOf: async (jobId) => (await jobStore.get(jobId))?.workflowId ?? null,
+				publicPath,
+				onError: (err) => logger.warn({ err }, 'could not route a job event')
+			});
 	return {
 		handleUpgrade: (req, socket, head) => collab.handleUpgrade(req, socket, head) || hub.handleUpgrade(req, socket, head),
 		workflowRoutes: createWorkflowRoutes({ workflows, docs, examplesDir: EXAMPLES_DIR }),

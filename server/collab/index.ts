@@ -18,8 +18,9 @@ import { COLLAB_CLOSE } from '../../src/lib/workflow/collab-close-codes';
 import type { Db } from '../store/db';
 import { createCounters, resolveLimits, silentLogger, type CollabCounters, type CollabLimits, type CollabLogger } from './limits';
 import { createSqlitePersistence } from './persistence';
+import type { MessageBus } from '../scale/bus';
 import type { Access, CollabSocket, Room } from './room';
-import { RoomRegistry } from './rooms';
+import { RelayUnavailableError, RoomRegistry } from './rooms';
 import { createHeartbeat } from '../sockets/heartbeat';
 import { createUpgradeGate, type Authorize, type OriginRule } from '../sockets/upgrade-gate';
 
@@ -39,6 +40,11 @@ export interface CollabServerOptions extends OriginRule {
 	 * name of the person whose edit it was (null for the server's own). Must be cheap and not throw.
 	 */
 	onEdit?: (workflowId: string, doc: Y.Doc, author: string | null) => void;
+	/**
+	 * Scale-out: the bus to the other web processes (Redis). Rooms then relay every stored update
+	 * and presence change to the processes holding the same workflow (relay.ts). Absent: one process.
+	 */
+	bus?: MessageBus;
 }
 
 export interface CollabStats extends CollabCounters {
@@ -73,6 +79,7 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		limits,
 		counters,
 		log,
+		bus: options.bus,
 		...(onEdit
 			? {
 					onEdit: (room: Room, author: string | null) => {
@@ -96,14 +103,49 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 			ws.close(COLLAB_CLOSE.GOING_AWAY, 'Server shutting down');
 			return;
 		}
-		let room;
+		let loaded: Room | Promise<Room>;
 		try {
-			room = registry.retain(workflowId);
+			loaded = registry.retain(workflowId);
 		} catch (error) {
 			log.error({ workflowId, error: String(error) }, 'Could not load a collaborative document');
 			ws.close(COLLAB_CLOSE.INTERNAL, 'Could not load the document');
 			return;
 		}
+		if (!(loaded instanceof Promise)) return serve(ws, workflowId, access, loaded);
+		// Scaled out the room loads asynchronously: what the client sends meanwhile waits, in order.
+		const early: [WebSocket.RawData, boolean][] = [];
+		const hold = (data: WebSocket.RawData, isBinary: boolean) => void early.push([data, isBinary]);
+		// `ws` closes the socket itself on a bad frame; without a listener its 'error' would be uncaught.
+		const earlyError = () => counters.malformed++;
+		ws.on('message', hold);
+		ws.on('error', earlyError);
+		loaded.then(
+			(room) => {
+				ws.off('message', hold);
+				ws.off('error', earlyError);
+				if (ws.readyState !== WebSocket.OPEN) {
+					// Gone while loading: nothing to join (the room unloads when idle).
+					if (room.size === 0) void registry.getUnjoined(workflowId);
+					return;
+				}
+				serve(ws, workflowId, access, room);
+				for (const [data, isBinary] of early) ws.emit('message', data, isBinary);
+			},
+			(error: unknown) => {
+				ws.off('message', hold);
+				const unavailable = error instanceof RelayUnavailableError;
+				if (!unavailable) log.error({ workflowId, error: String(error) }, 'Could not load a collaborative document');
+				if (ws.readyState === WebSocket.OPEN) {
+					ws.close(
+						unavailable ? COLLAB_CLOSE.TRY_AGAIN : COLLAB_CLOSE.INTERNAL,
+						unavailable ? 'Collaboration relay unavailable' : 'Could not load the document'
+					);
+				}
+			}
+		);
+	}
+
+	function serve(ws: WebSocket, workflowId: string, access: Access, room: Room): void {
 		const socket: CollabSocket = {
 			send: (data) => {
 				if (ws.readyState === WebSocket.OPEN) ws.send(data);
@@ -154,6 +196,7 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		allowedOrigins: options.allowedOrigins,
 		sameOrigin: options.sameOrigin,
 		isClosing: () => closing,
+		isUnavailable: () => !registry.available,
 		onError: (error) => log.error({ error: String(error) }, 'Collab authorize failed'),
 		onRefused: () => counters.refusedUpgrades++,
 		accept: (req, socket, head, workflowId, access) => wss.handleUpgrade(req, socket, head, (ws) => attach(ws, workflowId, access))
@@ -163,7 +206,7 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		handleUpgrade,
 		async getDoc(workflowId) {
 			if (closing) throw new Error('Collab server is closed');
-			return registry.getUnjoined(workflowId).doc;
+			return (await registry.getUnjoined(workflowId)).doc;
 		},
 		async close() {
 			if (closing) return;

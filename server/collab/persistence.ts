@@ -47,13 +47,38 @@ export function createSqlitePersistence(db: Db): DocPersistence {
 		     OR EXISTS (SELECT 1 FROM doc_updates WHERE workflow_id = ?) AS found`
 	);
 
-	const compactTx = db.transaction((workflowId: string, state: Uint8Array) => {
-		// Every update logged so far is in `doc` (appends and this run on one thread), so the log up
-		// to its current end is covered by the snapshot.
+	const selectUpdatesUpTo = db.prepare<[string, number], { update_data: Buffer }>(
+		'SELECT update_data FROM doc_updates WHERE workflow_id = ? AND id <= ? ORDER BY id'
+	);
+
+	const compactTx = db.transaction((workflowId: string, doc: Y.Doc) => {
 		const last = maxUpdateId.get(workflowId)?.id;
+		let state = Y.encodeStateAsUpdate(doc);
+		if (last != null) {
+			// Several processes may append to one log (scale-out): another's update can be logged
+			// before it reaches this `doc`. The snapshot is `doc` plus every entry it replaces, so
+			// deleting them loses nothing. In one process they are all in `doc` already (a no-op).
+			const folded = new Y.Doc();
+			Y.applyUpdate(folded, state);
+			for (const row of selectUpdatesUpTo.iterate(workflowId, last)) {
+				try {
+					Y.applyUpdate(folded, row.update_data);
+				} catch {
+					// undecodable: skipped, as `load` does
+				}
+			}
+			state = Y.encodeStateAsUpdate(folded);
+			folded.destroy();
+		}
 		upsertSnapshot.run(workflowId, state, Date.now());
 		if (last != null) deleteUpdatesUpTo.run(workflowId, last);
 	});
+	// Snapshot and log are read in one transaction: a compaction by another process in between
+	// would otherwise move entries from the log into a snapshot this load has already read.
+	const readTx = db.transaction((workflowId: string) => ({
+		snapshot: selectSnapshot.get(workflowId),
+		updates: selectUpdates.all(workflowId)
+	}));
 	const removeTx = db.transaction((workflowId: string) => {
 		deleteUpdates.run(workflowId);
 		deleteSnapshot.run(workflowId);
@@ -63,9 +88,9 @@ export function createSqlitePersistence(db: Db): DocPersistence {
 		load(workflowId, doc) {
 			let replayed = 0;
 			let skipped = 0;
-			const snapshot = selectSnapshot.get(workflowId);
+			const { snapshot, updates } = readTx(workflowId);
 			if (snapshot) Y.applyUpdate(doc, snapshot.state);
-			for (const row of selectUpdates.iterate(workflowId)) {
+			for (const row of updates) {
 				try {
 					Y.applyUpdate(doc, row.update_data);
 					replayed++;
@@ -81,7 +106,8 @@ export function createSqlitePersistence(db: Db): DocPersistence {
 			insertUpdate.run(workflowId, update, Date.now());
 		},
 		compact(workflowId, doc) {
-			compactTx(workflowId, Y.encodeStateAsUpdate(doc));
+			// IMMEDIATE: take the write lock before reading the log (another process may be appending).
+			compactTx.immediate(workflowId, doc);
 		},
 		remove(workflowId) {
 			removeTx(workflowId);
