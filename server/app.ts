@@ -27,6 +27,8 @@ import type { JobStore } from './store/job-store';
 import type { WorkflowsRepo } from './store/workflows-repo';
 import type { WorkflowDocs, WorkflowRoutes } from './routes/workflows';
 import type { UploadStore } from './store/upload-store';
+import type { VersionHistory } from './history/version-history';
+import { createVersionRoutes, type VersionRoutes } from './routes/versions';
 
 /** Largest JSON body (a 100-block workflow with long research plans fits easily). */
 export const JSON_BODY_LIMIT = 2 * 1024 * 1024;
@@ -67,6 +69,8 @@ export interface AppDeps {
 export interface SharedWorkflows {
 	workflows: WorkflowsRepo;
 	docs: WorkflowDocs;
+	/** Version history (issue 13): `/:id/versions` routes, and a version per run. */
+	versions?: VersionHistory;
 }
 
 /**
@@ -118,10 +122,19 @@ export function createApp(deps: AppDeps) {
 				admin,
 				budget,
 				clientOf,
-				requestModel: deps.requestModel
+				requestModel: deps.requestModel,
+				versions: deps.shared?.versions,
+				onVersionError: (err) => logger.warn({ err }, 'could not record the version a run ran')
 			})
 		)
 		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin, budget }))
+		// Version history (issue 13): after the job routes, so `/jobs/…` is never a workflow id.
+		.route(
+			'/',
+			deps.shared?.versions
+				? createVersionRoutes({ workflows: deps.shared.workflows, versions: deps.shared.versions, docs: deps.shared.docs })
+				: (new Hono() as VersionRoutes)
+		)
 		// Last, so `/blocks`, `/jobs`… are never taken for a workflow id. Without shared workflows an
 		// empty app stands in: no routes at run time, while `AppType` still carries theirs for the client.
 		.route('/', deps.workflowRoutes ?? (new Hono() as WorkflowRoutes));

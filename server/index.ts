@@ -28,7 +28,7 @@ import { createHealthCheck } from './health';
 import { createMetrics } from './metrics';
 import { headerScope, setSecurityHeaders } from './security-headers';
 import { createHostCheck, HOST_NOT_ALLOWED } from './host-check';
-import { createSharedWorkflows } from './shared-workflows';
+import { createSharedWorkflows, type SharedWorkflowsOptions } from './shared-workflows';
 import { refuseUpgrade } from './sockets/upgrade-gate';
 import { createJobManager, type JobManager } from './jobs/job-manager';
 import { createLogger, type Logger } from './log';
@@ -40,6 +40,10 @@ import { createSpendBudget } from './jobs/spend-budget';
 import { createUploadStore } from './store/upload-store';
 import type { JobStore } from './store/job-store';
 import { describeDatabaseUrl, openStore, type Store } from './store/store';
+import { createRedisBus, type MessageBus } from './scale/bus';
+import { checkRedis, RedisUnavailableError } from './scale/redis';
+import { relayJobEvents } from './live/job-relay';
+import { publicOutputPath } from './shared-workflows';
 
 export interface StartServerOptions {
 	logger?: Logger;
@@ -50,6 +54,8 @@ export interface StartServerOptions {
 	 * hot reload). Default: the SvelteKit build.
 	 */
 	pages?: (server: Server) => Promise<NodeHandler>;
+	/** Version history settings (idle time, clock, timers): tests of automatic versions. */
+	versions?: SharedWorkflowsOptions['versions'];
 }
 
 export interface RunningServer {
@@ -112,6 +118,15 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	const logger = options.logger ?? createLogger({ level: config.logLevel, secret: config.apiKey });
 	await mkdir(config.dataDir, { recursive: true });
 	await removePartialUploads(join(config.dataDir, 'uploads'));
+	// Scale-out (issue 11): rooms and live feeds span the web processes through Redis pub/sub.
+	let bus: MessageBus | undefined;
+	if (config.scaleOut) {
+		await checkRedis(config.scaleOut.redisUrl);
+		const redisBus = createRedisBus({ url: config.scaleOut.redisUrl, onError: () => {} });
+		redisBus.onStatus((status) => logger[status === 'up' ? 'info' : 'warn']({ redis: status }, 'message bus (Redis) ' + status));
+		await new Promise<void>((resolve) => (redisBus.up ? resolve() : redisBus.onStatus((s) => s === 'up' && resolve())));
+		bus = redisBus;
+	}
 	const databaseUrl = config.scaleOut?.databaseUrl ?? null;
 	// An unreachable PostgreSQL rejects with a DatabaseStartError: main() prints its one line.
 	const store = await openStore(
@@ -122,7 +137,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		}
 	);
 	if (databaseUrl) logger.info({ database: describeDatabaseUrl(databaseUrl) }, 'using PostgreSQL');
-	const closers: (() => Promise<void> | void)[] = [];
+	const closers: (() => Promise<void> | void)[] = bus ? [() => bus.close()] : [];
 
 	let enrichment: EnrichmentServiceHandle;
 	let simulated = false;
@@ -191,6 +206,18 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		runners: RUNNERS
 	});
 
+	if (bus) {
+		// Where jobs run, their events go on the bus: every web process's live hub hears them.
+		const stopRelay = relayJobEvents({
+			bus,
+			subscribe: jobs.subscribe,
+			workflowOf: async (jobId) => (await jobStore.get(jobId))?.workflowId ?? null,
+			publicPath: publicOutputPath(config.dataDir),
+			onError: (err) => logger.warn({ err }, 'could not route a job event')
+		});
+		closers.unshift(stopRelay);
+	}
+
 	const metrics = createMetrics({ db: store, jobs, enrichment });
 	const health = createHealthCheck({ db: store });
 	const rateLimits = createApiRateLimit({ ...config.rateLimits, trustProxy: config.trustProxy });
@@ -198,7 +225,16 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	if (config.nodeEnv === 'production' && hosts.publicOrigins.length === 0) {
 		logger.warn('PUBLIC_URL is not set: in production the server answers only to IP addresses and localhost');
 	}
-	const sharing = createSharedWorkflows({ config, db: store, logger, jobs, jobStore, publicOrigins: hosts.publicOrigins });
+	const sharing = createSharedWorkflows({
+		config,
+		db: store,
+		logger,
+		jobs,
+		jobStore,
+		publicOrigins: hosts.publicOrigins,
+		versions: options.versions,
+		bus
+	});
 	metrics.attach(sharing.metrics);
 	closers.unshift(() => sharing.close());
 
@@ -327,7 +363,7 @@ export async function main(extra: Pick<StartServerOptions, 'pages'> = {}): Promi
 		server = await startServer(config, { logger, ...extra });
 	} catch (err) {
 		// A data dir we cannot write is the operator's to fix: one line naming it, no stack.
-		const line = describeStartupError(err, config.dataDir);
+		const line = err instanceof RedisUnavailableError ? err.message : describeStartupError(err, config.dataDir);
 		if (line) process.stderr.write(`${line}\n`);
 		else logger.fatal({ err }, 'could not start');
 		process.exit(1);

@@ -20,10 +20,13 @@ import type { Logger } from './log';
 import type { MetricsSources } from './metrics';
 import { collabWorkflowDocs } from './routes/workflow-docs';
 import { createWorkflowRoutes, type WorkflowRoutes } from './routes/workflows';
+import type { MessageBus } from './scale/bus';
 import type { Authorize, OriginRule } from './sockets/upgrade-gate';
 import type { StoreHandle } from './store/store';
 import type { JobStore } from './store/job-store';
 import { createSqliteWorkflowsRepo } from './store/workflows-repo';
+import { createSqliteVersionStore } from './store/version-store';
+import { createVersionHistory, type VersionHistoryOptions } from './history/version-history';
 
 /** The committed example workflows (whatever DATA_DIR is). */
 const EXAMPLES_DIR = fileURLToPath(new URL('../data/examples', import.meta.url));
@@ -46,6 +49,13 @@ export interface SharedWorkflowsOptions {
 	jobStore: JobStore;
 	/** Origins the operator configured (PUBLIC_URL's, then ALLOWED_ORIGINS: host-check.ts). */
 	publicOrigins: readonly string[];
+	/** Version history settings (idle time, clock, timers); default: 30 s idle, real timers. */
+	versions?: Partial<Omit<VersionHistoryOptions, 'store' | 'getDoc' | 'onError'>>;
+	/**
+	 * Scale-out: rooms relay through it to the other web processes, and the live hub takes job
+	 * events from it (published by `relayJobEvents` wherever jobs run, not by `jobs` here).
+	 */
+	bus?: MessageBus;
 }
 
 export interface SharedWorkflowsServer {
@@ -77,31 +87,51 @@ export function createSharedWorkflows(options: SharedWorkflowsOptions): SharedWo
 	// An unknown workflow is 401 (as for an unknown token); a workflow that exists, with a token not its own, 403.
 	const authorize: Authorize = async (id, token) =>
 		(await workflows.get(id)) ? ((await workflows.authorize(id, token)) ?? 'forbidden') : null;
-	const collab = createCollabServer({ db, authorize, ...origins, log: logger });
+	const { bus } = options;
+	// Version history (issue 13): every stored edit is noted; a pause makes an automatic version.
+	const versions = createVersionHistory({
+		store: createSqliteVersionStore(db),
+		getDoc: (id) => collab.getDoc(id),
+		onError: (err, workflowId) => logger.warn({ err, workflowId }, 'could not record a version'),
+		...options.versions
+	});
+	const collab = createCollabServer({
+		db,
+		authorize,
+		...origins,
+		log: logger,
+		onEdit: (id, doc, author) => versions.noteEdit(id, doc, author),
+		bus
+	});
 	const docs = collabWorkflowDocs(collab);
 	const publicPath = publicOutputPath(config.dataDir);
 	const hub = createLiveHub({
 		authorize,
 		...origins,
 		loadSnapshot: createLiveJobsLoader({ store: jobStore, publicPath }),
-		onError: (err, where) => logger.warn({ err, where }, 'live channel error')
+		onError: (err, where) => logger.warn({ err, where }, 'live channel error'),
+		bus
 	});
-	const stopFeed = forwardJobEvents({
-		subscribe: jobs.subscribe,
-		hub,
-		workflowOf: async (jobId) => (await jobStore.get(jobId))?.workflowId ?? null,
-		publicPath,
-		onError: (err) => logger.warn({ err }, 'could not route a job event')
-	});
+	const stopFeed = bus
+		? () => {}
+		: forwardJobEvents({
+				subscribe: jobs.subscribe,
+				hub,
+				workflowOf: async (jobId) => (await jobStore.get(jobId))?.workflowId ?? null,
+				publicPath,
+				onError: (err) => logger.warn({ err }, 'could not route a job event')
+			});
 	return {
 		handleUpgrade: (req, socket, head) => collab.handleUpgrade(req, socket, head) || hub.handleUpgrade(req, socket, head),
 		workflowRoutes: createWorkflowRoutes({ workflows, docs, examplesDir: EXAMPLES_DIR }),
-		shared: { workflows, docs },
+		shared: { workflows, docs, versions },
 		metrics: { collab, hub },
 		async close() {
 			stopFeed();
 			await hub.close();
 			await collab.close();
+			// The rooms stored their last edits as they closed: their pending versions are taken now.
+			await versions.flush();
 		}
 	};
 }

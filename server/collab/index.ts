@@ -18,8 +18,9 @@ import { COLLAB_CLOSE } from '../../src/lib/workflow/collab-close-codes';
 import { asStore, type StoreHandle } from '../store/store';
 import { createCounters, resolveLimits, silentLogger, type CollabCounters, type CollabLimits, type CollabLogger } from './limits';
 import { createDocPersistence } from './persistence';
+import type { MessageBus } from '../scale/bus';
 import type { Access, CollabSocket, Room } from './room';
-import { RoomRegistry } from './rooms';
+import { RelayUnavailableError, RoomRegistry } from './rooms';
 import { createHeartbeat } from '../sockets/heartbeat';
 import { createUpgradeGate, type Authorize, type OriginRule } from '../sockets/upgrade-gate';
 
@@ -35,6 +36,16 @@ export interface CollabServerOptions extends OriginRule {
 	log?: CollabLogger;
 	/** URL prefix of the rooms (default `/yjs`). */
 	pathPrefix?: string;
+	/**
+	 * Every stored edit (version history, issue 13): the workflow, its live doc, and the presence
+	 * name of the person whose edit it was (null for the server's own). Must be cheap and not throw.
+	 */
+	onEdit?: (workflowId: string, doc: Y.Doc, author: string | null) => void;
+	/**
+	 * Scale-out: the bus to the other web processes (Redis). Rooms then relay every stored update
+	 * and presence change to the processes holding the same workflow (relay.ts). Absent: one process.
+	 */
+	bus?: MessageBus;
 }
 
 export interface CollabStats extends CollabCounters {
@@ -63,7 +74,26 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 	const limits = resolveLimits(options.limits);
 	const log = options.log ?? silentLogger;
 	const counters = createCounters();
-	const registry = new RoomRegistry({ persistence: createDocPersistence(asStore(options.db)), limits, counters, log });
+	const onEdit = options.onEdit;
+	const registry = new RoomRegistry({
+		persistence: createDocPersistence(asStore(options.db)),
+		limits,
+		counters,
+		log,
+		bus: options.bus,
+		...(onEdit
+			? {
+					onEdit: (room: Room, author: string | null) => {
+						// Inside the doc's update handler: a throw here must not look like a bad frame.
+						try {
+							onEdit(room.id, room.doc, author);
+						} catch (error) {
+							log.error({ workflowId: room.id, error: String(error) }, 'Collab onEdit failed');
+						}
+					}
+				}
+			: {})
+	});
 	const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false });
 	const heartbeat = createHeartbeat<WebSocket>({ intervalMs: limits.pingIntervalMs });
 	let closing = false;
@@ -74,31 +104,43 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 			ws.close(COLLAB_CLOSE.GOING_AWAY, 'Server shutting down');
 			return;
 		}
-		// Nothing is read from the socket until its room is loaded (the store may be remote).
-		ws.pause();
-		const early = (error: Error) => log.warn({ workflowId, error: error.message }, 'Collab socket error while its room loaded');
-		ws.on('error', early);
-		registry.retain(workflowId).then(
+		const loaded = registry.retain(workflowId);
+		// The room loads asynchronously (the store may be PostgreSQL; scaled out it subscribes to its
+		// relay first): what the client sends meanwhile waits, in order.
+		const early: [WebSocket.RawData, boolean][] = [];
+		const hold = (data: WebSocket.RawData, isBinary: boolean) => void early.push([data, isBinary]);
+		// `ws` closes the socket itself on a bad frame; without a listener its 'error' would be uncaught.
+		const earlyError = () => counters.malformed++;
+		ws.on('message', hold);
+		ws.on('error', earlyError);
+		loaded.then(
 			(room) => {
-				ws.off('error', early);
+				ws.off('message', hold);
+				ws.off('error', earlyError);
 				if (closing || ws.readyState !== WebSocket.OPEN) {
+					// Gone while loading (or the server is closing): nothing to join (the room unloads when idle).
 					registry.release(room);
 					if (ws.readyState === WebSocket.OPEN) ws.close(COLLAB_CLOSE.GOING_AWAY, 'Server shutting down');
 					return;
 				}
-				join(ws, room, workflowId, access);
-				ws.resume();
+				serve(ws, workflowId, access, room);
+				for (const [data, isBinary] of early) ws.emit('message', data, isBinary);
 			},
 			(error: unknown) => {
-				ws.off('error', early);
-				ws.on('error', () => {}); // closing: nothing more to say about this socket
-				log.error({ workflowId, error: String(error) }, 'Could not load a collaborative document');
-				ws.close(COLLAB_CLOSE.INTERNAL, 'Could not load the document');
+				ws.off('message', hold);
+				const unavailable = error instanceof RelayUnavailableError;
+				if (!unavailable) log.error({ workflowId, error: String(error) }, 'Could not load a collaborative document');
+				if (ws.readyState === WebSocket.OPEN) {
+					ws.close(
+						unavailable ? COLLAB_CLOSE.TRY_AGAIN : COLLAB_CLOSE.INTERNAL,
+						unavailable ? 'Collaboration relay unavailable' : 'Could not load the document'
+					);
+				}
 			}
 		);
 	}
 
-	function join(ws: WebSocket, room: Room, workflowId: string, access: Access): void {
+	function serve(ws: WebSocket, workflowId: string, access: Access, room: Room): void {
 		const socket: CollabSocket = {
 			send: (data) => {
 				if (ws.readyState === WebSocket.OPEN) ws.send(data);
@@ -149,6 +191,7 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		allowedOrigins: options.allowedOrigins,
 		sameOrigin: options.sameOrigin,
 		isClosing: () => closing,
+		isUnavailable: () => !registry.available,
 		onError: (error) => log.error({ error: String(error) }, 'Collab authorize failed'),
 		onRefused: () => counters.refusedUpgrades++,
 		accept: (req, socket, head, workflowId, access) => wss.handleUpgrade(req, socket, head, (ws) => attach(ws, workflowId, access))

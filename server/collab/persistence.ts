@@ -50,10 +50,18 @@ export function createDocPersistence(store: Store): DocPersistence {
 		async load(workflowId, doc) {
 			let replayed = 0;
 			let skipped = 0;
-			const [snapshot, updates] = await Promise.all([
-				db.selectFrom('doc_snapshots').select('state').where('workflow_id', '=', workflowId).executeTakeFirst(),
-				db.selectFrom('doc_updates').select(['id', 'update_data']).where('workflow_id', '=', workflowId).orderBy('id').execute()
-			]);
+			// Snapshot and log read as of one moment: a compaction by another process in between would
+			// otherwise move entries from the log into a snapshot this load has already read.
+			const read = store.dialect === 'postgres' ? db.transaction().setIsolationLevel('repeatable read') : db.transaction();
+			const { snapshot, updates } = await read.execute(async (trx) => ({
+				snapshot: await trx.selectFrom('doc_snapshots').select('state').where('workflow_id', '=', workflowId).executeTakeFirst(),
+				updates: await trx
+					.selectFrom('doc_updates')
+					.select(['id', 'update_data'])
+					.where('workflow_id', '=', workflowId)
+					.orderBy('id')
+					.execute()
+			}));
 			if (snapshot) Y.applyUpdate(doc, snapshot.state);
 			for (const row of updates) {
 				try {

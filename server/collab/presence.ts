@@ -87,6 +87,11 @@ export class RoomPresence<C extends object> {
 		return this.awareness.getStates().size;
 	}
 
+	/** The client ids this room's own connections speak for (scale-out: what other processes ask for). */
+	ownedIds(): number[] {
+		return [...this.#owners.keys()].filter((id) => this.awareness.states.has(id));
+	}
+
 	join(conn: C, access: Access): void {
 		const { limits } = this.#options;
 		this.#speakers.set(conn, {
@@ -147,6 +152,14 @@ export class RoomPresence<C extends object> {
 		return null;
 	}
 
+	/** The name `conn` shows in its presence entry (`user.name`), or null before it set one. */
+	nameOf(conn: C): string | null {
+		const current = this.#speakers.get(conn)?.current;
+		if (current === null || current === undefined) return null;
+		const user = (this.awareness.states.get(current) as { user?: { name?: unknown } } | undefined)?.user;
+		return typeof user?.name === 'string' && user.name.trim() !== '' ? user.name.trim().slice(0, 40) : null;
+	}
+
 	/** `conn` left: its entries are removed at once and everyone is told. */
 	leave(conn: C): void {
 		if (!this.#speakers.delete(conn)) return;
@@ -189,7 +202,9 @@ export class RoomPresence<C extends object> {
 		if (known !== undefined && clock <= known) return 'ignore';
 		// An editor back from a dropped connection the server has not noticed yet takes its id over
 		// with a newer state. A view link never takes anything over.
-		if (owner !== undefined && speaker.access !== 'edit') return 'spoof';
+		// Scaled out, an entry shown that no connection here owns belongs to another process's.
+		const taken = owner !== undefined || this.awareness.states.has(clientId);
+		if (taken && speaker.access !== 'edit') return 'spoof';
 		// Clearing an entry nobody shows: nothing to do, nothing to remember.
 		if (owner === undefined && state === 'null') return 'ignore';
 		const within =

@@ -5,7 +5,9 @@
  * knows nothing of `ws` and tests could drive it with fakes.
  *
  * Order of effects for an edit: queue → validate → apply to the doc → append to the log
- * (synchronous, durable) → relay to the others. Nobody sees an edit the server has not stored.
+ * (synchronous, durable) → relay to the others (and, scaled out, to the other processes through
+ * `relay`, which apply it without storing it again: relay.ts). Nobody sees an edit the server has
+ * not stored.
  *
  * Flow control, not disconnection: every frame goes through its connection's inbox and is handled
  * in turns, at most `messagesPerSecond` (after a burst of `messageBurst`) and `TURN_FRAMES` a turn,
@@ -26,6 +28,7 @@ import type { DocPersistence } from './persistence';
 import { RoomPresence, type Access } from './presence';
 import { Inbox } from './inbox';
 import { createMessageBudget, type MessageBudget } from './rate-limit';
+import { RELAY_AWARENESS, RELAY_QUERY_AWARENESS, RELAY_UPDATE, REMOTE, type RelayKind, type RoomRelay } from './relay';
 
 export type { Access } from './presence';
 
@@ -117,6 +120,13 @@ export interface RoomOptions {
 	onEmpty: (room: Room) => void;
 	/** Storing an edit failed: the room closed everyone and must be dropped without compacting. */
 	onFailed: (room: Room) => void;
+	/**
+	 * An edit was stored and relayed (version history, issue 13): `author` is the presence name of
+	 * the connection it came from, null for the server's own edits. Must not throw.
+	 */
+	onEdit?: (room: Room, author: string | null) => void;
+	/** Scale-out: the other processes holding this room (relay.ts); absent in the embedded mode. */
+	relay?: RoomRelay;
 }
 
 export class Room {
@@ -417,6 +427,9 @@ export class Room {
 			this.#conns.delete(conn.socket);
 			safeClose(conn.socket, code, reason);
 		}
+		// Scaled out: the other processes show our people until told they left.
+		const mine = this.#options.relay ? this.#presence.ownedIds() : [];
+		if (mine.length > 0) awarenessProtocol.removeAwarenessStates(this.awareness, mine, 'room closed');
 		this.#release();
 		if (wasOpen && this.#sinceCompaction + this.#pendingAppends > 0) void this.#tryCompact();
 		return this.#writes;
@@ -460,8 +473,16 @@ export class Room {
 
 	readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
 		if (this.#state !== 'open') return;
+		if (origin === REMOTE) {
+			// Stored by the process that received it: only our clients need it.
+			this.#approxBytes += update.byteLength;
+			this.#sendAll(syncUpdateMessage(update), null);
+			return;
+		}
 		this.#approxBytes += update.byteLength;
 		this.#pendingAppends++;
+		// Who made it, now: the connection may be gone once the update is stored.
+		const author = origin instanceof Connection ? this.#presence.nameOf(origin) : null;
 		this.#writes = this.#writes.then(async () => {
 			if (this.#state === 'failed') return;
 			try {
@@ -473,25 +494,73 @@ export class Room {
 				this.#pendingAppends--;
 			}
 			this.#options.counters.updatesPersisted++;
-			if (this.#state === 'open') {
-				const message = encoding.createEncoder();
-				encoding.writeVarUint(message, MESSAGE_SYNC);
-				syncProtocol.writeUpdate(message, update);
-				const bytes = encoding.toUint8Array(message);
-				for (const conn of this.#conns.values()) if (conn !== origin) this.#send(conn, bytes);
-			}
+			// Stored: the other processes first (their hop through Redis overlaps our sends; also when
+			// this room is closing, they still hold theirs), then ours.
+			this.#options.relay?.publish(RELAY_UPDATE, update);
+			if (this.#state === 'open') this.#sendAll(syncUpdateMessage(update), origin);
 			if (++this.#sinceCompaction >= this.#compactAt && this.#state === 'open') this.#queueCompaction();
+			this.#options.onEdit?.(this, author);
 		});
 	};
 
-	readonly #onAwarenessUpdate = ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }): void => {
+	readonly #onAwarenessUpdate = (
+		{ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+		origin: unknown
+	): void => {
 		const changed = [...added, ...updated, ...removed];
 		if (changed.length === 0) return;
 		// Sent to the sender too: a lone client's own echo is what keeps the provider's
 		// "no message for 30 s" watchdog from reconnecting.
 		const bytes = this.#awarenessMessage(changed);
 		for (const conn of this.#conns.values()) this.#send(conn, bytes);
+		// What this process decided about its own connections; every process times out stale
+		// entries by itself, so 'timeout' removals are not news to the others.
+		if (origin !== REMOTE && origin !== 'timeout') {
+			this.#options.relay?.publish(RELAY_AWARENESS, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
+		}
 	};
+
+	/**
+	 * A frame another process's room published (relay.ts). Never throws: a payload that does not
+	 * decode is logged and dropped (it came from a peer of ours, not from a client).
+	 */
+	applyRemote(kind: RelayKind, payload: Uint8Array): void {
+		if (this.#state !== 'open') return;
+		try {
+			if (kind === RELAY_UPDATE) Y.applyUpdate(this.doc, payload, REMOTE);
+			else if (kind === RELAY_AWARENESS) awarenessProtocol.applyAwarenessUpdate(this.awareness, payload, REMOTE);
+			else if (kind === RELAY_QUERY_AWARENESS) {
+				const mine = this.#presence.ownedIds();
+				if (mine.length > 0)
+					this.#options.relay?.publish(RELAY_AWARENESS, awarenessProtocol.encodeAwarenessUpdate(this.awareness, mine));
+			}
+		} catch (error) {
+			this.#options.log.warn({ workflowId: this.id, kind, error: String(error) }, 'Dropped an undecodable relayed collab frame');
+		}
+	}
+
+	/** Asks the other processes for the presence they hold (a room just opened here). */
+	queryRemotePresence(): void {
+		this.#options.relay?.publish(RELAY_QUERY_AWARENESS, new Uint8Array(0));
+	}
+
+	/**
+	 * Catches up with the store (the relay was away and may have missed updates): what the store
+	 * holds beyond this doc is applied as from another process — relayed to our clients, not
+	 * stored again. Throws if the store cannot be read.
+	 */
+	async resync(): Promise<void> {
+		if (this.#state !== 'open') return;
+		const stored = new Y.Doc();
+		await this.#options.persistence.load(this.id, stored);
+		if (this.#state !== 'open') return;
+		Y.applyUpdate(this.doc, Y.encodeStateAsUpdate(stored, Y.encodeStateVector(this.doc)), REMOTE);
+		stored.destroy();
+	}
+
+	#sendAll(bytes: Uint8Array, except: unknown): void {
+		for (const conn of this.#conns.values()) if (conn !== except) this.#send(conn, bytes);
+	}
 
 	#awarenessMessage(clients: number[]): Uint8Array {
 		const encoder = encoding.createEncoder();
@@ -567,6 +636,13 @@ export class Room {
 		this.awareness.off('update', this.#onAwarenessUpdate);
 		this.#presence.destroy();
 	}
+}
+
+function syncUpdateMessage(update: Uint8Array): Uint8Array {
+	const message = encoding.createEncoder();
+	encoding.writeVarUint(message, MESSAGE_SYNC);
+	syncProtocol.writeUpdate(message, update);
+	return encoding.toUint8Array(message);
 }
 
 function safeClose(socket: CollabSocket, code: number, reason: string): void {

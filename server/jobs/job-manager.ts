@@ -35,6 +35,8 @@ export interface SubmitJobOptions {
 	/** Who the job counts against (queue turns, per-workflow budget); default: its workflow id. */
 	owner?: string | null;
 	retryOf?: string | null;
+	/** The presence name of who started it (shown in the run history). */
+	startedBy?: string | null;
 }
 
 export interface JobManagerOptions {
@@ -276,7 +278,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 	}
 
 	const manager: JobManager = {
-		async submit({ workflow, options: runOptions = {}, workflowId = null, owner = workflowId, retryOf = null }) {
+		async submit({ workflow, options: runOptions = {}, workflowId = null, owner = workflowId, retryOf = null, startedBy = null }) {
 			if (stopping) throw new Error('The server is shutting down');
 			const job = await store.create({
 				id: randomUUID(),
@@ -285,10 +287,18 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 				workflowId,
 				owner,
 				retryOf,
+				startedBy,
 				createdAt: Date.now()
 			});
 			logger.info({ job_id: job.id, workflow_id: workflowId, retry_of: retryOf }, 'job created');
-			publish({ type: 'job_created', job_id: job.id, at: job.createdAt, workflow_id: workflowId, retry_of: retryOf });
+			publish({
+				type: 'job_created',
+				job_id: job.id,
+				at: job.createdAt,
+				workflow_id: workflowId,
+				retry_of: retryOf,
+				started_by: startedBy
+			});
 			queue.enqueue(job.id, queueKey(job));
 			return job;
 		},

@@ -68,6 +68,7 @@ export function toJobSummary(job: JobRecord, blocks: BlockProgress[], dataDir: s
 		workflow_id: job.workflowId,
 		workflow_name: job.workflow.name,
 		retry_of: job.retryOf,
+		started_by: job.startedBy,
 		row_count: job.rowCount,
 		columns: job.columns,
 		totals

@@ -3,6 +3,7 @@
  *
  * ```
  * job manager ──publish(workflowId, event)──▶ LiveRoom (state + coalescing) ──▶ sockets
+ *   (scale-out: job manager ─▶ job-relay.ts ─▶ bus `live:<id>` ─▶ every hub with a room for it)
  *                                                 ▲ loadSnapshot(workflowId) once per room
  * upgrade ─▶ sockets/upgrade-gate.ts (401/403/404 on the raw socket) ─▶ hello, snapshot, deltas
  * ```
@@ -17,7 +18,9 @@ import { MAX_CLIENT_FRAME_BYTES, parseClientMessage, type LiveEvent, type LiveJo
 import type { Access } from '../access';
 import { createHeartbeat } from '../sockets/heartbeat';
 import { createUpgradeGate, type Authorize, type OriginRule } from '../sockets/upgrade-gate';
+import type { MessageBus } from '../scale/bus';
 import { TokenBucket } from '../token-bucket';
+import { decodeLiveEvent, liveChannel } from './job-relay';
 import { LiveRoom, type LiveCounters } from './live-room';
 
 export interface LiveHubOptions extends OriginRule {
@@ -38,6 +41,14 @@ export interface LiveHubOptions extends OriginRule {
 	/** Ping interval; a client that misses a pong is terminated (default 30 s, 0 = off). */
 	heartbeatMs?: number;
 	onError?: (err: unknown, context: string) => void;
+	/**
+	 * Scale-out: job events come from the bus (`live:<workflowId>`, published wherever a job runs:
+	 * job-relay.ts), not from `publish`. A room exists only while someone here watches; it
+	 * subscribes before it loads its snapshot, so no event falls between the two. While the bus is
+	 * down watchers are closed with 1013 (they reconnect and get a fresh snapshot) and upgrades
+	 * get 503.
+	 */
+	bus?: MessageBus;
 }
 
 export interface LiveHubStats extends LiveCounters {
@@ -50,7 +61,10 @@ export interface LiveHubStats extends LiveCounters {
 export interface LiveHub {
 	/** The server's `upgrade` listener part: true when the request was for this hub (it owns the socket). */
 	handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
-	/** One event of a job of `workflowId`, for everyone watching it. Cheap and synchronous. */
+	/**
+	 * One event of a job of `workflowId`, for everyone watching it. Cheap and synchronous. Scaled
+	 * out the events come from the bus instead (`bus` option); this reaches only rooms open here.
+	 */
 	publish(workflowId: string, event: LiveEvent): void;
 	/** Closes every client with 1001 and stops. */
 	close(): Promise<void>;
@@ -63,7 +77,9 @@ export const LIVE_CLOSE = {
 	UNSUPPORTED: 1003,
 	MALFORMED: 1007,
 	POLICY: 1008,
-	INTERNAL: 1011
+	INTERNAL: 1011,
+	/** Scale-out: the bus (Redis) is away; reconnect. */
+	TRY_AGAIN: 1013
 } as const;
 
 /**
@@ -85,13 +101,27 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 	let framesRefused = 0;
 	let closing = false;
 	const onError = options.onError ?? (() => {});
+	const { bus } = options;
+	/** Scale-out: each room's bus subscription, ended when the room goes. */
+	const subscriptions = new Map<LiveRoom, () => void>();
+	const stopStatus = bus?.onStatus((status) => {
+		if (status !== 'down') return;
+		for (const room of [...rooms.values()]) {
+			for (const client of room.clients) client.socket.close(LIVE_CLOSE.TRY_AGAIN, 'Live relay unavailable');
+			drop(room);
+		}
+	});
 
 	function roomFor(workflowId: string): LiveRoom {
 		const existing = rooms.get(workflowId);
 		if (existing) return existing;
+		const relayed = bus ? subscribeRoom(bus, workflowId) : null;
 		const created = new LiveRoom({
 			workflowId,
-			load: () => options.loadSnapshot(workflowId),
+			load: async () => {
+				await relayed?.subscribed;
+				return options.loadSnapshot(workflowId);
+			},
 			flushIntervalMs: options.flushIntervalMs ?? 100,
 			slowClientBytes: options.slowClientBytes ?? 256 * 1024,
 			maxClientBufferBytes: options.maxClientBufferBytes ?? 8 * 1024 * 1024,
@@ -99,14 +129,49 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 			onError: (err) => onError(err, `loading the jobs of workflow ${workflowId}`)
 		});
 		rooms.set(workflowId, created);
+		if (relayed) {
+			relayed.room = created;
+			subscriptions.set(created, relayed.unsubscribe);
+		}
 		void created.ready.then(() => evictIfIdle(created));
 		return created;
 	}
 
-	function evictIfIdle(room: LiveRoom): void {
-		if (!room.idle || rooms.get(room.workflowId) !== room) return;
+	/** Scale-out: the room's events come from its bus channel (the room is set right after). */
+	function subscribeRoom(bus: MessageBus, workflowId: string) {
+		const channel = liveChannel(workflowId);
+		const relayed = {
+			room: null as LiveRoom | null,
+			subscribed: Promise.resolve(),
+			unsubscribe: () => bus.unsubscribe(channel, handler)
+		};
+		function handler(bytes: Uint8Array): void {
+			const { room } = relayed;
+			if (!room) return;
+			const event = decodeLiveEvent(bytes);
+			if (!event) return onError(new Error('An undecodable job event on the bus'), 'live relay');
+			room.publish(event);
+			if (event.type === 'job_finished' || event.type === 'job_paused') evictIfIdle(room);
+		}
+		relayed.subscribed = bus.subscribe(channel, handler);
+		return relayed;
+	}
+
+	/** Idle: nobody watches and (one process) no job is still going — scaled out, nobody watches here. */
+	function isIdle(room: LiveRoom): boolean {
+		return room.idle || (bus !== undefined && room.clients.size === 0);
+	}
+
+	function drop(room: LiveRoom): void {
 		room.dispose();
-		rooms.delete(room.workflowId);
+		if (rooms.get(room.workflowId) === room) rooms.delete(room.workflowId);
+		subscriptions.get(room)?.();
+		subscriptions.delete(room);
+	}
+
+	function evictIfIdle(room: LiveRoom): void {
+		if (!isIdle(room) || rooms.get(room.workflowId) !== room) return;
+		drop(room);
 	}
 
 	function attach(ws: WebSocket, workflowId: string, access: Access): void {
@@ -153,6 +218,7 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 			allowedOrigins: options.allowedOrigins,
 			sameOrigin: options.sameOrigin,
 			isClosing: () => closing,
+			isUnavailable: () => bus !== undefined && !bus.up,
 			onRefused: () => upgradesRefused++,
 			onError: (err) => onError(err, 'authorizing a live connection'),
 			accept: (req, socket, head, workflowId, access) => wss.handleUpgrade(req, socket, head, (ws) => attach(ws, workflowId, access))
@@ -160,7 +226,9 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 
 		publish(workflowId, event) {
 			if (closing) return;
-			const room = roomFor(workflowId);
+			// Scaled out, a job's events reach the hubs through the bus; here only a room open here.
+			const room = bus ? rooms.get(workflowId) : roomFor(workflowId);
+			if (!room) return;
 			room.publish(event);
 			if (event.type === 'job_finished' || event.type === 'job_paused') evictIfIdle(room);
 		},
@@ -168,9 +236,9 @@ export function createLiveHub(options: LiveHubOptions): LiveHub {
 		async close() {
 			if (closing) return;
 			closing = true;
+			stopStatus?.();
 			heartbeat.stop();
-			for (const room of rooms.values()) room.dispose();
-			rooms.clear();
+			for (const room of [...rooms.values()]) drop(room);
 			const open = heartbeat.sockets();
 			const closed = open.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
 			for (const ws of open) ws.close(LIVE_CLOSE.GOING_AWAY, 'Server shutting down');

@@ -38,6 +38,7 @@ export function createLiveJobsLoader(options: LiveJobsLoaderOptions): (workflowI
 			error: job.error,
 			output_path: publicPath(job.outputPath),
 			retry_of: job.retryOf,
+			started_by: job.startedBy,
 			blocks: job.workflow.blocks.map((b) => stored.get(b.id) ?? pendingBlock({ block_id: b.id, block_type: b.type })),
 			row_errors: rowErrors
 		};

@@ -149,7 +149,7 @@ export function createOpenApiDocument(options: OpenApiDocumentOptions): OpenApiD
 				'A shared workflow is reached with one of its link tokens (edit or view), as a Bearer token or `?token=`.'
 		},
 		servers: [{ url: '/' }],
-		tags: ['Status', 'Workflows', 'Files', 'Runs', 'Jobs', 'Webhooks'].map((name) => ({ name })),
+		tags: ['Status', 'Workflows', 'Versions', 'Files', 'Runs', 'Jobs', 'Webhooks'].map((name) => ({ name })),
 		paths,
 		components: {
 			schemas: {

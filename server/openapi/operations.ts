@@ -16,6 +16,7 @@ import { PostedRunRequestSchema, SharedRunRequestSchema } from '../routes/runs';
 import { SourceQuerySchema } from '../routes/sources';
 import { UploadQuerySchema } from '../routes/uploads';
 import { CreateWorkflowBodySchema } from '../routes/workflows';
+import { CreateVersionBodySchema, RestoreVersionBodySchema, VersionIdSchema, VersionsQuerySchema } from '../routes/versions';
 
 /**
  * The named schemas of the document (`#/components/schemas/<name>`): request bodies converted as
@@ -27,7 +28,9 @@ export const REQUEST_SCHEMAS = {
 	CreateWorkflowRequest: CreateWorkflowBodySchema,
 	SharedRunRequest: SharedRunRequestSchema,
 	PostedRunRequest: PostedRunRequestSchema,
-	WebhookDelivery: WebhookBodySchema
+	WebhookDelivery: WebhookBodySchema,
+	CreateVersionRequest: CreateVersionBodySchema,
+	RestoreVersionRequest: RestoreVersionBodySchema
 } as const;
 
 export const ANSWER_SCHEMAS = {
@@ -53,7 +56,12 @@ export const ANSWER_SCHEMAS = {
 	Templates: answers.TemplatesAnswerSchema,
 	WorkflowDraft: answers.WorkflowDraftSchema,
 	WorkflowInfo: answers.WorkflowInfoSchema,
-	WebhookAnswer: answers.WebhookAnswerSchema
+	WebhookAnswer: answers.WebhookAnswerSchema,
+	Version: answers.VersionSummarySchema,
+	VersionsPage: answers.VersionsPageSchema,
+	VersionAnswer: answers.VersionAnswerSchema,
+	VersionDiff: answers.VersionDiffSchema,
+	RestoreAnswer: answers.RestoreAnswerSchema
 } as const;
 
 export type AnswerName = keyof typeof ANSWER_SCHEMAS;
@@ -74,7 +82,7 @@ export interface Operation {
 	/** OpenAPI path (`/api/workflows/jobs/{id}`). */
 	path: string;
 	operationId: string;
-	tag: 'Status' | 'Workflows' | 'Files' | 'Runs' | 'Jobs' | 'Webhooks';
+	tag: 'Status' | 'Workflows' | 'Versions' | 'Files' | 'Runs' | 'Jobs' | 'Webhooks';
 	summary: string;
 	description?: string;
 	auth: Auth;
@@ -102,6 +110,7 @@ const WorkflowId = { schema: v.pipe(v.string(), v.regex(ID_PATTERN)), descriptio
 /** Errors every JSON-body route may give besides its own: not JSON, too large, rate-limited. */
 const JSON_BODY_ERRORS = [400, 413, 415];
 const EXAMPLE_WORKFLOW_ID = 'Qk3v9xY2mN8pL4tR7wZ1aB';
+const VersionId = { schema: VersionIdSchema, description: 'The version id (a positive whole number)' };
 
 export const OPERATIONS: Operation[] = [
 	{
@@ -191,6 +200,74 @@ export const OPERATIONS: Operation[] = [
 		params: { id: WorkflowId },
 		answer: { status: 200, media: { 'application/json': 'WorkflowDraft' }, description: 'The workflow JSON, as an attachment' },
 		errors: [401, 403, 404]
+	},
+	{
+		method: 'get',
+		path: '/api/workflows/{id}/versions',
+		operationId: 'listVersions',
+		tag: 'Versions',
+		auth: 'link',
+		summary:
+			'The workflow’s versions, newest first: automatic (after a pause in the edits), named, one per run, one before each restore',
+		description:
+			'Each lists the presence names of the people whose edits went into it and what it costs to store (bytes). A view token suffices.',
+		params: { id: WorkflowId },
+		query: VersionsQuerySchema,
+		queryDocs: { limit: 'Versions per page (1–100)', before: 'Only versions older than this id (`next_before` of the page before)' },
+		answer: { status: 200, json: 'VersionsPage', description: 'One page of versions' },
+		errors: [400, 401, 403, 404]
+	},
+	{
+		method: 'post',
+		path: '/api/workflows/{id}/versions',
+		operationId: 'createVersion',
+		tag: 'Versions',
+		auth: 'link',
+		summary: 'Save the workflow as it is now as a named version (edit token)',
+		params: { id: WorkflowId },
+		body: { json: ['CreateVersionRequest'], example: { name: 'Before the big import', author: 'Ada' } },
+		answer: { status: 201, json: 'Version', description: 'The new version' },
+		errors: [...JSON_BODY_ERRORS, 401, 403, 404]
+	},
+	{
+		method: 'get',
+		path: '/api/workflows/{id}/versions/{version}',
+		operationId: 'getVersion',
+		tag: 'Versions',
+		auth: 'link',
+		summary: 'One version and the workflow as it was then (view token)',
+		params: { id: WorkflowId, version: VersionId },
+		answer: { status: 200, json: 'VersionAnswer', description: 'The version' },
+		errors: [400, 401, 403, 404]
+	},
+	{
+		method: 'get',
+		path: '/api/workflows/{id}/versions/{version}/diff',
+		operationId: 'diffVersion',
+		tag: 'Versions',
+		auth: 'link',
+		summary: 'What changed since a version, up to now: blocks added, removed, moved, params changed (view token)',
+		params: { id: WorkflowId, version: VersionId },
+		answer: { status: 200, json: 'VersionDiff', description: 'The changes, as data and as sentences' },
+		errors: [400, 401, 403, 404]
+	},
+	{
+		method: 'post',
+		path: '/api/workflows/{id}/versions/{version}/restore',
+		operationId: 'restoreVersion',
+		tag: 'Versions',
+		auth: 'link',
+		summary: 'Restore a version (edit token): the current state is saved as a version, and the version’s workflow is answered',
+		description:
+			'The editor applies the answered workflow as one undoable edit that every collaborator sees; a view link gets 403 here, and its document updates are dropped by the room.',
+		params: { id: WorkflowId, version: VersionId },
+		body: { json: ['RestoreVersionRequest'], example: { author: 'Ada' } },
+		answer: {
+			status: 200,
+			json: 'RestoreAnswer',
+			description: 'The version restored, the version saved before, the workflow to apply'
+		},
+		errors: [...JSON_BODY_ERRORS, 401, 403, 404]
 	},
 	{
 		method: 'post',

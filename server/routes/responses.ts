@@ -9,6 +9,7 @@ import * as v from 'valibot';
 import { AccessSchema, BlockProgressSchema, JobStatusSchema } from '../../src/lib/workflow/protocol';
 import { BLOCK_TYPES, ROW_KINDS, WorkflowSchema } from '../../src/lib/workflow/schema';
 import { SourceDialectSchema } from '../../src/lib/workflow/source-file';
+import { WorkflowChangeSchema } from '../../src/lib/workflow/workflow-diff';
 
 const Count = v.pipe(v.number(), v.integer(), v.minValue(0));
 const Cents = v.pipe(v.number(), v.minValue(0));
@@ -178,6 +179,8 @@ export const JobSummarySchema = v.object({
 	workflow_id: v.nullable(v.string()),
 	workflow_name: v.string(),
 	retry_of: v.nullable(v.string()),
+	/** The presence name of who started the run; null for retries, posted runs and older jobs. */
+	started_by: v.nullable(v.string()),
 	row_count: Count,
 	columns: v.nullable(v.array(v.string())),
 	totals: v.object({ calls: Count, cached: Count, cost_cents: Cents, errors: Count })
@@ -274,3 +277,50 @@ export type TemplateSummary = v.InferOutput<typeof TemplateSummarySchema>;
 
 /** `GET /api/workflows/templates`: the gallery, simplest first. */
 export const TemplatesAnswerSchema = v.object({ templates: v.array(TemplateSummarySchema) });
+
+/** One version of a shared workflow (issue 13), as `GET /api/workflows/{id}/versions` lists it. */
+export const VersionSummarySchema = v.object({
+	id: Count,
+	/** `auto`: after a pause in the edits; `named`: saved with a name; `run`: what a run ran; `restore`: just before a restore. */
+	kind: v.picklist(['auto', 'named', 'run', 'restore']),
+	name: v.nullable(v.string()),
+	/** The run whose snapshot this is (`run` versions). */
+	job_id: v.nullable(v.string()),
+	/** Presence names of the people whose edits went into this version since the one before. */
+	authors: v.array(v.string()),
+	/** Who saved it, started the run or restored; null for automatic versions. */
+	created_by: v.nullable(v.string()),
+	created_at: IsoTime,
+	/** What the version costs in the database: its Yjs update and state vector. */
+	bytes: Count
+});
+export type VersionSummaryAnswer = v.InferOutput<typeof VersionSummarySchema>;
+
+/** `GET /api/workflows/{id}/versions`: newest first; `next_before` pages on (null: no older ones). */
+export const VersionsPageSchema = v.object({ versions: v.array(VersionSummarySchema), next_before: v.nullable(Count) });
+export type VersionsPage = v.InferOutput<typeof VersionsPageSchema>;
+
+/** `GET /api/workflows/{id}/versions/{version}`: the version and the workflow as it was then. */
+export const VersionAnswerSchema = v.object({ version: VersionSummarySchema, workflow: WorkflowDraftSchema });
+export type VersionAnswer = v.InferOutput<typeof VersionAnswerSchema>;
+
+/** `GET /api/workflows/{id}/versions/{version}/diff`: what changed since that version, up to now. */
+export const VersionDiffSchema = v.object({
+	version: VersionSummarySchema,
+	/** One line, e.g. `1 block added, 2 settings changed`. */
+	summary: v.string(),
+	changes: v.array(WorkflowChangeSchema),
+	/** Each change as a sentence, in the same order. */
+	lines: v.array(v.string())
+});
+export type VersionDiff = v.InferOutput<typeof VersionDiffSchema>;
+
+/** `POST /api/workflows/{id}/versions/{version}/restore`: the workflow to apply, and the version saved just before. */
+export const RestoreAnswerSchema = v.object({
+	restored: VersionSummarySchema,
+	/** The workflow as it was before the restore, saved so it can be found again. */
+	saved: VersionSummarySchema,
+	/** What the editor applies as one undoable edit. */
+	workflow: WorkflowDraftSchema
+});
+export type RestoreAnswer = v.InferOutput<typeof RestoreAnswerSchema>;

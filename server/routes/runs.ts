@@ -31,19 +31,36 @@ import type { CsvSource } from '../jobs/source-access';
 import type { WorkflowDocs } from './workflows';
 import type { EstimateAnswer, RunAnswer } from './responses';
 import { jsonBodyBy, MAX_ISSUES } from './validate';
+import type { VersionHistory } from '../history/version-history';
+
+/** Longest presence name (the page cuts names at 40 too). */
+const NAME_CHARS = 40;
 import { requestToken, type WorkflowGuard } from './workflow-guard';
+
+/**
+ * Who starts the run: their presence name, shown in the run history (issue 13). Self-declared,
+ * like the name people show in presence: it says who, it proves nothing.
+ */
+export const StartedBySchema = v.pipe(
+	v.string('The name is text'),
+	v.trim(),
+	v.minLength(1, 'The name is empty'),
+	v.maxLength(NAME_CHARS, `At most ${NAME_CHARS} characters`)
+);
 
 /** `{ workflow, options? }`: a workflow posted as JSON (an anonymous job). */
 export const PostedRunRequestSchema = v.object({
 	workflow: WorkflowSchema,
-	options: v.optional(RunOptionsSchema, {})
+	options: v.optional(RunOptionsSchema, {}),
+	started_by: v.optional(StartedBySchema)
 });
 
 /** `{ workflow_id, options? }`: the shared workflow's current document runs; `workflow` is ignored. */
 export const SharedRunRequestSchema = v.object({
 	workflow_id: v.pipe(v.string(), v.regex(ID_PATTERN, 'This is not a workflow id')),
 	options: v.optional(RunOptionsSchema, {}),
-	workflow: v.optional(v.unknown())
+	workflow: v.optional(v.unknown()),
+	started_by: v.optional(StartedBySchema)
 });
 
 /** Either request; which one is meant is told by `workflow_id`. */
@@ -69,6 +86,10 @@ export interface RunRoutesOptions {
 	clientOf?: (c: Context) => string;
 	/** How the server calls the API (async, webhooks, bulk): the estimate's requests per row. */
 	requestModel?: RequestModel;
+	/** Version history: a shared workflow's run records the version that ran (issue 13). */
+	versions?: Pick<VersionHistory, 'record'>;
+	/** Where a failure to record that version is told (the run goes on regardless). */
+	onVersionError?: (error: unknown) => void;
 }
 
 const problems = (issues: Issue[]) => {
@@ -126,7 +147,16 @@ export function createRunRoutes(options: RunRoutesOptions) {
 			const { estimate, warnings } = await plan(run);
 			const owner = ownerOf(c, run.workflowId);
 			checkBudget(owner, estimate.max_cost_cents);
-			const job = await jobs.submit({ workflow: run.workflow, options: run.options, workflowId: run.workflowId, owner });
+			const startedBy = body.started_by ?? null;
+			const job = await jobs.submit({ workflow: run.workflow, options: run.options, workflowId: run.workflowId, owner, startedBy });
+			if (run.workflowId !== null && options.versions) {
+				try {
+					await options.versions.record(run.workflowId, { kind: 'run', jobId: job.id, createdBy: startedBy });
+				} catch (error) {
+					// History is a record, not a gate: the run is queued either way.
+					options.onVersionError?.(error);
+				}
+			}
 			const answer: RunAnswer = { job_id: job.id, status: job.status, workflow_id: run.workflowId, estimate, warnings };
 			return c.json(answer);
 		})

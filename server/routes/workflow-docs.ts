@@ -5,6 +5,8 @@
  */
 import type * as Y from 'yjs';
 import { docToWorkflow, workflowToDoc } from '../../src/lib/workflow/doc';
+import { RelayUnavailableError } from '../collab/rooms';
+import { HttpError } from '../http-error';
 import type { WorkflowDocs } from './workflows';
 
 /** What the adapter needs of the collab server (`CollabServer` has it). */
@@ -16,12 +18,20 @@ export interface DocSource {
  * @example createWorkflowRoutes({ workflows, docs: collabWorkflowDocs(collab), examplesDir })
  */
 export function collabWorkflowDocs(collab: DocSource): WorkflowDocs {
+	// Scaled out, a room cannot be loaded while Redis is away: a 503 to retry, not a 500.
+	const getDoc = (id: string) =>
+		collab.getDoc(id).catch((error: unknown) => {
+			if (error instanceof RelayUnavailableError) {
+				throw new HttpError(503, 'unavailable', 'The collaboration relay (Redis) is unavailable; retry shortly');
+			}
+			throw error;
+		});
 	return {
 		async createDoc(id, workflow) {
-			workflowToDoc(workflow, await collab.getDoc(id));
+			workflowToDoc(workflow, await getDoc(id));
 		},
 		async snapshot(id) {
-			return docToWorkflow(await collab.getDoc(id));
+			return docToWorkflow(await getDoc(id));
 		}
 	};
 }

@@ -45,6 +45,8 @@ export interface UpgradeGateOptions extends OriginRule {
 	authorize: Authorize;
 	/** True once the endpoint is shutting down (new connections get 503). */
 	isClosing: () => boolean;
+	/** Scale-out: true while a service the endpoint needs (Redis) is away (503, clients retry). */
+	isUnavailable?: () => boolean;
 	/** The request passed every check: complete the WebSocket handshake. */
 	accept: (req: IncomingMessage, socket: Duplex, head: Buffer, workflowId: string, access: Access) => void;
 	/** Counts refusals (stats). */
@@ -61,6 +63,7 @@ interface Refusal {
 }
 
 const SHUTTING_DOWN: Refusal = { status: 503, code: 'unavailable', message: 'Server shutting down' };
+const RELAY_DOWN: Refusal = { status: 503, code: 'unavailable', message: 'Temporarily unavailable (Redis); retry shortly' };
 
 /**
  * Returns the endpoint's `upgrade` listener part: `(req, socket, head) => boolean`, true when the
@@ -82,7 +85,11 @@ export function createUpgradeGate(options: UpgradeGateOptions) {
 			options.onRefused?.(status);
 			refuseUpgrade(socket, status, code, message);
 		};
-		const checked = options.isClosing() ? SHUTTING_DOWN : checkRequest(url, prefix, req, allowed, options.sameOrigin);
+		const checked = options.isClosing()
+			? SHUTTING_DOWN
+			: options.isUnavailable?.()
+				? RELAY_DOWN
+				: checkRequest(url, prefix, req, allowed, options.sameOrigin);
 		if ('status' in checked) {
 			refuse(checked);
 			return true;

@@ -100,7 +100,26 @@ export const MIGRATIONS: string[] = [
 		scope TEXT NOT NULL,
 		cents REAL NOT NULL DEFAULT 0,
 		PRIMARY KEY (day, scope)
-	) WITHOUT ROWID;`
+	) WITHOUT ROWID;`,
+	// 5: version history (issue 13) — a workflow's versions as Yjs updates: a full state every
+	// few versions, else the delta since the version before (`base_id`); see server/history/.
+	`CREATE TABLE doc_versions (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		workflow_id TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		name TEXT,
+		job_id TEXT,
+		created_by TEXT,
+		authors TEXT NOT NULL,
+		base_id INTEGER,
+		depth INTEGER NOT NULL,
+		state BLOB NOT NULL,
+		state_vector BLOB NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+	CREATE INDEX doc_versions_by_workflow ON doc_versions (workflow_id, id);`,
+	// 6: who did what (issue 13) — the presence name of the person who started a run
+	`ALTER TABLE jobs ADD COLUMN started_by TEXT;`
 ];
 
 /** Opens (and migrates) the database at `path`; `:memory:` for tests. */

@@ -20,6 +20,8 @@ export interface JobRecord {
 	workflow: Workflow;
 	options: RunOptions;
 	retryOf: string | null;
+	/** The presence name of who started the run (issue 13); null for retries, posted runs and older jobs. */
+	startedBy: string | null;
 	currentBlock: string | null;
 	error: string | null;
 	outputPath: string | null;
@@ -39,6 +41,7 @@ export interface NewJob {
 	workflow: Workflow;
 	options: RunOptions;
 	retryOf?: string | null;
+	startedBy?: string | null;
 	createdAt: number;
 }
 

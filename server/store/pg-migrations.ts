@@ -102,5 +102,23 @@ export const PG_MIGRATIONS: string[] = [
 		scope TEXT NOT NULL,
 		cents DOUBLE PRECISION NOT NULL DEFAULT 0,
 		PRIMARY KEY (day, scope)
-	);`
+	);`,
+	// 5: version history (issue 13) — a workflow's versions as Yjs updates (see db.ts)
+	`CREATE TABLE doc_versions (
+		id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		workflow_id TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		name TEXT,
+		job_id TEXT,
+		created_by TEXT,
+		authors TEXT NOT NULL,
+		base_id BIGINT,
+		depth INTEGER NOT NULL,
+		state BYTEA NOT NULL,
+		state_vector BYTEA NOT NULL,
+		created_at BIGINT NOT NULL
+	);
+	CREATE INDEX doc_versions_by_workflow ON doc_versions (workflow_id, id);`,
+	// 6: who did what (issue 13) — the presence name of the person who started a run
+	`ALTER TABLE jobs ADD COLUMN started_by TEXT;`
 ];

@@ -54,6 +54,8 @@ export interface JobsTable {
 	/** JSON text. */
 	options: string;
 	retry_of: string | null;
+	/** Who started the run (issue 13, migration 6). */
+	started_by: string | null;
 	current_block: string | null;
 	error: string | null;
 	output_path: string | null;
@@ -109,6 +111,22 @@ export interface SpendTable {
 	cents: number;
 }
 
+export interface DocVersionsTable {
+	id: Generated<number>;
+	workflow_id: string;
+	kind: string;
+	name: string | null;
+	job_id: string | null;
+	created_by: string | null;
+	/** JSON text: presence names. */
+	authors: string;
+	base_id: number | null;
+	depth: number;
+	state: Uint8Array;
+	state_vector: Uint8Array;
+	created_at: number;
+}
+
 /** The health probe's scratch row (created by the probe itself, see health.ts). */
 export interface HealthProbeTable {
 	id: number;
@@ -127,5 +145,6 @@ export interface Database {
 	doc_snapshots: DocSnapshotsTable;
 	doc_updates: DocUpdatesTable;
 	spend: SpendTable;
+	doc_versions: DocVersionsTable;
 	health_probe: HealthProbeTable;
 }

@@ -34,6 +34,7 @@ const JOB_COLUMNS = [
 	'workflow',
 	'options',
 	'retry_of',
+	'started_by',
 	'current_block',
 	'error',
 	'output_path',
@@ -56,6 +57,7 @@ function toRecord(r: JobRow): JobRecord {
 		workflow: JSON.parse(r.workflow),
 		options: JSON.parse(r.options),
 		retryOf: r.retry_of,
+		startedBy: r.started_by ?? null,
 		currentBlock: r.current_block,
 		error: r.error,
 		outputPath: r.output_path,
@@ -108,6 +110,7 @@ export function createJobStore(store: Store): JobStore {
 					workflow: JSON.stringify(job.workflow),
 					options: JSON.stringify(job.options),
 					retry_of: job.retryOf ?? null,
+					started_by: job.startedBy ?? null,
 					created_at: job.createdAt
 				})
 				.returning(JOB_COLUMNS)

@@ -54,6 +54,14 @@ const BENCHES: Bench[] = [
 		}
 	},
 	{
+		// Needs Redis and PostgreSQL on 127.0.0.1 (as `npm run test:scale`).
+		name: 'scale-edits',
+		run: async () => {
+			const m = await import('./scale-edits');
+			return m.formatScaleEdits(await m.benchScaleEdits());
+		}
+	},
+	{
 		name: 'fanout',
 		run: async () => {
 			const m = await import('./fanout');

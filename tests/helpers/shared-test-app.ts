@@ -11,6 +11,8 @@ import { createLogger } from '../../server/log';
 import { collabWorkflowDocs } from '../../server/routes/workflow-docs';
 import { createWorkflowRoutes } from '../../server/routes/workflows';
 import { createSqliteWorkflowsRepo, type WorkflowsRepo } from '../../server/store/workflows-repo';
+import { createSqliteVersionStore } from '../../server/store/version-store';
+import { createVersionHistory, type VersionHistory, type VersionHistoryOptions } from '../../server/history/version-history';
 import type { WorkflowInput } from '../../src/lib/workflow/schema';
 import { createTestApp, uploadForm, type TestApp, type TestAppOptions } from './test-app';
 
@@ -26,6 +28,8 @@ export interface TestWorkflow {
 export interface SharedTestApp extends TestApp {
 	collab: CollabServer;
 	workflows: WorkflowsRepo;
+	/** Version history over the same database (issue 13). */
+	versions: VersionHistory;
 	/** The room's live document (edit it with the doc.ts functions, as a browser would). */
 	doc(id: string): Promise<Y.Doc>;
 	/** Creates a workflow through the API from a Workflow JSON (or an example name). */
@@ -37,12 +41,23 @@ export interface SharedTestApp extends TestApp {
 /** Authorization header of a token (none for null). */
 export const bearer = (token: string | null): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
 
-export async function createSharedTestApp(options: TestAppOptions = {}): Promise<SharedTestApp> {
+export interface SharedTestAppOptions extends TestAppOptions {
+	/** Version history settings (idle time, clock, timers) for tests of automatic versions. */
+	versions?: Partial<Omit<VersionHistoryOptions, 'store' | 'getDoc'>>;
+}
+
+export async function createSharedTestApp(options: SharedTestAppOptions = {}): Promise<SharedTestApp> {
 	const base = await createTestApp(options);
 	const workflows = createSqliteWorkflowsRepo(base.db);
+	const versions = createVersionHistory({
+		store: createSqliteVersionStore(base.db),
+		getDoc: (id) => collab.getDoc(id),
+		...options.versions
+	});
 	const collab = createCollabServer({
 		db: base.db,
-		authorize: async (id, token) => ((await workflows.get(id)) ? ((await workflows.authorize(id, token)) ?? 'forbidden') : null)
+		authorize: async (id, token) => ((await workflows.get(id)) ? ((await workflows.authorize(id, token)) ?? 'forbidden') : null),
+		onEdit: (id, doc, author) => versions.noteEdit(id, doc, author)
 	});
 	const docs = collabWorkflowDocs(collab);
 	const app = createApp({
@@ -54,7 +69,7 @@ export async function createSharedTestApp(options: TestAppOptions = {}): Promise
 		logger: createLogger({ level: 'silent' }),
 		simulated: true,
 		workflowRoutes: createWorkflowRoutes({ workflows, docs, examplesDir: EXAMPLES_DIR }),
-		shared: { workflows, docs },
+		shared: { workflows, docs, versions },
 		admin: { token: options.adminToken, requireForPostedRuns: false },
 		webhooks: options.webhooks
 	});
@@ -64,6 +79,7 @@ export async function createSharedTestApp(options: TestAppOptions = {}): Promise
 		app,
 		collab,
 		workflows,
+		versions,
 		doc: (id) => collab.getDoc(id),
 		async createWorkflow(from) {
 			const res = await app.request('/api/workflows', {
@@ -84,6 +100,7 @@ export async function createSharedTestApp(options: TestAppOptions = {}): Promise
 		},
 		async close() {
 			await collab.close();
+			await versions.flush();
 			await base.close();
 		}
 	};

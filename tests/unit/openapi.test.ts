@@ -28,6 +28,7 @@ let hooks: TaskWebhooks;
 let shared: TestWorkflow;
 let file: string;
 let jobId: string;
+let versionId: number;
 
 beforeAll(async () => {
 	hooks = createTaskWebhooks({ url: `http://127.0.0.1/api/sixtyfour/webhook/${SECRET}` });
@@ -44,6 +45,7 @@ beforeAll(async () => {
 	});
 	const run = await call('POST', '/api/workflows/run', { json: { workflow_id: shared.id }, token: shared.editToken });
 	jobId = ((await run.json()) as { job_id: string }).job_id;
+	versionId = (await t.versions.list(shared.id, { limit: 1 }))[0]!.id;
 	await waitForJob(
 		async () => (await call('GET', `/api/workflows/jobs/${jobId}`, { token: shared.viewToken })).json() as Promise<{ status: string }>
 	);
@@ -136,6 +138,11 @@ const CALLS: Record<string, () => Call> = {
 	getJobRows: () => ({ params: { id: jobId }, query: { limit: '2', errors: 'only' }, token: shared.viewToken, status: 200 }),
 	downloadJob: () => ({ params: { id: jobId }, token: shared.viewToken, status: 200 }),
 	deliverWebhook: () => ({ params: { secret: SECRET }, status: 200 }),
+	listVersions: () => ({ params: { id: shared.id }, query: { limit: '10' }, token: shared.viewToken, status: 200 }),
+	createVersion: () => ({ params: { id: shared.id }, token: shared.editToken, status: 201 }),
+	getVersion: () => ({ params: { id: shared.id, version: String(versionId) }, token: shared.viewToken, status: 200 }),
+	diffVersion: () => ({ params: { id: shared.id, version: String(versionId) }, token: shared.viewToken, status: 200 }),
+	restoreVersion: () => ({ params: { id: shared.id, version: String(versionId) }, token: shared.editToken, status: 200 }),
 	getOpenApiDocument: () => ({ status: 200 }),
 	getApiReference: () => ({ status: 200 })
 };

@@ -34,6 +34,12 @@ export type JobsPage = InferResponseType<Workflows['jobs']['$get']>;
 export type JobSummary = JobsPage['jobs'][number];
 export type RetryAnswer = InferResponseType<Job['retry']['$post']>;
 export type RowsPage = InferResponseType<Job['rows']['$get']>;
+type Versions = Workflows[':id']['versions'];
+export type VersionsPage = InferResponseType<Versions['$get']>;
+export type VersionSummary = VersionsPage['versions'][number];
+export type VersionDiff = InferResponseType<Versions[':version']['diff']['$get']>;
+export type VersionAnswer = InferResponseType<Versions[':version']['$get']>;
+export type RestoreAnswer = InferResponseType<Versions[':version']['restore']['$post']>;
 
 /** The token inside a `/w/<id>?token=…` link. */
 export function tokenOfLink(url: string | undefined): string | null {
@@ -98,8 +104,9 @@ export async function describeSource(path: string, token?: string | null, how: S
  * Starts a run of the workflow's shared document (the server snapshots it and records which
  * snapshot ran). 400 → `ApiError.issues` with a path per problem.
  */
-export function runWorkflow(workflowId: string, token: string, options: RunOptions = {}): Promise<RunAnswer> {
-	return requestJson('/api/workflows/run', { method: 'POST', body: { workflow_id: workflowId, options }, token });
+export function runWorkflow(workflowId: string, token: string, options: RunOptions = {}, startedBy?: string): Promise<RunAnswer> {
+	const body = { workflow_id: workflowId, options, ...(startedBy?.trim() ? { started_by: startedBy.trim() } : {}) };
+	return requestJson('/api/workflows/run', { method: 'POST', body, token });
 }
 
 /** Upper bounds for a run of the shared workflow before it starts: API calls per block and the cost. */
@@ -151,6 +158,37 @@ export function getJobRows(
 
 export function downloadUrl(jobId: string, token?: string | null): string {
 	return withQuery(`/api/workflows/jobs/${encodeURIComponent(jobId)}/download`, { token: token ?? undefined });
+}
+
+const versionsPath = (workflowId: string) => `/api/workflows/${encodeURIComponent(workflowId)}/versions`;
+
+/** The workflow's versions, newest first (`before`: the next page). */
+export function listVersions(workflowId: string, token: string, page: { before?: number; limit?: number } = {}): Promise<VersionsPage> {
+	return requestJson(withQuery(versionsPath(workflowId), { limit: page.limit ?? 50, before: page.before }), { token });
+}
+
+/** One version and the workflow as it was then. */
+export function getVersion(workflowId: string, version: number, token: string, signal?: AbortSignal): Promise<VersionAnswer> {
+	return requestJson(`${versionsPath(workflowId)}/${version}`, { token, signal });
+}
+
+/** What changed since version `version`, up to now. */
+export function diffVersion(workflowId: string, version: number, token: string, signal?: AbortSignal): Promise<VersionDiff> {
+	return requestJson(`${versionsPath(workflowId)}/${version}/diff`, { token, signal });
+}
+
+/** Saves the workflow as it is now under `name` (edit link). */
+export function createVersion(workflowId: string, token: string, name: string, author?: string): Promise<VersionSummary> {
+	return requestJson(versionsPath(workflowId), { method: 'POST', body: { name, ...(author ? { author } : {}) }, token });
+}
+
+/** The version's workflow to apply (edit link); the server saves the current state first. */
+export function restoreVersion(workflowId: string, version: number, token: string, author?: string): Promise<RestoreAnswer> {
+	return requestJson(`${versionsPath(workflowId)}/${version}/restore`, {
+		method: 'POST',
+		body: author ? { author } : {},
+		token
+	});
 }
 
 /** Whether the server answers enrichment calls with its built-in simulator (no API key set). */

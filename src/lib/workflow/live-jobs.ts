@@ -54,6 +54,7 @@ function newJob(job_id: string, status: LiveJob['status'], created_at: number | 
 		error: null,
 		output_path: null,
 		retry_of: null,
+		started_by: null,
 		blocks: [],
 		row_errors: []
 	};
@@ -100,6 +101,7 @@ export class LiveJobs {
 			if (this.#jobs.has(event.job_id)) return false;
 			const job = newJob(event.job_id, 'pending', event.at);
 			job.retry_of = event.retry_of;
+			job.started_by = event.started_by ?? null;
 			this.#jobs.set(job.job_id, job);
 			this.#trim();
 			return true;

@@ -79,6 +79,8 @@ export const LiveJobSchema = v.object({
 	error: v.nullable(v.string()),
 	output_path: v.nullable(v.string()),
 	retry_of: v.nullable(Id),
+	/** The presence name of who started the run (issue 13); null when unknown (retries, posted runs). */
+	started_by: v.optional(v.nullable(v.string())),
 	blocks: v.array(BlockProgressSchema),
 	/** The job's first row errors (see `ROW_ERRORS_KEPT`); block counters hold the full count. */
 	row_errors: v.array(RowErrorSchema)
@@ -90,7 +92,8 @@ const JobCreated = v.object({
 	job_id: Id,
 	at: Millis,
 	workflow_id: v.nullable(Id),
-	retry_of: v.nullable(Id)
+	retry_of: v.nullable(Id),
+	started_by: v.optional(v.nullable(v.string()))
 });
 const JobStarted = v.object({ type: v.literal('job_started'), job_id: Id, at: Millis, blocks: v.array(BlockRefSchema) });
 const blockEvent = <T extends 'block_started' | 'block_progress' | 'block_finished'>(type: T) =>
