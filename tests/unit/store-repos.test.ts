@@ -9,6 +9,7 @@ import { createJobStore } from '../../server/store/sqlite-job-store';
 import { createSpendLedger } from '../../server/store/spend-ledger';
 import type { Store } from '../../server/store/store';
 import { createUploadStore } from '../../server/store/upload-store';
+import { createVersionStore } from '../../server/store/version-store';
 import { createWorkflowsRepo } from '../../server/store/workflows-repo';
 import { testBackends } from '../helpers/backends';
 
@@ -159,6 +160,51 @@ describe.each(testBackends())('the repositories on $name', (backend) => {
 			expect(ledger.spent('2026-03-10', '*')).toBe(4.5);
 			ledger.close();
 			restarted.close();
+		});
+	});
+
+	describe('versions', () => {
+		it('adds, pages newest first, reads states and forgets a workflow', async () => {
+			const versions = createVersionStore(store);
+			const bytes = (n: number) => new Uint8Array([n, n + 1, n + 2]);
+			const first = await versions.add({
+				workflowId: 'w',
+				kind: 'auto',
+				authors: ['Ada'],
+				baseId: null,
+				depth: 0,
+				state: bytes(1),
+				stateVector: bytes(9),
+				createdAt: T
+			});
+			const second = await versions.add({
+				workflowId: 'w',
+				kind: 'named',
+				name: 'Before import',
+				createdBy: 'Bob',
+				authors: [],
+				baseId: first.id,
+				depth: 1,
+				state: bytes(2),
+				stateVector: bytes(8),
+				createdAt: T + 1
+			});
+			expect(first).toMatchObject({ workflowId: 'w', kind: 'auto', name: null, authors: ['Ada'], createdAt: T, bytes: 6 });
+			expect(second.id).toBeGreaterThan(first.id);
+			expect((await versions.list('w', { limit: 10 })).map((v) => v.id)).toEqual([second.id, first.id]);
+			expect((await versions.list('w', { limit: 10, before: second.id })).map((v) => v.id)).toEqual([first.id]);
+			expect(await versions.get('w', second.id)).toMatchObject({ name: 'Before import', createdBy: 'Bob' });
+			expect(await versions.get('other', second.id)).toBeNull();
+			expect(await versions.state('w', second.id)).toEqual({
+				id: second.id,
+				baseId: first.id,
+				depth: 1,
+				state: bytes(2),
+				stateVector: bytes(8)
+			});
+			expect((await versions.latest('w'))?.id).toBe(second.id);
+			await versions.remove('w');
+			expect(await versions.latest('w')).toBeNull();
 		});
 	});
 });
