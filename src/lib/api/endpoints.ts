@@ -34,6 +34,7 @@ export type JobsPage = InferResponseType<Workflows['jobs']['$get']>;
 export type JobSummary = JobsPage['jobs'][number];
 export type RetryAnswer = InferResponseType<Job['retry']['$post']>;
 export type RowsPage = InferResponseType<Job['rows']['$get']>;
+export type JobQueuePlace = InferResponseType<Job['queue']['$get']>;
 
 /** The token inside a `/w/<id>?token=…` link. */
 export function tokenOfLink(url: string | undefined): string | null {
@@ -109,6 +110,11 @@ export function estimateRun(workflowId: string, options: RunOptions, token: stri
 
 export function getJob(jobId: string, token?: string | null, signal?: AbortSignal): Promise<JobProgress> {
 	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}`, { token, signal });
+}
+
+/** Where a waiting job stands in the queue: runs ahead, runs going, roughly when it starts. */
+export function getJobQueuePlace(jobId: string, token: string | null, signal?: AbortSignal): Promise<JobQueuePlace> {
+	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/queue`, { token, signal });
 }
 
 /** The workflow's jobs, newest first. */
