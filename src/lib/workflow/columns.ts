@@ -373,14 +373,21 @@ function remedyFixes(
 		const changed = withValueAt(params, segments, remedy.similar);
 		return changed ? [{ action: 'set_param', label, block_id: block.id, param: changed.param, value: changed.value }] : [];
 	}
-	if (typeof current === 'string' && segments.length === 1 && extra?.position !== undefined && extra.length !== undefined) {
+	const [param] = segments;
+	if (
+		typeof current === 'string' &&
+		param !== undefined &&
+		segments.length === 1 &&
+		extra?.position !== undefined &&
+		extra.length !== undefined
+	) {
 		const at = extra.position;
 		const span = current.slice(at, at + extra.length);
 		// The name as written there (bare or quoted): replace only its letters.
 		const offset = span.indexOf(remedy.column);
 		if (offset === -1) return [];
 		const text = current.slice(0, at + offset) + remedy.similar + current.slice(at + offset + remedy.column.length);
-		return [{ action: 'set_param', label, block_id: block.id, param: segments[0], value: text }];
+		return [{ action: 'set_param', label, block_id: block.id, param, value: text }];
 	}
 	return [];
 }
