@@ -110,7 +110,7 @@ describe.each(VIEWPORTS)('axe-core on every state at $name width', (viewport) =>
 
 		for (const s of scans) {
 			console.log(
-				`[axe] ${s.state}: ${s.blocking.length} serious/critical, ${s.other.length} minor/moderate${s.blocking.length ? `\n${describeFindings(s.blocking)}` : ''}`
+				`[axe] ${s.state}: ${s.blocking.length} serious/critical, ${s.other.length} minor/moderate${s.other.length ? ` (${s.other.map((f) => f.id).join(', ')})` : ''}${s.blocking.length ? `\n${describeFindings(s.blocking)}` : ''}`
 			);
 		}
 		const blocking = scans.filter((s) => s.blocking.length > 0);

@@ -58,11 +58,18 @@ describe('a phone', () => {
 
 		// Move buttons say so, and move the block (one tap, no drag).
 		const before = await blockTitles(page);
-		const down = page.getByRole('button', { name: `Move down: ${before[1]}` });
+		const down = page
+			.locator('.block')
+			.nth(1)
+			.getByRole('button', { name: `Move down: ${before[1]}` });
 		expect(await down.innerText()).toBe('Move down');
 		await down.click();
 		await expect.poll(() => blockTitles(page)).toEqual([before[0], before[2], before[1], ...before.slice(3)]);
-		await page.getByRole('button', { name: `Move up: ${before[1]}` }).click();
+		await page
+			.locator('.block')
+			.nth(2)
+			.getByRole('button', { name: `Move up: ${before[1]}` })
+			.click();
 		await expect.poll(() => blockTitles(page)).toEqual(before);
 
 		// Run is on screen at the top of the page and at the bottom of the blocks, without scrolling to it.
