@@ -71,6 +71,8 @@ export interface JobManager {
 	resumeUnfinished(): Promise<string[]>;
 	/** Hears every job event; returns the unsubscribe function. */
 	subscribe(listener: JobListener): () => void;
+	/** The jobs running and waiting now, in the order the waiting ones would start. */
+	queueState(): { running: string[]; waiting: string[] };
 	/** Resolves with the job once it reaches a final state or pauses (or when the manager shuts down). */
 	settled(jobId: string): Promise<JobRecord | null>;
 	/** Stops taking work, aborts running jobs and leaves them `pending` to resume on the next start. */
@@ -278,6 +280,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 	}
 
 	const manager: JobManager = {
+		queueState: () => ({ running: queue.running(), waiting: queue.waiting() }),
 		async submit({ workflow, options: runOptions = {}, workflowId = null, owner = workflowId, retryOf = null, startedBy = null }) {
 			if (stopping) throw new Error('The server is shutting down');
 			const job = await store.create({

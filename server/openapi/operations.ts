@@ -51,6 +51,7 @@ export const ANSWER_SCHEMAS = {
 	JobsPage: answers.JobsPageSchema,
 	RetryAnswer: answers.RetryAnswerSchema,
 	RowsPage: answers.RowsPageSchema,
+	JobQueuePlace: answers.JobQueuePlaceSchema,
 	CreatedWorkflow: answers.CreatedWorkflowSchema,
 	TemplateSummary: answers.TemplateSummarySchema,
 	Templates: answers.TemplatesAnswerSchema,
@@ -385,6 +386,17 @@ export const OPERATIONS: Operation[] = [
 		params: { id: JobId },
 		answer: { status: 200, json: 'JobProgress', description: 'The job, pending again' },
 		errors: [401, 402, 403, 404, 409, 429]
+	},
+	{
+		method: 'get',
+		path: '/api/workflows/jobs/{id}/queue',
+		operationId: 'getJobQueuePlace',
+		tag: 'Jobs',
+		auth: 'link-if-owned',
+		summary: 'Where a waiting job stands: runs ahead of it (and how many are this workflow’s), runs going, roughly when it starts',
+		params: { id: JobId },
+		answer: { status: 200, json: 'JobQueuePlace', description: 'Its place in the queue' },
+		errors: [401, 403, 404]
 	},
 	{
 		method: 'get',

@@ -25,7 +25,8 @@ import { columnsOf, rowsCsvStream } from '../jobs/rows-csv';
 import type { Access } from '../access';
 import type { AdminAccess } from '../admin-access';
 import type { JobRecord, JobStore } from '../store/job-store';
-import type { JobsPage, RetryAnswer, RowsPage } from './responses';
+import { queuePlace } from '../jobs/queue-place';
+import type { JobQueuePlace, JobsPage, RetryAnswer, RowsPage } from './responses';
 import { queryInt, queryParams } from './validate';
 import { requestToken, type WorkflowGuard } from './workflow-guard';
 
@@ -153,6 +154,21 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			return c.json(body);
 		})
 		.get('/jobs/:id', async (c) => c.json(await progress(await load(c, 'view'))))
+		.get('/jobs/:id/queue', async (c) => {
+			const job = await load(c, 'view');
+			const place: JobQueuePlace = await queuePlace({
+				jobId: job.id,
+				workflowId: job.workflowId,
+				queue: jobs.queueState(),
+				workflowOf: async (id) => (await store.get(id))?.workflowId ?? null,
+				remainingOf: async (id) => {
+					const other = await store.get(id);
+					if (!other) return null;
+					return toJobSummary(other, await store.listBlocks(id), dataDir).current_block_progress?.eta_s ?? null;
+				}
+			});
+			return c.json(place);
+		})
 		.post('/jobs/:id/cancel', async (c) => {
 			const job = await load(c, 'edit');
 			const after = (await jobs.cancel(job.id)) ?? job;

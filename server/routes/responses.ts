@@ -198,6 +198,24 @@ export const JobProgressSchema = v.object({
 });
 export type JobProgress = v.InferOutput<typeof JobProgressSchema>;
 
+/**
+ * `GET /api/workflows/jobs/{id}/queue`: where a waiting job stands (server/jobs/queue-place.ts).
+ * Other workflows' runs are only counted.
+ */
+export const JobQueuePlaceSchema = v.object({
+	/** True while the job waits in this server's line. */
+	waiting: v.boolean(),
+	/** Runs that start before it, and how many of them are this workflow's. */
+	ahead: Count,
+	ahead_here: Count,
+	/** Runs going now, and how many of them are this workflow's. */
+	running: Count,
+	running_here: Count,
+	/** Roughly how many seconds until it starts (from the running runs' ETAs); null when unknowable. */
+	wait_s: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0)))
+});
+export type JobQueuePlace = v.InferOutput<typeof JobQueuePlaceSchema>;
+
 /** `GET /api/workflows/jobs`: one page of the history, newest first. */
 export const JobsPageSchema = v.object({ jobs: v.array(JobSummarySchema), total: Count, offset: Count, limit: Count });
 export type JobsPage = v.InferOutput<typeof JobsPageSchema>;

@@ -18,7 +18,7 @@ let grace: Person;
 /** Within a second, as the issue asks (polled every 50 ms). */
 const SOON = { timeout: 1_000, interval: 50 };
 
-const addBlock = (page: Page, label: string) => page.getByRole('button', { name: new RegExp(`^Add ${label}:`) }).click();
+const addBlock = (page: Page, label: string) => page.getByRole('button', { name: new RegExp(`^Add ${label}\\b`) }).click();
 const card = (page: Page, n: number) => page.locator('.block').nth(n);
 
 beforeAll(async () => {

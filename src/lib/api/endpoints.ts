@@ -40,6 +40,7 @@ export type VersionSummary = VersionsPage['versions'][number];
 export type VersionDiff = InferResponseType<Versions[':version']['diff']['$get']>;
 export type VersionAnswer = InferResponseType<Versions[':version']['$get']>;
 export type RestoreAnswer = InferResponseType<Versions[':version']['restore']['$post']>;
+export type JobQueuePlace = InferResponseType<Job['queue']['$get']>;
 
 /** The token inside a `/w/<id>?token=…` link. */
 export function tokenOfLink(url: string | undefined): string | null {
@@ -116,6 +117,11 @@ export function estimateRun(workflowId: string, options: RunOptions, token: stri
 
 export function getJob(jobId: string, token?: string | null, signal?: AbortSignal): Promise<JobProgress> {
 	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}`, { token, signal });
+}
+
+/** Where a waiting job stands in the queue: runs ahead, runs going, roughly when it starts. */
+export function getJobQueuePlace(jobId: string, token: string | null, signal?: AbortSignal): Promise<JobQueuePlace> {
+	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/queue`, { token, signal });
 }
 
 /** The workflow's jobs, newest first. */

@@ -6,6 +6,8 @@ import * as v from 'valibot';
 import { CONFIDENCE_COLUMN, ColumnName, Concurrency, ERROR_COLUMN, MAX_TEXT, StructSchema, TIERS } from '../params';
 import { checkStructDescriptions } from '../struct-descriptions';
 import { checkPersonLookup } from './person-lookup';
+import { findLeadColumns } from '../lead-columns';
+import { setParamFix } from '../fixes';
 import { asyncEnrichRequestsPerRow, defineBlock, type CheckContext, type Report } from './types';
 
 export const EnrichLeadParams = v.strictObject({
@@ -87,7 +89,7 @@ function checkEnrichLead(params: Params, columns: string[] | null, report: Repor
 				finds: 'leads',
 				narrowers: [],
 				email: true,
-				...(params.input_columns ? { path: '.params.input_columns' } : {})
+				...(params.input_columns ? { path: '.params.input_columns', fixes: identifyingFix(params.input_columns, columns) } : {})
 			}
 		);
 	}
@@ -96,4 +98,14 @@ function checkEnrichLead(params: Params, columns: string[] | null, report: Repor
 			report(`.params.struct.${field}`, 'warning', `The column "${field}" already exists: Enrich Lead will overwrite it`);
 		}
 	}
+}
+
+/** The fix for chosen input columns that identify nobody: also send the file's column that does. */
+function identifyingFix(chosen: string[], columns: string[]) {
+	const lead = findLeadColumns(columns);
+	const column = lead.name ?? lead.linkedin ?? lead.email ?? lead.first_name;
+	if (column === undefined || chosen.includes(column)) return [];
+	const also = column === lead.first_name && lead.last_name && !chosen.includes(lead.last_name) ? [lead.last_name] : [];
+	const names = [column, ...also].map((c) => `"${c}"`).join(' and ');
+	return [setParamFix(`Send ${names} too`, 'input_columns', [...chosen, column, ...also])];
 }

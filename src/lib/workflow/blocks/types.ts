@@ -8,6 +8,7 @@ import type * as v from 'valibot';
 import type { RowKind } from '../params';
 import type { CompileResult } from '../expression';
 import type { KindMismatch } from '../row-kinds';
+import type { Fix } from '../fixes';
 
 export type BlockCategory = 'input' | 'transform' | 'enrichment' | 'output';
 
@@ -27,8 +28,16 @@ export interface BlockRowKinds {
  */
 export type RowCount = 'same' | 'fewer' | 'varies';
 
-/** A problem found by a block's check; `path` is relative to the block (e.g. `.params.struct`). */
-export type Report = (path: string, severity: 'error' | 'warning', message: string, extra?: { position?: number; length?: number }) => void;
+/**
+ * A problem found by a block's check; `path` is relative to the block (e.g. `.params.struct`).
+ * `fixes`: its one-click remedies (fixes.ts), block ids `THIS_BLOCK` for the block checked.
+ */
+export type Report = (
+	path: string,
+	severity: 'error' | 'warning',
+	message: string,
+	extra?: { position?: number; length?: number; fixes?: Fix[] }
+) => void;
 
 /** What the column-flow analysis lends a block's check. */
 export interface CheckContext<P> {
