@@ -1,7 +1,7 @@
 /**
  * Accessibility as a gate: axe-core runs inside every page and state a person meets — home, the
  * name dialog, the editor (with a problem and its fix buttons), the share menu, a run in progress,
- * the results, the run history, the view-only page — at a desktop width and at a phone's. No
+ * the results, the run history, the version history, the view-only page — at a desktop width and at a phone's. No
  * serious or critical violation is allowed; minor ones are logged.
  *
  * Another panel (e.g. a version history) gets the gate by adding a state to STATES below, or by
@@ -60,6 +60,12 @@ describe.each(VIEWPORTS)('axe-core on every state at $name width', (viewport) =>
 		await page.goto(`${app.url}${demo.edit_url}`);
 		await editorReady(page);
 		await scan(page, 'editor');
+
+		await page.getByRole('button', { name: 'Version history', exact: true }).click();
+		await page.getByTestId('history-panel').waitFor();
+		await scan(page, 'version history');
+		await page.getByTestId('history-panel').getByRole('button', { name: 'Close', exact: true }).click();
+		await page.getByTestId('history-panel').waitFor({ state: 'detached' });
 
 		await page.getByRole('button', { name: 'Share' }).click();
 		await page.getByRole('dialog', { name: 'Share this workflow' }).waitFor();
