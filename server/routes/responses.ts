@@ -222,6 +222,30 @@ export const RowsPageSchema = v.object({
 });
 export type RowsPage = v.InferOutput<typeof RowsPageSchema>;
 
+/** One block's cell of one grid row (issue 12). */
+export const GridCellSchema = v.object({
+	state: v.picklist(['running', 'done', 'error', 'dropped']),
+	cached: v.optional(v.boolean()),
+	values: v.optional(RowSchema),
+	error: v.optional(v.string()),
+	rows: v.optional(Count),
+	/** The job that wrote it (a re-run of some rows shows over the job it retried). */
+	job_id: v.string()
+});
+
+/** `GET /api/workflows/jobs/{id}/cells`: a range of the live grid. */
+export const GridPageSchema = v.object({
+	job_id: v.string(),
+	jobs: v.array(v.string()),
+	offset: Count,
+	limit: Count,
+	total: Count,
+	rows_read: Count,
+	blocks: v.array(v.object({ block_id: v.string(), block_type: v.picklist(BLOCK_TYPES), columns: v.array(v.string()) })),
+	rows: v.array(v.object({ row: Count, cells: v.record(v.string(), GridCellSchema) }))
+});
+export type GridPageAnswer = v.InferOutput<typeof GridPageSchema>;
+
 /** `POST /api/workflows`: the new workflow and its two capability links. */
 export const CreatedWorkflowSchema = v.object({
 	id: v.string(),

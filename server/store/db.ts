@@ -100,7 +100,18 @@ const MIGRATIONS: string[] = [
 		scope TEXT NOT NULL,
 		cents REAL NOT NULL DEFAULT 0,
 		PRIMARY KEY (day, scope)
-	) WITHOUT ROWID;`
+	) WITHOUT ROWID;`,
+	// 5 (live grid, issue 12): each row's state per block — the rows read (source block) and the
+	// cells every block wrote, so a late joiner or a reload sees the grid as it is, by range
+	`CREATE TABLE job_cells (
+		job_id TEXT NOT NULL,
+		idx INTEGER NOT NULL,
+		block_id TEXT NOT NULL,
+		state TEXT NOT NULL,
+		cell TEXT NOT NULL,
+		PRIMARY KEY (job_id, idx, block_id)
+	) WITHOUT ROWID;
+	CREATE INDEX job_cells_by_state ON job_cells (job_id, state, idx);`
 ];
 
 /** Opens (and migrates) the database at `path`; `:memory:` for tests. */
