@@ -34,6 +34,10 @@ export type JobsPage = InferResponseType<Workflows['jobs']['$get']>;
 export type JobSummary = JobsPage['jobs'][number];
 export type RetryAnswer = InferResponseType<Job['retry']['$post']>;
 export type RowsPage = InferResponseType<Job['rows']['$get']>;
+/** A range of the live grid (issue 12). */
+export type GridPage = InferResponseType<Job['cells']['$get']>;
+export type GridRow = GridPage['rows'][number];
+export type GridCell = GridRow['cells'][string];
 
 /** The token inside a `/w/<id>?token=…` link. */
 export function tokenOfLink(url: string | undefined): string | null {
@@ -127,9 +131,32 @@ export function resumeJob(jobId: string, token: string): Promise<JobProgress> {
 	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/resume`, { method: 'POST', token });
 }
 
-/** A new job over the same input: thanks to the cache only the failed rows reach the API. */
-export function retryJob(jobId: string, token: string): Promise<RetryAnswer> {
-	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/retry`, { method: 'POST', token });
+/**
+ * A new job over the same input: thanks to the cache only the failed rows reach the API. With
+ * `rows` only those input rows run, with `failed` only the rows that failed (the grid shows them
+ * over this job's other rows).
+ */
+export function retryJob(jobId: string, token: string, only?: { rows: number[] } | { failed: true }): Promise<RetryAnswer> {
+	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/retry`, { method: 'POST', token, body: only });
+}
+
+/** A range of the live grid: rows with every block's cell (`errors`: only rows with a failed cell; `q`: a search). */
+export function getJobCells(
+	jobId: string,
+	query: { offset: number; limit: number; errors?: boolean; q?: string },
+	token?: string | null,
+	signal?: AbortSignal
+): Promise<GridPage> {
+	return requestJson(
+		withQuery(`/api/workflows/jobs/${encodeURIComponent(jobId)}/cells`, {
+			offset: query.offset,
+			limit: query.limit,
+			errors: query.errors ? 'only' : undefined,
+			q: query.q ? query.q : undefined,
+			token: token ?? undefined
+		}),
+		{ token, signal }
+	);
 }
 
 export function getJobRows(
