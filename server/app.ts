@@ -59,6 +59,8 @@ export interface AppDeps {
 	trustProxy?: boolean;
 	/** How the server calls the API, for the estimate's requests per row. */
 	requestModel?: RequestModel;
+	/** The key's rate limit now (requests/min): the estimate's time at the rate limit (issue 12). */
+	rateLimitPerMinute?: () => number | null;
 	/** With PUBLIC_URL: the async tasks' completion POSTs (`/api/sixtyfour/webhook/:secret`). */
 	webhooks?: WebhookRoutesOptions;
 }
@@ -118,10 +120,14 @@ export function createApp(deps: AppDeps) {
 				admin,
 				budget,
 				clientOf,
-				requestModel: deps.requestModel
+				requestModel: deps.requestModel,
+				rateLimitPerMinute: deps.rateLimitPerMinute
 			})
 		)
-		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin, budget }))
+		.route(
+			'/',
+			createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin, budget, requestModel: deps.requestModel })
+		)
 		// Last, so `/blocks`, `/jobs`… are never taken for a workflow id. Without shared workflows an
 		// empty app stands in: no routes at run time, while `AppType` still carries theirs for the client.
 		.route('/', deps.workflowRoutes ?? (new Hono() as WorkflowRoutes));

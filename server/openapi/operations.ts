@@ -50,6 +50,7 @@ export const ANSWER_SCHEMAS = {
 	RetryAnswer: answers.RetryAnswerSchema,
 	RowsPage: answers.RowsPageSchema,
 	GridPage: answers.GridPageSchema,
+	EstimateVsActual: answers.EstimateVsActualSchema,
 	GridCell: answers.GridCellSchema,
 	CreatedWorkflow: answers.CreatedWorkflowSchema,
 	TemplateSummary: answers.TemplateSummarySchema,
@@ -327,6 +328,17 @@ export const OPERATIONS: Operation[] = [
 		queryDocs: { offset: 'Rows to skip', limit: 'Rows per page (1–1000)', errors: '`only`: just the rows whose `_error` is set' },
 		answer: { status: 200, json: 'RowsPage', description: 'One page of rows' },
 		errors: [400, 401, 403, 404]
+	},
+	{
+		method: 'get',
+		path: '/api/workflows/jobs/{id}/estimate',
+		operationId: 'getJobEstimate',
+		tag: 'Jobs',
+		auth: 'link-if-owned',
+		summary: 'Estimate vs actual: per API block, the estimate for the rows the run read beside what it did, the difference explained',
+		params: { id: JobId },
+		answer: { status: 200, json: 'EstimateVsActual', description: 'The comparison' },
+		errors: [401, 403, 404]
 	},
 	{
 		method: 'get',

@@ -25,8 +25,10 @@ import { columnsOf, rowsCsvStream } from '../jobs/rows-csv';
 import type { Access } from '../access';
 import type { AdminAccess } from '../admin-access';
 import type { JobRecord, JobStore } from '../store/job-store';
-import type { GridPageAnswer, JobsPage, RetryAnswer, RowsPage } from './responses';
+import type { EstimateVsActualAnswer, GridPageAnswer, JobsPage, RetryAnswer, RowsPage } from './responses';
 import { failedGridRows, readGridPage } from '../jobs/grid-rows';
+import { compareWithEstimate } from '../jobs/estimate-vs-actual';
+import type { RequestModel } from '../jobs/estimate';
 import { RowSelectionSchema } from '../../src/lib/workflow/schema';
 import { toIssues } from '../http-error';
 import { queryInt, queryParams } from './validate';
@@ -41,6 +43,8 @@ export interface JobRoutesOptions {
 	admin: AdminAccess;
 	/** Daily spend limits: a paused job resumes only when its budgets have something left. */
 	budget?: SpendBudget;
+	/** How the server calls the API: the estimate a finished job is compared with. */
+	requestModel?: RequestModel;
 }
 
 /** Largest page of rows one request may ask for. */
@@ -247,6 +251,11 @@ export function createJobRoutes(options: JobRoutesOptions) {
 				columns: await columnsOf(store, job.id, job.columns),
 				rows
 			};
+			return c.json(body);
+		})
+		.get('/jobs/:id/estimate', async (c) => {
+			const job = await load(c, 'view');
+			const body: EstimateVsActualAnswer = compareWithEstimate(job, await store.listBlocks(job.id), options.requestModel);
 			return c.json(body);
 		})
 		.get('/jobs/:id/cells', queryParams(CellsQuerySchema), async (c) => {

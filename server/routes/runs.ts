@@ -69,6 +69,8 @@ export interface RunRoutesOptions {
 	clientOf?: (c: Context) => string;
 	/** How the server calls the API (async, webhooks, bulk): the estimate's requests per row. */
 	requestModel?: RequestModel;
+	/** The key's rate limit now (requests/min): the time the estimate's requests take at it. */
+	rateLimitPerMinute?: () => number | null;
 }
 
 const problems = (issues: Issue[]) => {
@@ -115,7 +117,8 @@ export function createRunRoutes(options: RunRoutesOptions) {
 		const { issues, warnings, sources } = await checkRun(run.workflow, { dataDir, classify, mayReadOwned: run.mayReadOwned });
 		if (issues.length > 0) throw problems(issues);
 		const rows = Object.fromEntries(Object.entries(sources).map(([id, s]) => [id, s.rowCount]));
-		return { estimate: estimateRun(run.workflow, run.options, rows, options.requestModel), warnings };
+		const estimate = estimateRun(run.workflow, run.options, rows, options.requestModel, options.rateLimitPerMinute?.() ?? null);
+		return { estimate, warnings };
 	}
 
 	return new Hono()

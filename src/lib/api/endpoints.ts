@@ -38,6 +38,16 @@ export type RowsPage = InferResponseType<Job['rows']['$get']>;
 export type GridPage = InferResponseType<Job['cells']['$get']>;
 export type GridRow = GridPage['rows'][number];
 export type GridCell = GridRow['cells'][string];
+/** Estimate vs actual per API block of a job (issue 12). */
+export type EstimateVsActual = InferResponseType<Job['estimate']['$get']>;
+
+/** What the estimate said for the rows a job read, beside what the job did. */
+export function getJobEstimate(jobId: string, token?: string | null, signal?: AbortSignal): Promise<EstimateVsActual> {
+	return requestJson(withQuery(`/api/workflows/jobs/${encodeURIComponent(jobId)}/estimate`, { token: token ?? undefined }), {
+		token,
+		signal
+	});
+}
 
 /** The token inside a `/w/<id>?token=…` link. */
 export function tokenOfLink(url: string | undefined): string | null {
