@@ -45,8 +45,6 @@ export interface LiveClient {
 export interface PendingCells {
 	cells: Map<string, RowCell>;
 	resync: { from: number; to: number } | null;
-	/** The last message of this job to the client was cells (the next tick prefers progress). */
-	lastWasCells: boolean;
 }
 
 /** Counters the hub reports in `stats()`; rooms add to a shared object. */
@@ -221,8 +219,6 @@ export class LiveRoom {
 		for (const client of this.clients) {
 			if (!client.ready) continue;
 			const slow = client.socket.bufferedAmount > this.#options.slowClientBytes;
-			/** Jobs this client already had a message of this tick. */
-			const sentNow = new Set<string>();
 			for (const [jobId, blocks] of this.#progress) {
 				let sent = client.sent.get(jobId);
 				if (!sent) client.sent.set(jobId, (sent = new Map()));
@@ -235,24 +231,15 @@ export class LiveRoom {
 					const lastTick = last?.tick ?? -1;
 					if (!next || lastTick < next.lastTick) next = { blockId, progress, lastTick };
 				}
-				const cells = client.cells.get(jobId);
-				const hasCells = cells !== undefined && (cells.cells.size > 0 || cells.resync !== null);
 				if (!next) continue;
 				if (slow) {
 					this.#options.counters.progressHeldBack++;
 					pending = true;
 					continue;
 				}
-				// One message per job per tick: progress and cells take turns when both wait.
-				if (hasCells && !cells.lastWasCells) {
-					pending = true;
-					continue;
-				}
 				this.#sendText(client, next.progress.text);
-				sentNow.add(jobId);
-				if (cells) cells.lastWasCells = false;
 				sent.set(next.blockId, { seq: next.progress.seq, tick });
-				if (waiting > 1 || hasCells) pending = true;
+				if (waiting > 1) pending = true;
 			}
 			// Cells of jobs whose progress did not go out this tick.
 			for (const [jobId, cells] of client.cells) {
@@ -261,34 +248,17 @@ export class LiveRoom {
 					pending = true;
 					continue;
 				}
-				if (sentNow.has(jobId)) {
-					pending = true;
-					continue;
-				}
+				// Cells have their own turn: at most one cells message per job per tick, beside its progress.
 				this.#sendCells(client, jobId);
-				cells.lastWasCells = true;
-				if (this.#progressWaiting(client, jobId)) pending = true;
 			}
 		}
 		if (!pending) this.#stopTimer();
 	}
 
-	/** True when the client has not yet had the latest progress of some block of the job. */
-	#progressWaiting(client: LiveClient, jobId: string): boolean {
-		const blocks = this.#progress.get(jobId);
-		if (!blocks) return false;
-		const sent = client.sent.get(jobId);
-		for (const [blockId, progress] of blocks) {
-			const last = sent?.get(blockId);
-			if (!last || progress.seq > last.seq) return true;
-		}
-		return false;
-	}
-
 	/** Adds cells to the client's pending map of the job; past the cap they become a resync range. */
 	#queueCells(client: LiveClient, jobId: string, cells: RowCell[]): void {
 		let pending = client.cells.get(jobId);
-		if (!pending) client.cells.set(jobId, (pending = { cells: new Map(), resync: null, lastWasCells: false }));
+		if (!pending) client.cells.set(jobId, (pending = { cells: new Map(), resync: null }));
 		const max = this.#options.maxPendingCells ?? 2_000;
 		for (const cell of cells) {
 			if (pending.resync) {
