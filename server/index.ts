@@ -237,6 +237,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		budget,
 		trustProxy: config.trustProxy,
 		requestModel: { asyncEnrich: config.asyncMode, webhooks: hooks !== undefined, findEmailBulk: config.findEmailBulk ?? simulated },
+		rateLimitPerMinute: () => enrichment.rateLimitPerMinute?.() ?? null, // estimate's time at the rate limit (issue 12)
 		webhooks: hooks ? { hooks, secret: webhookSecret } : undefined
 	});
 	const api = getRequestListener(app.fetch, {

@@ -63,8 +63,11 @@ export interface JobManager {
 	submit(options: SubmitJobOptions): Promise<JobRecord>;
 	/** Cancels a pending or running job; null for an unknown id. Finished jobs are returned unchanged. */
 	cancel(jobId: string): Promise<JobRecord | null>;
-	/** A new job with the same workflow snapshot and options; null for an unknown id. */
-	retry(jobId: string): Promise<JobRecord | null>;
+	/**
+	 * A new job with the same workflow snapshot and options; null for an unknown id. With `rows`,
+	 * only those input rows run (the grid shows them over this job's other rows).
+	 */
+	retry(jobId: string, rows?: number[]): Promise<JobRecord | null>;
 	/** Queues a `paused` job again; null for an unknown id, the job unchanged when it is not paused. */
 	resume(jobId: string): Promise<JobRecord | null>;
 	/** Queues the jobs a crash or shutdown left unfinished; returns their ids. Call once at start. */
@@ -216,6 +219,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 				runners: options.runners,
 				onEvent: recorder.onEvent,
 				onRows: recorder.onRows,
+				onSourceRows: recorder.onSourceRows,
 				progressIntervalMs: options.progressIntervalMs ?? 250
 			});
 		} catch (err) {
@@ -347,12 +351,12 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			return store.get(jobId);
 		},
 
-		async retry(jobId) {
+		async retry(jobId, rows) {
 			const job = await store.get(jobId);
 			if (!job) return null;
 			return manager.submit({
 				workflow: job.workflow,
-				options: job.options,
+				options: rows ? { ...job.options, rows } : job.options,
 				workflowId: job.workflowId,
 				owner: job.owner,
 				retryOf: job.id

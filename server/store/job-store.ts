@@ -5,6 +5,7 @@
  */
 import type { Row, RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { BlockProgress, JobStatus, RunEvent } from '../engine/types';
+import type { RowCell } from '../../src/lib/workflow/protocol';
 
 export interface JobRecord {
 	id: string;
@@ -64,6 +65,16 @@ export interface StoredEvent {
 	event: RunEvent;
 }
 
+/** Which of a job's grid rows to list (`listCellRows`). */
+export interface CellRowsQuery {
+	/** Rows with a cell of this block (the source block: every row read). */
+	blockId?: string;
+	/** Rows with a cell in this state (e.g. `error`). */
+	state?: RowCell['state'];
+	/** Rows with a cell whose text contains this (case-insensitive for ASCII). */
+	search?: string;
+}
+
 export interface JobStore {
 	create(job: NewJob): Promise<JobRecord>;
 	get(id: string): Promise<JobRecord | null>;
@@ -91,6 +102,16 @@ export interface JobStore {
 
 	appendEvent(jobId: string, event: RunEvent): Promise<number>;
 	listEvents(jobId: string, afterSeq?: number, limit?: number): Promise<StoredEvent[]>;
+
+	/* Live grid (issue 12): per-row cells, the source block's holding the row as read. */
+	/** Stores cells (a later state of the same row and block replaces the earlier one). */
+	saveCells(jobId: string, cells: RowCell[]): Promise<void>;
+	/** The cells of these rows, every block's. */
+	readCells(jobId: string, rows: number[]): Promise<RowCell[]>;
+	/** Input indexes of the rows matching `query`, ascending, distinct. */
+	listCellRows(jobId: string, query: CellRowsQuery): Promise<number[]>;
+	/** How many rows have a cell of `blockId`, and the largest such index (-1 for none). */
+	countCellRows(jobId: string, blockId: string): Promise<{ count: number; max: number }>;
 
 	/** Forgets blocks, rows and events of a job about to be re-run from the start (resume). */
 	resetProgress(jobId: string): Promise<void>;

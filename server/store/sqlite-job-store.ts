@@ -4,6 +4,7 @@
  */
 import type { Db } from './db';
 import type { JobPatch, JobRecord, JobStore, ListJobsOptions, NewJob, StoredEvent } from './job-store';
+import type { RowCell } from '../../src/lib/workflow/protocol';
 import type { Row } from '../../src/lib/workflow/schema';
 import { ERROR_COLUMN } from '../../src/lib/workflow/schema';
 import type { BlockProgress, JobStatus, RunEvent } from '../engine/types';
@@ -103,6 +104,9 @@ export function createSqliteJobStore(db: Db): JobStore {
 	const deleteBlocks = db.prepare('DELETE FROM job_blocks WHERE job_id = ?');
 	const deleteRows = db.prepare('DELETE FROM job_rows WHERE job_id = ?');
 	const deleteEvents = db.prepare('DELETE FROM job_events WHERE job_id = ?');
+	const upsertCell = db.prepare('INSERT OR REPLACE INTO job_cells (job_id, idx, block_id, state, cell) VALUES (?, ?, ?, ?, ?)');
+	const deleteCells = db.prepare('DELETE FROM job_cells WHERE job_id = ?');
+	const countCells = db.prepare('SELECT COUNT(*) AS n, MAX(idx) AS max FROM job_cells WHERE job_id = ? AND block_id = ?');
 	const resetJob = db.prepare(
 		'UPDATE jobs SET row_count = 0, current_block = NULL, columns = NULL, output_path = NULL, error = NULL WHERE id = ?'
 	);
@@ -122,7 +126,11 @@ export function createSqliteJobStore(db: Db): JobStore {
 		insertEvent.run(jobId, seq, JSON.stringify(event));
 		return seq;
 	});
+	const saveCellsTx = db.transaction((jobId: string, cells: RowCell[]) => {
+		for (const { row, block_id: blockId, ...rest } of cells) upsertCell.run(jobId, row, blockId, rest.state, JSON.stringify(rest));
+	});
 	const resetTx = db.transaction((jobId: string) => {
+		deleteCells.run(jobId);
 		deleteBlocks.run(jobId);
 		deleteRows.run(jobId);
 		deleteEvents.run(jobId);
@@ -198,6 +206,47 @@ export function createSqliteJobStore(db: Db): JobStore {
 				seq: r.seq,
 				event: JSON.parse(r.event)
 			}));
+		},
+		async saveCells(jobId, cells) {
+			if (cells.length > 0) saveCellsTx(jobId, cells);
+		},
+		async readCells(jobId, rows) {
+			const out: RowCell[] = [];
+			// In chunks: SQLite caps the number of bound parameters.
+			for (let i = 0; i < rows.length; i += 500) {
+				const chunk = rows.slice(i, i + 500);
+				const found = db
+					.prepare(`SELECT idx, block_id, cell FROM job_cells WHERE job_id = ? AND idx IN (${chunk.map(() => '?').join(', ')})`)
+					.all(jobId, ...chunk) as { idx: number; block_id: string; cell: string }[];
+				for (const r of found) out.push({ row: r.idx, block_id: r.block_id, ...JSON.parse(r.cell) });
+			}
+			return out;
+		},
+		async listCellRows(jobId, query) {
+			const where = ['job_id = ?'];
+			const params: unknown[] = [jobId];
+			if (query.blockId !== undefined) {
+				where.push('block_id = ?');
+				params.push(query.blockId);
+			}
+			if (query.state !== undefined) {
+				where.push('state = ?');
+				params.push(query.state);
+			}
+			if (query.search !== undefined && query.search !== '') {
+				where.push("cell LIKE ? ESCAPE '\\'");
+				// The cell is stored as JSON: search its text as JSON writes it.
+				const text = JSON.stringify(query.search).slice(1, -1);
+				params.push(`%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+			}
+			const found = db.prepare(`SELECT DISTINCT idx FROM job_cells WHERE ${where.join(' AND ')} ORDER BY idx`).all(...params) as {
+				idx: number;
+			}[];
+			return found.map((r) => r.idx);
+		},
+		async countCellRows(jobId, blockId) {
+			const r = countCells.get(jobId, blockId) as { n: number; max: number | null };
+			return { count: r.n, max: r.max ?? -1 };
 		},
 		async resetProgress(jobId) {
 			resetTx(jobId);

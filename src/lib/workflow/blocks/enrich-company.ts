@@ -19,7 +19,7 @@ import {
 	TIERS
 } from '../params';
 import { checkStructDescriptions } from '../struct-descriptions';
-import { asyncEnrichRequestsPerRow, defineBlock, type CheckContext } from './types';
+import { asyncEnrichRequestBounds, asyncEnrichRequestsPerRow, defineBlock, type CheckContext } from './types';
 
 /** Which column holds each `target_company` key; unset = detected from the column names. */
 export const CompanyColumnsSchema = v.pipe(
@@ -111,6 +111,7 @@ export const enrichCompany = defineBlock({
 	cost: {
 		centsPerCall: (p) => ENRICH_COMPANY_ASSUMED_CENTS[p.tier ?? 'low'],
 		requestsPerRow: (_p, model) => asyncEnrichRequestsPerRow(model),
+		requestsPerRowBounds: (_p, model) => asyncEnrichRequestBounds(model),
 		// Each company may become any number of people: no bound below this block.
 		unboundedRows: (p) => p.find_people,
 		assumptions: [

@@ -8,7 +8,7 @@ import { checkStructDescriptions } from '../struct-descriptions';
 import { checkPersonLookup } from './person-lookup';
 import { findLeadColumns } from '../lead-columns';
 import { setParamFix } from '../fixes';
-import { asyncEnrichRequestsPerRow, defineBlock, type CheckContext, type Report } from './types';
+import { asyncEnrichRequestBounds, asyncEnrichRequestsPerRow, defineBlock, type CheckContext, type Report } from './types';
 
 export const EnrichLeadParams = v.strictObject({
 	struct: StructSchema,
@@ -53,6 +53,7 @@ export const enrichLead = defineBlock({
 	cost: {
 		centsPerCall: (p) => ENRICH_LEAD_ASSUMED_CENTS[p.tier ?? 'low'],
 		requestsPerRow: (_p, model) => asyncEnrichRequestsPerRow(model),
+		requestsPerRowBounds: (_p, model) => asyncEnrichRequestBounds(model),
 		assumptions: [
 			'enrich_lead is assumed to cost 5 cents per row at the default or low tier (10 medium, 20 high, 40 xhigh): Sixtyfour publishes no price'
 		]

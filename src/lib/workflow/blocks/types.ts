@@ -99,6 +99,24 @@ export function asyncEnrichRequestsPerRow(model: RequestModel): number {
 	return model.webhooks ? ASYNC_WEBHOOK_REQUESTS_PER_ROW : ASYNC_POLLED_REQUESTS_PER_ROW;
 }
 
+/**
+ * Polls the poll policy makes at most for one task that takes up to `ASYNC_TAIL_FACTOR` times its
+ * expected latency: the first poll lands at the expected latency E, then every interval is 1.5×
+ * the last (E/2, 0.75E…), so after k polls E·1.5^(k−1) has passed: 1 + ⌈log1.5 16⌉ = 8 polls.
+ */
+export const ASYNC_TAIL_FACTOR = 16;
+export const ASYNC_MAX_POLLS = 1 + Math.ceil(Math.log(ASYNC_TAIL_FACTOR) / Math.log(1.5));
+
+/**
+ * Bounds of the requests one row of an async enrichment costs (issue 12): at least the submit and
+ * one poll (by webhook: the submit alone), at most the submit and `ASYNC_MAX_POLLS`; 1 when sync.
+ * Retries after a 429 or 5xx come on top (the run's `requests` counts them).
+ */
+export function asyncEnrichRequestBounds(model: RequestModel): [number, number] {
+	if (!model.asyncEnrich) return [1, 1];
+	return [model.webhooks ? 1 : 2, 1 + ASYNC_MAX_POLLS];
+}
+
 export interface CostModel<P> {
 	/** Cents per API call with these params. */
 	centsPerCall(params: P): number;
@@ -107,6 +125,8 @@ export interface CostModel<P> {
 	 * `concurrency` rows in flight by default; absent: one request per row.
 	 */
 	requestsPerRow?(params: P, model: RequestModel, concurrency: number): number;
+	/** Least and most requests one row can cost in `model` (absent: `requestsPerRow` both ways). */
+	requestsPerRowBounds?(params: P, model: RequestModel, concurrency: number): [number, number];
 	/** True when the number of rows after this block cannot be known in advance. */
 	unboundedRows?(params: P): boolean;
 	/** What the estimate assumes about this block, in words shown with it. */
