@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { addBlock, docToWorkflow, getNameText, orderedBlockIds, setName } from '../../src/lib/workflow/doc';
+import { addBlock, docToWorkflow, getName, orderedBlockIds, setName } from '../../src/lib/workflow/doc';
 import { waitConverged, waitFor } from '../helpers/collab';
 import { LiveTestClient } from '../helpers/live';
 import { spawnServer, testServerEnv, type ServerProcess } from '../helpers/server';
@@ -146,7 +146,7 @@ describe('SIGKILL during document edits', () => {
 		let typing = true;
 		const typed = (async () => {
 			for (let i = 0; typing; i++) {
-				getNameText(alice.doc).insert(getNameText(alice.doc).length, ` e${i}`);
+				setName(alice.doc, `${getName(alice.doc)} e${i}`);
 				if (i % 10 === 0) addBlock(alice.doc, { type: 'filter', id: `f${i}`, params: { expression: `n == ${i}` } });
 				await sleep(10);
 			}
