@@ -27,6 +27,30 @@ afterAll(async () => {
 	await app?.close();
 });
 
+/** How many updates this device's copy of the workflow holds (y-indexeddb's `updates` store). */
+function storedUpdates(page: Page, workflowId: string): Promise<number> {
+	return page.evaluate(
+		(name) =>
+			new Promise<number>((resolve) => {
+				const open = indexedDB.open(name);
+				open.onerror = () => resolve(0);
+				open.onsuccess = () => {
+					const db = open.result;
+					try {
+						const count = db.transaction('updates', 'readonly').objectStore('updates').count();
+						count.onsuccess = () => resolve(count.result);
+						count.onerror = () => resolve(0);
+					} catch {
+						resolve(0);
+					} finally {
+						db.close();
+					}
+				};
+			}),
+		`leadflow-workflow-${workflowId}`
+	);
+}
+
 async function openBoth(wf: Created, viewport = { width: 1440, height: 900 }): Promise<[Person, Person]> {
 	const ada = await newPerson(browser, { name: 'Ada Lovelace', viewport });
 	const grace = await newPerson(browser, { name: 'Grace Hopper', viewport });
@@ -160,6 +184,8 @@ describe('nothing typed is lost', () => {
 		});
 		await ada.page.goto(app.url + wf.edit_url);
 		await expect.poll(() => status(ada.page).innerText(), SOON).toBe('All changes saved');
+		// The copy is written a moment after the document arrives: wait for it before leaving.
+		await expect.poll(() => storedUpdates(ada.page, wf.id), SOON).toBeGreaterThan(0);
 		await ada.page.close();
 		hold = true;
 		ada.page = await ada.context.newPage();
