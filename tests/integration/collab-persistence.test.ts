@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { createSqlitePersistence } from '../../server/collab/persistence';
 import { openDatabase, type Db } from '../../server/store/db';
-import { addBlock, docToWorkflow, getParamText, setName, workflowToDoc } from '../../src/lib/workflow/doc';
+import { addBlock, docToWorkflow, setName, setParam, workflowToDoc } from '../../src/lib/workflow/doc';
 import type { WorkflowInput } from '../../src/lib/workflow/schema';
 import { startCollab, tempDbPath, waitConverged, waitFor, type CollabHarness } from '../helpers/collab';
 
@@ -62,7 +62,7 @@ describe('collab persistence', () => {
 		const a = h1.connect('w', 'tok');
 		await a.synced();
 		workflowToDoc(workflow, a.doc);
-		getParamText(a.doc, 'f', 'expression').insert(6, '0');
+		setParam(a.doc, 'f', 'expression', 'x == 10');
 		await waitConverged([a.doc, await h1.collab.getDoc('w')]);
 		const before = docToWorkflow(a.doc);
 		await h1.close({ keepFile: true });
@@ -115,7 +115,7 @@ describe('collab persistence', () => {
 		const source = new Y.Doc();
 		source.on('update', (update: Uint8Array) => persistence.appendUpdate('w', update));
 		workflowToDoc(workflow, source);
-		for (let i = 0; i < 300; i++) getParamText(source, 'f', 'expression').insert(0, String(i % 10));
+		for (let i = 0; i < 300; i++) setParam(source, 'f', 'expression', `x == ${i}`);
 		expect(count(db, 'doc_updates')).toBeGreaterThan(300);
 		db.close();
 

@@ -135,7 +135,10 @@ export interface CostModel<P> {
 
 /** How the block's params live in the shared Y.Doc (everything else: a plain value, last writer wins). */
 export interface CollabRules {
-	/** Free-text params kept as Y.Text: people typing in them at once merge. */
+	/**
+	 * Long free text kept as Y.Text: people typing in it at once merge, and undo removes only one's
+	 * own characters. Every other param (expressions, names, file names…) is a whole value.
+	 */
 	text?: readonly string[];
 	/** Struct params kept as one shared map per field: edits to different fields merge. */
 	structs?: readonly string[];
