@@ -134,7 +134,8 @@ export function createRedisRateBucket(options: RedisRateBucketOptions): RateBuck
 		return Number(reply[0]);
 	}
 
-	function fireAndForget(op: string, ...extra: (string | number)[]) {
+	/** A change every process must see (learnt rate, cap, pause): sent, not awaited; lost only with Redis itself. */
+	function fireAndForget(op: string, ...extra: number[]) {
 		call(op, '', ...extra).catch(noteDown);
 	}
 
@@ -147,6 +148,7 @@ export function createRedisRateBucket(options: RedisRateBucketOptions): RateBuck
 
 	/** Sleeps `ms`, ending early on the caller's abort or on close. */
 	async function pauseFor(ms: number, signal?: AbortSignal) {
+		if (signal?.aborted) throw abortError(signal);
 		const stop = new AbortController();
 		sleepers.add(stop);
 		const onAbort = () => stop.abort(abortError(signal!));
@@ -190,14 +192,14 @@ export function createRedisRateBucket(options: RedisRateBucketOptions): RateBuck
 		setRate(ratePerMinute, nextBurst) {
 			rate = checkRate(ratePerMinute);
 			burst = defaultBurst(nextBurst, rate);
-			fireAndForget('rate', '', rate, burst);
+			fireAndForget('rate', rate, burst);
 		},
 		capTokens(n) {
-			fireAndForget('cap', '', Math.max(0, n));
+			fireAndForget('cap', Math.max(0, n));
 		},
 		pause(ms) {
 			pausedUntil = Math.max(pausedUntil, Date.now() + ms);
-			fireAndForget('pause', '', Math.max(0, Math.ceil(ms)));
+			fireAndForget('pause', Math.max(0, Math.ceil(ms)));
 		},
 		get ratePerMinute() {
 			return rate;

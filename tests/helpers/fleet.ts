@@ -37,7 +37,7 @@ export function createFleet(options: FleetOptions): Fleet {
 					...options.env,
 					...env
 				}),
-				60_000
+				120_000
 			);
 			processes.push(proc);
 			return proc;
@@ -106,4 +106,58 @@ export async function killRedisClients(redisUrl: string, db: number): Promise<nu
 	} finally {
 		redis.disconnect();
 	}
+}
+
+/** A pass-through HTTP proxy in front of the simulator that logs when each request arrived. */
+export interface RecordingProxy {
+	url: string;
+	/** `performance.now()` of every request's arrival (`/__sim/*` excluded), in order. */
+	arrivals: number[];
+	close(): Promise<void>;
+}
+
+export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
+	const { createServer, request } = await import('node:http');
+	const arrivals: number[] = [];
+	const to = new URL(target);
+	const server = createServer((req, res) => {
+		if (!req.url?.startsWith('/__sim')) arrivals.push(performance.now());
+		const upstream = request(
+			{ host: to.hostname, port: to.port, path: req.url, method: req.method, headers: req.headers },
+			(answer) => {
+				res.writeHead(answer.statusCode ?? 502, answer.headers);
+				answer.pipe(res);
+			}
+		);
+		upstream.on('error', () => res.destroy());
+		req.pipe(upstream);
+	});
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as { port: number };
+	return {
+		url: `http://127.0.0.1:${port}`,
+		arrivals,
+		close: () =>
+			new Promise<void>((resolve) => {
+				server.closeAllConnections();
+				server.close(() => resolve());
+			})
+	};
+}
+
+/**
+ * The largest excess of `arrivals` over a token bucket of `burst` refilled at `perMinute` (0: the
+ * bucket's promise held): for every window [t_i, t_j], requests in it − (burst + refill over it
+ * plus `slackMs`). Network jitter can bunch requests granted apart: `slackMs` allows for it.
+ */
+export function bucketExcess(arrivals: number[], burst: number, perMinute: number, slackMs: number): number {
+	const perMs = (burst < perMinute ? perMinute - burst : perMinute) / 60_000;
+	let worst = 0;
+	for (let i = 0; i < arrivals.length; i++) {
+		for (let j = i; j < arrivals.length; j++) {
+			const allowed = burst + (arrivals[j]! - arrivals[i]! + slackMs) * perMs;
+			worst = Math.max(worst, j - i + 1 - allowed);
+		}
+	}
+	return worst;
 }
