@@ -1,10 +1,16 @@
 /**
- * One API key's token bucket for the whole fleet (issue 11): the same policy as
- * enrichment/token-bucket.ts — `burst` tokens when full, refilled at `rate − burst` per minute so
- * no 60 s ever holds more than the key's requests/min, a Retry-After pause that empties it, a cap
- * from `X-RateLimit-Remaining` — kept in one Redis hash and changed only by one Lua script, so N
+ * One API key's token bucket for the whole fleet (issue 11): the policy of
+ * enrichment/token-bucket.ts — `burst` tokens when full, refilled so that no 60 s ever holds more
+ * than the key's requests/min, a Retry-After pause that empties it, a cap from
+ * `X-RateLimit-Remaining` — kept in one Redis hash and changed only by one Lua script, so N
  * workers together never exceed the key's limit. The rate learnt from the API's headers is written
  * there too: every worker spends at the limit any one of them learnt.
+ *
+ * The refill is `rate − 2 × burst` per minute (the in-process bucket's is `rate − burst`): one more
+ * second's worth is held back because a token granted in Redis travels through a process and the
+ * network before its request reaches the API, and across several loaded processes that delay
+ * varies by up to about a second — two requests granted 60 s apart can arrive 59.5 s apart. The
+ * cost is 1/60 of the key's rate (`npm run bench -- scale`: ≥ 0.95 of the limit).
  *
  * Fair like the in-process bucket: requests are served first come first served across the fleet.
  * Each waiting request holds a place in a Redis line (a sorted set by arrival) and gets a token
@@ -36,6 +42,7 @@ if not rate then
   tokens, last, paused = burst, now, 0
 end
 local function perMs()
+  if 2 * burst < rate then return (rate - 2 * burst) / 60000 end
   if burst < rate then return (rate - burst) / 60000 end
   return rate / 60000
 end

@@ -17,7 +17,7 @@ import { createFleet, runsClient, startRecordingProxy, type Fleet, type Recordin
 import { spawnSimulator, type SimProcess } from './sim-process';
 
 /** The key's limit at the simulator (requests per minute, sliding window). */
-const LIMIT = 300;
+const LIMIT = 180;
 const WARMUP_MS = 6_000;
 const WINDOW_MS = 40_000;
 const ROWS_PER_JOB = 2_000;
