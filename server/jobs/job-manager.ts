@@ -218,6 +218,11 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			if (!claimed) return;
 			log.info({ was_started_at: job.startedAt }, 'taking over a job whose worker stopped');
 			await store.resetProgress(jobId);
+		} else if (shared) {
+			// Claim first, then forget the last attempt's rows: a worker that loses the claim must not
+			// wipe the rows the winner is already writing.
+			if (!(await store.transition(jobId, ['pending'], { status: 'running', startedAt, finishedAt: null }))) return;
+			await store.resetProgress(jobId);
 		} else {
 			// A resumed job re-runs from the start: forget the partial rows and results of the last attempt.
 			await store.resetProgress(jobId);
