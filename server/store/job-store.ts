@@ -60,6 +60,11 @@ export interface ListJobsOptions {
 	workflowId?: string | null;
 }
 
+/** The run a transition is for: the `startedAt` it began with (null: never started). */
+export interface TransitionFence {
+	startedAt: number | null;
+}
+
 export interface StoredEvent {
 	seq: number;
 	event: RunEvent;
@@ -84,10 +89,12 @@ export interface JobStore {
 	listUnfinished(): Promise<JobRecord[]>;
 	update(id: string, patch: JobPatch): Promise<void>;
 	/**
-	 * Sets the status only if the job is still in one of `from`; true when it changed. This is how a
-	 * cancel and a finishing run never overwrite each other's final state.
+	 * Sets the status only if the job is still in one of `from` (and, with `expect`, its `startedAt`
+	 * is still that value); true when it changed. This is how a cancel and a finishing run never
+	 * overwrite each other's final state, and — `startedAt` being each run's fencing token — how a
+	 * worker that lost a job to another (scale-out) can no longer record anything for it.
 	 */
-	transition(id: string, from: JobStatus[], patch: JobPatch & { status: JobStatus }): Promise<boolean>;
+	transition(id: string, from: JobStatus[], patch: JobPatch & { status: JobStatus }, expect?: TransitionFence): Promise<boolean>;
 
 	saveBlock(jobId: string, position: number, progress: BlockProgress): Promise<void>;
 	listBlocks(jobId: string): Promise<BlockProgress[]>;

@@ -172,12 +172,13 @@ export function createSqliteJobStore(db: Db): JobStore {
 			if (sets.length === 0) return;
 			db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
 		},
-		async transition(id, from, patch) {
+		async transition(id, from, patch, expect) {
 			const { sets, values } = patchValues(patch);
 			const placeholders = from.map(() => '?').join(', ');
+			const fence = expect ? ' AND started_at IS ?' : '';
 			const info = db
-				.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND status IN (${placeholders})`)
-				.run(...values, id, ...from);
+				.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND status IN (${placeholders})${fence}`)
+				.run(...values, id, ...from, ...(expect ? [expect.startedAt] : []));
 			return info.changes > 0;
 		},
 		async saveBlock(jobId, position, progress: BlockProgress) {
