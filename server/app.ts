@@ -61,6 +61,8 @@ export interface AppDeps {
 	trustProxy?: boolean;
 	/** How the server calls the API, for the estimate's requests per row. */
 	requestModel?: RequestModel;
+	/** The key's rate limit now (requests/min): the estimate's time at the rate limit (issue 12). */
+	rateLimitPerMinute?: () => number | null;
 	/** With PUBLIC_URL: the async tasks' completion POSTs (`/api/sixtyfour/webhook/:secret`). */
 	webhooks?: WebhookRoutesOptions;
 }
@@ -123,11 +125,15 @@ export function createApp(deps: AppDeps) {
 				budget,
 				clientOf,
 				requestModel: deps.requestModel,
+				rateLimitPerMinute: deps.rateLimitPerMinute,
 				versions: deps.shared?.versions,
 				onVersionError: (err) => logger.warn({ err }, 'could not record the version a run ran')
 			})
 		)
-		.route('/', createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin, budget }))
+		.route(
+			'/',
+			createJobRoutes({ dataDir, store: deps.jobStore, jobs: deps.jobs, guard, admin, budget, requestModel: deps.requestModel })
+		)
 		// Version history (issue 13): after the job routes, so `/jobs/…` is never a workflow id.
 		.route(
 			'/',

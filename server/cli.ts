@@ -125,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
 	let latest = workflow.blocks.map((b) => pendingBlock({ block_id: b.id, block_type: b.type })) as BlockProgress[];
 	const draw = renderProgress(process.stderr);
 	const onEvent = (event: RunEvent) => {
-		if (event.type === 'row_error' || event.type === 'job_started') return;
+		if (event.type === 'row_error' || event.type === 'job_started' || event.type === 'row_cells') return;
 		if (event.type === 'job_finished') latest = event.blocks;
 		else latest = latest.map((b) => (b.block_id === event.block.block_id ? event.block : b));
 		draw(

@@ -51,21 +51,41 @@ export interface RateLimitRefusal {
 }
 
 export interface ClientRateLimit<K extends string = string> {
-	/** Takes a token of rule `rule` for `client`; the refusal when the client is over. A rule not configured never refuses. */
-	take(rule: K, client: string): RateLimitRefusal | null;
+	/**
+	 * Takes a token of rule `rule` for `client`; the refusal when the client is over. A rule not
+	 * configured never refuses. Asynchronous when the buckets live in Redis (scale-out), which may
+	 * also throw a 503 while Redis cannot be reached.
+	 */
+	take(rule: K, client: string): RateLimitRefusal | null | Promise<RateLimitRefusal | null>;
 	/** The client a request counts against (its address, see `clientAddress`). */
 	clientOf(req: IncomingMessage): string;
 }
 
-/** Builds the limiter; throws a TypeError naming a bad rule. */
-export function createClientRateLimit<K extends string>(options: ClientRateLimitOptions<K>): ClientRateLimit<K> {
+/** The in-process limiter: its answers come at once. */
+export interface LocalClientRateLimit<K extends string = string> extends ClientRateLimit<K> {
+	take(rule: K, client: string): RateLimitRefusal | null;
+}
+
+/** The configured rules by id, checked; throws a TypeError naming a bad rule. */
+export function parseRateLimitRules<K extends string>(input: ClientRateLimitOptions<K>['rules']): Map<string, RateLimitRule> {
 	const rules = new Map<string, RateLimitRule>();
-	for (const [id, input] of Object.entries(options.rules) as [K, v.InferInput<typeof RateLimitRuleSchema> | undefined][]) {
-		if (!input) continue;
-		const parsed = v.safeParse(RateLimitRuleSchema, input);
+	for (const [id, rule] of Object.entries(input) as [K, v.InferInput<typeof RateLimitRuleSchema> | undefined][]) {
+		if (!rule) continue;
+		const parsed = v.safeParse(RateLimitRuleSchema, rule);
 		if (!parsed.success) throw new TypeError(`Invalid rate-limit rule ${id}: ${v.summarize(parsed.issues)}`);
 		rules.set(id, parsed.output);
 	}
+	return rules;
+}
+
+/** A rule's bucket: a burst of `burst` (default a minute's worth), refilled at `perMinute`. */
+export function ruleBucket(rule: RateLimitRule): { capacity: number; perSecond: number } {
+	return { capacity: rule.burst ?? Math.max(1, Math.floor(rule.perMinute)), perSecond: rule.perMinute / 60 };
+}
+
+/** Builds the limiter; throws a TypeError naming a bad rule. */
+export function createClientRateLimit<K extends string>(options: ClientRateLimitOptions<K>): LocalClientRateLimit<K> {
+	const rules = parseRateLimitRules(options.rules);
 	const now = options.now ?? (() => Date.now());
 	const maxBuckets = options.maxBuckets ?? 10_000;
 	const trustProxy = options.trustProxy ?? false;
@@ -88,11 +108,7 @@ export function createClientRateLimit<K extends string>(options: ClientRateLimit
 			let bucket = buckets.get(key);
 			if (!bucket) {
 				if (buckets.size >= maxBuckets) sweep();
-				bucket = new TokenBucket({
-					capacity: rule.burst ?? Math.max(1, Math.floor(rule.perMinute)),
-					perSecond: rule.perMinute / 60,
-					now
-				});
+				bucket = new TokenBucket({ ...ruleBucket(rule), now });
 				buckets.set(key, bucket);
 			}
 			if (bucket.take()) return null;
@@ -118,7 +134,7 @@ function incomingOf(env: unknown): IncomingMessage | null {
 export function limitRequests<K extends string>(limits: ClientRateLimit<K> | undefined, rule: K): MiddlewareHandler {
 	return async (c, next) => {
 		const incoming = incomingOf(c.env);
-		const refusal = limits?.take(rule, incoming ? limits.clientOf(incoming) : 'unknown');
+		const refusal = await limits?.take(rule, incoming ? limits.clientOf(incoming) : 'unknown');
 		if (!refusal) return next();
 		c.header('Retry-After', String(refusal.retryAfterS));
 		return c.json(
@@ -193,15 +209,18 @@ export interface ApiRateLimitOptions {
  * /api/workflows/run` and `POST /api/workflows/jobs/:id/retry`; each with bursts of up to a minute's worth.
  * @example const limits = createApiRateLimit({ workflowsPerMinute: 30, uploadsPerMinute: 10, runsPerMinute: 10, trustProxy: false })
  */
-export function createApiRateLimit(options: ApiRateLimitOptions): ClientRateLimit<ApiRateLimitRule> {
+export function createApiRateLimit(options: ApiRateLimitOptions): LocalClientRateLimit<ApiRateLimitRule> {
+	return createClientRateLimit<ApiRateLimitRule>({ rules: apiRateLimitRules(options), trustProxy: options.trustProxy, now: options.now });
+}
+
+/** The API's rules from its per-minute settings (0 = that rule is off); the Redis limiter uses the same. */
+export function apiRateLimitRules(
+	options: Pick<ApiRateLimitOptions, 'workflowsPerMinute' | 'uploadsPerMinute' | 'runsPerMinute'>
+): ClientRateLimitOptions<ApiRateLimitRule>['rules'] {
 	const rule = (name: string, perMinute: number) => (perMinute > 0 ? { name, perMinute } : undefined);
-	return createClientRateLimit<ApiRateLimitRule>({
-		rules: {
-			workflows: rule('workflow creations', options.workflowsPerMinute),
-			uploads: rule('uploads', options.uploadsPerMinute),
-			runs: rule('runs', options.runsPerMinute)
-		},
-		trustProxy: options.trustProxy,
-		now: options.now
-	});
+	return {
+		workflows: rule('workflow creations', options.workflowsPerMinute),
+		uploads: rule('uploads', options.uploadsPerMinute),
+		runs: rule('runs', options.runsPerMinute)
+	};
 }

@@ -41,9 +41,10 @@ import { createUploadStore } from './store/upload-store';
 import type { JobStore } from './store/job-store';
 import { describeDatabaseUrl, openStore, type Store } from './store/store';
 import { createRedisBus, type MessageBus } from './scale/bus';
-import { checkRedis, RedisUnavailableError } from './scale/redis';
+import { checkRedis, RedisUnavailableError, ServiceUnreachableError } from './scale/redis';
 import { relayJobEvents } from './live/job-relay';
 import { publicOutputPath } from './shared-workflows';
+import { startScaleOut, type ScaleOut } from './scale/scale-out';
 
 export interface StartServerOptions {
 	logger?: Logger;
@@ -103,6 +104,11 @@ function refuseHost(res: ServerResponse): void {
 	res.end(body);
 }
 
+function notFound(res: ServerResponse): void {
+	res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+	res.end('Not found\n');
+}
+
 /** Uploads cut short by a crash (`*.part`, never registered) are removed at start. */
 async function removePartialUploads(dir: string): Promise<void> {
 	const names = await readdir(dir).catch(() => [] as string[]);
@@ -117,6 +123,17 @@ async function removePartialUploads(dir: string): Promise<void> {
 export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
 	const logger = options.logger ?? createLogger({ level: config.logLevel, secret: config.apiKey });
 	await mkdir(config.dataDir, { recursive: true });
+	// Scale-out (issue 11): Redis first, so a missing one stops the start before anything is opened.
+	const scale: ScaleOut | null = config.scaleOut
+		? await startScaleOut({
+				redisUrl: config.scaleOut.redisUrl,
+				role: config.role,
+				maxConcurrentJobs: config.maxConcurrentJobs,
+				rateLimits: config.rateLimits,
+				trustProxy: config.trustProxy,
+				logger
+			})
+		: null;
 	await removePartialUploads(join(config.dataDir, 'uploads'));
 	// Scale-out (issue 11): rooms and live feeds span the web processes through Redis pub/sub.
 	let bus: MessageBus | undefined;
@@ -129,15 +146,34 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	}
 	const databaseUrl = config.scaleOut?.databaseUrl ?? null;
 	// An unreachable PostgreSQL rejects with a DatabaseStartError: main() prints its one line.
-	const store = await openStore(
-		{ dataDir: config.dataDir, databaseUrl },
-		{
-			onIdleError: (err) =>
-				logger.warn({ err: err.message }, 'a PostgreSQL connection was lost; the pool reconnects on the next query')
-		}
-	);
+	let store: Store;
+	try {
+		store = await openStore(
+			{ dataDir: config.dataDir, databaseUrl },
+			{
+				onIdleError: (err) =>
+					logger.warn({ err: err.message }, 'a PostgreSQL connection was lost; the pool reconnects on the next query')
+			}
+		);
+	} catch (err) {
+		await bus?.close();
+		await scale?.close();
+		throw err;
+	}
 	if (databaseUrl) logger.info({ database: describeDatabaseUrl(databaseUrl) }, 'using PostgreSQL');
 	const closers: (() => Promise<void> | void)[] = bus ? [() => bus.close()] : [];
+	/** Scale-out: the key's token bucket is the fleet's, in Redis. */
+	const fleetScheduler = (baseUrl: string, apiKey: string, ratePerMinute: number) =>
+		scale?.scheduler(
+			{ baseUrl, apiKey },
+			{
+				ratePerMinute,
+				maxRatePerMinute: config.maxRatePerMinute,
+				maxInFlight: config.maxInFlight,
+				maxAttempts: config.maxAttempts,
+				requestTimeoutMs: config.requestTimeoutMs
+			}
+		);
 
 	let enrichment: EnrichmentServiceHandle;
 	let simulated = false;
@@ -167,24 +203,28 @@ export async function startServer(config: Config, options: StartServerOptions = 
 				apiKey: config.apiKey,
 				baseUrl: config.baseUrl,
 				rateLimitPerMinute: config.rateLimitPerMinute,
-				findEmailBulk: config.findEmailBulk ?? false
+				findEmailBulk: config.findEmailBulk ?? false,
+				scheduler: fleetScheduler(config.baseUrl, config.apiKey, config.rateLimitPerMinute)
 			});
 			logger.info({ base_url: config.baseUrl, rate_limit_per_min: config.rateLimitPerMinute }, 'using the Sixtyfour API');
 		} else {
 			const simulator = await startSimulator({ ...DEMO_SIMULATOR_OPTIONS, host: '127.0.0.1', port: 0 });
 			closers.push(() => simulator.close());
 			simulated = true;
+			const rate = Math.min(config.rateLimitPerMinute, DEMO_SIMULATOR_OPTIONS.rateLimit.requests);
 			enrichment = createEnrichmentService({
 				...common,
 				apiKey: 'simulator',
 				baseUrl: simulator.url,
-				rateLimitPerMinute: Math.min(config.rateLimitPerMinute, DEMO_SIMULATOR_OPTIONS.rateLimit.requests),
-				findEmailBulk: config.findEmailBulk ?? true
+				rateLimitPerMinute: rate,
+				findEmailBulk: config.findEmailBulk ?? true,
+				scheduler: fleetScheduler(simulator.url, 'simulator', rate)
 			});
 			logger.warn({ simulator_url: simulator.url }, 'no SIXTYFOUR_API_KEY: enrichment answers come from the built-in simulator');
 		}
 	} catch (err) {
 		await store.close();
+		await scale?.close();
 		throw err;
 	}
 
@@ -203,7 +243,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		maxConcurrentJobs: config.maxConcurrentJobs,
 		defaultConcurrency: config.defaultConcurrency,
 		runJob,
-		runners: RUNNERS
+		runners: RUNNERS,
+		createQueue: scale?.createQueue
 	});
 
 	if (bus) {
@@ -220,7 +261,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 
 	const metrics = createMetrics({ db: store, jobs, enrichment });
 	const health = createHealthCheck({ db: store });
-	const rateLimits = createApiRateLimit({ ...config.rateLimits, trustProxy: config.trustProxy });
+	const rateLimits = scale?.rateLimits ?? createApiRateLimit({ ...config.rateLimits, trustProxy: config.trustProxy });
+	/** ROLE=worker serves nothing but its probes. */
+	const servesWeb = !scale || scale.role !== 'worker';
 	const hosts = createHostCheck({ nodeEnv: config.nodeEnv, publicUrl: config.publicUrl, allowedOrigins: config.allowedOrigins });
 	if (config.nodeEnv === 'production' && hosts.publicOrigins.length === 0) {
 		logger.warn('PUBLIC_URL is not set: in production the server answers only to IP addresses and localhost');
@@ -253,6 +296,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		budget,
 		trustProxy: config.trustProxy,
 		requestModel: { asyncEnrich: config.asyncMode, webhooks: hooks !== undefined, findEmailBulk: config.findEmailBulk ?? simulated },
+		rateLimitPerMinute: () => enrichment.rateLimitPerMinute?.() ?? null, // estimate's time at the rate limit (issue 12)
 		webhooks: hooks ? { hooks, secret: webhookSecret } : undefined
 	});
 	const api = getRequestListener(app.fetch, {
@@ -269,6 +313,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		// Probes and scrapers reach these by address, whatever the public name; they hold no tokens.
 		if (path === '/healthz') health.handle(req, res);
 		else if (path === '/metrics') metrics.handle(req, res);
+		else if (!servesWeb) notFound(res);
 		else if (!hosts.allows(req.headers.host)) refuseHost(res);
 		else if (path === '/api' || path.startsWith('/api/')) void api(req, res);
 		else
@@ -279,6 +324,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	});
 	// WebSocket endpoints: `/yjs/:id` (rooms) and `/live/:id` (job events), behind one gate.
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+		if (!servesWeb) return refuseUpgrade(socket, 404, 'not_found', 'A worker process serves no sockets');
 		if (!hosts.allows(req.headers.host)) return refuseUpgrade(socket, 403, 'forbidden', HOST_NOT_ALLOWED);
 		if (sharing.handleUpgrade(req, socket, head)) return;
 		// Vite's hot-reload socket (dev only) is Vite's to answer.
@@ -301,9 +347,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	const port = (server.address() as AddressInfo).port;
 	const host = config.host.includes(':') ? `[${config.host}]` : config.host;
 	const url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
-	logger.info({ url, data_dir: config.dataDir, max_concurrent_jobs: config.maxConcurrentJobs, simulated }, 'server listening');
+	logger.info(
+		{ url, data_dir: config.dataDir, max_concurrent_jobs: config.maxConcurrentJobs, simulated, ...(scale ? { role: scale.role } : {}) },
+		'server listening'
+	);
 
-	if (options.resumeJobs !== false) {
+	// A web process of the scale-out mode runs no jobs: the workers resume them.
+	if (options.resumeJobs !== false && (!scale || scale.works)) {
 		const resumed = await jobs.resumeUnfinished();
 		if (resumed.length > 0) logger.info({ jobs: resumed }, 'resumed unfinished jobs');
 	}
@@ -327,6 +377,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
 				const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
 				server.closeIdleConnections();
 				await jobs.shutdown();
+				await scale?.close();
 				metrics.close();
 				for (const close of closers) await close();
 				server.closeAllConnections();
@@ -362,8 +413,11 @@ export async function main(extra: Pick<StartServerOptions, 'pages'> = {}): Promi
 	try {
 		server = await startServer(config, { logger, ...extra });
 	} catch (err) {
-		// A data dir we cannot write is the operator's to fix: one line naming it, no stack.
-		const line = err instanceof RedisUnavailableError ? err.message : describeStartupError(err, config.dataDir);
+		// A data dir we cannot write, a Redis we cannot reach: the operator's to fix, one line naming it.
+		const line =
+			err instanceof RedisUnavailableError || err instanceof ServiceUnreachableError
+				? err.message
+				: describeStartupError(err, config.dataDir);
 		if (line) process.stderr.write(`${line}\n`);
 		else logger.fatal({ err }, 'could not start');
 		process.exit(1);

@@ -5,7 +5,9 @@
 import { ERROR_COLUMN, type Cell, type Row } from '../../src/lib/workflow/schema';
 import { EnrichmentError } from '../enrichment/types';
 import { flatMapRows } from '../engine/map-rows';
+import { RowMeter } from '../engine/row-cells';
 import { JobFailure, type BlockRunContext, type RowStream } from '../engine/types';
+import type { CallMeter } from '../enrichment/types';
 
 /** Rows in flight per API block unless the block or the run says otherwise. */
 export const DEFAULT_BLOCK_CONCURRENCY = 64;
@@ -62,7 +64,8 @@ interface ApiRowsOptions<R> {
 	/** The block's output columns: a failed row gets them too (empty), so every row has one shape. */
 	columns: string[];
 	concurrency?: number;
-	call: (row: Row, signal: AbortSignal, index: number) => Promise<R>;
+	/** `meter`: the row's own view of the block's counters (pass it to the enrichment call), so its cell can say "from the cache". */
+	call: (row: Row, signal: AbortSignal, index: number, meter: CallMeter) => Promise<R>;
 }
 
 /**
@@ -75,16 +78,21 @@ export function flatMapApiRows(rows: RowStream, ctx: BlockRunContext, options: A
 	return flatMapRows(
 		rows,
 		async (row, index, signal) => {
+			const meter = new RowMeter(ctx.counters);
+			ctx.cells?.started(row);
+			let outputs: Row[];
 			try {
-				return await options.call(row, signal, index);
+				outputs = await options.call(row, signal, index, meter);
 			} catch (err) {
 				if (signal.aborted) throw signal.reason ?? err;
 				if (err instanceof EnrichmentError && err.fatal) throw new JobFailure(err.message, 'api_refused');
 				if (err instanceof JobFailure) throw err;
 				const message = err instanceof Error ? err.message : String(err);
 				ctx.rowError(index, message);
-				return [withError(shapeRow(row, options.columns), options.label, message)];
+				outputs = [withError(shapeRow(row, options.columns), options.label, message)];
 			}
+			ctx.cells?.settled(row, outputs, meter);
+			return outputs;
 		},
 		{ concurrency, signal: ctx.signal, counters: ctx.counters }
 	);
@@ -93,5 +101,5 @@ export function flatMapApiRows(rows: RowStream, ctx: BlockRunContext, options: A
 /** `flatMapApiRows` for blocks that answer one row per row. */
 export function mapApiRows(rows: RowStream, ctx: BlockRunContext, options: ApiRowsOptions<Row>): RowStream {
 	const { call } = options;
-	return flatMapApiRows(rows, ctx, { ...options, call: async (row, signal, index) => [await call(row, signal, index)] });
+	return flatMapApiRows(rows, ctx, { ...options, call: async (row, signal, index, meter) => [await call(row, signal, index, meter)] });
 }

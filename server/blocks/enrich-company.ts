@@ -15,6 +15,7 @@ import { DEFAULT_LEAD_STRUCT, addedColumnsOf, personFieldsOf } from '../../src/l
 import { findCompanyColumns } from '../../src/lib/workflow/company-columns';
 import { confidence0to10, type EnrichCompanyRequest } from '../enrichment/sixtyfour-schemas';
 import { JobFailure, type BlockRunner } from '../engine/types';
+import type { CallMeter } from '../enrichment/types';
 import { flatMapApiRows, shapeRow, toCell, withColumns, withError } from './api-block';
 
 const LABEL = 'Enrich Company';
@@ -48,7 +49,7 @@ export const runEnrichCompany: BlockRunner<'enrich_company'> = async ({ params, 
 		);
 	}
 
-	const call = async (row: Row, signal: AbortSignal, index: number): Promise<Row[]> => {
+	const call = async (row: Row, signal: AbortSignal, index: number, meter: CallMeter): Promise<Row[]> => {
 		const target: Record<string, string | number | boolean> = {};
 		for (const [key, column] of mapped) {
 			const value = row[column];
@@ -73,7 +74,7 @@ export const runEnrichCompany: BlockRunner<'enrich_company'> = async ({ params, 
 					}
 				: {})
 		};
-		const answer = await ctx.enrichment.enrichCompany(request, { signal, meter: ctx.counters });
+		const answer = await ctx.enrichment.enrichCompany(request, { signal, meter });
 		for (const field of fields) out[field] = toCell(answer.structured_data[field]);
 		out[CONFIDENCE_COLUMN] = confidence0to10(answer.confidence_score);
 		if (!findPeople) return [out];

@@ -6,6 +6,7 @@ import { CONFIDENCE_COLUMN, type Row } from '../../src/lib/workflow/schema';
 import { addedColumnsOf } from '../../src/lib/workflow/blocks';
 import { confidence0to10, type EnrichLeadRequest } from '../enrichment/sixtyfour-schemas';
 import type { BlockRunner } from '../engine/types';
+import type { CallMeter } from '../enrichment/types';
 import { mapApiRows, shapeRow, toCell, withColumns, withError } from './api-block';
 
 const LABEL = 'Enrich Lead';
@@ -15,7 +16,7 @@ export const runEnrichLead: BlockRunner<'enrich_lead'> = async ({ params, column
 	const inputColumns = params.input_columns ?? columns.filter((c) => !c.startsWith('_'));
 	const outColumns = withColumns(columns, addedColumnsOf('enrich_lead', params));
 
-	const call = async (row: Row, signal: AbortSignal, index: number): Promise<Row> => {
+	const call = async (row: Row, signal: AbortSignal, index: number, meter: CallMeter): Promise<Row> => {
 		const leadInfo: Record<string, string | number | boolean> = {};
 		for (const column of inputColumns) {
 			const value = row[column];
@@ -32,7 +33,7 @@ export const runEnrichLead: BlockRunner<'enrich_lead'> = async ({ params, column
 			...(params.research_plan?.trim() ? { research_plan: params.research_plan } : {}),
 			...(params.tier ? { tier: params.tier } : {})
 		};
-		const answer = await ctx.enrichment.enrichLead(request, { signal, meter: ctx.counters });
+		const answer = await ctx.enrichment.enrichLead(request, { signal, meter });
 		for (const field of fields) out[field] = toCell(answer.structured_data[field]);
 		out[CONFIDENCE_COLUMN] = confidence0to10(answer.confidence_score);
 		return out;

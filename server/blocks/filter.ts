@@ -74,7 +74,10 @@ async function* keepMatching(rows: RowStream, test: FilterTest, ctx: BlockRunCon
 				ctx.rowError(index, `${label}: ${result.message}`);
 				kept.push(withError(row, label, result.message));
 			} else if (result.value === true) kept.push(row);
-			else ctx.counters.skipped++;
+			else {
+				ctx.counters.skipped++;
+				ctx.cells?.dropped(row);
+			}
 			index++;
 		}
 		if (kept.length > 0) yield kept;

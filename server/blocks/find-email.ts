@@ -6,6 +6,7 @@ import type { Row } from '../../src/lib/workflow/schema';
 import { addedColumnsOf } from '../../src/lib/workflow/blocks';
 import type { FindEmailRequest, FoundEmail } from '../enrichment/sixtyfour-schemas';
 import type { BlockRunner } from '../engine/types';
+import type { CallMeter } from '../enrichment/types';
 import { LEAD_FIELDS } from '../../src/lib/workflow/lead-columns';
 import { mapApiRows, pickValue, shapeRow, withColumns, withError } from './api-block';
 
@@ -38,7 +39,7 @@ export const runFindEmail: BlockRunner<'find_email'> = async ({ params, columns,
 	const personal = params.mode === 'PERSONAL';
 	const outColumns = withColumns(columns, addedColumnsOf('find_email', params));
 
-	const call = async (row: Row, signal: AbortSignal, index: number): Promise<Row> => {
+	const call = async (row: Row, signal: AbortSignal, index: number, meter: CallMeter): Promise<Row> => {
 		const out = shapeRow(row, outColumns);
 		const existing = pickValue(row, [...LEAD_FIELDS.email]);
 		if (params.only_missing && existing) {
@@ -50,7 +51,7 @@ export const runFindEmail: BlockRunner<'find_email'> = async ({ params, columns,
 			ctx.rowError(index, 'needs a name or a LinkedIn URL to find an email');
 			return withError(out, LABEL, 'needs a name or a LinkedIn URL to find an email');
 		}
-		const answer = await ctx.enrichment.findEmail({ lead, mode: params.mode, verify_emails: true }, { signal, meter: ctx.counters });
+		const answer = await ctx.enrichment.findEmail({ lead, mode: params.mode, verify_emails: true }, { signal, meter });
 		const email = bestEmail(answer.email);
 		out.email = email?.address ?? existing ?? null;
 		out.email_status = email?.status.toUpperCase() ?? 'NOT_FOUND';

@@ -8,6 +8,7 @@ import { LEAD_FIELDS } from '../../src/lib/workflow/lead-columns';
 import type { Row } from '../../src/lib/workflow/schema';
 import type { FindPhoneRequest } from '../enrichment/sixtyfour-schemas';
 import type { BlockRunner } from '../engine/types';
+import type { CallMeter } from '../enrichment/types';
 import { mapApiRows, pickValue, shapeRow, withColumns, withError } from './api-block';
 import { leadOf as emailLeadOf } from './find-email';
 
@@ -25,7 +26,7 @@ export function leadOf(row: Row): FindPhoneRequest['lead'] | null {
 export const runFindPhone: BlockRunner<'find_phone'> = async ({ params, columns, rows, ctx }) => {
 	const outColumns = withColumns(columns, addedColumnsOf('find_phone', params));
 
-	const call = async (row: Row, signal: AbortSignal, index: number): Promise<Row> => {
+	const call = async (row: Row, signal: AbortSignal, index: number, meter: CallMeter): Promise<Row> => {
 		const out = shapeRow(row, outColumns);
 		const existing = pickValue(row, [...PHONE_COLUMNS]);
 		if (params.only_missing && existing) {
@@ -37,7 +38,7 @@ export const runFindPhone: BlockRunner<'find_phone'> = async ({ params, columns,
 			ctx.rowError(index, NO_PERSON);
 			return withError(out, LABEL, NO_PERSON);
 		}
-		const answer = await ctx.enrichment.findPhone({ lead }, { signal, meter: ctx.counters });
+		const answer = await ctx.enrichment.findPhone({ lead }, { signal, meter });
 		out.phone = answer.phones[0]?.number ?? existing ?? null;
 		return out;
 	};

@@ -11,6 +11,8 @@ import type { ParamsOf } from '../../src/lib/workflow/schema';
 import type { BlockRunContext, BlockRunner, BlockRunOutput } from '../engine/types';
 import { resolveDataPath } from '../files/csv-path';
 import { countSourceRows, openSource } from '../files/source-file';
+import { tagRow } from '../engine/row-cells';
+import type { RowStream } from '../engine/types';
 import { failingAsJob, rowsFailingAsJob } from './file-failure';
 
 /** Files up to this size are counted before the run, so progress has a total and an ETA. */
@@ -34,6 +36,7 @@ async function readSource(params: ReadParams, ctx: BlockRunContext): Promise<Blo
 	if (statSync(file).size <= COUNT_UP_TO_BYTES) {
 		const count = await countSourceRows(file, { ...how, signal: ctx.signal, label: params.path });
 		ctx.counters.total = rowLimit !== undefined ? Math.min(rowLimit, count) : count;
+		if (ctx.options.rows) ctx.counters.total = ctx.options.rows.filter((r) => r < count).length;
 	}
 	const source = await openSource(file, {
 		...how,
@@ -42,5 +45,28 @@ async function readSource(params: ReadParams, ctx: BlockRunContext): Promise<Blo
 		label: params.path,
 		onRowError: ctx.rowError
 	});
-	return { columns: source.columns, rows: rowsFailingAsJob(source.batches) };
+	const rows = rowsFailingAsJob(source.batches);
+	return { columns: source.columns, rows: ctx.options.rows ? onlyRows(rows, ctx.options.rows) : rows };
+}
+
+/**
+ * `ctx.options.rows`: only the rows at these input indexes, tagged with them (so the grid and the
+ * retried job's cells name the rows of the file); reading stops after the last one.
+ */
+async function* onlyRows(source: RowStream, wanted: number[]): RowStream {
+	const set = new Set(wanted);
+	const last = Math.max(...wanted);
+	let index = 0;
+	for await (const batch of source) {
+		const kept = [];
+		for (const row of batch) {
+			if (set.has(index)) {
+				tagRow(row, index);
+				kept.push(row);
+			}
+			index++;
+		}
+		if (kept.length > 0) yield kept;
+		if (index > last) return;
+	}
 }

@@ -43,6 +43,15 @@ export const MESSAGE_SYNC = 0;
 export const MESSAGE_AWARENESS = 1;
 export const MESSAGE_AUTH = 2;
 export const MESSAGE_QUERY_AWARENESS = 3;
+/**
+ * Leadflow's own message (issue 13), outside y-websocket's 0–3: "stored up to here". A client opts
+ * in by sending `[MESSAGE_SAVED, 1]` (exactly that; anything else closes it with 1007). From then
+ * on, after every turn that stored its edits, it gets `[MESSAGE_SAVED, n]`: the room has stored (in
+ * the log, before relaying) the document content of the first n sync step 2 / update frames this
+ * connection sent. The client counts its own frames and so knows which of its edits are safe.
+ * Stock clients never opt in and never see it. Codec: src/lib/collab/saved-message.ts.
+ */
+export const MESSAGE_SAVED = 100;
 
 /** The little a room needs from a socket. */
 export interface CollabSocket {
@@ -61,6 +70,9 @@ class Connection {
 	dropped = 0;
 	/** Reading the socket is paused: its inbox is full enough. */
 	paused = false;
+	/** Opted in to MESSAGE_SAVED; `storedFrames`: its update frames stored so far (issue 13). */
+	wantsAcks = false;
+	storedFrames = 0;
 	/** Cancels the scheduled turn, if any. */
 	cancelTurn: (() => void) | null = null;
 	readonly budget: MessageBudget;
@@ -97,6 +109,8 @@ class Connection {
 interface Batch {
 	updates: Uint8Array[];
 	bytes: number;
+	/** Update frames of an editor handled in this turn (stored once the batch is applied). */
+	frames: number;
 }
 
 /** A frame we refuse: closes the sender with `code`. */
@@ -294,7 +308,7 @@ export class Room {
 	 * after the valid updates before it are applied.
 	 */
 	#handle(conn: Connection, frames: Uint8Array[], updatesOnly = false): void {
-		const batch: Batch = { updates: [], bytes: 0 };
+		const batch: Batch = { updates: [], bytes: 0, frames: 0 };
 		let failure: unknown = null;
 		for (const data of frames) {
 			if (conn.closed) break;
@@ -309,6 +323,16 @@ export class Room {
 			this.#applyBatch(conn, batch);
 		} catch (error) {
 			failure ??= error;
+		}
+		if (failure === null && batch.frames > 0) {
+			// Acknowledged once stored: the appends of these frames are queued on #writes (in order)
+			// by the applies above, so the ack follows them — never before, and never if one failed.
+			const frames = batch.frames;
+			this.#writes = this.#writes.then(() => {
+				if (this.#state === 'failed') return;
+				conn.storedFrames += frames;
+				if (conn.wantsAcks) this.#sendSaved(conn);
+			});
 		}
 		if (failure === null) return;
 		const refusal = failure instanceof Refusal ? failure : new Refusal(COLLAB_CLOSE.MALFORMED, 'Malformed message', 'malformed');
@@ -327,6 +351,7 @@ export class Room {
 			const sync = decoding.readVarUint(decoder);
 			if (sync === syncProtocol.messageYjsSyncStep2 || sync === syncProtocol.messageYjsUpdate) {
 				this.#admitUpdate(conn, decoding.readVarUint8Array(decoder), batch);
+				if (conn.access === 'edit') batch.frames++;
 				return;
 			}
 			if (updatesOnly) return;
@@ -353,6 +378,13 @@ export class Room {
 			}
 			case MESSAGE_QUERY_AWARENESS:
 				this.#send(conn, this.#awarenessMessage([...this.awareness.getStates().keys()]));
+				break;
+			case MESSAGE_SAVED:
+				if (decoding.readVarUint(decoder) !== 1 || decoding.hasContent(decoder)) {
+					throw new Refusal(COLLAB_CLOSE.MALFORMED, 'Malformed acknowledgement request', 'malformed');
+				}
+				conn.wantsAcks = true;
+				this.#sendSaved(conn);
 				break;
 			default:
 				throw new Refusal(COLLAB_CLOSE.UNSUPPORTED, `Unsupported message type ${type}`, 'unsupported');
@@ -456,6 +488,15 @@ export class Room {
 		}
 		batch.updates.push(update);
 		batch.bytes += update.byteLength;
+	}
+
+	/** Tells `conn` how many of its update frames are stored (they were appended before this). */
+	#sendSaved(conn: Connection): void {
+		if (this.#state !== 'open' || conn.closed) return;
+		const message = encoding.createEncoder();
+		encoding.writeVarUint(message, MESSAGE_SAVED);
+		encoding.writeVarUint(message, conn.storedFrames);
+		this.#send(conn, encoding.toUint8Array(message));
 	}
 
 	/** Applies the admitted updates as one (one append, one relay). */

@@ -15,8 +15,8 @@ export const PREVIEW_ROWS = 20;
 export const PREVIEW_CELL_CHARS = 1_000;
 /** Sliding window of the shown rows/s. */
 const RATE_WINDOW_MS = 10_000;
-/** Time constant of the rate the ETA is computed from. */
-const RATE_SMOOTHING_MS = 10_000;
+/** Shortest span of answers the ETA's rate is measured over (s). */
+const ETA_MIN_SPAN_S = 0.5;
 /** An ETA is shown once this many rows are done, or `ETA_MIN_MS` have passed with some done. */
 const ETA_MIN_ANSWERS = 20;
 const ETA_MIN_MS = 5_000;
@@ -48,9 +48,10 @@ export class BlockTracker {
 	/** (time, rowsIn) samples for a moving rows/s. */
 	#samples: [number, number][] = [];
 	#lastSignature = '';
-	/** Exponentially smoothed rows/s, for the ETA (null: no rate seen yet). */
-	#smoothed: number | null = null;
-	#smoothedAt: number | null = null;
+	/** Rows/s the ETA is computed from (null: no rate seen yet), see `#rate`. */
+	#etaRate: number | null = null;
+	/** The first sample with a row done: the ETA's rate is not diluted by the wait for the first answer. */
+	#firstDone: [number, number] | null = null;
 	/** The last ETA shown, and when. */
 	#lastEta: [number, number] | null = null;
 
@@ -141,12 +142,16 @@ export class BlockTracker {
 		const [t0, r0] = this.#samples[0] ?? latest;
 		const seconds = (now - t0) / 1000;
 		const windowRate = seconds > 0.2 ? (done - r0) / seconds : 0;
-		// Smoothed for the ETA: a burst of answers (or a pause) moves it gradually.
-		const dt = this.#smoothedAt === null ? 0 : now - this.#smoothedAt;
-		if (this.#smoothed === null) {
-			if (windowRate > 0) this.#smoothed = windowRate;
-		} else if (dt > 0) this.#smoothed += (windowRate - this.#smoothed) * (1 - Math.exp(-dt / RATE_SMOOTHING_MS));
-		this.#smoothedAt = now;
+		// For the ETA: the same window, but starting no earlier than the first answer. With slow calls the
+		// first answers come a whole latency after the start; counting that wait as "no progress" made
+		// the rate half what it is and the ETA twice too long (issue 12: ETA at 20% within ±50%).
+		if (this.#firstDone === null && done > 0) this.#firstDone = [now, done];
+		const first = this.#firstDone;
+		if (first !== null) {
+			const [b0, d0] = t0 >= first[0] ? [t0, r0] : first;
+			const span = (now - b0) / 1000;
+			if (span >= ETA_MIN_SPAN_S && done > d0) this.#etaRate = (done - d0) / span;
+		}
 		return windowRate;
 	}
 
@@ -160,7 +165,7 @@ export class BlockTracker {
 		if (remaining === 0) return 0;
 		const elapsed = now - this.startedAt;
 		const meaningful = done >= ETA_MIN_ANSWERS || (done > 0 && elapsed >= ETA_MIN_MS);
-		const rate = this.#smoothed;
+		const rate = this.#etaRate;
 		if (!meaningful || rate === null || rate <= 0) return this.#lastEta?.[1] ?? null;
 		let eta = remaining / rate;
 		if (this.#lastEta) {
@@ -178,10 +183,8 @@ export class BlockTracker {
 
 /** A copy of a row for a preview, every text cut to `PREVIEW_CELL_CHARS` (the row is not changed). */
 export function clipPreviewRow(row: Row): Row {
-	// Spread, then overwrite own keys: assigning onto `{}` would turn a `__proto__` key into a prototype.
-	const copy: Row = { ...row };
-	for (const [column, cell] of Object.entries(copy)) copy[column] = clipCell(cell);
-	return copy;
+	// fromEntries defines own keys (a `__proto__` column stays a column) and leaves out the engine's symbol tags.
+	return Object.fromEntries(Object.entries(row).map(([column, cell]) => [column, clipCell(cell)]));
 }
 
 function clipCell(cell: Cell): Cell {

@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { BLOCKS } from '../../src/lib/workflow/blocks';
 import { BlockTracker } from './progress';
+import { RowCellBuffer, rowIndexOf, tagRow, untagRow } from './row-cells';
 import {
 	JobFailure,
 	type BlockRunContext,
@@ -55,9 +56,14 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 		blocks: workflow.blocks.map((b) => ({ block_id: b.id, block_type: b.type }))
 	});
 
+	const cells = new RowCellBuffer();
 	const ticker = setInterval(() => emitProgress(false), options.progressIntervalMs ?? 100);
 	ticker.unref?.();
+	function emitCells() {
+		while (cells.size > 0) emit({ type: 'row_cells', job_id: jobId, at: Date.now(), cells: cells.take() });
+	}
 	function emitProgress(force: boolean) {
+		emitCells();
 		const now = Date.now();
 		for (const t of trackers) {
 			if (t.status !== 'running') continue;
@@ -91,7 +97,8 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 				},
 				setOutputPath: (path) => {
 					outputPath = path;
-				}
+				},
+				...(upstream === null ? {} : { cells: cells.sinkFor(block.id) })
 			};
 			const input = countInput(stream, tracker, upstream, emit, jobId);
 			const runner = runners[block.type] as (i: {
@@ -105,12 +112,13 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 			const output = await runner({ params: block.params, columns, rows: input, ctx });
 			columns = output.columns;
 			tracker.columns = columns;
-			stream = countOutput(output.rows, tracker, upstream === null);
+			stream = countOutput(output.rows, tracker, upstream === null ? { onSourceRows: options.onSourceRows } : null);
 			upstream = tracker;
 		}
 		finalColumns = columns;
 		for await (const batch of stream) {
 			rowsOut += batch.length;
+			for (const row of batch) untagRow(row);
 			if (onRows) await onRows(batch);
 		}
 		const last = trackers.at(-1);
@@ -128,6 +136,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 		clearInterval(ticker);
 		outer?.removeEventListener('abort', onOuterAbort);
 	}
+	emitCells();
 
 	for (const t of trackers) {
 		if (t.finishedAt === null) finishBlock(t, status === 'completed' ? 'completed' : status, emit, jobId);
@@ -171,12 +180,24 @@ function keepsRowCount(tracker: BlockTracker): boolean {
 	return BLOCKS[tracker.blockType].rowCount === 'same';
 }
 
-/** Counts rows leaving a block and keeps its preview. */
-async function* countOutput(source: RowStream, tracker: BlockTracker, isSource: boolean): RowStream {
+/**
+ * Counts rows leaving a block and keeps its preview. The source block's rows are tagged with their
+ * input index (unless the source did it, reading only some rows) and handed to `onSourceRows`.
+ */
+async function* countOutput(
+	source: RowStream,
+	tracker: BlockTracker,
+	isSource: { onSourceRows?: RunJobOptions['onSourceRows'] } | null
+): RowStream {
+	let index = 0;
 	for await (const batch of source) {
 		if (batch.length === 0) continue;
 		tracker.counters.rowsOut += batch.length;
-		if (isSource) tracker.counters.rowsIn += batch.length;
+		if (isSource) {
+			tracker.counters.rowsIn += batch.length;
+			for (const row of batch) tagRow(row, index++);
+			if (isSource.onSourceRows) await isSource.onSourceRows(batch.map((row) => ({ row: rowIndexOf(row) ?? 0, values: row })));
+		}
 		tracker.addPreview(batch);
 		yield batch;
 	}

@@ -6,6 +6,7 @@ import type * as v from 'valibot';
 import type { BlockProgressSchema, FinalJobStatusSchema, JobStatusSchema, RunEventSchema } from '../../src/lib/workflow/protocol';
 import type { BlockType, ParamsOf, Row, RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { EnrichmentService } from '../enrichment/types';
+import type { RowCellSink } from './row-cells';
 
 /** Rows travel between blocks in batches of at most this many. */
 export const DEFAULT_BATCH_SIZE = 256;
@@ -51,6 +52,8 @@ export interface BlockRunContext {
 	rowError: (rowIndex: number, message: string) => void;
 	/** Where save_csv writes: the runner sets it so the job knows its output. */
 	setOutputPath: (path: string) => void;
+	/** Row events: which input row this block started, answered, failed or dropped (absent for the source block). */
+	cells?: RowCellSink;
 }
 
 export interface BlockRunInput<K extends BlockType> {
@@ -108,6 +111,8 @@ export interface RunJobOptions {
 	onEvent?: (event: RunEvent) => void;
 	/** Receives every final row in order (the server stores them for paging). */
 	onRows?: (rows: Row[]) => void | Promise<void>;
+	/** Receives every row the source block reads, with its input index (the live grid's rows; awaited). */
+	onSourceRows?: (rows: { row: number; values: Row }[]) => void | Promise<void>;
 	/** Minimum interval between progress events per block (ms). */
 	progressIntervalMs?: number;
 }

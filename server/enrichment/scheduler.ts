@@ -45,6 +45,25 @@ export interface SchedulerOptions {
 	/** Injectable for tests. */
 	random?: () => number;
 	now?: () => number;
+	/**
+	 * The key's token bucket. Default: one in this process (token-bucket.ts); the scale-out mode
+	 * passes one kept in Redis for the whole fleet (server/scale/redis-rate-bucket.ts).
+	 */
+	bucket?: RateBucket;
+}
+
+/** What the scheduler needs of a key's token bucket (requests/min, Retry-After pause, learnt rate). */
+export interface RateBucket {
+	/** Resolves when the caller may send one request; rejects with the signal's reason on abort. */
+	acquire(signal?: AbortSignal): Promise<void>;
+	setRate(ratePerMinute: number, burst?: number): void;
+	/** The server says only `n` requests are left in its window. */
+	capTokens(n: number): void;
+	pause(ms: number): void;
+	readonly ratePerMinute: number;
+	readonly pausedForMs: number;
+	readonly waiting: number;
+	close(reason?: unknown): void;
 }
 
 /** Per-request settings; the scheduler-wide values apply where these are absent. */
@@ -136,7 +155,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 	const now = options.now ?? (() => performance.now());
 	const rateCeiling = options.maxRatePerMinute ?? Infinity;
 	if (!(rateCeiling > 0)) throw new RangeError(`maxRatePerMinute must be positive, got ${rateCeiling}`);
-	const bucket = new TokenBucket({ ratePerMinute: Math.min(options.ratePerMinute, rateCeiling), burst: options.burst, now });
+	const bucket: RateBucket =
+		options.bucket ?? new TokenBucket({ ratePerMinute: Math.min(options.ratePerMinute, rateCeiling), burst: options.burst, now });
 	const limit: LimitFunction = pLimit(maxInFlight);
 	let ratePerMinute = options.ratePerMinute;
 	let learned: number | null = null;

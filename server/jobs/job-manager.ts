@@ -16,7 +16,7 @@ import type { EnrichmentService } from '../enrichment/types';
 import type { BlockProgress, BlockRunners, JobStatus, RunJobOptions, RunJobResult } from '../engine/types';
 import type { JobRecord, JobStore } from '../store/job-store';
 import { createBudgetGate } from './budget-gate';
-import { createInProcessQueue, DEFAULT_QUEUE_KEY, type JobQueue, type JobWorker } from './queue';
+import { createInProcessQueue, DEFAULT_QUEUE_KEY, type JobQueue, type QueueHooks } from './queue';
 import { createRunRecorder } from './run-recorder';
 import type { SpendBudget } from './spend-budget';
 
@@ -53,8 +53,10 @@ export interface JobManagerOptions {
 	budget?: SpendBudget;
 	/** How each block type runs (`RUNNERS` from server/blocks), passed on to `runJob`. */
 	runners: BlockRunners;
-	/** Replace the in-process queue (e.g. with a Redis-backed one). */
-	createQueue?: (worker: JobWorker) => JobQueue;
+	/** Replace the in-process queue (e.g. with the BullMQ one of server/scale/bull-queue.ts). */
+	createQueue?: (hooks: QueueHooks) => JobQueue;
+	/** With a shared queue: how often a waiter re-reads a job run elsewhere, in case a settle message was lost (default 1 000 ms). */
+	settledPollMs?: number;
 	progressIntervalMs?: number;
 }
 
@@ -63,14 +65,19 @@ export interface JobManager {
 	submit(options: SubmitJobOptions): Promise<JobRecord>;
 	/** Cancels a pending or running job; null for an unknown id. Finished jobs are returned unchanged. */
 	cancel(jobId: string): Promise<JobRecord | null>;
-	/** A new job with the same workflow snapshot and options; null for an unknown id. */
-	retry(jobId: string): Promise<JobRecord | null>;
+	/**
+	 * A new job with the same workflow snapshot and options; null for an unknown id. With `rows`,
+	 * only those input rows run (the grid shows them over this job's other rows).
+	 */
+	retry(jobId: string, rows?: number[]): Promise<JobRecord | null>;
 	/** Queues a `paused` job again; null for an unknown id, the job unchanged when it is not paused. */
 	resume(jobId: string): Promise<JobRecord | null>;
 	/** Queues the jobs a crash or shutdown left unfinished; returns their ids. Call once at start. */
 	resumeUnfinished(): Promise<string[]>;
 	/** Hears every job event; returns the unsubscribe function. */
 	subscribe(listener: JobListener): () => void;
+	/** The jobs running and waiting now, in the order the waiting ones would start. */
+	queueState(): { running: string[]; waiting: string[] };
 	/** Resolves with the job once it reaches a final state or pauses (or when the manager shuts down). */
 	settled(jobId: string): Promise<JobRecord | null>;
 	/** Stops taking work, aborts running jobs and leaves them `pending` to resume on the next start. */
@@ -82,6 +89,14 @@ class ShutdownAbort extends Error {
 	constructor() {
 		super('Server shutting down');
 		this.name = 'ShutdownAbort';
+	}
+}
+
+/** Why a run was aborted: this worker lost the job's lock and another runs it now; record nothing. */
+class LostClaim extends Error {
+	constructor() {
+		super('Another worker took the job over');
+		this.name = 'LostClaim';
 	}
 }
 
@@ -115,7 +130,26 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 	/** Cancels that arrived while their job was starting (running, but no controller yet). */
 	const cancelRequested = new Set<string>();
 
-	const queue = (options.createQueue ?? defaultQueue(options.maxConcurrentJobs, logger))(execute);
+	const queue = (options.createQueue ?? defaultQueue(options.maxConcurrentJobs, logger))({
+		worker: execute,
+		cancel: (jobId) => abortHere(jobId, new Error('Cancelled')),
+		settled: (jobId) => void notifySettled(jobId),
+		lost: (jobId) => abortHere(jobId, new LostClaim())
+	});
+	/** With a shared queue a job may run in another process: settle waiters also re-read the store. */
+	const shared = queue.shared === true;
+
+	/** Aborts `jobId` if it runs in this process (a cancel from another process, a lost lock). */
+	function abortHere(jobId: string, reason: Error) {
+		const controller = controllers.get(jobId);
+		if (controller) controller.abort(reason);
+		else if (executing.has(jobId) && !(reason instanceof LostClaim)) cancelRequested.add(jobId);
+	}
+
+	/** Puts a stored job in the line; a queue that cannot take it (Redis down) fails with its 503. */
+	async function enqueue(job: JobRecord) {
+		await queue.enqueue(job.id, queueKey(job));
+	}
 
 	function publish(event: JobEvent) {
 		for (const listener of listeners) {
@@ -139,19 +173,22 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		for (const resolve of list) resolve(job);
 	}
 
-	async function execute(jobId: string): Promise<void> {
+	async function execute(jobId: string): Promise<void | 'requeue'> {
 		const job = await store.get(jobId);
-		if (!job || job.status !== 'pending' || stopping) return;
+		// A shared queue hands out a job left `running` by a worker that died (or lost its lock): the
+		// fenced claim in runAndRecord lets exactly one worker take it over.
+		if (!job || !(job.status === 'pending' || (shared && job.status === 'running')) || stopping) return;
 		const log = logger.child({ job_id: jobId });
 		let controller: AbortController | null = null;
 		executing.add(jobId);
 		try {
-			await runAndRecord(job, log, (c) => (controller = c));
+			return await runAndRecord(job, log, (c) => (controller = c));
 		} catch (err) {
 			// The store failed under the run (disk full, database locked). A shutdown leaves the job for
 			// resume; otherwise it must not stay `running` (or `pending`) for ever: record it as failed.
 			log.error({ err }, 'job could not be run to its end');
-			if (!((controller as AbortController | null)?.signal.reason instanceof ShutdownAbort)) {
+			const reason = (controller as AbortController | null)?.signal.reason;
+			if (!(reason instanceof ShutdownAbort || reason instanceof LostClaim)) {
 				const message = err instanceof Error ? err.message : String(err);
 				await store
 					.transition(jobId, ['pending', 'running'], {
@@ -167,22 +204,45 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			cancelRequested.delete(jobId);
 			// Always wake the waiters (a cancel awaits this), whatever state the job was left in.
 			await notifySettled(jobId);
+			queue.announceSettled?.(jobId);
 		}
 	}
 
-	async function runAndRecord(job: JobRecord, log: Logger, onController: (c: AbortController) => void): Promise<void> {
+	async function runAndRecord(job: JobRecord, log: Logger, onController: (c: AbortController) => void): Promise<void | 'requeue'> {
 		const jobId = job.id;
-		// A resumed job re-runs from the start: forget the partial rows and results of the last attempt.
-		await store.resetProgress(jobId);
-		const startedAt = Date.now();
-		if (!(await store.transition(jobId, ['pending'], { status: 'running', startedAt, finishedAt: null }))) return;
+		// `startedAt` is also this run's fencing token: every later status change of the run names it,
+		// so a worker that lost the job to another can no longer write its state.
+		const startedAt = Math.max(Date.now(), (job.startedAt ?? 0) + 1);
+		const fence = { startedAt };
+		if (job.status === 'running') {
+			// Taken over from a worker that died: only the one whose claim names the last start wins.
+			const claimed = await store.transition(
+				jobId,
+				['running'],
+				{ status: 'running', startedAt, finishedAt: null },
+				{ startedAt: job.startedAt }
+			);
+			if (!claimed) return;
+			log.info({ was_started_at: job.startedAt }, 'taking over a job whose worker stopped');
+			await store.resetProgress(jobId);
+		} else if (shared) {
+			// Claim first, then forget the last attempt's rows: a worker that loses the claim must not
+			// wipe the rows the winner is already writing.
+			if (!(await store.transition(jobId, ['pending'], { status: 'running', startedAt, finishedAt: null }))) return;
+			await store.resetProgress(jobId);
+		} else {
+			// A resumed job re-runs from the start: forget the partial rows and results of the last attempt.
+			await store.resetProgress(jobId);
+			if (!(await store.transition(jobId, ['pending'], { status: 'running', startedAt, finishedAt: null }))) return;
+		}
 		const controller = new AbortController();
 		controllers.set(jobId, controller);
 		onController(controller);
 		// A shutdown that began while the job was starting found no controller to abort: do it now.
 		if (stopping) controller.abort(new ShutdownAbort());
-		// So did a cancel that came in between the status change and this point.
-		else if (cancelRequested.delete(jobId)) controller.abort(new Error('Cancelled'));
+		// So did a cancel that came in between the status change and this point (or, with a shared
+		// queue, one asked of another process before this one claimed the job).
+		else if (cancelRequested.delete(jobId) || (await queue.cancelRequested?.(jobId))) controller.abort(new Error('Cancelled'));
 		log.info({ blocks: job.workflow.blocks.length, resumed: job.startedAt !== null, options: job.options }, 'job started');
 
 		// Block results, events and rows are stored as they come, in order (run-recorder.ts).
@@ -214,6 +274,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 				runners: options.runners,
 				onEvent: recorder.onEvent,
 				onRows: recorder.onRows,
+				onSourceRows: recorder.onSourceRows,
 				progressIntervalMs: options.progressIntervalMs ?? 250
 			});
 		} catch (err) {
@@ -227,13 +288,17 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		await recorder.flushed();
 		const { persistError, rowsStored } = recorder;
 
+		if (controller.signal.reason instanceof LostClaim) return;
 		if (controller.signal.reason instanceof ShutdownAbort) {
-			await store.transition(jobId, ['running'], { status: 'pending' });
-			log.info({ rows_done: rowsStored }, 'job checkpointed for resume after restart');
-			return;
+			await store.transition(jobId, ['running'], { status: 'pending' }, fence);
+			log.info(
+				{ rows_done: rowsStored },
+				shared ? 'job checkpointed: another worker resumes it' : 'job checkpointed for resume after restart'
+			);
+			return 'requeue';
 		}
 		if (controller.signal.reason instanceof BudgetPause && persistError === null && result.status === 'cancelled') {
-			await pause(jobId, controller.signal.reason.message, result.blocks, rowsStored, log);
+			await pause(jobId, controller.signal.reason.message, result.blocks, rowsStored, log, fence);
 			return;
 		}
 		if (persistError !== null) {
@@ -242,14 +307,23 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			result = { ...result, status: 'failed', error: `could not store results: ${message}`, outputPath: null };
 		}
 		const finishedAt = Date.now();
-		await store.transition(jobId, ['running'], {
-			status: result.status,
-			error: result.error,
-			outputPath: result.outputPath,
-			columns: result.columns,
-			rowCount: rowsStored,
-			finishedAt
-		});
+		const recorded = await store.transition(
+			jobId,
+			['running'],
+			{
+				status: result.status,
+				error: result.error,
+				outputPath: result.outputPath,
+				columns: result.columns,
+				rowCount: rowsStored,
+				finishedAt
+			},
+			fence
+		);
+		if (!recorded && shared && (await store.get(jobId))?.startedAt !== startedAt) {
+			log.warn('another worker took the job over: this run records nothing');
+			return;
+		}
 		const event: JobEvent = {
 			type: 'job_finished',
 			job_id: jobId,
@@ -268,16 +342,24 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 	}
 
 	/** Records a run stopped by its budget as `paused`, with the message that says why and what next. */
-	async function pause(jobId: string, message: string, finalBlocks: BlockProgress[], rowsStored: number, log: Logger) {
+	async function pause(
+		jobId: string,
+		message: string,
+		finalBlocks: BlockProgress[],
+		rowsStored: number,
+		log: Logger,
+		fence: { startedAt: number }
+	) {
 		const blocks = finalBlocks.map((b) => (b.status === 'cancelled' ? { ...b, status: 'paused' as const } : b));
 		const positions = new Map(blocks.map((b, i) => [b.block_id, i]));
 		for (const block of blocks) await store.saveBlock(jobId, positions.get(block.block_id) ?? 0, block);
-		if (!(await store.transition(jobId, ['running'], { status: 'paused', error: message, rowCount: rowsStored }))) return;
+		if (!(await store.transition(jobId, ['running'], { status: 'paused', error: message, rowCount: rowsStored }, fence))) return;
 		log.info({ rows_done: rowsStored, ...totals(blocks) }, 'job paused at the spend limit');
 		publish({ type: 'job_paused', job_id: jobId, at: Date.now(), message, blocks });
 	}
 
 	const manager: JobManager = {
+		queueState: () => ({ running: queue.running(), waiting: queue.waiting() }),
 		async submit({ workflow, options: runOptions = {}, workflowId = null, owner = workflowId, retryOf = null, startedBy = null }) {
 			if (stopping) throw new Error('The server is shutting down');
 			const job = await store.create({
@@ -299,7 +381,18 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 				retry_of: retryOf,
 				started_by: startedBy
 			});
-			queue.enqueue(job.id, queueKey(job));
+			try {
+				await enqueue(job);
+			} catch (err) {
+				// Not queued (Redis down): the job must not wait for ever as `pending`.
+				const error = 'Could not be queued: the job queue is unavailable';
+				const at = Date.now();
+				if (await store.transition(job.id, ['pending'], { status: 'failed', error, finishedAt: at }).catch(() => false)) {
+					publish({ type: 'job_finished', job_id: job.id, at, status: 'failed', error, output_path: null, blocks: [] });
+				}
+				logger.error({ job_id: job.id, err }, 'job could not be queued');
+				throw err;
+			}
 			return job;
 		},
 
@@ -307,7 +400,10 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			let job = await store.get(jobId);
 			if (!job) return null;
 			if (job.status === 'pending' || job.status === 'paused') {
-				queue.remove(jobId);
+				// Out of the line if it can be; if not (Redis down), the worker that takes it finds it cancelled.
+				await Promise.resolve()
+					.then(() => queue.remove(jobId))
+					.catch((err: unknown) => logger.warn({ err, job_id: jobId }, 'could not take a cancelled job out of the queue'));
 				const at = Date.now();
 				if (!(await store.transition(jobId, ['pending', 'paused'], { status: 'cancelled', error: 'Cancelled', finishedAt: at }))) {
 					// It started meanwhile: cancel it as a running job below.
@@ -339,17 +435,21 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 				} else if (executing.has(jobId)) {
 					cancelRequested.add(jobId); // still starting: aborted as soon as it can be
 					await manager.settled(jobId);
+				} else if (queue.requestCancel) {
+					// Running in another process: ask it, and wait for its final record.
+					await queue.requestCancel(jobId);
+					await manager.settled(jobId);
 				}
 			}
 			return store.get(jobId);
 		},
 
-		async retry(jobId) {
+		async retry(jobId, rows) {
 			const job = await store.get(jobId);
 			if (!job) return null;
 			return manager.submit({
 				workflow: job.workflow,
-				options: job.options,
+				options: rows ? { ...job.options, rows } : job.options,
 				workflowId: job.workflowId,
 				owner: job.owner,
 				retryOf: job.id
@@ -361,18 +461,25 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			const job = await store.get(jobId);
 			if (!job || job.status !== 'paused') return job;
 			if (!(await store.transition(jobId, ['paused'], { status: 'pending', error: null }))) return store.get(jobId);
+			try {
+				await enqueue(job);
+			} catch (err) {
+				await store.transition(jobId, ['pending'], { status: 'paused', error: job.error }).catch(() => false);
+				throw err;
+			}
 			logger.info({ job_id: jobId }, 'paused job resumed');
 			publish({ type: 'job_resumed', job_id: jobId, at: Date.now() });
-			queue.enqueue(jobId, queueKey(job));
 			return store.get(jobId);
 		},
 
 		async resumeUnfinished() {
 			const jobs = await store.listUnfinished();
 			for (const job of jobs) {
-				if (job.status === 'running') await store.transition(job.id, ['running'], { status: 'pending' });
+				// With a shared queue a `running` job may be running in another worker right now: leave its
+				// status; re-adding it is a no-op while BullMQ holds it, and a takeover when it was lost.
+				if (job.status === 'running' && !shared) await store.transition(job.id, ['running'], { status: 'pending' });
 				logger.info({ job_id: job.id, was: job.status }, 'resuming unfinished job');
-				queue.enqueue(job.id, queueKey(job));
+				await enqueue(job);
 			}
 			return jobs.map((j) => j.id);
 		},
@@ -395,18 +502,32 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 					if (rest.length > 0) waiters.set(jobId, rest);
 					else waiters.delete(jobId);
 				};
-				store.get(jobId).then(
-					(job) => {
-						if (!job || STOPPED.includes(job.status) || stopping) {
+				let poll: ReturnType<typeof setInterval> | null = null;
+				const check = (first: boolean) =>
+					store.get(jobId).then(
+						(job) => {
+							if (!job || STOPPED.includes(job.status) || stopping) {
+								if (poll) clearInterval(poll);
+								forget();
+								resolve(job);
+							}
+						},
+						(err) => {
+							if (!first) return; // a later re-read failing is not the end: the settle message may still come
+							if (poll) clearInterval(poll);
 							forget();
-							resolve(job);
+							reject(err);
 						}
-					},
-					(err) => {
-						forget();
-						reject(err);
-					}
-				);
+					);
+				void check(true);
+				// Run elsewhere, the job's settle message may be lost with a Redis connection: re-read it.
+				if (shared) {
+					poll = setInterval(() => {
+						if (!waiters.get(jobId)?.includes(resolve)) clearInterval(poll!);
+						else void check(false);
+					}, options.settledPollMs ?? 1_000);
+					poll.unref();
+				}
 			});
 		},
 
@@ -423,7 +544,7 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 }
 
 function defaultQueue(concurrency: number, logger: Logger) {
-	return (worker: JobWorker) =>
+	return ({ worker }: QueueHooks) =>
 		createInProcessQueue({
 			concurrency,
 			worker,

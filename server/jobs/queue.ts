@@ -9,8 +9,23 @@
  * in each round, and another workflow's run waits for at most one slot to free up.
  */
 
-/** Runs one job to its end; the queue never inspects what a job is. */
-export type JobWorker = (jobId: string) => Promise<void>;
+/**
+ * Runs one job to its end; the queue never inspects what a job is. `'requeue'`: the job was
+ * checkpointed (shutdown) and must wait in the line again — a shared queue gives it to another
+ * worker; the in-process one leaves it for the next start.
+ */
+export type JobWorker = (jobId: string) => Promise<void | 'requeue'>;
+
+/** What a queue may tell the job manager: run a job, and — for a queue shared by processes — what others asked. */
+export interface QueueHooks {
+	worker: JobWorker;
+	/** Another process asked to cancel `jobId` (it may be running here). */
+	cancel(jobId: string): void;
+	/** `jobId` settled in another process: wake whoever waits for it here. */
+	settled(jobId: string): void;
+	/** This process no longer holds `jobId` (its lock expired): stop running it without recording anything. */
+	lost(jobId: string): void;
+}
 
 /** The key of jobs enqueued without one: they share one line, first come first served. */
 export const DEFAULT_QUEUE_KEY = '';
@@ -20,15 +35,23 @@ export interface JobQueue {
 	 * Adds a job under `key` (whose turn it waits for); it starts when a slot is free and its key's
 	 * turn has come. Adding an id already queued or running is a no-op.
 	 */
-	enqueue(jobId: string, key?: string): void;
+	enqueue(jobId: string, key?: string): void | Promise<void>;
 	/** Takes a waiting job out of the line; false if it already started (or was never queued). */
-	remove(jobId: string): boolean;
+	remove(jobId: string): boolean | Promise<boolean>;
 	/** Jobs running now. */
 	running(): string[];
 	/** Jobs waiting, in the order they would start if nothing else arrived. */
 	waiting(): string[];
 	/** Stops starting new jobs (shutdown); running ones are the caller's to stop. Resolves when idle. */
 	close(): Promise<void>;
+	/** True when other processes share the queue (server/scale/bull-queue.ts): the members below are there. */
+	readonly shared?: boolean;
+	/** Asks the process that runs `jobId` to cancel it. */
+	requestCancel?(jobId: string): Promise<void>;
+	/** Whether a cancel of `jobId` was asked for (checked when a worker claims it). */
+	cancelRequested?(jobId: string): Promise<boolean>;
+	/** Tells every process that `jobId` settled. */
+	announceSettled?(jobId: string): void;
 }
 
 export interface InProcessQueueOptions {
@@ -90,7 +113,7 @@ export function createInProcessQueue(options: InProcessQueueOptions): JobQueue {
 			lane.lastTurn = ++turn;
 			lane.running++;
 			const done = Promise.resolve()
-				.then(() => options.worker(id))
+				.then(async () => void (await options.worker(id)))
 				.catch((err) => options.onWorkerError?.(id, err))
 				.finally(() => {
 					active.delete(id);

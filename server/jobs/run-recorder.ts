@@ -42,6 +42,8 @@ export interface RunRecorder {
 	onEvent(event: RunEvent): void;
 	/** Stores the rows in slices; resolves once they are stored (or skipped after a failure). */
 	onRows(rows: Row[]): Promise<void>;
+	/** Stores the rows the source read, as the grid's rows (issue 12); resolves once stored. */
+	onSourceRows(rows: { row: number; values: Row }[]): Promise<void>;
 	/** Resolves once every write queued so far has landed or been skipped. */
 	flushed(): Promise<void>;
 	/** The first write that failed, or null when everything was stored. */
@@ -97,6 +99,10 @@ export function createRunRecorder(options: RunRecorderOptions): RunRecorder {
 				case 'job_finished':
 					// Published by the manager after the final state is stored, so listeners see the stored truth.
 					return;
+				case 'row_cells':
+					// The grid's cells: stored per row (not as events: a 100,000-row run would replay them all).
+					persist(() => store.saveCells(jobId, event.cells), WRITE_WORK + event.cells.length * 50);
+					break;
 				default:
 					persist(() => store.appendEvent(jobId, event));
 			}
@@ -115,6 +121,18 @@ export function createRunRecorder(options: RunRecorderOptions): RunRecorder {
 				}, WRITE_WORK + run.work);
 			}
 			return stored.then(() => undefined);
+		},
+
+		onSourceRows(rows) {
+			const blockId = job.workflow.blocks[0]?.id ?? 'source';
+			return persist(
+				() =>
+					store.saveCells(
+						jobId,
+						rows.map(({ row, values }) => ({ row, block_id: blockId, state: 'done' as const, values }))
+					),
+				WRITE_WORK + rows.length * 200
+			).then(() => undefined);
 		},
 
 		async flushed() {

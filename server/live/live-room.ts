@@ -13,7 +13,7 @@
  *   client does reaches the job: `publish` only updates memory and queues writes.
  */
 import { LiveJobs } from '../../src/lib/workflow/live-jobs';
-import { PROTOCOL_VERSION, type LiveEvent, type LiveJob, type ServerMessage } from '../../src/lib/workflow/protocol';
+import { PROTOCOL_VERSION, type LiveEvent, type LiveJob, type RowCell, type ServerMessage } from '../../src/lib/workflow/protocol';
 import type { Access } from '../access';
 
 /** What the room needs of a socket (`ws`'s WebSocket has it; tests may fake it). */
@@ -33,6 +33,18 @@ export interface LiveClient {
 	ready: boolean;
 	/** Per job, per block: the progress this client last got (sequence number, flush tick). */
 	readonly sent: Map<string, Map<string, SentProgress>>;
+	/** Per job: grid cells not yet sent to this client (issue 12), see `PendingCells`. */
+	readonly cells: Map<string, PendingCells>;
+}
+
+/**
+ * A client's unsent grid cells of one job: the latest per (row, block), at most
+ * `maxPendingCells`. Past that they are dropped and the client is told to re-read the rows they
+ * covered (`rows_resync`): a slow client costs bounded memory, never a growing queue.
+ */
+export interface PendingCells {
+	cells: Map<string, RowCell>;
+	resync: { from: number; to: number } | null;
 }
 
 /** Counters the hub reports in `stats()`; rooms add to a shared object. */
@@ -42,6 +54,8 @@ export interface LiveCounters {
 	progressHeldBack: number;
 	/** Clients cut off because their unsent backlog passed the hard bound. */
 	clientsDropped: number;
+	/** Times a client's unsent grid cells passed the cap and became a `rows_resync` (issue 12). */
+	cellsResynced?: number;
 }
 
 export interface LiveRoomOptions {
@@ -51,6 +65,8 @@ export interface LiveRoomOptions {
 	slowClientBytes: number;
 	maxClientBufferBytes: number;
 	counters: LiveCounters;
+	/** Unsent grid cells kept per client and job before they turn into a `rows_resync` (default 2,000). */
+	maxPendingCells?: number;
 	onError?: (err: unknown) => void;
 }
 
@@ -119,7 +135,7 @@ export class LiveRoom {
 
 	/** Adds a watcher: `hello` now, the snapshot as soon as the room is loaded, then deltas. */
 	join(socket: LiveSocket, access: Access): LiveClient {
-		const client: LiveClient = { socket, access, ready: false, sent: new Map() };
+		const client: LiveClient = { socket, access, ready: false, sent: new Map(), cells: new Map() };
 		this.clients.add(client);
 		this.#send(client, { type: 'hello', version: PROTOCOL_VERSION, workflow_id: this.workflowId, access });
 		if (this.#loaded) this.#greet(client);
@@ -136,6 +152,11 @@ export class LiveRoom {
 		if (this.#dead) return;
 		if (!this.#loaded) this.#buffer.push(event);
 		else this.#deliver(event);
+	}
+
+	/** One flush tick now: what the timer does every `flushIntervalMs` (tests drive ticks with it). */
+	flushNow(): void {
+		this.#flush();
 	}
 
 	/** Stops the timer; the hub closes the sockets. */
@@ -157,6 +178,11 @@ export class LiveRoom {
 		if (!this.state.apply(event)) return;
 		const jobId = event.job_id;
 		switch (event.type) {
+			case 'row_cells':
+				// Never sent on arrival: each client's pending map keeps the latest per cell (see #flush).
+				for (const client of this.clients) if (client.ready) this.#queueCells(client, jobId, event.cells);
+				if (this.clients.size > 0) this.#startTimer();
+				return;
 			case 'block_progress': {
 				let blocks = this.#progress.get(jobId);
 				if (!blocks) this.#progress.set(jobId, (blocks = new Map()));
@@ -171,7 +197,12 @@ export class LiveRoom {
 			case 'job_paused':
 			case 'job_finished':
 				this.#progress.delete(jobId);
-				for (const client of this.clients) client.sent.delete(jobId);
+				for (const client of this.clients) {
+					client.sent.delete(jobId);
+					// The last cells go out before the job's end, so a grid is complete when it sees it.
+					if (event.type !== 'job_started' && client.ready) this.#sendCells(client, jobId);
+					client.cells.delete(jobId);
+				}
 				break;
 		}
 		const text = JSON.stringify(event);
@@ -210,8 +241,59 @@ export class LiveRoom {
 				sent.set(next.blockId, { seq: next.progress.seq, tick });
 				if (waiting > 1) pending = true;
 			}
+			// Cells of jobs whose progress did not go out this tick.
+			for (const [jobId, cells] of client.cells) {
+				if (cells.cells.size === 0 && cells.resync === null) continue;
+				if (slow) {
+					pending = true;
+					continue;
+				}
+				// Cells have their own turn: at most one cells message per job per tick, beside its progress.
+				this.#sendCells(client, jobId);
+			}
 		}
 		if (!pending) this.#stopTimer();
+	}
+
+	/** Adds cells to the client's pending map of the job; past the cap they become a resync range. */
+	#queueCells(client: LiveClient, jobId: string, cells: RowCell[]): void {
+		let pending = client.cells.get(jobId);
+		if (!pending) client.cells.set(jobId, (pending = { cells: new Map(), resync: null }));
+		const max = this.#options.maxPendingCells ?? 2_000;
+		for (const cell of cells) {
+			if (pending.resync) {
+				pending.resync = { from: Math.min(pending.resync.from, cell.row), to: Math.max(pending.resync.to, cell.row) };
+				continue;
+			}
+			const key = `${cell.row}:${cell.block_id}`;
+			pending.cells.delete(key);
+			pending.cells.set(key, cell);
+			if (pending.cells.size > max) {
+				let from = Infinity;
+				let to = -1;
+				for (const c of pending.cells.values()) {
+					from = Math.min(from, c.row);
+					to = Math.max(to, c.row);
+				}
+				pending.cells.clear();
+				pending.resync = { from, to };
+				this.#options.counters.cellsResynced = (this.#options.counters.cellsResynced ?? 0) + 1;
+			}
+		}
+	}
+
+	/** Sends the client's pending cells of the job (and a resync first, if it fell behind). */
+	#sendCells(client: LiveClient, jobId: string): void {
+		const pending = client.cells.get(jobId);
+		if (!pending) return;
+		if (pending.resync) {
+			this.#send(client, { type: 'rows_resync', job_id: jobId, ...pending.resync });
+			pending.resync = null;
+		}
+		if (pending.cells.size > 0) {
+			this.#send(client, { type: 'row_cells', job_id: jobId, at: Date.now(), cells: [...pending.cells.values()] });
+			pending.cells.clear();
+		}
 	}
 
 	#send(client: LiveClient, message: ServerMessage): void {

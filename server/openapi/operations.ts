@@ -10,7 +10,7 @@ import * as v from 'valibot';
 import { RunOptionsSchema, WorkflowSchema } from '../../src/lib/workflow/schema';
 import { WebhookBodySchema } from '../enrichment/task-webhooks';
 import { ID_PATTERN } from '../access';
-import { HistoryQuerySchema, JOB_ID, RowsQuerySchema, XLSX_TYPE } from '../routes/jobs';
+import { CellsQuerySchema, HistoryQuerySchema, JOB_ID, RetryBodySchema, RowsQuerySchema, XLSX_TYPE } from '../routes/jobs';
 import * as answers from '../routes/responses';
 import { PostedRunRequestSchema, SharedRunRequestSchema } from '../routes/runs';
 import { SourceQuerySchema } from '../routes/sources';
@@ -30,7 +30,8 @@ export const REQUEST_SCHEMAS = {
 	PostedRunRequest: PostedRunRequestSchema,
 	WebhookDelivery: WebhookBodySchema,
 	CreateVersionRequest: CreateVersionBodySchema,
-	RestoreVersionRequest: RestoreVersionBodySchema
+	RestoreVersionRequest: RestoreVersionBodySchema,
+	RetryRequest: RetryBodySchema
 } as const;
 
 export const ANSWER_SCHEMAS = {
@@ -51,6 +52,10 @@ export const ANSWER_SCHEMAS = {
 	JobsPage: answers.JobsPageSchema,
 	RetryAnswer: answers.RetryAnswerSchema,
 	RowsPage: answers.RowsPageSchema,
+	JobQueuePlace: answers.JobQueuePlaceSchema,
+	GridPage: answers.GridPageSchema,
+	EstimateVsActual: answers.EstimateVsActualSchema,
+	GridCell: answers.GridCellSchema,
 	CreatedWorkflow: answers.CreatedWorkflowSchema,
 	TemplateSummary: answers.TemplateSummarySchema,
 	Templates: answers.TemplatesAnswerSchema,
@@ -370,10 +375,13 @@ export const OPERATIONS: Operation[] = [
 		operationId: 'retryJob',
 		tag: 'Jobs',
 		auth: 'link-or-admin',
-		summary: 'Run a finished job again as a new job (cached rows cost nothing)',
+		summary: 'Run a finished job again as a new job (cached rows cost nothing): all of it, some rows, or the failed rows',
+		description:
+			'No body: the whole job again. `{ "rows": [3, 17] }`: only those input rows (0 = the first data row); `{ "failed": true }`: the rows with a failed cell. The grid of a partial re-run shows the retried job’s other rows.',
 		params: { id: JobId },
+		body: { json: ['RetryRequest'], example: { rows: [0, 4] } },
 		answer: { status: 200, json: 'RetryAnswer', description: 'The new job' },
-		errors: [401, 403, 404, 409, 429]
+		errors: [400, 401, 403, 404, 409, 429]
 	},
 	{
 		method: 'post',
@@ -388,6 +396,17 @@ export const OPERATIONS: Operation[] = [
 	},
 	{
 		method: 'get',
+		path: '/api/workflows/jobs/{id}/queue',
+		operationId: 'getJobQueuePlace',
+		tag: 'Jobs',
+		auth: 'link-if-owned',
+		summary: 'Where a waiting job stands: runs ahead of it (and how many are this workflow’s), runs going, roughly when it starts',
+		params: { id: JobId },
+		answer: { status: 200, json: 'JobQueuePlace', description: 'Its place in the queue' },
+		errors: [401, 403, 404]
+	},
+	{
+		method: 'get',
 		path: '/api/workflows/jobs/{id}/rows',
 		operationId: 'getJobRows',
 		tag: 'Jobs',
@@ -397,6 +416,35 @@ export const OPERATIONS: Operation[] = [
 		query: RowsQuerySchema,
 		queryDocs: { offset: 'Rows to skip', limit: 'Rows per page (1–1000)', errors: '`only`: just the rows whose `_error` is set' },
 		answer: { status: 200, json: 'RowsPage', description: 'One page of rows' },
+		errors: [400, 401, 403, 404]
+	},
+	{
+		method: 'get',
+		path: '/api/workflows/jobs/{id}/estimate',
+		operationId: 'getJobEstimate',
+		tag: 'Jobs',
+		auth: 'link-if-owned',
+		summary: 'Estimate vs actual: per API block, the estimate for the rows the run read beside what it did, the difference explained',
+		params: { id: JobId },
+		answer: { status: 200, json: 'EstimateVsActual', description: 'The comparison' },
+		errors: [401, 403, 404]
+	},
+	{
+		method: 'get',
+		path: '/api/workflows/jobs/{id}/cells',
+		operationId: 'getJobCells',
+		tag: 'Jobs',
+		auth: 'link-if-owned',
+		summary: 'A range of the live grid: each row read, with every block’s cell (running, answered, failed, dropped)',
+		params: { id: JobId },
+		query: CellsQuerySchema,
+		queryDocs: {
+			offset: 'Rows to skip',
+			limit: 'Rows per page (1–1000)',
+			errors: '`only`: just the rows with a failed cell',
+			q: 'Only rows with a cell containing this text'
+		},
+		answer: { status: 200, json: 'GridPage', description: 'One range of rows' },
 		errors: [400, 401, 403, 404]
 	},
 	{

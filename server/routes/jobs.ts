@@ -25,7 +25,13 @@ import { columnsOf, rowsCsvStream } from '../jobs/rows-csv';
 import type { Access } from '../access';
 import type { AdminAccess } from '../admin-access';
 import type { JobRecord, JobStore } from '../store/job-store';
-import type { JobsPage, RetryAnswer, RowsPage } from './responses';
+import { queuePlace } from '../jobs/queue-place';
+import type { EstimateVsActualAnswer, GridPageAnswer, JobQueuePlace, JobsPage, RetryAnswer, RowsPage } from './responses';
+import { failedGridRows, readGridPage } from '../jobs/grid-rows';
+import { compareWithEstimate } from '../jobs/estimate-vs-actual';
+import type { RequestModel } from '../jobs/estimate';
+import { RowSelectionSchema } from '../../src/lib/workflow/schema';
+import { toIssues } from '../http-error';
 import { queryInt, queryParams } from './validate';
 import { requestToken, type WorkflowGuard } from './workflow-guard';
 
@@ -38,6 +44,8 @@ export interface JobRoutesOptions {
 	admin: AdminAccess;
 	/** Daily spend limits: a paused job resumes only when its budgets have something left. */
 	budget?: SpendBudget;
+	/** How the server calls the API: the estimate a finished job is compared with. */
+	requestModel?: RequestModel;
 }
 
 /** Largest page of rows one request may ask for. */
@@ -81,6 +89,25 @@ export const RowsQuerySchema = v.object({
 	errors: v.optional(v.picklist(['only'], 'errors takes the value "only"'))
 });
 
+/** `GET /jobs/:id/cells` query: a range of the live grid (issue 12). */
+export const CellsQuerySchema = v.object({
+	offset: queryInt(0, 1e9, 0),
+	limit: queryInt(1, MAX_ROWS_PAGE, 100),
+	/** `only`: just the rows with a failed cell. */
+	errors: v.optional(v.picklist(['only'], 'errors takes the value "only"')),
+	/** Rows with a cell containing this text. */
+	q: v.optional(v.pipe(v.string(), v.maxLength(200, 'Search for at most 200 characters')))
+});
+
+/** `POST /jobs/:id/retry` body (optional): re-run only some rows — these, or the failed ones. */
+export const RetryBodySchema = v.pipe(
+	v.strictObject({
+		rows: v.optional(RowSelectionSchema),
+		failed: v.optional(v.boolean('failed is true or false'))
+	}),
+	v.check((b) => !(b.rows && b.failed), 'Give rows or failed, not both')
+);
+
 /** The media type of an .xlsx download. */
 export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
@@ -94,6 +121,21 @@ export function attachmentHeader(name: string): string {
 	if (ascii === name) return `attachment; filename="${name}"`;
 	const exact = encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
 	return `attachment; filename="${ascii}"; filename*=UTF-8''${exact}`;
+}
+
+/** The retry body: none (the whole job again), `{ rows: [...] }` or `{ failed: true }`; 400 naming the field otherwise. */
+async function retryBody(c: Context): Promise<v.InferOutput<typeof RetryBodySchema>> {
+	const text = await c.req.text();
+	if (text.trim() === '') return {};
+	let json: unknown;
+	try {
+		json = JSON.parse(text);
+	} catch {
+		throw new HttpError(400, 'invalid_request', 'The request body is not JSON');
+	}
+	const result = v.safeParse(RetryBodySchema, json);
+	if (!result.success) throw new HttpError(400, 'invalid_request', 'The request body is not valid', toIssues(result.issues));
+	return result.output;
 }
 
 /** Sub-app mounted under `/api/workflows`. */
@@ -153,6 +195,21 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			return c.json(body);
 		})
 		.get('/jobs/:id', async (c) => c.json(await progress(await load(c, 'view'))))
+		.get('/jobs/:id/queue', async (c) => {
+			const job = await load(c, 'view');
+			const place: JobQueuePlace = await queuePlace({
+				jobId: job.id,
+				workflowId: job.workflowId,
+				queue: jobs.queueState(),
+				workflowOf: async (id) => (await store.get(id))?.workflowId ?? null,
+				remainingOf: async (id) => {
+					const other = await store.get(id);
+					if (!other) return null;
+					return toJobSummary(other, await store.listBlocks(id), dataDir).current_block_progress?.eta_s ?? null;
+				}
+			});
+			return c.json(place);
+		})
 		.post('/jobs/:id/cancel', async (c) => {
 			const job = await load(c, 'edit');
 			const after = (await jobs.cancel(job.id)) ?? job;
@@ -166,7 +223,13 @@ export function createJobRoutes(options: JobRoutesOptions) {
 				throw new HttpError(409, 'conflict', 'The job is still running: cancel it or wait for it to finish');
 			}
 			if (job.status === 'paused') throw new HttpError(409, 'conflict', 'The job is paused: resume it or cancel it');
-			const next = await jobs.retry(job.id);
+			const asked = await retryBody(c);
+			let rows = asked.rows;
+			if (asked.failed) {
+				rows = (await failedGridRows(store, job)).slice(0, 10_000);
+				if (rows.length === 0) throw new HttpError(409, 'conflict', 'No row of this job failed: nothing to retry');
+			}
+			const next = await jobs.retry(job.id, rows);
 			const body: RetryAnswer = { job_id: next!.id, status: next!.status, retry_of: job.id, workflow_id: next!.workflowId };
 			return c.json(body);
 		})
@@ -204,6 +267,18 @@ export function createJobRoutes(options: JobRoutesOptions) {
 				columns: await columnsOf(store, job.id, job.columns),
 				rows
 			};
+			return c.json(body);
+		})
+		.get('/jobs/:id/estimate', async (c) => {
+			const job = await load(c, 'view');
+			const body: EstimateVsActualAnswer = compareWithEstimate(job, await store.listBlocks(job.id), options.requestModel);
+			return c.json(body);
+		})
+		.get('/jobs/:id/cells', queryParams(CellsQuerySchema), async (c) => {
+			const job = await load(c, 'view');
+			const { offset, limit, errors, q } = c.req.valid('query');
+			const page = await readGridPage(store, job, { offset, limit, errorsOnly: errors === 'only', search: q?.trim() ?? '' });
+			const body: GridPageAnswer = page;
 			return c.json(body);
 		})
 		.get('/jobs/:id/download', async (c) => {

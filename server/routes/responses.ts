@@ -98,7 +98,10 @@ export const BlockEstimateSchema = v.object({
 	/** API requests (submits, polls, bulk requests) one row is expected to cost in the server's mode. */
 	requests_per_row: v.pipe(v.number(), v.minValue(0)),
 	/** `max_rows × requests_per_row`: what the rate limit has to carry. */
-	expected_requests: v.nullable(v.pipe(v.number(), v.minValue(0)))
+	expected_requests: v.nullable(v.pipe(v.number(), v.minValue(0))),
+	/** Least and most requests for `max_rows` uncached rows, polls included (retries after 429/5xx not). */
+	requests_low: v.nullable(v.pipe(v.number(), v.minValue(0))),
+	requests_high: v.nullable(v.pipe(v.number(), v.minValue(0)))
 });
 
 /** What a run could cost before it starts (null: no bound, e.g. after Find people). */
@@ -111,6 +114,18 @@ export const RunEstimateSchema = v.object({
 	max_calls: v.nullable(Count),
 	max_cost_cents: v.nullable(Cents),
 	expected_requests: v.nullable(v.pipe(v.number(), v.minValue(0))),
+	requests_low: v.nullable(v.pipe(v.number(), v.minValue(0))),
+	requests_high: v.nullable(v.pipe(v.number(), v.minValue(0))),
+	/** The key's rate limit now (requests/min), when known. */
+	rate_limit_per_min: v.nullable(v.pipe(v.number(), v.minValue(0))),
+	/** Seconds the rate limit alone implies for the requests (low, expected, high): the run cannot be faster. */
+	seconds_at_rate_limit: v.nullable(
+		v.object({
+			low: v.pipe(v.number(), v.minValue(0)),
+			expected: v.pipe(v.number(), v.minValue(0)),
+			high: v.pipe(v.number(), v.minValue(0))
+		})
+	),
 	assumptions: v.array(v.string())
 });
 export type RunEstimateAnswer = v.InferOutput<typeof RunEstimateSchema>;
@@ -198,6 +213,24 @@ export const JobProgressSchema = v.object({
 });
 export type JobProgress = v.InferOutput<typeof JobProgressSchema>;
 
+/**
+ * `GET /api/workflows/jobs/{id}/queue`: where a waiting job stands (server/jobs/queue-place.ts).
+ * Other workflows' runs are only counted.
+ */
+export const JobQueuePlaceSchema = v.object({
+	/** True while the job waits in this server's line. */
+	waiting: v.boolean(),
+	/** Runs that start before it, and how many of them are this workflow's. */
+	ahead: Count,
+	ahead_here: Count,
+	/** Runs going now, and how many of them are this workflow's. */
+	running: Count,
+	running_here: Count,
+	/** Roughly how many seconds until it starts (from the running runs' ETAs); null when unknowable. */
+	wait_s: v.nullable(v.pipe(v.number(), v.integer(), v.minValue(0)))
+});
+export type JobQueuePlace = v.InferOutput<typeof JobQueuePlaceSchema>;
+
 /** `GET /api/workflows/jobs`: one page of the history, newest first. */
 export const JobsPageSchema = v.object({ jobs: v.array(JobSummarySchema), total: Count, offset: Count, limit: Count });
 export type JobsPage = v.InferOutput<typeof JobsPageSchema>;
@@ -224,6 +257,56 @@ export const RowsPageSchema = v.object({
 	rows: v.array(RowSchema)
 });
 export type RowsPage = v.InferOutput<typeof RowsPageSchema>;
+
+const NonNeg = v.pipe(v.number(), v.minValue(0));
+/** `GET /api/workflows/jobs/{id}/estimate`: per API block, the estimate for the rows read beside what the run did. */
+export const EstimateVsActualSchema = v.object({
+	job_id: v.string(),
+	estimate: RunEstimateSchema,
+	blocks: v.array(
+		v.object({
+			block_id: v.string(),
+			block_type: v.picklist(BLOCK_TYPES),
+			estimate: v.object({
+				max_rows: v.nullable(Count),
+				max_calls: v.nullable(Count),
+				max_cost_cents: v.nullable(NonNeg),
+				expected_requests: v.nullable(NonNeg),
+				requests_low: v.nullable(NonNeg),
+				requests_high: v.nullable(NonNeg)
+			}),
+			actual: v.object({ rows: Count, calls: Count, cached: Count, errors: Count, requests: Count, cost_cents: NonNeg }),
+			requests_per_call: v.object({ actual: v.nullable(NonNeg), low: NonNeg, expected: NonNeg, high: NonNeg }),
+			within_bounds: v.boolean(),
+			explanation: v.array(v.string())
+		})
+	)
+});
+export type EstimateVsActualAnswer = v.InferOutput<typeof EstimateVsActualSchema>;
+
+/** One block's cell of one grid row (issue 12). */
+export const GridCellSchema = v.object({
+	state: v.picklist(['running', 'done', 'error', 'dropped']),
+	cached: v.optional(v.boolean()),
+	values: v.optional(RowSchema),
+	error: v.optional(v.string()),
+	rows: v.optional(Count),
+	/** The job that wrote it (a re-run of some rows shows over the job it retried). */
+	job_id: v.string()
+});
+
+/** `GET /api/workflows/jobs/{id}/cells`: a range of the live grid. */
+export const GridPageSchema = v.object({
+	job_id: v.string(),
+	jobs: v.array(v.string()),
+	offset: Count,
+	limit: Count,
+	total: Count,
+	rows_read: Count,
+	blocks: v.array(v.object({ block_id: v.string(), block_type: v.picklist(BLOCK_TYPES), columns: v.array(v.string()) })),
+	rows: v.array(v.object({ row: Count, cells: v.record(v.string(), GridCellSchema) }))
+});
+export type GridPageAnswer = v.InferOutput<typeof GridPageSchema>;
 
 /** `POST /api/workflows`: the new workflow and its two capability links. */
 export const CreatedWorkflowSchema = v.object({

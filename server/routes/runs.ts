@@ -90,6 +90,8 @@ export interface RunRoutesOptions {
 	versions?: Pick<VersionHistory, 'record'>;
 	/** Where a failure to record that version is told (the run goes on regardless). */
 	onVersionError?: (error: unknown) => void;
+	/** The key's rate limit now (requests/min): the time the estimate's requests take at it. */
+	rateLimitPerMinute?: () => number | null;
 }
 
 const problems = (issues: Issue[]) => {
@@ -136,7 +138,8 @@ export function createRunRoutes(options: RunRoutesOptions) {
 		const { issues, warnings, sources } = await checkRun(run.workflow, { dataDir, classify, mayReadOwned: run.mayReadOwned });
 		if (issues.length > 0) throw problems(issues);
 		const rows = Object.fromEntries(Object.entries(sources).map(([id, s]) => [id, s.rowCount]));
-		return { estimate: estimateRun(run.workflow, run.options, rows, options.requestModel), warnings };
+		const estimate = estimateRun(run.workflow, run.options, rows, options.requestModel, options.rateLimitPerMinute?.() ?? null);
+		return { estimate, warnings };
 	}
 
 	return new Hono()

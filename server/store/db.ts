@@ -119,7 +119,18 @@ export const MIGRATIONS: string[] = [
 	);
 	CREATE INDEX doc_versions_by_workflow ON doc_versions (workflow_id, id);`,
 	// 6: who did what (issue 13) — the presence name of the person who started a run
-	`ALTER TABLE jobs ADD COLUMN started_by TEXT;`
+	`ALTER TABLE jobs ADD COLUMN started_by TEXT;`,
+	// 7 (live grid, issue 12): each row's state per block — the rows read (source block) and the
+	// cells every block wrote, so a late joiner or a reload sees the grid as it is, by range
+	`CREATE TABLE job_cells (
+		job_id TEXT NOT NULL,
+		idx INTEGER NOT NULL,
+		block_id TEXT NOT NULL,
+		state TEXT NOT NULL,
+		cell TEXT NOT NULL,
+		PRIMARY KEY (job_id, idx, block_id)
+	) WITHOUT ROWID;
+	CREATE INDEX job_cells_by_state ON job_cells (job_id, state, idx);`
 ];
 
 /** Opens (and migrates) the database at `path`; `:memory:` for tests. */

@@ -5,6 +5,7 @@
  */
 import type { Row, RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { BlockProgress, JobStatus, RunEvent } from '../engine/types';
+import type { RowCell } from '../../src/lib/workflow/protocol';
 
 export interface JobRecord {
 	id: string;
@@ -59,9 +60,24 @@ export interface ListJobsOptions {
 	workflowId?: string | null;
 }
 
+/** The run a transition is for: the `startedAt` it began with (null: never started). */
+export interface TransitionFence {
+	startedAt: number | null;
+}
+
 export interface StoredEvent {
 	seq: number;
 	event: RunEvent;
+}
+
+/** Which of a job's grid rows to list (`listCellRows`). */
+export interface CellRowsQuery {
+	/** Rows with a cell of this block (the source block: every row read). */
+	blockId?: string;
+	/** Rows with a cell in this state (e.g. `error`). */
+	state?: RowCell['state'];
+	/** Rows with a cell whose text contains this (case-insensitive for ASCII). */
+	search?: string;
 }
 
 export interface JobStore {
@@ -73,10 +89,12 @@ export interface JobStore {
 	listUnfinished(): Promise<JobRecord[]>;
 	update(id: string, patch: JobPatch): Promise<void>;
 	/**
-	 * Sets the status only if the job is still in one of `from`; true when it changed. This is how a
-	 * cancel and a finishing run never overwrite each other's final state.
+	 * Sets the status only if the job is still in one of `from` (and, with `expect`, its `startedAt`
+	 * is still that value); true when it changed. This is how a cancel and a finishing run never
+	 * overwrite each other's final state, and — `startedAt` being each run's fencing token — how a
+	 * worker that lost a job to another (scale-out) can no longer record anything for it.
 	 */
-	transition(id: string, from: JobStatus[], patch: JobPatch & { status: JobStatus }): Promise<boolean>;
+	transition(id: string, from: JobStatus[], patch: JobPatch & { status: JobStatus }, expect?: TransitionFence): Promise<boolean>;
 
 	saveBlock(jobId: string, position: number, progress: BlockProgress): Promise<void>;
 	listBlocks(jobId: string): Promise<BlockProgress[]>;
@@ -91,6 +109,16 @@ export interface JobStore {
 
 	appendEvent(jobId: string, event: RunEvent): Promise<number>;
 	listEvents(jobId: string, afterSeq?: number, limit?: number): Promise<StoredEvent[]>;
+
+	/* Live grid (issue 12): per-row cells, the source block's holding the row as read. */
+	/** Stores cells (a later state of the same row and block replaces the earlier one). */
+	saveCells(jobId: string, cells: RowCell[]): Promise<void>;
+	/** The cells of these rows, every block's. */
+	readCells(jobId: string, rows: number[]): Promise<RowCell[]>;
+	/** Input indexes of the rows matching `query`, ascending, distinct. */
+	listCellRows(jobId: string, query: CellRowsQuery): Promise<number[]>;
+	/** How many rows have a cell of `blockId`, and the largest such index (-1 for none). */
+	countCellRows(jobId: string, blockId: string): Promise<{ count: number; max: number }>;
 
 	/** Forgets blocks, rows and events of a job about to be re-run from the start (resume). */
 	resetProgress(jobId: string): Promise<void>;

@@ -127,6 +127,17 @@ export interface DocVersionsTable {
 	created_at: number;
 }
 
+/** The live grid's cells (issue 12): one per row and block, the source block's holding the row as read. */
+export interface JobCellsTable {
+	job_id: string;
+	idx: number;
+	block_id: string;
+	/** The cell's state (`RowCell['state']`), for the errors-only query. */
+	state: string;
+	/** JSON text: the RowCell without its row and block. */
+	cell: string;
+}
+
 /** The health probe's scratch row (created by the probe itself, see health.ts). */
 export interface HealthProbeTable {
 	id: number;
@@ -142,6 +153,7 @@ export interface Database {
 	job_blocks: JobBlocksTable;
 	job_rows: JobRowsTable;
 	job_events: JobEventsTable;
+	job_cells: JobCellsTable;
 	doc_snapshots: DocSnapshotsTable;
 	doc_updates: DocUpdatesTable;
 	spend: SpendTable;

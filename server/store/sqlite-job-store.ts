@@ -5,13 +5,14 @@
  */
 import { sql } from 'kysely';
 import type { JobPatch, JobRecord, JobStore, ListJobsOptions, NewJob, StoredEvent } from './job-store';
+import type { RowCell } from '../../src/lib/workflow/protocol';
 import type { Db } from './db';
-import type { JobsTable } from './schema';
+import type { JobCellsTable, JobsTable } from './schema';
 import { asStore, chunks, insertionOrder, type Store, type StoreHandle } from './store';
 import type { Row } from '../../src/lib/workflow/schema';
 import { ERROR_COLUMN } from '../../src/lib/workflow/schema';
 import type { BlockProgress, JobStatus } from '../engine/types';
-import type { Selectable, Updateable } from 'kysely';
+import type { Insertable, Selectable, Updateable } from 'kysely';
 
 type JobRow = Selectable<JobsTable>;
 
@@ -150,13 +151,11 @@ export function createJobStore(store: Store): JobStore {
 			if (Object.keys(values).length === 0) return;
 			await db.updateTable('jobs').set(values).where('id', '=', id).execute();
 		},
-		async transition(id, from, patch) {
-			const result = await db
-				.updateTable('jobs')
-				.set(patchValues(patch))
-				.where('id', '=', id)
-				.where('status', 'in', from)
-				.executeTakeFirst();
+		async transition(id, from, patch, expect) {
+			let update = db.updateTable('jobs').set(patchValues(patch)).where('id', '=', id).where('status', 'in', from);
+			// The fence: this run's startedAt (null matches a job never started).
+			if (expect) update = update.where('started_at', expect.startedAt === null ? 'is' : '=', expect.startedAt);
+			const result = await update.executeTakeFirst();
 			return Number(result.numUpdatedRows) > 0;
 		},
 		async saveBlock(jobId, position, progress: BlockProgress) {
@@ -269,8 +268,76 @@ export function createJobStore(store: Store): JobStore {
 				.execute();
 			return rows.map((r) => ({ seq: r.seq, event: JSON.parse(r.event) }));
 		},
+		async saveCells(jobId, cells) {
+			if (cells.length === 0) return;
+			// A later state of the same row and block replaces the earlier one, also within one batch.
+			const latest = new Map<string, Insertable<JobCellsTable>>();
+			for (const { row, block_id: blockId, ...rest } of cells) {
+				latest.set(`${row}\u0000${blockId}`, {
+					job_id: jobId,
+					idx: row,
+					block_id: blockId,
+					state: rest.state,
+					cell: JSON.stringify(rest)
+				});
+			}
+			await db.transaction().execute(async (trx) => {
+				for (const part of chunks([...latest.values()], ROWS_PER_INSERT)) {
+					await trx
+						.insertInto('job_cells')
+						.values(part)
+						.onConflict((oc) =>
+							oc
+								.columns(['job_id', 'idx', 'block_id'])
+								.doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), cell: eb.ref('excluded.cell') }))
+						)
+						.execute();
+				}
+			});
+		},
+		async readCells(jobId, rows) {
+			const out: RowCell[] = [];
+			// In chunks: both drivers cap the number of bound parameters.
+			for (const part of chunks(rows, ROWS_PER_INSERT)) {
+				const found = await db
+					.selectFrom('job_cells')
+					.select(['idx', 'block_id', 'cell'])
+					.where('job_id', '=', jobId)
+					.where('idx', 'in', part)
+					.execute();
+				for (const r of found) out.push({ row: r.idx, block_id: r.block_id, ...JSON.parse(r.cell) });
+			}
+			return out;
+		},
+		async listCellRows(jobId, query) {
+			let select = db.selectFrom('job_cells').select('idx').distinct().where('job_id', '=', jobId);
+			if (query.blockId !== undefined) select = select.where('block_id', '=', query.blockId);
+			if (query.state !== undefined) select = select.where('state', '=', query.state);
+			if (query.search !== undefined && query.search !== '') {
+				// The cell is stored as JSON: search its text as JSON writes it. Case-insensitive (for
+				// ASCII) on both: SQLite's LIKE is, PostgreSQL needs ILIKE.
+				const text = JSON.stringify(query.search).slice(1, -1);
+				const pattern = `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+				select =
+					store.dialect === 'postgres'
+						? select.where(sql<boolean>`cell ilike ${pattern} escape '\\'`)
+						: select.where(sql<boolean>`cell like ${pattern} escape '\\'`);
+			}
+			const found = await select.orderBy('idx').execute();
+			return found.map((r) => r.idx);
+		},
+		async countCellRows(jobId, blockId) {
+			const r = await db
+				.selectFrom('job_cells')
+				.select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('idx').as('max')])
+				.where('job_id', '=', jobId)
+				.where('block_id', '=', blockId)
+				.executeTakeFirstOrThrow();
+			return { count: Number(r.n), max: r.max === null ? -1 : Number(r.max) };
+		},
 		async resetProgress(jobId) {
 			await db.transaction().execute(async (trx) => {
+				await trx.deleteFrom('job_cells').where('job_id', '=', jobId).execute();
 				await trx.deleteFrom('job_blocks').where('job_id', '=', jobId).execute();
 				await trx.deleteFrom('job_rows').where('job_id', '=', jobId).execute();
 				await trx.deleteFrom('job_events').where('job_id', '=', jobId).execute();

@@ -22,7 +22,7 @@ export const FLOOD_LAST_TARGET_MS = 10_000;
 export const BYSTANDER_P99_TARGET_MS = 100;
 const BYSTANDER_EVERY_MS = 20;
 const BASELINE_MS = 2_000;
-const SEED = { blocks: [{ id: 'f', type: 'filter' as const, params: { expression: '' } }] };
+const SEED = { blocks: [{ id: 'f', type: 'enrich_lead' as const, params: { struct: {}, research_plan: '' } }] };
 
 export interface Latencies {
 	edits: number;
@@ -81,7 +81,7 @@ export async function benchCollabFlood(options: { transactions?: number } = {}):
 		const during = bystander(calmA, calmB);
 		const started = performance.now();
 		const sent = flooder.go();
-		const text = getParamText(reader, 'f', 'expression');
+		const text = getParamText(reader, 'f', 'research_plan');
 		await waitUntil(() => text.length >= transactions, 120_000, 'the last transaction');
 		const lastArrivedMs = performance.now() - started;
 		const sendLoopMs = await sent;
@@ -152,7 +152,7 @@ function bystander(a: Y.Doc, b: Y.Doc) {
 		seq++;
 		pending.set(seq, performance.now());
 		a.transact(() => {
-			getParamText(a, 'f', 'expression').insert(0, 'x');
+			getParamText(a, 'f', 'research_plan').insert(0, 'x');
 			a.getMap('bench').set('seq', seq);
 		});
 	}, BYSTANDER_EVERY_MS);
@@ -234,7 +234,7 @@ async function flood(base: string, room: string, transactions: number): Promise<
 	const reply = (message: FromFlooder) => process.send!(message);
 	process.on('message', (message: ToFlooder) => {
 		if (message.type === 'go') {
-			const text = getParamText(doc, 'f', 'expression');
+			const text = getParamText(doc, 'f', 'research_plan');
 			const started = performance.now();
 			for (let i = 0; i < transactions; i++) doc.transact(() => text.insert(text.length, String(i % 10)));
 			reply({ type: 'sent', ms: performance.now() - started });

@@ -125,7 +125,8 @@ async function runScenario(server: ServerProcess, spec: ScenarioSpec): Promise<C
 	}
 	const all = rooms.flat();
 	await waitUntil(() => all.every((c) => c.provider.synced), 60_000, 'clients sync');
-	for (const clients of rooms) workflowToDoc({ blocks: [{ id: 'f', type: 'filter', params: { expression: '' } }] }, clients[0].doc);
+	for (const clients of rooms)
+		workflowToDoc({ blocks: [{ id: 'f', type: 'enrich_lead', params: { struct: {}, research_plan: '' } }] }, clients[0].doc);
 	await waitUntil(() => all.every((c) => c.doc.getMap('blocks').size === 1), 30_000, 'seed reaches everyone');
 
 	const latencies: number[] = [];
@@ -156,7 +157,7 @@ async function runScenario(server: ServerProcess, spec: ScenarioSpec): Promise<C
 				)
 			);
 			sender.doc.transact(() => {
-				getParamText(sender.doc, 'f', 'expression').insert(0, 'x');
+				getParamText(sender.doc, 'f', 'research_plan').insert(0, 'x');
 				sender.doc.getMap('bench').set('seq', seq);
 			});
 			sender.seen = seq;

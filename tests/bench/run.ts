@@ -62,6 +62,14 @@ const BENCHES: Bench[] = [
 		}
 	},
 	{
+		// Needs PostgreSQL and Redis (issue 11); a few minutes on 2 cores.
+		name: 'scale',
+		run: async () => {
+			const m = await import('./scale');
+			return m.formatScale(await m.benchScale());
+		}
+	},
+	{
 		name: 'fanout',
 		run: async () => {
 			const m = await import('./fanout');

@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 const card = (page: Page, n: number) => page.locator('.block').nth(n);
-const addBlock = (page: Page, label: string) => page.getByRole('button', { name: new RegExp(`^Add ${label}:`) }).click();
+const addBlock = (page: Page, label: string) => page.getByRole('button', { name: new RegExp(`^Add ${label}\\b`) }).click();
 
 /** Renames a struct field: type the new name, press Enter. */
 async function renameField(block: Locator, index: number, name: string) {

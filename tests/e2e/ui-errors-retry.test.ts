@@ -41,18 +41,22 @@ describe('failed rows', () => {
 		expect(errors).toBeLessThan(10);
 
 		await page.getByRole('tab', { name: /Results/ }).click();
-		const rows = page.locator('.results tbody tr');
+		// The live grid: one row per input row, in the file's order.
+		const rows = page.locator('.results tr.row');
 		await expect.poll(() => rows.count()).toBe(10);
-		expect(await page.locator('.results tbody tr.error').count()).toBe(errors);
-		// The reason is the first column, readable without scrolling.
-		expect((await page.locator('.results thead th').allInnerTexts())[1]).toBe('_error');
+		await expect.poll(() => page.locator('.results tr.row.error').count()).toBe(errors);
+		// The reason is in the block's own cells, the first column group, readable without scrolling.
+		expect((await page.locator('.results thead tr.groups th.group').allInnerTexts())[0]).toBe('ENRICH LEAD');
+		const reasons = await page.locator('.results tr.row.error td[data-state="error"] .reason').allInnerTexts();
+		expect(reasons).toHaveLength(errors);
+		for (const reason of reasons) expect(reason).toMatch(/^Enrich Lead: /);
 		// The filter is the server's (every page of a big result), not this page's.
 		await page.getByRole('checkbox', { name: /Only rows with errors/ }).check();
 		await expect
 			.poll(async () => (await page.locator('.results header').innerText()).replace(/\s+/g, ' '))
 			.toContain(`${errors} rows with errors`);
 		await expect.poll(() => rows.count()).toBe(errors);
-		expect(await page.locator('.results tbody tr:not(.error)').count()).toBe(0);
+		expect(await page.locator('.results tr.row:not(.error)').count()).toBe(0);
 		await screenshot(page, '30-errors-filtered');
 
 		app.simulator.configure({ faults: { asyncFailed: 0 } });
@@ -70,7 +74,9 @@ describe('failed rows', () => {
 		await expect.poll(() => page.locator('.results').innerText()).toContain('No row failed');
 		await page.getByRole('checkbox', { name: /Only rows with errors/ }).uncheck();
 		await expect.poll(() => rows.count()).toBe(10);
-		expect(await page.locator('.results tbody tr.error').count()).toBe(0);
+		expect(await page.locator('.results tr.row.error').count()).toBe(0);
+		// The grid says which answers came from the cache: all but the rows that had failed.
+		await expect.poll(() => page.locator('.results td[data-block="enrich"] .cached').count()).toBe(10 - errors);
 		await screenshot(page, '31-retried');
 		expect(problems).toEqual([]);
 	});

@@ -91,7 +91,7 @@ export class LiveTestClient {
 			const message = parsed.message;
 			this.messages.push({ at: Date.now(), message });
 			if (message.type === 'snapshot') this.jobs.reset(message.jobs);
-			else if (message.type !== 'hello' && message.type !== 'pong') this.jobs.apply(message);
+			else if (message.type !== 'hello' && message.type !== 'pong' && message.type !== 'rows_resync') this.jobs.apply(message);
 			this.#notify();
 		});
 		this.ws.on('close', (code, reason) => {

@@ -85,7 +85,10 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 30_00
 		child.once('exit', (code, signal) => resolve({ code, signal }))
 	);
 	const url = await new Promise<string>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms:\n${lines.join('\n')}`)), timeoutMs);
+		const timer = setTimeout(() => {
+			child.kill('SIGKILL'); // never leave a half-started server behind (it would take jobs, hold ports)
+			reject(new Error(`server did not start in ${timeoutMs} ms:\n${lines.join('\n')}`));
+		}, timeoutMs);
 		const onLine = (line: string) => {
 			lines.push(line);
 			if (!line.includes('"server listening"')) return;

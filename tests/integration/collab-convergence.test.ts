@@ -7,6 +7,7 @@ import type { WebSocket } from 'ws';
 import {
 	addBlock,
 	docToWorkflow,
+	getBlock,
 	getParamText,
 	moveBlock,
 	orderedBlockIds,
@@ -89,7 +90,8 @@ describe('rooms converge', () => {
 		removeBlock(offline.doc, 'read');
 
 		moveBlock(clients[1].doc, 'save', 2);
-		getParamText(clients[2].doc, 'us', 'expression').insert(0, 'not ');
+		const negated = `not ${(getBlock(clients[2].doc, 'us')?.params as { expression: string }).expression}`;
+		setParam(clients[2].doc, 'us', 'expression', negated);
 		const onlineBlock = addBlock(clients[3].doc, { type: 'save_csv' });
 		setParam(clients[0].doc, 'read', 'path', 'samples/other.csv');
 		await waitConverged(clients.slice(0, 4).map((c) => c.doc));
@@ -100,9 +102,8 @@ describe('rooms converge', () => {
 		const ids = result.blocks.map((blk) => blk.id);
 		expect(ids.sort()).toEqual(['enrich', 'save', 'us', offlineBlock, onlineBlock].sort());
 		const expression = (result.blocks.find((blk) => blk.id === 'us')?.params as { expression: string }).expression;
-		// Both texts were edits of the same Y.Text: the merge keeps the insertion and the rewrite.
-		expect(expression).toContain('not ');
-		expect(expression).toContain('employees > 10');
+		// An expression is a whole value (issue 13): one of the two people's, never a mix of both.
+		expect(['employees > 10', negated]).toContain(expression);
 	});
 
 	it('presence: name, colour and the block being edited reach others, and vanish when a socket drops', async () => {
@@ -164,8 +165,9 @@ describe('randomized convergence (seeded)', () => {
 			} else if (r < 0.7) {
 				const filters = ids.filter((id) => docToWorkflow(client.doc).blocks.find((b) => b.id === id)?.type === 'filter');
 				if (filters.length) {
-					const text = getParamText(client.doc, pick(filters), 'expression');
-					text.insert(Math.floor(rand() * (text.length + 1)), pick(['a', 'b ', ' == 1', '(', ')']));
+					const id = pick(filters);
+					const current = (getBlock(client.doc, id)?.params as { expression?: string }).expression ?? '';
+					setParam(client.doc, id, 'expression', current + pick(['a', 'b ', ' == 1', '(', ')']));
 				}
 			} else if (r < 0.8) {
 				setName(client.doc, `name ${step}`);

@@ -27,8 +27,8 @@ async function start(dbPath: string, port?: number): Promise<CollabHarness> {
 	return h;
 }
 
-/** The filter's expression, '' until the block has arrived. */
-const expression = (doc: Y.Doc) => (docToWorkflow(doc).blocks.length > 0 ? getParamText(doc, 'f', 'expression').toString() : '');
+/** The research plan (free text, a Y.Text), '' until the block has arrived. */
+const expression = (doc: Y.Doc) => (docToWorkflow(doc).blocks.length > 0 ? getParamText(doc, 'f', 'research_plan').toString() : '');
 /** Transaction i appends the digit i % 10, so the text proves that each one arrived, in order. */
 const expected = Array.from({ length: TRANSACTIONS }, (_, i) => String(i % 10)).join('');
 
@@ -40,12 +40,12 @@ describe('a client sending faster than the room applies', () => {
 		const writer = h.connect('fast', 'tok');
 		const reader = h.connect('fast', 'tok');
 		await Promise.all([writer.synced(), reader.synced()]);
-		workflowToDoc({ name: 'Fast', blocks: [{ id: 'f', type: 'filter', params: { expression: '' } }] }, writer.doc);
+		workflowToDoc({ name: 'Fast', blocks: [{ id: 'f', type: 'enrich_lead', params: { struct: {}, research_plan: '' } }] }, writer.doc);
 		await waitFor(() => reader.doc.getMap('blocks').size === 1, 'reader has the block');
 		const closes: (number | undefined)[] = [];
 		writer.provider.on('connection-close', (event) => closes.push(event?.code));
 
-		const text = getParamText(writer.doc, 'f', 'expression');
+		const text = getParamText(writer.doc, 'f', 'research_plan');
 		for (let i = 0; i < TRANSACTIONS; i++) writer.doc.transact(() => text.insert(text.length, String(i % 10)));
 
 		await waitFor(
@@ -80,9 +80,9 @@ describe('a client sending faster than the room applies', () => {
 		// Not opened through the harness, so it outlives the first server and reconnects to the next.
 		const writer = connectProvider(h.base, 'fast', 'tok');
 		await writer.synced();
-		workflowToDoc({ name: 'Fast', blocks: [{ id: 'f', type: 'filter', params: { expression: '' } }] }, writer.doc);
+		workflowToDoc({ name: 'Fast', blocks: [{ id: 'f', type: 'enrich_lead', params: { struct: {}, research_plan: '' } }] }, writer.doc);
 		await waitFor(() => h.collab.stats().updatesPersisted > 0, 'the seed is stored');
-		const text = getParamText(writer.doc, 'f', 'expression');
+		const text = getParamText(writer.doc, 'f', 'research_plan');
 		for (let i = 0; i < TRANSACTIONS; i++) writer.doc.transact(() => text.insert(text.length, String(i % 10)));
 
 		// Restart while the room works through the burst (seed + two turns stored; ~40 turns to go):

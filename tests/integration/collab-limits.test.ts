@@ -6,7 +6,7 @@ import * as encoding from 'lib0/encoding';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLAB_CLOSE, describeCollabClose } from '../../src/lib/workflow/collab-close-codes';
-import { docToWorkflow, getParamText, setName, workflowToDoc } from '../../src/lib/workflow/doc';
+import { docToWorkflow, setName, setParam, workflowToDoc } from '../../src/lib/workflow/doc';
 import { rawClient, startCollab, waitFor, type CollabClient, type CollabHarness } from '../helpers/collab';
 
 const LIMITS = {
@@ -173,7 +173,7 @@ describe('limits close only the offending socket', () => {
 		const stored = docToWorkflow(await h.collab.getDoc('big'));
 
 		const closed = new Promise<{ code: number }>((resolve) => writer.provider.on('closed', (event) => resolve(event)));
-		getParamText(writer.doc, 'f', 'expression').insert(0, 'x'.repeat(60_000));
+		setParam(writer.doc, 'f', 'expression', 'x'.repeat(60_000));
 		expect((await closed).code).toBe(COLLAB_CLOSE.DOC_TOO_LARGE);
 		// The stock provider treats 44xx as final: it does not reconnect and re-send in a loop.
 		await new Promise((resolve) => setTimeout(resolve, 300));
@@ -182,7 +182,7 @@ describe('limits close only the offending socket', () => {
 
 		expect(docToWorkflow(await h.collab.getDoc('big'))).toEqual(stored);
 		expect(docToWorkflow(reader.doc)).toEqual(stored);
-		getParamText(reader.doc, 'f', 'expression').insert(0, 'small edits still work');
+		setParam(reader.doc, 'f', 'expression', 'small edits still work');
 		const server = await h.collab.getDoc('big');
 		await waitFor(
 			() => (docToWorkflow(server).blocks[0].params as { expression: string }).expression === 'small edits still work',

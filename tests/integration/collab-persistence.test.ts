@@ -9,7 +9,7 @@ import * as Y from 'yjs';
 import { createDocPersistence } from '../../server/collab/persistence';
 import type { Store } from '../../server/store/store';
 import { testBackends } from '../helpers/backends';
-import { addBlock, docToWorkflow, getParamText, setName, workflowToDoc } from '../../src/lib/workflow/doc';
+import { addBlock, docToWorkflow, setName, setParam, workflowToDoc } from '../../src/lib/workflow/doc';
 import type { WorkflowInput } from '../../src/lib/workflow/schema';
 import { startCollab, waitConverged, waitFor, waitForAsync, type CollabHarness } from '../helpers/collab';
 
@@ -60,7 +60,7 @@ describe.each(testBackends())('collab persistence on $name', (backend) => {
 		const a = h1.connect('w', 'tok');
 		await a.synced();
 		workflowToDoc(workflow, a.doc);
-		getParamText(a.doc, 'f', 'expression').insert(6, '0');
+		setParam(a.doc, 'f', 'expression', 'x == 10');
 		await waitConverged([a.doc, await h1.collab.getDoc('w')]);
 		const before = docToWorkflow(a.doc);
 		await h1.close();
@@ -111,7 +111,7 @@ describe.each(testBackends())('collab persistence on $name', (backend) => {
 		const appends: Promise<void>[] = [];
 		source.on('update', (update: Uint8Array) => void appends.push(persistence.appendUpdate('w', update)));
 		workflowToDoc(workflow, source);
-		for (let i = 0; i < 300; i++) getParamText(source, 'f', 'expression').insert(0, String(i % 10));
+		for (let i = 0; i < 300; i++) setParam(source, 'f', 'expression', `x == ${i}`);
 		await Promise.all(appends);
 		expect(await count(store, 'doc_updates')).toBeGreaterThan(300);
 

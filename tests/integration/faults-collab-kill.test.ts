@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { addBlock, docToWorkflow, getNameText, orderedBlockIds, setName } from '../../src/lib/workflow/doc';
+import { addBlock, docToWorkflow, getName, orderedBlockIds, setName } from '../../src/lib/workflow/doc';
 import { waitConverged, waitFor } from '../helpers/collab';
 import { LiveTestClient } from '../helpers/live';
 import { spawnServer, testServerEnv, type ServerProcess } from '../helpers/server';
@@ -146,7 +146,7 @@ describe('SIGKILL during document edits', () => {
 		let typing = true;
 		const typed = (async () => {
 			for (let i = 0; typing; i++) {
-				getNameText(alice.doc).insert(getNameText(alice.doc).length, ` e${i}`);
+				setName(alice.doc, `${getName(alice.doc)} e${i}`);
 				if (i % 10 === 0) addBlock(alice.doc, { type: 'filter', id: `f${i}`, params: { expression: `n == ${i}` } });
 				await sleep(10);
 			}
@@ -185,13 +185,14 @@ describe('SIGKILL during compaction of the update log', () => {
 		let received = 0;
 		watcher.doc.on('update', () => void received++);
 		// Three writers, each under the per-connection message limit, each appending to its own block.
-		writers.forEach((w, n) => addBlock(w.doc, { type: 'filter', id: `w${n}`, params: { expression: '' } }));
+		// (Into a research plan, long free text kept as a Y.Text; an expression is a whole value, issue 13.)
+		writers.forEach((w, n) => addBlock(w.doc, { type: 'enrich_lead', id: `w${n}`, params: { struct: {}, research_plan: '' } }));
 		let writing = true;
 		const loops = writers.map(async (w, n) => {
 			for (let i = 0; writing; i++) {
 				w.doc.transact(() => {
 					const block = w.doc.getMap('blocks').get(`w${n}`) as Y.Map<Y.Map<unknown>> | undefined;
-					const text = block?.get('params')?.get('expression');
+					const text = block?.get('params')?.get('research_plan');
 					if (text instanceof Y.Text) text.insert(text.length, `${n}.${i};`);
 				});
 				await sleep(8);
@@ -221,9 +222,11 @@ describe('SIGKILL during compaction of the update log', () => {
 		const second = await start(dir);
 		const after = await freshView(second.url, wf);
 		for (const block of acknowledged.blocks) {
-			const stored = after.blocks.find((b) => b.id === block.id) as { params: { expression: string } } | undefined;
+			const stored = after.blocks.find((b) => b.id === block.id) as { params: { research_plan: string } } | undefined;
 			expect(stored, block.id).toBeDefined();
-			expect(stored!.params.expression.startsWith((block as { params: { expression: string } }).params.expression)).toBe(true);
+			expect(stored!.params.research_plan.startsWith((block as { params: { research_plan: string } }).params.research_plan)).toBe(
+				true
+			);
 		}
 		expect(received).toBeGreaterThanOrEqual(3 * COMPACT_EVERY);
 	});

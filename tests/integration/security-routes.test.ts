@@ -14,7 +14,7 @@ import * as Y from 'yjs';
 import { startSimulator, type RunningSimulator } from '../../server/enrichment/simulator';
 import type { RunningServer } from '../../server/index';
 import type { JobProgress } from '../../server/jobs/job-progress';
-import { docToWorkflow, getParamText, replaceText, setName, workflowToDoc } from '../../src/lib/workflow/doc';
+import { docToWorkflow, setName, setParam, workflowToDoc } from '../../src/lib/workflow/doc';
 import { WorkflowSchema, type WorkflowInput } from '../../src/lib/workflow/schema';
 import { rawClient } from '../helpers/collab';
 import { startTestServer, testServerEnv } from '../helpers/server';
@@ -137,7 +137,7 @@ describe('a run by workflow_id', () => {
 		const doc = await openRoom(a);
 		workflowToDoc(flow(aFile), doc);
 		setName(doc, 'Edited in the room');
-		replaceText(getParamText(doc, 'keep', 'expression'), 'employees >= 1000');
+		setParam(doc, 'keep', 'expression', 'employees >= 1000');
 		await serverHas(a, doc);
 		const expected = v.parse(WorkflowSchema, docToWorkflow(doc));
 

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { addBlock, docToWorkflow, getNameText, orderedBlockIds, setName } from '../../src/lib/workflow/doc';
+import { addBlock, docToWorkflow, getName, orderedBlockIds, setName } from '../../src/lib/workflow/doc';
 import { awarenessFrame, rawClient, waitConverged, waitFor } from '../helpers/collab';
 import { LiveTestClient } from '../helpers/live';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../helpers/round-robin-proxy';
@@ -244,7 +244,7 @@ describe('rooms across two web processes', () => {
 		for (let i = 0; i < 20; i++) {
 			const who = i % 2 === 0 ? alice : bob;
 			addBlock(who.doc, { type: 'filter', id: `b${i}`, params: { expression: `n == ${i}` } });
-			getNameText(who.doc).insert(getNameText(who.doc).length, ` ${i}`);
+			setName(who.doc, getName(who.doc) + ` ${i}`);
 		}
 		const converged = await waitConverged([alice.doc, bob.doc], 10_000);
 		expect(converged.blocks).toHaveLength(20);
@@ -332,7 +332,7 @@ describe('SIGKILL of a web process mid-edit', () => {
 		let typing = true;
 		const typed = (async () => {
 			for (let i = 0; typing; i++) {
-				getNameText(alice.doc).insert(getNameText(alice.doc).length, ` e${i}`);
+				setName(alice.doc, getName(alice.doc) + ` e${i}`);
 				if (i % 10 === 0) addBlock(alice.doc, { type: 'filter', id: `f${i}`, params: { expression: `n == ${i}` } });
 				await sleep(10);
 			}

@@ -10,7 +10,6 @@ import {
 	addBlock,
 	docToWorkflow,
 	duplicateBlock,
-	getParamText,
 	moveBlock,
 	orderedBlockIds,
 	removeBlock,
@@ -144,14 +143,8 @@ const ops: fc.Arbitrary<Op>[] = [
 	text.map((value) => (doc: Y.Doc, pick: (n: number) => number) => {
 		const ids = orderedBlockIds(doc).filter((id) => doc.getMap<Y.Map<unknown>>('blocks').get(id)!.get('type') === 'filter');
 		if (!ids.length) return;
-		const t = getParamText(doc, ids[pick(ids.length)], 'expression');
-		if (pick(2)) setParam(doc, ids[pick(ids.length)], 'expression', value);
-		else {
-			// a UI inserts between characters, never inside a surrogate pair
-			let at = pick(t.length + 1);
-			if (/[\uDC00-\uDFFF]/.test(t.toString()[at] ?? '')) at--;
-			t.insert(at, value);
-		}
+		// An expression is a whole value (issue 13): set, never spliced.
+		setParam(doc, ids[pick(ids.length)], 'expression', value);
 	}),
 	fc.tuple(fieldName, fc.option(structField)).map(([field, value]) => (doc: Y.Doc, pick: (n: number) => number) => {
 		const ids = orderedBlockIds(doc).filter((id) => doc.getMap<Y.Map<unknown>>('blocks').get(id)!.get('type') === 'enrich_lead');

@@ -5,9 +5,7 @@ import {
 	docToWorkflow,
 	duplicateBlock,
 	getBlock,
-	getNameText,
 	getParamText,
-	getStructFieldText,
 	moveBlock,
 	orderedBlockIds,
 	removeBlock,
@@ -159,12 +157,11 @@ describe('block edits', () => {
 		expect(orderedBlockIds(doc)).toEqual(['read', 'enrich', 'email', 'save']);
 	});
 
-	it('setParam with undefined removes the param; text params keep their Y.Text', () => {
+	it('setParam with undefined removes the param; an expression is a whole value, not a Y.Text', () => {
 		const doc = workflowToDoc(lead);
-		const text = getParamText(doc, 'us', 'expression');
 		setParam(doc, 'us', 'expression', 'country == "DE"');
-		expect(getParamText(doc, 'us', 'expression')).toBe(text);
-		expect(text.toString()).toBe('country == "DE"');
+		expect(doc.getMap<Y.Map<Y.Map<unknown>>>('blocks').get('us')!.get('params')!.get('expression')).toBe('country == "DE"');
+		expect(() => getParamText(doc, 'us', 'expression')).toThrow(WorkflowDocError);
 		setParam(doc, 'email', 'only_missing', undefined);
 		expect(getBlock(doc, 'email')?.params).toEqual({ mode: 'PERSONAL' });
 	});
@@ -186,11 +183,13 @@ describe('block edits', () => {
 		expect(docToWorkflow(replica(doc)).name).toBe(to);
 	});
 
-	it('names are shared text', () => {
+	it('names are whole values; a name stored as a Y.Text by an older version is read, then replaced', () => {
 		const doc = workflowToDoc(lead);
-		const text = getNameText(doc);
+		const legacy = new Y.Text('Old name');
+		doc.getMap('meta').set('name', legacy);
+		expect(docToWorkflow(doc).name).toBe('Old name');
 		setName(doc, 'Leads → verified emails');
-		expect(text.toString()).toBe('Leads → verified emails');
+		expect(doc.getMap('meta').get('name')).toBe('Leads → verified emails');
 		expect(docToWorkflow(doc).name).toBe('Leads → verified emails');
 	});
 
@@ -199,7 +198,7 @@ describe('block edits', () => {
 		['setParam on an unknown block', (d: Y.Doc) => setParam(d, 'nope', 'path', 'x')],
 		['text of a non-text param', (d: Y.Doc) => getParamText(d, 'read', 'path')],
 		['struct of a block without one', (d: Y.Doc) => setStructField(d, 'read', 'x', 'y')],
-		['text of a missing struct field', (d: Y.Doc) => getStructFieldText(d, 'enrich', 'nope')],
+		['text of an expression (a whole value)', (d: Y.Doc) => getParamText(d, 'us', 'expression')],
 		['unknown block type', (d: Y.Doc) => addBlock(d, { type: 'shell' as never })],
 		['taken id', (d: Y.Doc) => addBlock(d, { type: 'save_csv', id: 'read' })]
 	])('refuses %s with a WorkflowDocError', (_label, edit) => {
@@ -218,13 +217,13 @@ describe('block edits', () => {
 });
 
 describe('concurrent edits merge', () => {
-	it('two people typing in one expression keep both edits', () => {
+	it('two people changing one expression at once: it ends as one of their values, never a mix', () => {
 		const a = workflowToDoc({ blocks: [{ id: 'f', type: 'filter', params: { expression: 'x == 1' } }] });
 		const b = replica(a);
-		getParamText(a, 'f', 'expression').insert(0, 'not ');
+		setParam(a, 'f', 'expression', 'not x == 1');
 		setParam(b, 'f', 'expression', 'x == 1 and y == 2');
 		syncAll(a, b);
-		expect(getBlock(a, 'f')?.params).toEqual({ expression: 'not x == 1 and y == 2' });
+		expect(['not x == 1', 'x == 1 and y == 2']).toContain((getBlock(a, 'f')?.params as { expression: string }).expression);
 		expect(docToWorkflow(b)).toEqual(docToWorkflow(a));
 	});
 

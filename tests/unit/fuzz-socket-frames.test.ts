@@ -16,7 +16,7 @@ import * as Y from 'yjs';
 import { createSqlitePersistence } from '../../server/collab/persistence';
 import { openDatabase } from '../../server/store/db';
 import { COLLAB_CLOSE } from '../../src/lib/workflow/collab-close-codes';
-import { docToWorkflow, getParamText, setName, workflowToDoc } from '../../src/lib/workflow/doc';
+import { docToWorkflow, setName, setParam, workflowToDoc } from '../../src/lib/workflow/doc';
 import { rawClient, startCollab, tempDbPath, waitConverged, waitFor, type CollabClient, type CollabHarness } from '../helpers/collab';
 import { jobEvents, startLiveHarness, type LiveHarness } from '../helpers/live';
 
@@ -158,7 +158,7 @@ describe('/yjs: random frames (fast-check)', () => {
 					}
 					// The editors beside it still edit together, and agree with the server's document.
 					setName(alice.doc, `round ${round}`);
-					getParamText(bob.doc, 'f', 'expression').insert(0, ' ');
+					setParam(bob.doc, 'f', 'expression', `x == ${round}`);
 					await waitFor(() => docToWorkflow(bob.doc).name === `round ${round}`, `bob sees round ${round}`, 3_000);
 					const server = await h.collab.getDoc('fz');
 					await waitConverged([alice.doc, bob.doc, server], 3_000);

@@ -59,11 +59,11 @@ function hookedStore(db: Db, hooks: Hooks): JobStore {
 			if (err) throw err;
 			return base.appendRows(jobId, firstIndex, rows);
 		},
-		async transition(id, from, patch) {
+		async transition(id, from, patch, expect) {
 			const hook = hooks.transition?.(patch);
 			const outcome = hook instanceof Promise ? await hook : hook;
 			if (outcome instanceof Error) throw outcome;
-			return base.transition(id, from, patch);
+			return base.transition(id, from, patch, expect);
 		},
 		async appendEvent(jobId, event) {
 			const err = hooks.appendEvent?.(event);

@@ -135,7 +135,10 @@ const CALLS: Record<string, () => Call> = {
 	retryJob: () => ({ params: { id: jobId }, token: shared.editToken, status: 200 }),
 	// Only a job paused at a spend limit resumes: a finished one is the declared 409.
 	resumeJob: () => ({ params: { id: jobId }, token: shared.editToken, status: 409 }),
+	getJobQueuePlace: () => ({ params: { id: jobId }, token: shared.viewToken, status: 200 }),
 	getJobRows: () => ({ params: { id: jobId }, query: { limit: '2', errors: 'only' }, token: shared.viewToken, status: 200 }),
+	getJobEstimate: () => ({ params: { id: jobId }, token: shared.viewToken, status: 200 }),
+	getJobCells: () => ({ params: { id: jobId }, query: { limit: '2', q: 'a' }, token: shared.viewToken, status: 200 }),
 	downloadJob: () => ({ params: { id: jobId }, token: shared.viewToken, status: 200 }),
 	deliverWebhook: () => ({ params: { secret: SECRET }, status: 200 }),
 	listVersions: () => ({ params: { id: shared.id }, query: { limit: '10' }, token: shared.viewToken, status: 200 }),

@@ -258,6 +258,13 @@ describe('queue, cancel and retry', () => {
 		await expect.poll(async () => (await getJob(first.job_id)).status).toBe('running');
 		expect((await getJob(second.job_id)).status).toBe('pending');
 
+		// Where the waiting one stands (issue 16): next in line, behind the one run going now.
+		const place = await json(await t.app.request(`/api/workflows/jobs/${second.job_id}/queue`));
+		expect(place).toMatchObject({ waiting: true, ahead: 0, running: 1 });
+		expect(place.wait_s === null || Number.isInteger(place.wait_s)).toBe(true);
+		expect(await json(await t.app.request(`/api/workflows/jobs/${first.job_id}/queue`))).toMatchObject({ waiting: false, ahead: 0 });
+		expect((await t.app.request('/api/workflows/jobs/not-a-job-id/queue')).status).toBe(404);
+
 		const cancelledPending = await json(await t.app.request(`/api/workflows/jobs/${second.job_id}/cancel`, { method: 'POST' }));
 		expect(cancelledPending.status).toBe('cancelled');
 
@@ -270,6 +277,8 @@ describe('queue, cancel and retry', () => {
 		// A second cancel changes nothing.
 		const again = await json(await t.app.request(`/api/workflows/jobs/${first.job_id}/cancel`, { method: 'POST' }));
 		expect(again.status).toBe('cancelled');
+		// A finished job is no longer in the line.
+		expect(await json(await t.app.request(`/api/workflows/jobs/${second.job_id}/queue`))).toMatchObject({ waiting: false, running: 0 });
 	});
 
 	it('retries a job as a new job over the same workflow, and refuses to retry a running one', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as v from 'valibot';
 import { EnrichmentError, type EnrichmentService } from '../../server/enrichment/types';
 import type { JobProgress } from '../../server/jobs/job-progress';
-import { docToWorkflow, getParamText, replaceText, setName, setParam, workflowToDoc } from '../../src/lib/workflow/doc';
+import { docToWorkflow, setName, setParam, workflowToDoc } from '../../src/lib/workflow/doc';
 import { WorkflowSchema, type WorkflowInput } from '../../src/lib/workflow/schema';
 import { bearer, createSharedTestApp, type SharedTestApp, type TestWorkflow } from '../helpers/shared-test-app';
 import { noEnrichment, uploadForm, waitForJob } from '../helpers/test-app';
@@ -69,7 +69,7 @@ describe('POST /run and /estimate with a workflow_id', () => {
 		const doc = await setDoc(a, flow(aFile));
 		// Edits as people make them: a rename and typing into the filter expression.
 		setName(doc, 'Big companies only');
-		replaceText(getParamText(doc, 'keep', 'expression'), 'employees >= 500');
+		setParam(doc, 'keep', 'expression', 'employees >= 500');
 		const expected = v.parse(WorkflowSchema, docToWorkflow(doc));
 
 		const res = await post(

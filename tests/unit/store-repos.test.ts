@@ -5,6 +5,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Row, Workflow } from '../../src/lib/workflow/schema';
 import type { RunEvent } from '../../server/engine/types';
+import type { RowCell } from '../../src/lib/workflow/protocol';
 import { createJobStore } from '../../server/store/sqlite-job-store';
 import { createSpendLedger } from '../../server/store/spend-ledger';
 import type { Store } from '../../server/store/store';
@@ -62,6 +63,79 @@ describe.each(testBackends())('the repositories on $name', (backend) => {
 			expect(await jobs.transition('a', ['pending', 'running'], { status: 'completed', finishedAt: T + 9 })).toBe(true);
 			expect(await jobs.get('a')).toMatchObject({ status: 'completed', finishedAt: T + 9 });
 			expect((await jobs.listUnfinished()).map((j) => j.id)).toEqual(['b']);
+		});
+
+		it('fences a transition on the run it is for (startedAt): a worker that lost the job writes nothing', async () => {
+			const jobs = createJobStore(store);
+			await jobs.create({ id: 'f', workflow: WORKFLOW, options: OPTIONS, createdAt: T });
+			// Never started: the fence is null (IS NULL, not = NULL).
+			expect(await jobs.transition('f', ['pending'], { status: 'running', startedAt: T + 1 }, { startedAt: T })).toBe(false);
+			expect(await jobs.transition('f', ['pending'], { status: 'running', startedAt: T + 1 }, { startedAt: null })).toBe(true);
+			// Another worker took it over (a new run, a new startedAt): the first one's finish is refused.
+			expect(await jobs.transition('f', ['running'], { status: 'running', startedAt: T + 2 }, { startedAt: T + 1 })).toBe(true);
+			expect(await jobs.transition('f', ['running'], { status: 'failed', error: 'lost' }, { startedAt: T + 1 })).toBe(false);
+			expect(await jobs.get('f')).toMatchObject({ status: 'running', startedAt: T + 2, error: null });
+			expect(await jobs.transition('f', ['running'], { status: 'completed', finishedAt: T + 3 }, { startedAt: T + 2 })).toBe(true);
+			expect(await jobs.get('f')).toMatchObject({ status: 'completed', startedAt: T + 2, finishedAt: T + 3 });
+		});
+
+		it('keeps the grid cells (issue 12): latest per row and block, by rows, listed by block/state/search, counted, reset', async () => {
+			const jobs = createJobStore(store);
+			await jobs.create({ id: 'g', workflow: WORKFLOW, options: OPTIONS, createdAt: T });
+			await jobs.saveCells('g', []);
+			// 1,200 rows read (more than one multi-row insert), the API block's states over them.
+			const read: RowCell[] = Array.from({ length: 1_200 }, (_, row) => ({
+				row,
+				block_id: 'read',
+				state: 'done',
+				values: { name: row === 42 ? 'Ada_Lovelace 100%' : `Lead ${row}`, quote: row === 7 ? 'say "hi"' : '' }
+			}));
+			await jobs.saveCells('g', read);
+			await jobs.saveCells('g', [
+				{ row: 3, block_id: 'enrich', state: 'running' },
+				{ row: 5, block_id: 'enrich', state: 'running' },
+				{ row: 3, block_id: 'enrich', state: 'error', error: 'HTTP 500' }, // later in one batch wins
+				{ row: 1_100, block_id: 'enrich', state: 'done', cached: true, values: { title: 'CTO' } }
+			]);
+			await jobs.saveCells('g', [{ row: 5, block_id: 'enrich', state: 'dropped' }]); // a later batch replaces
+			const cells = await jobs.readCells('g', [3, 5, 1_100, 5_000]);
+			const byKey = Object.fromEntries(cells.map((c) => [`${c.row}/${c.block_id}`, c]));
+			expect(Object.keys(byKey).sort()).toEqual(['1100/enrich', '1100/read', '3/enrich', '3/read', '5/enrich', '5/read']);
+			expect(byKey['3/enrich']).toEqual({ row: 3, block_id: 'enrich', state: 'error', error: 'HTTP 500' });
+			expect(byKey['5/enrich']).toEqual({ row: 5, block_id: 'enrich', state: 'dropped' });
+			expect(byKey['1100/enrich']).toEqual({ row: 1_100, block_id: 'enrich', state: 'done', cached: true, values: { title: 'CTO' } });
+			expect(byKey['3/read']).toEqual(read[3]);
+			// More rows than one IN list holds.
+			expect(
+				await jobs.readCells(
+					'g',
+					Array.from({ length: 1_200 }, (_, i) => i)
+				)
+			).toHaveLength(1_203);
+			expect(await jobs.readCells('g', [])).toEqual([]);
+
+			expect(await jobs.listCellRows('g', { state: 'error' })).toEqual([3]);
+			expect(await jobs.listCellRows('g', { blockId: 'enrich' })).toEqual([3, 5, 1_100]);
+			expect(await jobs.listCellRows('g', { blockId: 'enrich', state: 'done' })).toEqual([1_100]);
+			expect((await jobs.listCellRows('g', {})).length).toBe(1_200); // distinct rows
+			// Search: case-insensitive for ASCII on both, LIKE's wildcards and JSON's escapes taken literally.
+			expect(await jobs.listCellRows('g', { search: 'ada_LOVELACE' })).toEqual([42]);
+			expect(await jobs.listCellRows('g', { search: '100%' })).toEqual([42]);
+			expect(await jobs.listCellRows('g', { search: 'a_l' })).toEqual([42]);
+			expect(await jobs.listCellRows('g', { search: '_' })).toEqual([42]);
+			expect(await jobs.listCellRows('g', { search: 'say "hi"' })).toEqual([7]);
+			expect(await jobs.listCellRows('g', { search: 'cto', blockId: 'enrich' })).toEqual([1_100]);
+			expect(await jobs.listCellRows('g', { search: 'nobody' })).toEqual([]);
+			expect(await jobs.listCellRows('g', { search: '' })).toHaveLength(1_200);
+
+			expect(await jobs.countCellRows('g', 'read')).toEqual({ count: 1_200, max: 1_199 });
+			expect(await jobs.countCellRows('g', 'enrich')).toEqual({ count: 3, max: 1_100 });
+			expect(await jobs.countCellRows('g', 'nope')).toEqual({ count: 0, max: -1 });
+			expect(await jobs.countCellRows('other', 'read')).toEqual({ count: 0, max: -1 });
+
+			await jobs.resetProgress('g');
+			expect(await jobs.readCells('g', [3])).toEqual([]);
+			expect(await jobs.countCellRows('g', 'read')).toEqual({ count: 0, max: -1 });
 		});
 
 		it('keeps blocks, rows (with error paging) and events, and forgets them on reset', async () => {

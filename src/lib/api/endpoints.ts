@@ -40,6 +40,21 @@ export type VersionSummary = VersionsPage['versions'][number];
 export type VersionDiff = InferResponseType<Versions[':version']['diff']['$get']>;
 export type VersionAnswer = InferResponseType<Versions[':version']['$get']>;
 export type RestoreAnswer = InferResponseType<Versions[':version']['restore']['$post']>;
+export type JobQueuePlace = InferResponseType<Job['queue']['$get']>;
+/** A range of the live grid (issue 12). */
+export type GridPage = InferResponseType<Job['cells']['$get']>;
+export type GridRow = GridPage['rows'][number];
+export type GridCell = GridRow['cells'][string];
+/** Estimate vs actual per API block of a job (issue 12). */
+export type EstimateVsActual = InferResponseType<Job['estimate']['$get']>;
+
+/** What the estimate said for the rows a job read, beside what the job did. */
+export function getJobEstimate(jobId: string, token?: string | null, signal?: AbortSignal): Promise<EstimateVsActual> {
+	return requestJson(withQuery(`/api/workflows/jobs/${encodeURIComponent(jobId)}/estimate`, { token: token ?? undefined }), {
+		token,
+		signal
+	});
+}
 
 /** The token inside a `/w/<id>?token=…` link. */
 export function tokenOfLink(url: string | undefined): string | null {
@@ -118,6 +133,11 @@ export function getJob(jobId: string, token?: string | null, signal?: AbortSigna
 	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}`, { token, signal });
 }
 
+/** Where a waiting job stands in the queue: runs ahead, runs going, roughly when it starts. */
+export function getJobQueuePlace(jobId: string, token: string | null, signal?: AbortSignal): Promise<JobQueuePlace> {
+	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/queue`, { token, signal });
+}
+
 /** The workflow's jobs, newest first. */
 export function listJobs(workflowId: string, token: string, page: { offset?: number; limit?: number } = {}): Promise<JobsPage> {
 	return requestJson(withQuery('/api/workflows/jobs', { workflow_id: workflowId, offset: page.offset, limit: page.limit ?? 20 }), {
@@ -134,9 +154,32 @@ export function resumeJob(jobId: string, token: string): Promise<JobProgress> {
 	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/resume`, { method: 'POST', token });
 }
 
-/** A new job over the same input: thanks to the cache only the failed rows reach the API. */
-export function retryJob(jobId: string, token: string): Promise<RetryAnswer> {
-	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/retry`, { method: 'POST', token });
+/**
+ * A new job over the same input: thanks to the cache only the failed rows reach the API. With
+ * `rows` only those input rows run, with `failed` only the rows that failed (the grid shows them
+ * over this job's other rows).
+ */
+export function retryJob(jobId: string, token: string, only?: { rows: number[] } | { failed: true }): Promise<RetryAnswer> {
+	return requestJson(`/api/workflows/jobs/${encodeURIComponent(jobId)}/retry`, { method: 'POST', token, body: only });
+}
+
+/** A range of the live grid: rows with every block's cell (`errors`: only rows with a failed cell; `q`: a search). */
+export function getJobCells(
+	jobId: string,
+	query: { offset: number; limit: number; errors?: boolean; q?: string },
+	token?: string | null,
+	signal?: AbortSignal
+): Promise<GridPage> {
+	return requestJson(
+		withQuery(`/api/workflows/jobs/${encodeURIComponent(jobId)}/cells`, {
+			offset: query.offset,
+			limit: query.limit,
+			errors: query.errors ? 'only' : undefined,
+			q: query.q ? query.q : undefined,
+			token: token ?? undefined
+		}),
+		{ token, signal }
+	);
 }
 
 export function getJobRows(

@@ -3,12 +3,21 @@
  * (awareness), undo/redo of only this person's edits, and an honest connection state. Components
  * read its `$state` fields and change the document only through `edit()`, so every local change
  * carries this session's origin (what the undo manager tracks).
+ *
+ * Nothing typed is lost (issue 13): the document is kept in this browser's IndexedDB (loaded before
+ * connecting, written on every change), and `unsaved` counts this person's edits the server has
+ * not acknowledged storing (saved-message.ts, pending-edits.ts); the count survives a reload.
+ * Undo is by intent (lib/workflow/undo.ts): a step a teammate changed since is skipped and said.
  */
 import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
-import { docToWorkflow, getNameText } from '$lib/workflow/doc';
+import { IndexeddbPersistence } from 'y-indexeddb';
+import { docToWorkflow, getName, setName } from '$lib/workflow/doc';
 import type { WorkflowInput } from '$lib/workflow/schema';
 import { describeCollabClose } from '$lib/workflow/collab-close-codes';
+import { IntentUndo, type UndoOutcome } from '$lib/workflow/undo';
+import { forgetLocalCopy, localDocName, readUnsaved, writeUnsaved } from './local-copy';
+import { trackSaved, type SavedTracker } from './saved-tracker';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'stopped';
 
@@ -55,11 +64,22 @@ export class CollabSession {
 	peers = $state.raw<Peer[]>([]);
 	canUndo = $state(false);
 	canRedo = $state(false);
+	/** This person's edits the server has not confirmed storing (kept on this device meanwhile). */
+	unsaved = $state(0);
+	/** The server has confirmed at least once on this page: "All changes saved" is known, not guessed. */
+	acknowledged = $state(false);
+	/** The local copy (IndexedDB) was read: the document on screen holds what this device kept. */
+	localLoaded = $state(false);
+	/** Why the last undo/redo did nothing ("Ada changed this since"), until the next one. */
+	undoNote = $state<string | null>(null);
 
 	/** The origin of every local transaction: the undo manager tracks only these. */
 	readonly #origin = { session: true };
 	#provider: WebsocketProvider;
-	#undo: Y.UndoManager;
+	#undo: IntentUndo;
+	#local: IndexeddbPersistence | null = null;
+	#saved: SavedTracker | null = null;
+	readonly #workflowId: string;
 	#everConnected = false;
 	#failuresBeforeOpen = 0;
 	#probing = false;
@@ -69,30 +89,77 @@ export class CollabSession {
 	constructor(options: CollabSessionOptions) {
 		this.readOnly = options.readOnly;
 		this.#probeAccess = options.probeAccess;
+		this.#workflowId = options.workflowId;
 		const wsOrigin = options.wsOrigin ?? location.origin.replace(/^http/, 'ws');
 		this.#provider = new WebsocketProvider(`${wsOrigin}/yjs`, options.workflowId, this.doc, {
 			params: { token: options.token },
 			disableBc: true,
 			maxBackoffTime: 5_000,
-			shouldReconnect: (event: CloseEvent) => describeCollabClose(event.code).retry
+			shouldReconnect: (event: CloseEvent) => describeCollabClose(event.code).retry,
+			// After the local copy is read, so the first sync sends whatever it kept.
+			connect: false
 		});
-		this.#undo = new Y.UndoManager(this.doc, {
-			trackedOrigins: new Set([this.#origin]),
-			captureTimeout: UNDO_CAPTURE_MS
-		});
+		if (!this.readOnly) {
+			this.unsaved = readUnsaved(options.workflowId);
+			this.#saved = trackSaved({
+				provider: this.#provider,
+				doc: this.doc,
+				carried: this.unsaved,
+				onChange: (unsaved, acknowledged) => {
+					this.acknowledged = acknowledged;
+					if (unsaved !== this.unsaved) {
+						this.unsaved = unsaved;
+						writeUnsaved(this.#workflowId, unsaved);
+					}
+				}
+			});
+		}
+		this.#undo = new IntentUndo(this.doc, { origin: this.#origin, captureTimeout: UNDO_CAPTURE_MS });
 		this.setPresence({ blockId: null, field: null }, options.user);
 		this.#wire();
 		this.#refreshWorkflow();
+		this.#openLocalCopy();
 	}
+
+	/** Reads this device's copy of the document, then connects (also if there is none or it fails). */
+	#openLocalCopy(): void {
+		let connected = false;
+		const connect = () => {
+			if (connected || this.#destroyed) return;
+			connected = true;
+			this.localLoaded = true;
+			if (this.status !== 'stopped') this.#provider.connect();
+		};
+		try {
+			const local = new IndexeddbPersistence(localDocName(this.#workflowId), this.doc);
+			this.#local = local;
+			void local.whenSynced.then(connect);
+			(local as unknown as { _db: Promise<unknown> })._db.catch(connect);
+		} catch {
+			connect();
+		}
+	}
+
+	#destroyed = false;
 
 	/** The session's transaction origin, for code that binds inputs to Y.Text. */
 	get origin(): object {
 		return this.#origin;
 	}
 
-	/** The workflow name's shared text (for the title field). */
-	get nameText(): Y.Text {
-		return getNameText(this.doc);
+	/** The workflow's name (a whole value). */
+	get name(): string {
+		return getName(this.doc);
+	}
+
+	/** Renames the workflow (one whole-value edit). */
+	rename(name: string): void {
+		this.edit((doc) => setName(doc, name));
+	}
+
+	/** Document ready to edit: synced with the server, or this device's copy of it was read. */
+	get ready(): boolean {
+		return this.synced || (this.localLoaded && this.workflow.blocks.length + (this.workflow.name ? 1 : 0) > 0);
 	}
 
 	/**
@@ -114,13 +181,32 @@ export class CollabSession {
 		this.#undo.stopCapturing();
 	}
 
-	undo(): void {
-		if (!this.readOnly) this.#undo.undo();
+	/** Undoes this person's last step, or skips it (and says why) if a teammate changed it since. */
+	undo(): UndoOutcome {
+		return this.#step(() => this.#undo.undo(), 'undo');
 	}
 
-	redo(): void {
-		if (!this.readOnly) this.#undo.redo();
+	redo(): UndoOutcome {
+		return this.#step(() => this.#undo.redo(), 'redo');
 	}
+
+	#step(run: () => UndoOutcome, which: 'undo' | 'redo'): UndoOutcome {
+		if (this.readOnly) return { kind: 'empty' };
+		this.#undo.stopCapturing();
+		const outcome = run();
+		this.canUndo = this.#undo.canUndo();
+		this.canRedo = this.#undo.canRedo();
+		this.undoNote = outcome.kind === 'skipped' ? skipNote(this.#nameOf(outcome.by), which) : null;
+		return outcome;
+	}
+
+	#nameOf(clientId: number | null): string | null {
+		if (clientId === null) return null;
+		return this.peers.find((p) => p.clientId === clientId && !p.self)?.name ?? this.#names.get(clientId) ?? null;
+	}
+
+	/** Names of everyone seen on this page, by client id (they may have left since). */
+	readonly #names = new Map<number, string>();
 
 	/** Ends the current undo step, so the next edit is undone separately. */
 	stopCapturing(): void {
@@ -147,10 +233,13 @@ export class CollabSession {
 	}
 
 	destroy(): void {
+		this.#destroyed = true;
 		for (const fn of this.#cleanup) fn();
+		this.#saved?.destroy();
 		this.#provider.awareness.setLocalState(null);
 		this.#provider.destroy();
 		this.#undo.destroy();
+		void this.#local?.destroy();
 		this.doc.destroy();
 	}
 
@@ -164,9 +253,17 @@ export class CollabSession {
 			this.canUndo = this.#undo.canUndo();
 			this.canRedo = this.#undo.canRedo();
 		};
-		this.#undo.on('stack-item-added', onStack);
-		this.#undo.on('stack-item-popped', onStack);
-		this.#undo.on('stack-cleared', onStack);
+		const manager = this.#undo.manager;
+		manager.on('stack-item-added', onStack);
+		manager.on('stack-item-popped', onStack);
+		manager.on('stack-cleared', onStack);
+
+		// A new edit of one's own makes a note about a skipped undo old news.
+		const onTransaction = (tr: Y.Transaction) => {
+			if (this.undoNote && tr.origin === this.#origin) this.undoNote = null;
+		};
+		this.doc.on('afterTransaction', onTransaction);
+		this.#cleanup.push(() => this.doc.off('afterTransaction', onTransaction));
 
 		provider.on('status', ({ status }) => {
 			if (status === 'connected') {
@@ -226,16 +323,22 @@ export class CollabSession {
 		this.#probing = true;
 		try {
 			const reason = await this.#probeAccess();
-			if (reason) this.#stop(reason);
+			if (reason) this.#stop(reason, true);
 		} finally {
 			this.#probing = false;
 		}
 	}
 
-	#stop(reason: string): void {
+	/** `forget`: the link itself was refused, so this device's copy of the document goes too. */
+	#stop(reason: string, forget = false): void {
 		this.#provider.disconnect();
 		this.status = 'stopped';
 		this.stopReason = reason;
+		if (forget) {
+			void this.#local?.destroy();
+			this.#local = null;
+			void forgetLocalCopy(this.#workflowId);
+		}
 	}
 
 	#refreshWorkflow(): void {
@@ -248,6 +351,7 @@ export class CollabSession {
 		this.#provider.awareness.getStates().forEach((state, clientId) => {
 			const { user, access } = state as { user?: { name?: unknown; color?: unknown }; access?: unknown };
 			if (!user || typeof user.name !== 'string') return;
+			this.#names.set(clientId, user.name.slice(0, 40) || 'Anonymous');
 			const editing = (state as { editing?: { block_id?: unknown; field?: unknown } | null }).editing;
 			peers.push({
 				clientId,
@@ -263,4 +367,9 @@ export class CollabSession {
 		peers.sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name));
 		this.peers = peers;
 	}
+}
+
+/** What to tell someone whose undo or redo was skipped. */
+export function skipNote(name: string | null, which: 'undo' | 'redo'): string {
+	return `${name ?? 'A teammate'} changed this since, so ${which === 'undo' ? 'undo' : 'redo'} skipped it.`;
 }

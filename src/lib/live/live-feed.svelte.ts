@@ -4,7 +4,10 @@
  * (and gets a fresh snapshot), but stops for good on a refusal and says why.
  */
 import { LiveJobs } from '$lib/workflow/live-jobs';
-import { parseServerMessage, PROTOCOL_VERSION, type LiveJob } from '$lib/workflow/protocol';
+import { parseServerMessage, PROTOCOL_VERSION, type LiveJob, type ServerMessage } from '$lib/workflow/protocol';
+
+/** Grid messages (issue 12): cells of a job, or "re-read these rows" after falling behind. */
+export type CellsMessage = Extract<ServerMessage, { type: 'row_cells' | 'rows_resync' }>;
 import { describeClose } from '$lib/collab/close-codes';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'stopped';
@@ -37,6 +40,9 @@ export class LiveFeed {
 	#probeAccess: LiveFeedOptions['probeAccess'];
 	/** The same reducer the server's hub runs: everyone folds the same messages the same way. */
 	#state = new LiveJobs();
+	#cellListeners = new Set<(message: CellsMessage) => void>();
+	/** Called after each (re)connection's snapshot: a grid re-reads its rows (it may have missed cells). */
+	#snapshotListeners = new Set<() => void>();
 
 	constructor(options: LiveFeedOptions) {
 		const origin = options.wsOrigin ?? location.origin.replace(/^http/, 'ws');
@@ -48,6 +54,16 @@ export class LiveFeed {
 	/** The job with this id, if the feed knows it. */
 	job(jobId: string | null): LiveJob | undefined {
 		return jobId ? this.jobs.find((j) => j.job_id === jobId) : undefined;
+	}
+
+	/** Hears the grid's cells as they come (coalesced by the server); returns the unsubscribe function. */
+	onCells(listener: (message: CellsMessage) => void, onSnapshot?: () => void): () => void {
+		this.#cellListeners.add(listener);
+		if (onSnapshot) this.#snapshotListeners.add(onSnapshot);
+		return () => {
+			this.#cellListeners.delete(listener);
+			if (onSnapshot) this.#snapshotListeners.delete(onSnapshot);
+		};
 	}
 
 	close(): void {
@@ -126,8 +142,13 @@ export class LiveFeed {
 				this.#publish();
 				this.loaded = true;
 				this.state = 'live';
+				for (const listener of this.#snapshotListeners) listener();
 				break;
 			case 'pong':
+				break;
+			case 'row_cells':
+			case 'rows_resync':
+				for (const listener of this.#cellListeners) listener(message);
 				break;
 			default:
 				if (this.#state.apply(message)) this.#publish();

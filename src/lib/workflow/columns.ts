@@ -16,7 +16,8 @@
 import * as v from 'valibot';
 import { definitionOf, isBlockType, type BlockDefinition, type BlockRowKinds, type BlockType } from './blocks';
 import { compileExpression, type CompileResult } from './expression';
-import { inferRowKind, kindFits, kindMismatchMessage } from './row-kinds';
+import { inferRowKind, kindFits, kindMismatchMessage, titleOf } from './row-kinds';
+import { FixSchema, MAX_FIXES, ownedBy, withValueAt, type Fix } from './fixes';
 import type { RowKind } from './params';
 
 export const ProblemSchema = v.object({
@@ -28,7 +29,9 @@ export const ProblemSchema = v.object({
 	message: v.string(),
 	/** For expressions: 0-based offset of the problem in the text, and how far it spans. */
 	position: v.optional(v.number()),
-	length: v.optional(v.number())
+	length: v.optional(v.number()),
+	/** One-click remedies, when the problem has an obvious one (fixes.ts); at most MAX_FIXES. */
+	fixes: v.optional(v.array(FixSchema))
 });
 export type Problem = v.InferOutput<typeof ProblemSchema>;
 
@@ -109,7 +112,8 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 			block_id: null,
 			path: 'blocks',
 			severity: 'error',
-			message: 'The workflow has no blocks: start with a Read CSV block'
+			message: 'The workflow has no blocks: start with a Read CSV block',
+			fixes: [{ action: 'add_block', label: 'Add Read CSV', type: 'read_csv', index: 0 }]
 		});
 	}
 	const adds = blocks.map((b) => {
@@ -130,8 +134,16 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 	blocks.forEach((block, index) => {
 		const base = `blocks.${index}`;
 		const found: Problem[] = [];
-		const report = (path: string, severity: Problem['severity'], message: string, extra?: Partial<Problem>) =>
-			found.push({ block_id: block.id, path: `${base}${path}`, severity, message, ...extra });
+		/** What `missing` proposed for each message it wrote: the fix `report` attaches. */
+		const remedies = new Map<string, { later: number } | { column: string; similar: string }>();
+		const report = (path: string, severity: Problem['severity'], message: string, extra?: Partial<Problem>) => {
+			const fixes = [...(extra?.fixes ?? []), ...remedyFixes(block, path, remedies.get(message), extra)]
+				.slice(0, MAX_FIXES)
+				.map((f) => ownedBy(f, block.id));
+			const problem: Problem = { block_id: block.id, path: `${base}${path}`, severity, message, ...extra, fixes };
+			if (fixes.length === 0) delete problem.fixes;
+			found.push(problem);
+		};
 		const input = read ? columns : [];
 		const checkable = read ? columns : null;
 
@@ -139,10 +151,16 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 		const missing = (column: string, available: string[]): string => {
 			const later = adds.findIndex((a, j) => j > index && a !== null && a.includes(column));
 			if (later >= 0) {
-				return `"${column}" does not exist yet: ${label(blocks[later].type)} (block ${later + 1}) adds it later; move this block after it`;
+				const message = `"${column}" does not exist yet: ${label(blocks[later].type)} (block ${later + 1}) adds it later; move this block after it`;
+				remedies.set(message, { later });
+				return message;
 			}
 			const similar = available.find((c) => c.toLowerCase() === column.toLowerCase());
-			if (similar !== undefined) return `There is no column "${column}": did you mean "${similar}"? (names are case-sensitive)`;
+			if (similar !== undefined) {
+				const message = `There is no column "${column}": did you mean "${similar}"? (names are case-sensitive)`;
+				remedies.set(message, { column, similar });
+				return message;
+			}
 			return `There is no column "${column}" here; the columns are ${listColumns(available)}`;
 		};
 
@@ -171,19 +189,27 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 			}
 			if (index === 0 && !definition.source) {
 				const move = firstRead > 0 ? ` Move Read CSV (block ${firstRead + 1}) to the top.` : ' Add a Read CSV block first.';
+				const fix: Fix =
+					firstRead > 0
+						? { action: 'move_block', label: 'Move Read CSV to the top', block_id: blocks[firstRead].id, to: 0 }
+						: { action: 'add_block', label: 'Add Read CSV', type: 'read_csv', index: 0 };
 				report(
 					'.type',
 					'error',
 					definition.noRowsMessage
 						? `${definition.noRowsMessage}${move}`
-						: `${label(type)} comes after nothing: it has no rows to work on.${move}`
+						: `${label(type)} comes after nothing: it has no rows to work on.${move}`,
+					{ fixes: [fix] }
 				);
 			}
 			if (index > 0 && definition.source) {
 				report(
 					'.type',
 					'error',
-					'Read CSV must be the first block: a workflow reads one file, and a second Read CSV would drop the rows of the blocks above it'
+					'Read CSV must be the first block: a workflow reads one file, and a second Read CSV would drop the rows of the blocks above it',
+					index === firstRead
+						? { fixes: [{ action: 'move_block', label: 'Move Read CSV to the top', block_id: block.id, to: 0 }] }
+						: {}
 				);
 			}
 
@@ -193,6 +219,12 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 			if (read && !definition.source && kindFrom && !kindFits(kinds.accepts, inputKind)) {
 				misfit = true;
 				const producer = blocks[kindFrom.index];
+				const mismatch = {
+					consumer: { id: block.id, type, index, params: block.params },
+					producer,
+					from: kindFrom,
+					accepts: kinds.accepts
+				};
 				report(
 					'',
 					'error',
@@ -208,7 +240,8 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 							evidence: kindFrom.evidence,
 							words: definitionOf(producer.type)?.kindWords
 						}
-					})
+					}),
+					{ fixes: kindFixes(mismatch, inputKind!) }
 				);
 			}
 			definition.check?.({
@@ -255,6 +288,108 @@ export function analyzeColumns(workflow: WorkflowBlocks, options: AnalyzeColumns
 	});
 
 	return { blocks: results, problems, ok: !problems.some((p) => p.severity === 'error') };
+}
+
+/** What `kindFixes` needs to know about a chain whose kinds do not fit. */
+interface KindMisfit {
+	consumer: { id: string; type: BlockType; index: number; params: unknown };
+	producer: { id: string; type: string; params: unknown };
+	from: { index: number };
+	accepts: RowKind;
+}
+
+/**
+ * The one-click fixes for rows of kind `have` refused by a block that accepts `accepts`: what the
+ * message proposes (see each block's `kindWords.fix`). A source: set its row kind (and, for
+ * Enrich Company on leads, use Enrich Lead instead); Enrich Company: turn Find people on, or put
+ * a company block above it; any other lead block: put the company block above it.
+ */
+function kindFixes(m: KindMisfit, have: RowKind): Fix[] {
+	const { consumer, producer, accepts } = m;
+	const producerDef = definitionOf(producer.type);
+	const where = `${label(producer.type)} (block ${m.from.index + 1})`;
+	const fixes: Fix[] = [];
+	if (producerDef?.source && accepts !== 'any') {
+		fixes.push({
+			action: 'set_param',
+			label: `Set Read CSV's row kind to ${titleOf(accepts)}`,
+			block_id: producer.id,
+			param: 'kind',
+			value: accepts
+		});
+		if (consumer.type === 'enrich_company' && have === 'lead') {
+			fixes.unshift({ action: 'replace_block', label: 'Switch to Enrich Lead', block_id: consumer.id, type: 'enrich_lead' });
+		}
+		return fixes;
+	}
+	const findsPeople = producer.type === 'enrich_company' && (producer.params as { find_people?: unknown } | null)?.find_people === true;
+	if (accepts === 'lead' && producer.type === 'enrich_company' && !findsPeople) {
+		fixes.push({
+			action: 'set_param',
+			label: `Turn on Find people in ${where}`,
+			block_id: producer.id,
+			param: 'find_people',
+			value: true
+		});
+	} else if (accepts === 'company' && have === 'lead') {
+		fixes.push({ action: 'move_block', label: `Move this block above ${where}`, block_id: consumer.id, to: m.from.index });
+		if (findsPeople) {
+			fixes.push({
+				action: 'set_param',
+				label: `Turn off Find people in ${where}`,
+				block_id: producer.id,
+				param: 'find_people',
+				value: false
+			});
+		}
+	}
+	return fixes;
+}
+
+/**
+ * The fix for a message `missing` wrote: move the block after the one that adds the column, or
+ * use the column's real spelling where the param holds exactly that name (a column param, or the
+ * name's place in a filter expression).
+ */
+function remedyFixes(
+	block: WorkflowBlocks['blocks'][number],
+	path: string,
+	remedy: { later: number } | { column: string; similar: string } | undefined,
+	extra: Partial<Problem> | undefined
+): Fix[] {
+	if (!remedy) return [];
+	if ('later' in remedy) {
+		return [{ action: 'move_block', label: `Move this block after block ${remedy.later + 1}`, block_id: block.id, to: remedy.later }];
+	}
+	const segments = path.startsWith('.params.') ? path.slice('.params.'.length).split('.') : null;
+	if (!segments) return [];
+	const label = `Use "${remedy.similar}"`;
+	const params = block.params as Record<string, unknown> | null;
+	const current = segments.reduce<unknown>(
+		(at, key) => (typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined),
+		params
+	);
+	if (current === remedy.column) {
+		const changed = withValueAt(params, segments, remedy.similar);
+		return changed ? [{ action: 'set_param', label, block_id: block.id, param: changed.param, value: changed.value }] : [];
+	}
+	const [param] = segments;
+	if (
+		typeof current === 'string' &&
+		param !== undefined &&
+		segments.length === 1 &&
+		extra?.position !== undefined &&
+		extra.length !== undefined
+	) {
+		const at = extra.position;
+		const span = current.slice(at, at + extra.length);
+		// The name as written there (bare or quoted): replace only its letters.
+		const offset = span.indexOf(remedy.column);
+		if (offset === -1) return [];
+		const text = current.slice(0, at + offset) + remedy.similar + current.slice(at + offset + remedy.column.length);
+		return [{ action: 'set_param', label, block_id: block.id, param, value: text }];
+	}
+	return [];
 }
 
 /** A block's row kinds, from its params as written (invalid params read as the defaults). */

@@ -46,3 +46,27 @@ export function findCompanyColumns(columns: readonly string[], mapping?: Company
 	}
 	return found;
 }
+
+/** Words in a column name that suggest it holds the company (checked when no name matches exactly). */
+const LIKELY: { readonly [K in CompanyKey]: RegExp } = {
+	company_name: /compan|organi[sz]ation|business|employer|account|firm/i,
+	website: /web|site|homepage/i,
+	domain: /domain/i,
+	linkedin_url: /^$/
+};
+
+/**
+ * The one column that probably names the company although its name is not one `findCompanyColumns`
+ * reads (e.g. "Company Name (legal)"), with the key to map it to; null when there is none or more
+ * than one (a person must choose).
+ * @example likelyCompanyColumn(['id', 'Employer Org']) // { key: 'company_name', column: 'Employer Org' }
+ */
+export function likelyCompanyColumn(columns: readonly string[]): { key: CompanyKey; column: string } | null {
+	const found: { key: CompanyKey; column: string }[] = [];
+	for (const column of columns) {
+		if (column.startsWith('_')) continue;
+		const key = COMPANY_KEYS.find((k) => LIKELY[k].test(column));
+		if (key) found.push({ key, column });
+	}
+	return found.length === 1 ? found[0]! : null;
+}

@@ -1,12 +1,14 @@
 /**
  * Mergeable struct params in the workflow doc (Enrich Lead's `struct`, …): one Y.Map per field
- * `{ position, description: Y.Text, type?, form }`, so edits to different fields — or to the
- * description and the type of one field — made at once both survive. doc.ts finds the struct's
+ * `{ position, description, type?, form }`, so edits to different fields — or to the description
+ * and the type of one field — made at once both survive. A description is a whole value (issue 13:
+ * never merged or undone character by character); older documents may hold a Y.Text, read as its
+ * string and replaced on the next write. doc.ts finds the struct's
  * map in a block; this module reads and writes what is inside it.
  */
 import * as Y from 'yjs';
 import { comparePositioned, planPositions } from './position';
-import { ensureText, HIDDEN_KEY, isPlainObject, plainJson, replaceText } from './doc-values';
+import { HIDDEN_KEY, isPlainObject, plainJson } from './doc-values';
 
 /** The struct param of blocks whose definition does not name another. */
 export const STRUCT = 'struct';
@@ -46,7 +48,7 @@ export function readStruct(struct: Y.Map<unknown>): Record<string, unknown> {
 	return out;
 }
 
-/** Reconciles the struct with `value`: fields matched by name keep their map, place and Y.Text. */
+/** Reconciles the struct with `value`: fields matched by name keep their map and place. */
 export function writeStruct(struct: Y.Map<unknown>, value: Record<string, StructFieldInput>): void {
 	const fields = Object.entries(value).map(([name, input]) => {
 		const current = struct.get(name);
@@ -64,8 +66,8 @@ export function writeStruct(struct: Y.Map<unknown>, value: Record<string, Struct
 }
 
 /**
- * Sets (or with `undefined` removes) one field; a new field goes last. The field keeps its place
- * and its Y.Text, so others typing in its description are not disturbed. Call inside a transaction.
+ * Sets (or with `undefined` removes) one field; a new field goes last, a field keeps its place.
+ * Call inside a transaction.
  */
 export function setField(struct: Y.Map<unknown>, field: string, value: StructFieldInput | undefined): void {
 	if (value === undefined) {
@@ -79,14 +81,6 @@ export function setField(struct: Y.Map<unknown>, field: string, value: StructFie
 		const position = planPositions(last === undefined ? [undefined] : [last, undefined]).at(-1) as string;
 		writeStructField(createStructField(struct, field, position), value);
 	}
-}
-
-/** The Y.Text of a field's description (made one if it was plain); undefined for no such field. */
-export function fieldText(struct: Y.Map<unknown>, field: string): Y.Text | undefined {
-	const current = struct.get(field);
-	if (!(current instanceof Y.Map)) return undefined;
-	const description = current.get('description');
-	return description instanceof Y.Text ? description : ensureText(current, 'description', String(description ?? ''));
 }
 
 function readStructOrder(struct: Y.Map<unknown>): string[] {
@@ -110,9 +104,7 @@ function writeStructField(map: Y.Map<unknown>, value: StructFieldInput): void {
 	const description = typeof value === 'string' ? value : value.description;
 	const type = typeof value === 'string' ? undefined : value.type;
 	if (map.get('form') !== form) map.set('form', form);
-	const text = map.get('description');
-	if (text instanceof Y.Text) replaceText(text, description);
-	else ensureText(map, 'description', description);
+	if (map.get('description') !== description) map.set('description', description);
 	if (type === undefined) {
 		if (map.has('type')) map.delete('type');
 	} else if (map.get('type') !== type) map.set('type', type);

@@ -4,19 +4,25 @@
  *
  * Shape (chosen so that what two people do at once merges):
  * ```
- * meta:   Y.Map { name: Y.Text }                       two people can type the name together
+ * meta:   Y.Map { name: string }                       a whole value
  * blocks: Y.Map<blockId, Y.Map {
  *           type: BlockType,
  *           position: string,                          fractional index; order = (position, id)
  *           params: Y.Map {
- *             <text param>: Y.Text,                    free text: concurrent typing merges
+ *             <text param>: Y.Text,                    long free text: concurrent typing merges
  *             <struct param>: Y.Map<field, Y.Map {      one map per field, so edits to different
- *               position, description: Y.Text,         fields (or to the description and the
+ *               position, description: string,         fields (or to the description and the
  *               type?: string, form: 'text'|'object'    type of one field) merge
  *             }>,
  *             …every other param: a plain value         last writer wins per param
  *           } }>
  * ```
+ * Whole values and free text (issue 13): short structured fields (the name, expressions, file
+ * names, struct field keys and descriptions) are plain values, replaced whole, so whatever the
+ * interleaving of two people's edits and undos, the field holds a value one of them wrote (never
+ * `utana` from `"Anthill"` and `"Autana"`). Only long free text (a research plan) is a Y.Text.
+ * Documents stored before this may hold a Y.Text there: it is read as its string and replaced by a
+ * plain value on the next write.
  * Which params are text and which structs merge per field is each block's definition
  * (`collab`, e.g. Filter's expression, Enrich Lead's research plan and struct). What is inside a
  * struct's map is doc-struct.ts's; the Y.Text and plain-value helpers are doc-values.ts's.
@@ -25,7 +31,7 @@
  */
 import * as Y from 'yjs';
 import { definitionOf, isBlockType } from './blocks';
-import { fieldText, isStructLike, readStruct, setField, STRUCT, writeStruct, type StructFieldInput } from './doc-struct';
+import { isStructLike, readStruct, setField, STRUCT, writeStruct, type StructFieldInput } from './doc-struct';
 import { ensureText, HIDDEN_KEY, isPlainObject, plainJson, replaceText } from './doc-values';
 import { comparePositioned, planPositions } from './position';
 import { MAX_BLOCKS, type BlockType, type WorkflowInput } from './schema';
@@ -223,32 +229,23 @@ export function getParamText(doc: Y.Doc, id: string, key: string): Y.Text {
 
 /**
  * Sets (or with `undefined` removes) one field of a mergeable struct param (`struct` by default);
- * a new field goes last. The field keeps its place and its Y.Text, so others typing in its
- * description are not disturbed.
+ * a new field goes last and a field keeps its place. Its description is a whole value.
  */
 export function setStructField(doc: Y.Doc, id: string, field: string, value: StructFieldInput | undefined, param: string = STRUCT): void {
 	const struct = structOf(doc, id, param);
 	doc.transact(() => setField(struct, field, value));
 }
 
-/** The Y.Text of a struct field's description, for binding an input to it. */
-export function getStructFieldText(doc: Y.Doc, id: string, field: string, param: string = STRUCT): Y.Text {
-	const text = fieldText(structOf(doc, id, param), field);
-	if (!text) throw new WorkflowDocError(`No struct field ${field} in block ${id}`);
-	return text;
-}
-
-/** Sets the workflow's name (diffed into the shared Y.Text). */
+/** Sets the workflow's name (a whole value). */
 export function setName(doc: Y.Doc, name: string): void {
-	replaceText(getNameText(doc), name);
+	const meta = metaOf(doc);
+	if (meta.get(NAME) !== name) meta.set(NAME, name);
 }
 
-/** The Y.Text of the workflow's name, for binding an input to it. */
-export function getNameText(doc: Y.Doc): Y.Text {
-	const meta = metaOf(doc);
-	const current = meta.get(NAME);
-	if (current instanceof Y.Text) return current;
-	return ensureText(meta, NAME, typeof current === 'string' ? current : '');
+/** The workflow's name ('' when unnamed). */
+export function getName(doc: Y.Doc): string {
+	const current = metaOf(doc).get(NAME);
+	return current instanceof Y.Text ? current.toString() : typeof current === 'string' ? current : '';
 }
 
 // ─── internals ──────────────────────────────────────────────────────────────────────────────

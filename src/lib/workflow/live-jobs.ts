@@ -127,6 +127,9 @@ export class LiveJobs {
 				else job.blocks[i] = event.block;
 				return true;
 			}
+			case 'row_cells':
+				// The grid's cells are not part of the job summary: watchers get them as they are (coalesced).
+				return event.cells.length > 0;
 			case 'row_error':
 				if (job.row_errors.length >= ROW_ERRORS_KEPT) return false;
 				job.row_errors.push({ block_id: event.block_id, row: event.row, message: event.message });

@@ -106,6 +106,35 @@ const RowError = v.object({
 	row: Count,
 	message: v.string()
 });
+/* ── Row events (issue 12): which row each block answered, with its new cells ── */
+
+/**
+ * One row's state in one block: `running` (its call is in flight), `done` (answered: `values` holds
+ * the cells the block wrote, `cached` when no call was paid for it), `error` (`error` says why; the
+ * block's cells are empty) or `dropped` (a filter left the row out).
+ */
+export const CellStateSchema = v.picklist(['running', 'done', 'error', 'dropped']);
+export type CellState = v.InferOutput<typeof CellStateSchema>;
+export const RowCellSchema = v.object({
+	/** The row's index in the input file (0 = the first data row), stable across blocks and re-runs. */
+	row: Count,
+	block_id: Id,
+	state: CellStateSchema,
+	cached: v.optional(v.boolean()),
+	values: v.optional(v.record(v.string(), Cell)),
+	error: v.optional(v.string()),
+	/** Output rows this input row became, when not one (Enrich Company's Find people). */
+	rows: v.optional(Count)
+});
+export type RowCell = v.InferOutput<typeof RowCellSchema>;
+/** Cells that changed since the last batch (the engine sends one per progress tick). */
+const RowCells = v.object({ type: v.literal('row_cells'), job_id: Id, at: Millis, cells: v.array(RowCellSchema) });
+/**
+ * Sent to a client that fell behind instead of the cells it missed: re-read rows `from`…`to`
+ * (inclusive) of the job over HTTP (`GET /api/workflows/jobs/{id}/cells`).
+ */
+const RowsResync = v.object({ type: v.literal('rows_resync'), job_id: Id, from: Count, to: Count });
+
 const JobFinished = v.object({
 	type: v.literal('job_finished'),
 	job_id: Id,
@@ -133,6 +162,7 @@ const RUN_EVENTS = [
 	blockEvent('block_progress'),
 	blockEvent('block_finished'),
 	RowError,
+	RowCells,
 	JobFinished
 ] as const;
 export const RunEventSchema = v.variant('type', [...RUN_EVENTS]);
@@ -153,7 +183,7 @@ const Hello = v.object({
 const Snapshot = v.object({ type: v.literal('snapshot'), jobs: v.array(LiveJobSchema) });
 const Pong = v.object({ type: v.literal('pong'), id: v.optional(v.pipe(v.number(), v.integer())) });
 
-export const ServerMessageSchema = v.variant('type', [Hello, Snapshot, Pong, ...DELTAS]);
+export const ServerMessageSchema = v.variant('type', [Hello, Snapshot, Pong, RowsResync, ...DELTAS]);
 export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;
 
 const Ping = v.object({ type: v.literal('ping'), id: v.optional(v.pipe(v.number(), v.integer())) });

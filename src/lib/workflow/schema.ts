@@ -43,10 +43,27 @@ export type Workflow = v.InferOutput<typeof WorkflowSchema>;
 /** A workflow as people write it (defaults not yet applied). */
 export type WorkflowInput = v.InferInput<typeof WorkflowSchema>;
 
+/** Input rows by index (0 = the first data row): a selection in the grid, the failed rows, one row to retry. */
+export const RowSelectionSchema = v.pipe(
+	v.array(
+		v.pipe(
+			v.number('Each row is a number'),
+			v.integer('Each row is a whole number'),
+			v.minValue(0, 'Rows count from 0'),
+			v.maxValue(100_000_000, 'No file has that many rows')
+		)
+	),
+	v.minLength(1, 'Give at least one row'),
+	v.maxLength(10_000, 'Give at most 10,000 rows (run the first N rows for more)'),
+	v.check((rows) => new Set(rows).size === rows.length, 'Each row may be given once')
+);
+
 export const RunOptionsSchema = v.strictObject({
 	/** Run only the first N rows of the input: try a workflow cheaply. */
 	row_limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
 	/** Rows in flight per API block, unless the block sets its own. */
-	concurrency: Concurrency
+	concurrency: Concurrency,
+	/** Run only these rows of the input (0 = the first data row), e.g. the rows selected in the grid or the failed ones. */
+	rows: v.optional(RowSelectionSchema)
 });
 export type RunOptions = v.InferOutput<typeof RunOptionsSchema>;

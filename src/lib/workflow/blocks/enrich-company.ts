@@ -5,7 +5,8 @@
  * and columns about to be overwritten.
  */
 import * as v from 'valibot';
-import { COMPANY_FIELDS, findCompanyColumns } from '../company-columns';
+import { COMPANY_FIELDS, findCompanyColumns, likelyCompanyColumn } from '../company-columns';
+import { setParamFix } from '../fixes';
 import {
 	COMPANY_KEYS,
 	CONFIDENCE_COLUMN,
@@ -18,7 +19,7 @@ import {
 	TIERS
 } from '../params';
 import { checkStructDescriptions } from '../struct-descriptions';
-import { asyncEnrichRequestsPerRow, defineBlock, type CheckContext } from './types';
+import { asyncEnrichRequestBounds, asyncEnrichRequestsPerRow, defineBlock, type CheckContext } from './types';
 
 /** Which column holds each `target_company` key; unset = detected from the column names. */
 export const CompanyColumnsSchema = v.pipe(
@@ -110,6 +111,7 @@ export const enrichCompany = defineBlock({
 	cost: {
 		centsPerCall: (p) => ENRICH_COMPANY_ASSUMED_CENTS[p.tier ?? 'low'],
 		requestsPerRow: (_p, model) => asyncEnrichRequestsPerRow(model),
+		requestsPerRowBounds: (_p, model) => asyncEnrichRequestBounds(model),
 		// Each company may become any number of people: no bound below this block.
 		unboundedRows: (p) => p.find_people,
 		assumptions: [
@@ -118,6 +120,9 @@ export const enrichCompany = defineBlock({
 		]
 	}
 });
+
+/** How a fix names each company key. */
+const COMPANY_KEY_WORDS = { company_name: 'name', website: 'website', domain: 'domain', linkedin_url: 'LinkedIn' } as const;
 
 /** Reports Enrich Company's problems; `columns` null = unknown (or rows of the wrong kind): skip column checks. */
 function checkEnrichCompany(
@@ -167,10 +172,19 @@ function checkEnrichCompany(
 				report(`.params.company_columns.${key}`, 'error', missing(column, columns));
 		}
 	} else if (Object.keys(findCompanyColumns(columns)).length === 0) {
+		const likely = likelyCompanyColumn(columns);
+		const fixes = likely
+			? [
+					setParamFix(`Map "${likely.column}" as the company's ${COMPANY_KEY_WORDS[likely.key]}`, 'company_columns', {
+						[likely.key]: likely.column
+					})
+				]
+			: [];
 		report(
 			'.params.company_columns',
 			'error',
-			`Enrich Company needs a column that names the company (${[...COMPANY_FIELDS.company_name.slice(0, 2), ...COMPANY_FIELDS.website.slice(0, 1), ...COMPANY_FIELDS.domain.slice(0, 1), COMPANY_FIELDS.linkedin_url[0]].join(', ')}…), or map one under Company columns; the columns here are ${listColumns(columns)}`
+			`Enrich Company needs a column that names the company (${[...COMPANY_FIELDS.company_name.slice(0, 2), ...COMPANY_FIELDS.website.slice(0, 1), ...COMPANY_FIELDS.domain.slice(0, 1), COMPANY_FIELDS.linkedin_url[0]].join(', ')}…), or map one under Company columns; the columns here are ${listColumns(columns)}`,
+			{ fixes }
 		);
 	}
 	for (const field of fields) {

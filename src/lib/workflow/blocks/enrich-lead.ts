@@ -6,7 +6,9 @@ import * as v from 'valibot';
 import { CONFIDENCE_COLUMN, ColumnName, Concurrency, ERROR_COLUMN, MAX_TEXT, StructSchema, TIERS } from '../params';
 import { checkStructDescriptions } from '../struct-descriptions';
 import { checkPersonLookup } from './person-lookup';
-import { asyncEnrichRequestsPerRow, defineBlock, type CheckContext, type Report } from './types';
+import { findLeadColumns } from '../lead-columns';
+import { setParamFix } from '../fixes';
+import { asyncEnrichRequestBounds, asyncEnrichRequestsPerRow, defineBlock, type CheckContext, type Report } from './types';
 
 export const EnrichLeadParams = v.strictObject({
 	struct: StructSchema,
@@ -51,6 +53,7 @@ export const enrichLead = defineBlock({
 	cost: {
 		centsPerCall: (p) => ENRICH_LEAD_ASSUMED_CENTS[p.tier ?? 'low'],
 		requestsPerRow: (_p, model) => asyncEnrichRequestsPerRow(model),
+		requestsPerRowBounds: (_p, model) => asyncEnrichRequestBounds(model),
 		assumptions: [
 			'enrich_lead is assumed to cost 5 cents per row at the default or low tier (10 medium, 20 high, 40 xhigh): Sixtyfour publishes no price'
 		]
@@ -87,7 +90,7 @@ function checkEnrichLead(params: Params, columns: string[] | null, report: Repor
 				finds: 'leads',
 				narrowers: [],
 				email: true,
-				...(params.input_columns ? { path: '.params.input_columns' } : {})
+				...(params.input_columns ? { path: '.params.input_columns', fixes: identifyingFix(params.input_columns, columns) } : {})
 			}
 		);
 	}
@@ -96,4 +99,14 @@ function checkEnrichLead(params: Params, columns: string[] | null, report: Repor
 			report(`.params.struct.${field}`, 'warning', `The column "${field}" already exists: Enrich Lead will overwrite it`);
 		}
 	}
+}
+
+/** The fix for chosen input columns that identify nobody: also send the file's column that does. */
+function identifyingFix(chosen: string[], columns: string[]) {
+	const lead = findLeadColumns(columns);
+	const column = lead.name ?? lead.linkedin ?? lead.email ?? lead.first_name;
+	if (column === undefined || chosen.includes(column)) return [];
+	const also = column === lead.first_name && lead.last_name && !chosen.includes(lead.last_name) ? [lead.last_name] : [];
+	const names = [column, ...also].map((c) => `"${c}"`).join(' and ');
+	return [setParamFix(`Send ${names} too`, 'input_columns', [...chosen, column, ...also])];
 }

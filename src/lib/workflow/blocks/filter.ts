@@ -60,8 +60,9 @@ export const filter = defineBlock({
 		}
 		return 'No condition yet';
 	},
-	expressionParam: 'expression',
-	collab: { text: ['expression'] }
+	expressionParam: 'expression'
+	// The expression is a whole value (issue 13): never merged character by character, so an undo
+	// or two people at once can only leave an expression one of them wrote.
 });
 
 function checkFilter(

@@ -46,6 +46,11 @@ export const findEmail = defineBlock({
 		centsPerCall: (p) => FIND_EMAIL_CENTS[p.mode],
 		// With bulk lookups a request carries the rows in flight at once, at most 100.
 		requestsPerRow: (p, model, concurrency) => (model.findEmailBulk ? 1 / Math.max(1, Math.min(100, p.concurrency ?? concurrency)) : 1),
+		// Bulk: as few as one request per 100 rows, as many as one per row (rows that come alone).
+		requestsPerRowBounds: (p, model, concurrency) => [
+			model.findEmailBulk ? 1 / Math.max(1, Math.min(100, p.concurrency ?? concurrency)) : 1,
+			1
+		],
 		assumptions: ['find_email costs 5 cents (PROFESSIONAL) or 20 cents (PERSONAL) per row sent']
 	}
 });

@@ -5,6 +5,7 @@
  * company, a domain, … as the block says).
  */
 import { findLeadColumns, type LeadField } from '../lead-columns';
+import type { Fix } from '../fixes';
 import type { CheckContext } from './types';
 
 export interface PersonLookupCheck {
@@ -18,6 +19,8 @@ export interface PersonLookupCheck {
 	email?: boolean;
 	/** Where the problem is reported (default: the block). */
 	path?: string;
+	/** The fixes offered when no column identifies a person (e.g. send one that does). */
+	fixes?: Fix[];
 }
 
 /** Reports an error when no column identifies a person, a warning when only a name does. */
@@ -34,7 +37,8 @@ export function checkPersonLookup(
 		context.report(
 			path,
 			'error',
-			`${check.label} needs a column that identifies a person: a name (name, full_name, or first_name + last_name)${what}; the columns here are ${context.listColumns(columns)}`
+			`${check.label} needs a column that identifies a person: a name (name, full_name, or first_name + last_name)${what}; the columns here are ${context.listColumns(columns)}`,
+			check.fixes?.length ? { fixes: check.fixes } : undefined
 		);
 	} else if (check.narrowers.length > 0 && !check.narrowers.some((field) => lead[field])) {
 		const names = check.narrowers.filter((f) => f !== 'linkedin').join(', ');

@@ -4,6 +4,7 @@
 import * as v from 'valibot';
 import { finalOutputName, outputNameProblem } from '../output-name';
 import { OUTPUT_FORMATS } from '../source-file';
+import { setParamFix } from '../fixes';
 import { defineBlock } from './types';
 
 export const SaveCsvParams = v.strictObject({
@@ -30,7 +31,12 @@ export const saveCsv = defineBlock({
 	noRowsMessage: 'Save CSV is before any Read CSV: there are no rows to save.',
 	check: ({ params, report }) => {
 		const problem = params?.filename === undefined ? null : outputNameProblem(params.filename);
-		if (problem) report('.params.filename', 'error', problem);
+		if (!problem || params?.filename === undefined) return;
+		// The name the server would make of it: safe by construction, and what the card shows.
+		const safe = finalOutputName({ filename: params.filename, format: params.format });
+		report('.params.filename', 'error', problem, {
+			fixes: outputNameProblem(safe) ? [] : [setParamFix(`Use "${safe}"`, 'filename', safe)]
+		});
 	},
 	// The very name the server writes and the download carries.
 	summary: (p) => `Saves ${finalOutputName({ filename: p.filename, format: p.format })}`

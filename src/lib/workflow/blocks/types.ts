@@ -8,6 +8,7 @@ import type * as v from 'valibot';
 import type { RowKind } from '../params';
 import type { CompileResult } from '../expression';
 import type { KindMismatch } from '../row-kinds';
+import type { Fix } from '../fixes';
 
 export type BlockCategory = 'input' | 'transform' | 'enrichment' | 'output';
 
@@ -27,8 +28,16 @@ export interface BlockRowKinds {
  */
 export type RowCount = 'same' | 'fewer' | 'varies';
 
-/** A problem found by a block's check; `path` is relative to the block (e.g. `.params.struct`). */
-export type Report = (path: string, severity: 'error' | 'warning', message: string, extra?: { position?: number; length?: number }) => void;
+/**
+ * A problem found by a block's check; `path` is relative to the block (e.g. `.params.struct`).
+ * `fixes`: its one-click remedies (fixes.ts), block ids `THIS_BLOCK` for the block checked.
+ */
+export type Report = (
+	path: string,
+	severity: 'error' | 'warning',
+	message: string,
+	extra?: { position?: number; length?: number; fixes?: Fix[] }
+) => void;
 
 /** What the column-flow analysis lends a block's check. */
 export interface CheckContext<P> {
@@ -90,6 +99,24 @@ export function asyncEnrichRequestsPerRow(model: RequestModel): number {
 	return model.webhooks ? ASYNC_WEBHOOK_REQUESTS_PER_ROW : ASYNC_POLLED_REQUESTS_PER_ROW;
 }
 
+/**
+ * Polls the poll policy makes at most for one task that takes up to `ASYNC_TAIL_FACTOR` times its
+ * expected latency: the first poll lands at the expected latency E, then every interval is 1.5×
+ * the last (E/2, 0.75E…), so after k polls E·1.5^(k−1) has passed: 1 + ⌈log1.5 16⌉ = 8 polls.
+ */
+export const ASYNC_TAIL_FACTOR = 16;
+export const ASYNC_MAX_POLLS = 1 + Math.ceil(Math.log(ASYNC_TAIL_FACTOR) / Math.log(1.5));
+
+/**
+ * Bounds of the requests one row of an async enrichment costs (issue 12): at least the submit and
+ * one poll (by webhook: the submit alone), at most the submit and `ASYNC_MAX_POLLS`; 1 when sync.
+ * Retries after a 429 or 5xx come on top (the run's `requests` counts them).
+ */
+export function asyncEnrichRequestBounds(model: RequestModel): [number, number] {
+	if (!model.asyncEnrich) return [1, 1];
+	return [model.webhooks ? 1 : 2, 1 + ASYNC_MAX_POLLS];
+}
+
 export interface CostModel<P> {
 	/** Cents per API call with these params. */
 	centsPerCall(params: P): number;
@@ -98,6 +125,8 @@ export interface CostModel<P> {
 	 * `concurrency` rows in flight by default; absent: one request per row.
 	 */
 	requestsPerRow?(params: P, model: RequestModel, concurrency: number): number;
+	/** Least and most requests one row can cost in `model` (absent: `requestsPerRow` both ways). */
+	requestsPerRowBounds?(params: P, model: RequestModel, concurrency: number): [number, number];
 	/** True when the number of rows after this block cannot be known in advance. */
 	unboundedRows?(params: P): boolean;
 	/** What the estimate assumes about this block, in words shown with it. */
@@ -106,7 +135,10 @@ export interface CostModel<P> {
 
 /** How the block's params live in the shared Y.Doc (everything else: a plain value, last writer wins). */
 export interface CollabRules {
-	/** Free-text params kept as Y.Text: people typing in them at once merge. */
+	/**
+	 * Long free text kept as Y.Text: people typing in it at once merge, and undo removes only one's
+	 * own characters. Every other param (expressions, names, file names…) is a whole value.
+	 */
 	text?: readonly string[];
 	/** Struct params kept as one shared map per field: edits to different fields merge. */
 	structs?: readonly string[];

@@ -68,6 +68,13 @@ export class Editor {
 	tab = $state<'workflow' | 'results'>('workflow');
 	/** A block to scroll to and focus (after an add or a keyboard move), and which control. */
 	reveal = $state<{ id: string; focus?: string } | null>(null);
+	/**
+	 * The run panel's Run, for the phone run bar (RunBar.svelte): its label, whether it may run,
+	 * a one-line state, and the action itself. Set by RunControls; null in a view-only editor.
+	 */
+	runAction = $state.raw<{ label: string; enabled: boolean; summary: string; run: () => void; showProblem: (() => void) | null } | null>(
+		null
+	);
 	/** Cards folded by this person (local only). */
 	readonly collapsed = new SvelteSet<string>();
 

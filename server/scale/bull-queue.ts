@@ -1,0 +1,172 @@
+/**
+ * The job queue of the scale-out mode (issue 11): job ids wait on a BullMQ queue in Redis, and any
+ * worker process (ROLE=worker or all) takes them, `concurrency` at a time. Web processes only add
+ * to it. A worker killed mid-job stops renewing its lock; BullMQ's stalled-job check then moves
+ * the job back to the line and another worker runs it, resuming from the checkpoint (the answers
+ * cache and pending task ids in the store). The store's fenced status transitions (job-manager.ts)
+ * make sure a job whose lock was lost is never run by two workers at once.
+ *
+ * Fairness between owners, as in the in-process queue: a job is added with the BullMQ priority
+ * "1 + jobs of its owner already waiting", and equal priorities go first come first served — so a
+ * client's pile of runs interleaves with everyone else's one by one (round-robin per owner) rather
+ * than holding the line. The per-owner counts are a Redis set each, emptied as jobs start; a crash
+ * between add and start can leave a stale member, which only delays that owner's later runs a
+ * little (the sets expire after a day of no runs).
+ *
+ * Across processes it also carries the two messages a job manager needs: "cancel this job" (to the
+ * process that runs it; also kept as a key, so a worker claiming the job later still sees it) and
+ * "this job settled" (so a web process's cancel returns the final record).
+ */
+import { Queue, WaitingError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { JobQueue, QueueHooks } from '../jobs/queue';
+import { DEFAULT_QUEUE_KEY } from '../jobs/queue';
+import { ServiceUnavailableError } from './redis';
+
+export const JOB_QUEUE_NAME = 'leadflow-jobs';
+const PREFIX = 'leadflow';
+const CANCEL_CHANNEL = `${PREFIX}:jobs:cancel`;
+const SETTLED_CHANNEL = `${PREFIX}:jobs:settled`;
+const cancelKey = (jobId: string) => `${PREFIX}:jobs:cancel:${jobId}`;
+const ownerKey = (owner: string) => `${PREFIX}:jobs:owner-waiting:${owner}`;
+/** BullMQ's largest priority. */
+const MAX_PRIORITY = 2_097_152;
+const DAY_S = 86_400;
+
+/** Priority of a new job of an owner: 1 + its jobs already waiting (atomically, then counted in). */
+const ADD_OWNER_JOB = `
+local n = redis.call('SCARD', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return n + 1`;
+
+export interface BullJobQueueOptions {
+	/** Producer connection (short-fused: fails fast while Redis is down). */
+	redis: Redis;
+	/** Blocking connections for the worker and the pub/sub subscriber (`connectRedis(…, { forWorker: true })`). */
+	workerRedis?: Redis;
+	subscriber: Redis;
+	/** Take jobs in this process (ROLE=worker or all). */
+	work: boolean;
+	/** Jobs this process runs at once (MAX_CONCURRENT_JOBS). */
+	concurrency: number;
+	logger: Logger;
+	/**
+	 * How long a worker's lock on a job lasts without renewal (renewed every half of it): a killed
+	 * worker's job goes to another after at most this plus `stalledIntervalMs`. Default 15 000.
+	 */
+	lockDurationMs?: number;
+	/** How often workers look for stalled jobs (default 5 000). */
+	stalledIntervalMs?: number;
+}
+
+/** The BullMQ queue as the job manager's `JobQueue`; `close()` also ends its Redis use. */
+export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHooks): JobQueue {
+	const { redis, logger } = options;
+	const queue = new Queue(JOB_QUEUE_NAME, { connection: redis, prefix: PREFIX });
+	queue.on('error', (err) => logger.warn({ err: err.message }, 'job queue: Redis error'));
+	const running = new Set<string>();
+	let closed = false;
+	let worker: Worker | null = null;
+
+	if (options.work) {
+		if (!options.workerRedis) throw new TypeError('a worker needs its own blocking Redis connection');
+		worker = new Worker(
+			JOB_QUEUE_NAME,
+			async (job: Job<{ owner: string }>, token?: string) => {
+				const jobId = job.id!;
+				await redis.srem(ownerKey(job.data.owner), jobId).catch(() => 0);
+				running.add(jobId);
+				try {
+					const outcome = await hooks.worker(jobId);
+					if (outcome === 'requeue' && token) {
+						// Checkpointed by a shutdown: back in the line for another worker, not "completed".
+						await job.moveToWait(token);
+						throw new WaitingError();
+					}
+				} finally {
+					running.delete(jobId);
+				}
+			},
+			{
+				connection: options.workerRedis,
+				prefix: PREFIX,
+				concurrency: options.concurrency,
+				lockDuration: options.lockDurationMs ?? 15_000,
+				stalledInterval: options.stalledIntervalMs ?? 5_000,
+				// A stalled job is always given to another worker: the store, not BullMQ, says when a job has failed.
+				maxStalledCount: 1_000_000,
+				removeOnComplete: { count: 0 },
+				removeOnFail: { count: 0 }
+			}
+		);
+		worker.on('error', (err) => logger.warn({ err: err.message }, 'job worker: Redis error (jobs are taken again once it is back)'));
+		worker.on('lockRenewalFailed', (ids) => {
+			for (const id of ids) {
+				logger.warn({ job_id: id }, 'lost the lock on a running job: stopping it here (another worker resumes it)');
+				hooks.lost(id);
+			}
+		});
+	}
+
+	options.subscriber.on('message', (channel: string, jobId: string) => {
+		if (channel === CANCEL_CHANNEL) hooks.cancel(jobId);
+		else if (channel === SETTLED_CHANNEL) hooks.settled(jobId);
+	});
+	const subscribed = options.subscriber.subscribe(CANCEL_CHANNEL, SETTLED_CHANNEL).catch((err: Error) => {
+		logger.error({ err: err.message }, 'could not subscribe to job control messages');
+	});
+
+	return {
+		shared: true,
+		async enqueue(jobId, key = DEFAULT_QUEUE_KEY) {
+			if (closed) return;
+			try {
+				const priority = Math.min(MAX_PRIORITY, Number(await redis.eval(ADD_OWNER_JOB, 1, ownerKey(key), jobId, DAY_S)));
+				// The job id is the BullMQ id: adding one already waiting or running changes nothing.
+				await queue.add('run', { owner: key }, { jobId, priority, removeOnComplete: true, removeOnFail: true });
+			} catch (err) {
+				throw new ServiceUnavailableError('The job queue', err);
+			}
+		},
+		async remove(jobId) {
+			try {
+				const job = await queue.getJob(jobId);
+				if (!job) return false;
+				const removed = (await queue.remove(jobId)) === 1;
+				if (removed) await redis.srem(ownerKey((job.data as { owner: string }).owner), jobId);
+				return removed;
+			} catch (err) {
+				throw new ServiceUnavailableError('The job queue', err);
+			}
+		},
+		running: () => [...running],
+		waiting: () => [],
+		async requestCancel(jobId) {
+			try {
+				await redis.set(cancelKey(jobId), '1', 'EX', DAY_S);
+				await redis.publish(CANCEL_CHANNEL, jobId);
+			} catch (err) {
+				throw new ServiceUnavailableError('Cancelling a running job', err);
+			}
+		},
+		async cancelRequested(jobId) {
+			return (await redis.exists(cancelKey(jobId)).catch(() => 0)) === 1;
+		},
+		announceSettled(jobId) {
+			void redis
+				.del(cancelKey(jobId))
+				.then(() => redis.publish(SETTLED_CHANNEL, jobId))
+				.catch((err: Error) => logger.warn({ err: err.message, job_id: jobId }, 'could not announce a settled job'));
+		},
+		async close() {
+			closed = true;
+			await subscribed;
+			// Waits for the running jobs, which the manager has already told to checkpoint.
+			await worker?.close();
+			await queue.close();
+			await options.subscriber.unsubscribe().catch(() => undefined);
+		}
+	};
+}

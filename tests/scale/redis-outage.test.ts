@@ -1,0 +1,123 @@
+/**
+ * Redis gone while a web process runs (issue 11's contract): the requests that need it — posting a
+ * run (the queue), the per-client limited routes — answer a clear 503 instead of hanging or
+ * crashing, the process stays up, and once Redis is back (same port) it reconnects by itself and
+ * the same requests succeed. A private `redis-server` on a free port stands in for the service, so
+ * stopping it disturbs no other suite.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { writeLeadsCsv } from '../helpers/leads-csv';
+import { createFleet, runsClient, type Fleet } from '../helpers/fleet';
+import { freshPostgres, type TestPostgres } from '../helpers/scale-services';
+import { makeTempDir, type TempDir } from '../helpers/temp-dir';
+import type { ServerProcess } from '../helpers/server';
+
+let port: number;
+let redisServer: ChildProcess | null = null;
+let pg: TestPostgres;
+let data: TempDir;
+let fleet: Fleet;
+let web: ServerProcess;
+
+async function freePort(): Promise<number> {
+	const server = createServer();
+	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+	const { port } = server.address() as { port: number };
+	await new Promise((resolve) => server.close(resolve));
+	return port;
+}
+
+/** Starts the private Redis and waits until it answers. */
+async function startRedis(): Promise<void> {
+	redisServer = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+		stdio: 'ignore'
+	});
+	for (;;) {
+		const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+		probe.on('error', () => undefined); // refused while it starts: the loop tries again
+		const ok = await probe.connect().then(
+			() => probe.ping().then(() => true),
+			() => false
+		);
+		probe.disconnect();
+		if (ok) return;
+		await new Promise((r) => setTimeout(r, 100));
+	}
+}
+
+async function stopRedis(): Promise<void> {
+	if (!redisServer) return;
+	const exited = once(redisServer, 'exit');
+	redisServer.kill('SIGKILL');
+	await exited;
+	redisServer = null;
+}
+
+const small = {
+	name: 'Outage',
+	blocks: [
+		{ id: 'read', type: 'read_csv', params: { path: 'uploads/leads.csv' } },
+		{ id: 'save', type: 'save_csv', params: {} }
+	]
+};
+
+beforeAll(async () => {
+	port = await freePort();
+	await startRedis();
+	[pg, data] = await Promise.all([freshPostgres(), makeTempDir('leadflow-outage-')]);
+	await writeLeadsCsv(join(data.dir, 'uploads', 'leads.csv'), 5);
+	fleet = createFleet({
+		dataDir: data.dir,
+		redisUrl: `redis://127.0.0.1:${port}/0`,
+		databaseUrl: pg.url,
+		simulatorUrl: 'http://127.0.0.1:9', // never called: no job runs here
+		env: { RATE_LIMIT_WORKFLOWS_PER_MIN: '100' }
+	});
+	web = await fleet.start('web');
+}, 180_000);
+
+afterAll(async () => {
+	await fleet?.kill();
+	await stopRedis();
+	await Promise.all([pg?.drop(), data?.cleanup()]);
+});
+
+describe('a web process whose Redis goes away', () => {
+	it('answers 503 on what needs Redis, stays up, and recovers by itself when Redis is back', async () => {
+		const api = runsClient(web.url);
+		const createWorkflow = () =>
+			fetch(`${web.url}/api/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+		expect((await createWorkflow()).status).toBe(201);
+
+		await stopRedis();
+		const run = await api.post('/run', { workflow: small });
+		expect(run.status).toBe(503);
+		expect(((await run.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+			code: 'service_unavailable',
+			message: expect.stringMatching(/Redis/)
+		});
+		const created = await createWorkflow();
+		expect(created.status).toBe(503);
+		// What needs no Redis still answers: the process is up.
+		expect((await fetch(`${web.url}/api/status`)).status).toBe(200);
+		expect(web.child.exitCode).toBeNull();
+
+		await startRedis();
+		// Reconnects on its own (no restart): the same requests pass again once it has.
+		let status = 0;
+		while (status !== 201) {
+			status = (await createWorkflow()).status;
+			if (status !== 201) {
+				expect(status).toBe(503);
+				await new Promise((r) => setTimeout(r, 200));
+			}
+		}
+		const again = await api.post('/run', { workflow: small });
+		expect(again.status).toBe(200);
+	}, 120_000);
+});
