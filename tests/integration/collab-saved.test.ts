@@ -5,7 +5,13 @@
  * edits it does not cover yet — online, offline, across a server restart. Bad input: a malformed
  * request closes only that socket, with 1007.
  */
+import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { InsertQueryNode, type KyselyPlugin } from 'kysely';
+import * as syncProtocol from 'y-protocols/sync';
+import * as Y from 'yjs';
+import { openDatabase } from '../../server/store/db';
+import { sqliteStore, type Store } from '../../server/store/store';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { trackSaved, type SavedTracker } from '../../src/lib/collab/saved-tracker';
@@ -151,12 +157,128 @@ describe('the server acknowledges stored edits', () => {
 	});
 });
 
-describe('bad input: a malformed acknowledgement request', () => {
-	const frame = (...values: number[]) => {
+/**
+ * A store whose appends to the document log wait for `open()` (the write happens, its completion
+ * is held back), or fail: the store writes are async, so the room must acknowledge after them.
+ */
+function gatedStore(): { store: Store; open(): void; fail(): void; held(): number; close(): Promise<void> } {
+	const base = sqliteStore(openDatabase(':memory:'));
+	const logAppends = new Set<unknown>();
+	let release!: () => void;
+	const gate = new Promise<void>((resolve) => (release = resolve));
+	let failing = false;
+	let held = 0;
+	const plugin: KyselyPlugin = {
+		transformQuery({ node, queryId }) {
+			if (InsertQueryNode.is(node) && node.into?.table.identifier.name === 'doc_updates') logAppends.add(queryId);
+			return node;
+		},
+		async transformResult({ result, queryId }) {
+			if (!logAppends.delete(queryId)) return result;
+			held++;
+			await gate;
+			held--;
+			if (failing) throw new Error('disk full');
+			return result;
+		}
+	};
+	const db = base.db.withPlugin(plugin);
+	const store: Store = {
+		dialect: base.dialect,
+		db,
+		sqlite: base.sqlite,
+		get open() {
+			return base.open;
+		},
+		close: () => base.close()
+	};
+	return {
+		store,
+		open: () => release(),
+		fail() {
+			failing = true;
+			release();
+		},
+		held: () => held,
+		close: async () => {
+			release();
+			await base.close();
+		}
+	};
+}
+
+describe('acknowledgements follow the (async) store write', () => {
+	async function gatedHarness() {
+		const gated = gatedStore();
+		const h = await startCollab({ tokens, store: gated.store });
+		const raw = rawClient(`${h.base}/w?token=tok`);
+		const acks = () =>
+			raw.messages.flatMap((m) => {
+				const d = decoding.createDecoder(m);
+				return decoding.readVarUint(d) === MESSAGE_SAVED ? [decoding.readVarUint(d)] : [];
+			});
+		await raw.opened;
+		raw.ws.send(frame(MESSAGE_SAVED, 1));
+		await waitFor(() => acks().length === 1, 'the opt-in answer');
+		return { gated, h, raw, acks };
+	}
+	const updateFrame = (name: string) => {
+		const doc = new Y.Doc();
+		setName(doc, name);
 		const e = encoding.createEncoder();
-		for (const v of values) encoding.writeVarUint(e, v);
+		encoding.writeVarUint(e, 0); // MESSAGE_SYNC
+		encoding.writeVarUint(e, syncProtocol.messageYjsUpdate);
+		encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc));
 		return encoding.toUint8Array(e);
 	};
+
+	it('no acknowledgement while the append is in flight; then one per turn, in order, counting every frame', async () => {
+		const { gated, h, raw, acks } = await gatedHarness();
+		try {
+			expect(acks()).toEqual([0]);
+			raw.ws.send(updateFrame('one'));
+			await waitFor(() => gated.held() === 1, 'the append is written, its completion held');
+			raw.ws.send(updateFrame('two'));
+			raw.ws.send(updateFrame('three'));
+			// The room has applied them, but none is stored yet: nothing is acknowledged.
+			const room = await h.collab.getDoc('w');
+			await waitFor(() => docToWorkflow(room).name === 'three', 'the room applied all three');
+			expect(acks()).toEqual([0]);
+			gated.open();
+			await waitFor(() => acks().at(-1) === 3, 'all three acknowledged once stored');
+			const seen = acks();
+			expect([...seen].sort((a, b) => a - b)).toEqual(seen); // never going back
+			expect(seen.slice(1).every((n) => n >= 1)).toBe(true);
+		} finally {
+			raw.ws.close();
+			await h.close();
+			await gated.close();
+		}
+	});
+
+	it('a failed append is never acknowledged: the socket closes with 1011 instead', async () => {
+		const { gated, h, raw, acks } = await gatedHarness();
+		try {
+			raw.ws.send(updateFrame('lost'));
+			await waitFor(() => gated.held() === 1, 'the append is in flight');
+			gated.fail();
+			const closed = await raw.closed;
+			expect(closed.code).toBe(COLLAB_CLOSE.INTERNAL);
+			expect(acks()).toEqual([0]);
+		} finally {
+			await h.close();
+			await gated.close();
+		}
+	});
+});
+
+const frame = (...values: number[]) => {
+	const e = encoding.createEncoder();
+	for (const v of values) encoding.writeVarUint(e, v);
+	return encoding.toUint8Array(e);
+};
+
+describe('bad input: a malformed acknowledgement request', () => {
 	it.each([
 		['no version', frame(MESSAGE_SAVED)],
 		['an unknown version', frame(MESSAGE_SAVED, 2)],
