@@ -7,11 +7,14 @@
  * make sure a job whose lock was lost is never run by two workers at once.
  *
  * Fairness between owners, as in the in-process queue: a job is added with the BullMQ priority
- * "1 + jobs of its owner already waiting", and equal priorities go first come first served — so a
- * client's pile of runs interleaves with everyone else's one by one (round-robin per owner) rather
- * than holding the line. The per-owner counts are a Redis set each, emptied as jobs start; a crash
- * between add and start can leave a stale member, which only delays that owner's later runs a
- * little (the sets expire after a day of no runs).
+ * "1 + jobs of its owner already waiting or running", and equal priorities go first come first
+ * served — so a client's pile of runs interleaves with everyone else's one by one (round-robin per
+ * owner) rather than holding the line. Running jobs count too: a pile whose first runs started
+ * before the rest was posted would otherwise queue its next run at priority 1, level with (and
+ * ahead of) another owner's first run posted later. The per-owner counts are a Redis set each, a
+ * job leaving it when it ends (not when it starts; a job put back in the line stays in it); a crash
+ * can leave a stale member, which only delays that owner's later runs a little (the sets expire
+ * after a day of no runs).
  *
  * Across processes it also carries the two messages a job manager needs: "cancel this job" (to the
  * process that runs it; also kept as a key, so a worker claiming the job later still sees it) and
@@ -34,7 +37,7 @@ const ownerKey = (owner: string) => `${PREFIX}:jobs:owner-waiting:${owner}`;
 const MAX_PRIORITY = 2_097_152;
 const DAY_S = 86_400;
 
-/** Priority of a new job of an owner: 1 + its jobs already waiting (atomically, then counted in). */
+/** Priority of a new job of an owner: 1 + its jobs already waiting or running (atomically, then counted in). */
 const ADD_OWNER_JOB = `
 local n = redis.call('SCARD', KEYS[1])
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -76,17 +79,20 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
 			JOB_QUEUE_NAME,
 			async (job: Job<{ owner: string }>, token?: string) => {
 				const jobId = job.id!;
-				await redis.srem(ownerKey(job.data.owner), jobId).catch(() => 0);
 				running.add(jobId);
+				let requeued = false;
 				try {
 					const outcome = await hooks.worker(jobId);
 					if (outcome === 'requeue' && token) {
 						// Checkpointed by a shutdown: back in the line for another worker, not "completed".
+						requeued = true;
 						await job.moveToWait(token);
 						throw new WaitingError();
 					}
 				} finally {
 					running.delete(jobId);
+					// Ended here: no longer counts against its owner's next runs (a requeued one still does).
+					if (!requeued) await redis.srem(ownerKey(job.data.owner), jobId).catch(() => 0);
 				}
 			},
 			{

@@ -1,6 +1,7 @@
 /**
  * Jobs across processes (issue 11, points 1 and 7 and the ROLE contract): two web and two worker
- * processes on one Redis, one DATA_DIR and one simulator. Runs are queued on a web process and run
+ * processes on one Redis, one PostgreSQL database (DATABASE_URL), one DATA_DIR (uploads, outputs)
+ * and one simulator. Runs are queued on a web process and run
  * by a worker; a worker SIGKILLed mid-job is replaced by the other, which resumes from the
  * checkpoint (identical CSV, no answered call paid again); cancel and retry work from the other web
  * process; killing every Redis connection mid-run (a stand-in for a Redis restart) does not stop a

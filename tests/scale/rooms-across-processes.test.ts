@@ -1,7 +1,7 @@
 /**
  * Rooms and live feeds across web processes (issue 11, points 4 and 5): two `tsx server/index.ts`
- * processes share one DATA_DIR and one Redis; stock y-websocket clients and `/live` watchers on
- * either.
+ * processes share one DATA_DIR, one PostgreSQL database and one Redis; stock y-websocket clients
+ * and `/live` watchers on either.
  * - two editors on different processes converge; presence shows both, stamped with their access;
  * - a view-only socket's edit is refused on its process and never reaches the other;
  * - a late joiner on either process gets the whole document;
@@ -310,7 +310,8 @@ describe('start-up without Redis', () => {
 		expect(code).toBe(1);
 		const lines = stderr.trim().split('\n');
 		expect(lines).toHaveLength(1);
-		expect(lines[0]).toMatch(/Redis at 127\.0\.0\.1:1\/2 is unreachable/);
+		// The queue's connection (scale-out.ts) is the first to reach for Redis: its one line, as rate-limits.test.ts has it.
+		expect(lines[0]).toMatch(/^Cannot start: Redis at redis:\/\/127\.0\.0\.1:1\/2 \(REDIS_URL\) is unreachable/);
 		expect(stderr).not.toContain('pw-s3cret');
 	});
 });
