@@ -19,7 +19,12 @@ import type * as Y from 'yjs';
 
 /** An expression is a whole value (issue 13): an edit replaces it. */
 function prefixExpression(doc: Y.Doc, blockId: string, prefix: string): void {
-	setParam(doc, blockId, 'expression', prefix + String(getBlock(doc, blockId)?.params?.expression ?? ''));
+	setParam(
+		doc,
+		blockId,
+		'expression',
+		prefix + String((getBlock(doc, blockId)?.params as Record<string, unknown> | undefined)?.expression ?? '')
+	);
 }
 
 interface Version {

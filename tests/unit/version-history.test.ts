@@ -66,7 +66,7 @@ function keystroke(doc: Y.Doc, blockId: string, key: string, at: number, remove:
 			if (remove) text.delete(at, remove);
 			if (insert) text.insert(at, insert);
 		} else {
-			const value = String(block?.params?.[key] ?? '');
+			const value = String((block?.params as Record<string, unknown> | undefined)?.[key] ?? '');
 			setParam(doc, blockId, key, value.slice(0, at) + insert + value.slice(at + remove));
 		}
 	});
