@@ -8,13 +8,24 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VersionTimers } from '../../server/history/version-history';
 import type { RunningServer } from '../../server/index';
-import { docToWorkflow, getParamText, workflowToDoc } from '../../src/lib/workflow/doc';
+import { docToWorkflow, getBlock, setParam, workflowToDoc } from '../../src/lib/workflow/doc';
 import type { WorkflowInput } from '../../src/lib/workflow/schema';
 import { connectProvider, waitFor, type CollabClient } from '../helpers/collab';
 import { startTestServer, testServerEnv } from '../helpers/server';
 import { bearer, createSharedTestApp, type SharedTestApp, type TestWorkflow } from '../helpers/shared-test-app';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir';
 import { waitForJob } from '../helpers/test-app';
+import type * as Y from 'yjs';
+
+/** An expression is a whole value (issue 13): an edit replaces it. */
+function prefixExpression(doc: Y.Doc, blockId: string, prefix: string): void {
+	setParam(
+		doc,
+		blockId,
+		'expression',
+		prefix + String((getBlock(doc, blockId)?.params as Record<string, unknown> | undefined)?.expression ?? '')
+	);
+}
 
 interface Version {
 	id: number;
@@ -108,7 +119,7 @@ describe('versions on the real server', () => {
 		await expect.poll(() => versionsOf(view)).toHaveLength(1);
 
 		const ada = await editor(edit.id, edit.token, 'Ada');
-		ada.doc.transact(() => getParamText(ada.doc, 'only_ariglad', 'expression').insert(0, 'lower('));
+		prefixExpression(ada.doc, 'only_ariglad', 'lower(');
 		await waitFor(() => idle.size > 0, 'an idle timer after Ada’s edit');
 		// No pause yet: no version.
 		expect(await versionsOf(view)).toHaveLength(1);
@@ -134,7 +145,7 @@ describe('versions on the real server', () => {
 		expect(await versionsOf(view)).toHaveLength(3);
 
 		// An edit pending its pause when the server stops is taken at shutdown.
-		ada.doc.transact(() => getParamText(ada.doc, 'only_ariglad', 'expression').insert(0, 'x'));
+		prefixExpression(ada.doc, 'only_ariglad', 'x');
 		await waitFor(() => idle.size > 0, 'an idle timer after the last edit');
 		const last = docToWorkflow(ada.doc);
 		for (const c of clients.splice(0)) c.destroy();
@@ -263,7 +274,7 @@ describe('versions API', () => {
 		const doc = await t.doc(w.id);
 		const kept = await named('Before edits');
 		const then = docToWorkflow(doc);
-		doc.transact(() => getParamText(doc, 'keep', 'expression').insert(0, '!('));
+		prefixExpression(doc, 'keep', '!(');
 		const edited = docToWorkflow(doc);
 		const res = await call('POST', `/api/workflows/${w.id}/versions/${kept.id}/restore`, w.editToken, { author: 'Grace' });
 		expect(res.status).toBe(200);

@@ -16,7 +16,17 @@ import {
 } from '../../server/history/version-history';
 import { openDatabase, type Db } from '../../server/store/db';
 import { createSqliteVersionStore } from '../../server/store/version-store';
-import { addBlock, docToWorkflow, getParamText, moveBlock, removeBlock, setParam, workflowToDoc } from '../../src/lib/workflow/doc';
+import {
+	addBlock,
+	docToWorkflow,
+	getBlock,
+	getParamText,
+	isTextParam,
+	moveBlock,
+	removeBlock,
+	setParam,
+	workflowToDoc
+} from '../../src/lib/workflow/doc';
 import type { WorkflowInput } from '../../src/lib/workflow/schema';
 
 const FILTERED = JSON.parse(readFileSync(join(import.meta.dirname, '../../data/examples/filtered.json'), 'utf8')) as WorkflowInput & {
@@ -44,13 +54,31 @@ function history(doc: Y.Doc | null, options: Partial<VersionHistoryOptions> = {}
 	});
 }
 
-/** Types `text` into a Y.Text one keystroke per transaction, as a person does. */
+/**
+ * One keystroke, as the editor makes it: into the Y.Text of a long text param (research plan), or a
+ * whole new value of a short field (an expression is replaced whole on every keystroke).
+ */
+function keystroke(doc: Y.Doc, blockId: string, key: string, at: number, remove: number, insert: string) {
+	doc.transact(() => {
+		const block = getBlock(doc, blockId);
+		if (isTextParam(block?.type, key)) {
+			const text = getParamText(doc, blockId, key);
+			if (remove) text.delete(at, remove);
+			if (insert) text.insert(at, insert);
+		} else {
+			const value = String((block?.params as Record<string, unknown> | undefined)?.[key] ?? '');
+			setParam(doc, blockId, key, value.slice(0, at) + insert + value.slice(at + remove));
+		}
+	});
+}
+
+/** Types `text` one keystroke per transaction, as a person does. */
 function type(doc: Y.Doc, blockId: string, key: string, at: number, text: string) {
-	for (let i = 0; i < text.length; i++) doc.transact(() => getParamText(doc, blockId, key).insert(at + i, text[i]!));
+	for (let i = 0; i < text.length; i++) keystroke(doc, blockId, key, at + i, 0, text[i]!);
 }
 
 function backspace(doc: Y.Doc, blockId: string, key: string, at: number, count: number) {
-	for (let i = 0; i < count; i++) doc.transact(() => getParamText(doc, blockId, key).delete(at - i - 1, 1));
+	for (let i = 0; i < count; i++) keystroke(doc, blockId, key, at - i - 1, 1, '');
 }
 
 describe('version storage', () => {
