@@ -219,7 +219,7 @@ describe('acknowledgements follow the (async) store write', () => {
 			});
 		await raw.opened;
 		raw.ws.send(frame(MESSAGE_SAVED, 1));
-		await waitFor(() => acks().length === 1, 'the opt-in answer');
+		await waitFor(() => acks().length === 1, 'the opt-in answer', 20_000);
 		return { gated, h, raw, acks };
 	}
 	const updateFrame = (name: string) => {
@@ -237,20 +237,21 @@ describe('acknowledgements follow the (async) store write', () => {
 		try {
 			expect(acks()).toEqual([0]);
 			raw.ws.send(updateFrame('one'));
-			await waitFor(() => gated.held() === 1, 'the append is written, its completion held');
+			await waitFor(() => gated.held() === 1, 'the append is written, its completion held', 20_000);
 			raw.ws.send(updateFrame('two'));
 			raw.ws.send(updateFrame('three'));
 			// The room has applied them, but none is stored yet: nothing is acknowledged.
 			const room = await h.collab.getDoc('w');
-			await waitFor(() => docToWorkflow(room).name === 'three', 'the room applied all three');
+			await waitFor(() => docToWorkflow(room).name === 'three', 'the room applied all three', 20_000);
 			expect(acks()).toEqual([0]);
 			gated.open();
-			await waitFor(() => acks().at(-1) === 3, 'all three acknowledged once stored');
+			await waitFor(() => acks().at(-1) === 3, 'all three acknowledged once stored', 20_000);
 			const seen = acks();
 			expect([...seen].sort((a, b) => a - b)).toEqual(seen); // never going back
 			expect(seen.slice(1).every((n) => n >= 1)).toBe(true);
 		} finally {
 			raw.ws.close();
+			gated.open(); // a failed check must not leave the room's close waiting on a held append
 			await h.close();
 			await gated.close();
 		}
@@ -260,12 +261,13 @@ describe('acknowledgements follow the (async) store write', () => {
 		const { gated, h, raw, acks } = await gatedHarness();
 		try {
 			raw.ws.send(updateFrame('lost'));
-			await waitFor(() => gated.held() === 1, 'the append is in flight');
+			await waitFor(() => gated.held() === 1, 'the append is in flight', 20_000);
 			gated.fail();
 			const closed = await raw.closed;
 			expect(closed.code).toBe(COLLAB_CLOSE.INTERNAL);
 			expect(acks()).toEqual([0]);
 		} finally {
+			gated.open();
 			await h.close();
 			await gated.close();
 		}
