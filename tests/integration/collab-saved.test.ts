@@ -222,18 +222,27 @@ describe('acknowledgements follow the (async) store write', () => {
 		await waitFor(() => acks().length === 1, 'the opt-in answer', 20_000);
 		return { gated, h, raw, acks };
 	}
-	const updateFrame = (name: string) => {
-		const doc = new Y.Doc();
-		setName(doc, name);
-		const e = encoding.createEncoder();
-		encoding.writeVarUint(e, 0); // MESSAGE_SYNC
-		encoding.writeVarUint(e, syncProtocol.messageYjsUpdate);
-		encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(doc));
-		return encoding.toUint8Array(e);
+	/**
+	 * One client's successive renames, each frame the update since the one before: the room's name is
+	 * then the last one sent. (Frames from separate docs would be concurrent sets of one map key, won
+	 * by client id, not by arrival.)
+	 */
+	const renames = () => {
+		const writer = new Y.Doc();
+		return (name: string) => {
+			const before = Y.encodeStateVector(writer);
+			setName(writer, name);
+			const e = encoding.createEncoder();
+			encoding.writeVarUint(e, 0); // MESSAGE_SYNC
+			encoding.writeVarUint(e, syncProtocol.messageYjsUpdate);
+			encoding.writeVarUint8Array(e, Y.encodeStateAsUpdate(writer, before));
+			return encoding.toUint8Array(e);
+		};
 	};
 
 	it('no acknowledgement while the append is in flight; then one per turn, in order, counting every frame', async () => {
 		const { gated, h, raw, acks } = await gatedHarness();
+		const updateFrame = renames();
 		try {
 			expect(acks()).toEqual([0]);
 			raw.ws.send(updateFrame('one'));
@@ -259,6 +268,7 @@ describe('acknowledgements follow the (async) store write', () => {
 
 	it('a failed append is never acknowledged: the socket closes with 1011 instead', async () => {
 		const { gated, h, raw, acks } = await gatedHarness();
+		const updateFrame = renames();
 		try {
 			raw.ws.send(updateFrame('lost'));
 			await waitFor(() => gated.held() === 1, 'the append is in flight', 20_000);
