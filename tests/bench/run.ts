@@ -33,6 +33,13 @@ const BENCHES: Bench[] = [
 		}
 	},
 	{
+		name: 'row-by-row',
+		run: async () => {
+			const m = await import('./row-by-row');
+			return m.formatRowByRow(m.benchRowByRow());
+		}
+	},
+	{
 		name: 'collab',
 		run: async () => {
 			const m = await import('./collab');
