@@ -121,7 +121,7 @@ describe.each(VIEWPORTS)('axe-core on every state at $name width', (viewport) =>
 		}
 		const blocking = scans.filter((s) => s.blocking.length > 0);
 		expect(blocking.map((s) => `${s.state}:\n${describeFindings(s.blocking)}`).join('\n')).toBe('');
-		expect(scans.length).toBe(10);
+		expect(scans.length).toBe(11);
 		expect(problems).toEqual([]);
 	});
 });

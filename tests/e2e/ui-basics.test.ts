@@ -107,7 +107,9 @@ describe('drag and drop', () => {
 		await page.locator('.block').first().waitFor();
 		expect(await blockTitles(page)).toEqual(['Read CSV', 'Enrich Lead', 'Save CSV']);
 
-		await page.getByRole('button', { name: /^Add Filter:/ }).dragTo(page.locator('.block').nth(1), { targetPosition: { x: 60, y: 8 } });
+		await page
+			.getByRole('button', { name: /^Add Filter\b/ })
+			.dragTo(page.locator('.block').nth(1), { targetPosition: { x: 60, y: 8 } });
 		await expect.poll(() => blockTitles(page)).toEqual(['Read CSV', 'Filter', 'Enrich Lead', 'Save CSV']);
 
 		await page

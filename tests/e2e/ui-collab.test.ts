@@ -153,7 +153,7 @@ describe('a view-only link', () => {
 describe('editing offline', () => {
 	it('keeps the edits made offline and converges on reconnect', async () => {
 		await grace.context.setOffline(true);
-		await expect.poll(() => grace.page.locator('.status').innerText()).toContain('Offline');
+		await expect.poll(() => grace.page.getByTestId('save-status').innerText()).toContain('Offline');
 		await addBlock(grace.page, 'Find Email');
 		await card(ada.page, 2).locator('textarea[data-field="expression"]').fill('is_not_empty(email)');
 		await screenshot(grace.page, '14-offline');
@@ -166,7 +166,7 @@ describe('editing offline', () => {
 		await expect.poll(() => blockTitles(grace.page), { timeout: 10_000 }).toEqual(expected);
 		await expect.poll(() => card(grace.page, 2).locator('textarea[data-field="expression"]').inputValue()).toBe('is_not_empty(email)');
 		// The server has acknowledged storing her offline edits (issue 13).
-		await expect.poll(() => grace.page.locator('.status').innerText()).toContain('All changes saved');
+		await expect.poll(() => grace.page.getByTestId('save-status').innerText()).toContain('All changes saved');
 		const doc = await serverWorkflow(app.url, wf.id, wf.edit_token);
 		expect(doc.blocks.map((b) => b.type)).toEqual(['read_csv', 'enrich_lead', 'filter', 'save_csv', 'find_email']);
 		expect(ada.problems).toEqual([]);

@@ -65,7 +65,7 @@ describe('version history', () => {
 
 	it('shows what changed since a version, as sentences', async () => {
 		await expression(ada.page).fill(CHANGED);
-		await ada.page.getByRole('button', { name: /^Add Find Email:/ }).click();
+		await ada.page.getByRole('button', { name: /^Add Find Email\b/ }).click();
 		await expect.poll(() => blockTitles(grace.page), SOON).toContain('Find Email');
 		await expect.poll(() => expression(grace.page).inputValue(), SOON).toBe(CHANGED);
 

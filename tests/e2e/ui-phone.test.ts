@@ -51,7 +51,12 @@ describe('a phone', () => {
 		await expectPhoneFriendly(page, 'editor');
 
 		// The connection status is words, not a bare dot; the hint says what works on touch.
-		expect(await page.getByRole('status').filter({ hasText: 'Connected' }).isVisible()).toBe(true);
+		expect(
+			await page
+				.getByTestId('save-status')
+				.filter({ hasText: /Connected|All changes saved/ })
+				.isVisible()
+		).toBe(true);
 		const hint = await page.locator('.palette .hint').innerText();
 		expect(hint).toMatch(/Move up \/ Move down/);
 		expect(hint).not.toMatch(/drag/i);
