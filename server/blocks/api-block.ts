@@ -94,7 +94,7 @@ export function flatMapApiRows(rows: RowStream, ctx: BlockRunContext, options: A
 			ctx.cells?.settled(row, outputs, meter);
 			return outputs;
 		},
-		{ concurrency, signal: ctx.signal, counters: ctx.counters }
+		{ concurrency, signal: ctx.signal, counters: ctx.counters, ...(ctx.timings ? { timings: ctx.timings } : {}) }
 	);
 }
 

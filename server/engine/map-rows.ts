@@ -11,6 +11,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Row } from '../../src/lib/workflow/schema';
+import type { RowTimings } from './eta-model';
 import type { RowStream } from './types';
 
 export interface MapRowsOptions {
@@ -30,6 +31,8 @@ export interface MapRowsOptions {
 	 * in completion order, so progress moves while an early slow row still holds the output back.
 	 */
 	counters?: { answered: number; inFlight: number };
+	/** When each row's call started and settled, for the ETA (see eta-model.ts). */
+	timings?: Pick<RowTimings, 'started' | 'settled'>;
 }
 
 /** `fn` gets the row, its index in this stream, and a signal aborted when the stream is abandoned. */
@@ -63,7 +66,7 @@ export function mapRows(source: RowStream, fn: RowMapper, options: MapRowsOption
  * @example flatMapRows(companies, async (company) => peopleAt(company), { concurrency: 8, signal })
  */
 export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options: MapRowsOptions): RowStream {
-	const { signal, batchSize = 256, counters } = options;
+	const { signal, batchSize = 256, counters, timings } = options;
 	const concurrency = Math.max(1, Math.floor(options.concurrency));
 	const maxWindow = Math.max(concurrency, Math.floor(options.window ?? concurrency * 4));
 	/** Calls of `fn` not yet settled. */
@@ -90,9 +93,11 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 		const slot: Slot = { settled: false, failed: false, taken: 0 };
 		running++;
 		if (counters) counters.inFlight++;
+		const index = nextIndex++;
+		timings?.started(index, concurrency);
 		let call: Promise<Row[]>;
 		try {
-			call = fn(row, nextIndex++, inner.signal);
+			call = fn(row, index, inner.signal);
 		} catch (error) {
 			call = Promise.reject(error);
 		}
@@ -100,6 +105,7 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 			(value) => {
 				slot.settled = true;
 				running--;
+				timings?.settled(index);
 				if (counters) {
 					counters.inFlight--;
 					counters.answered++;
@@ -115,6 +121,7 @@ export async function* flatMapRows(source: RowStream, fn: RowFlatMapper, options
 			(error: unknown) => {
 				slot.settled = true;
 				running--;
+				timings?.settled(index);
 				if (counters) counters.inFlight--;
 				slot.failed = true;
 				slot.error = error;

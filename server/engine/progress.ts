@@ -4,6 +4,7 @@
  */
 import type { BlockType, Cell, Row } from '../../src/lib/workflow/schema';
 import { BLOCKS } from '../../src/lib/workflow/blocks';
+import { RowTimings } from './eta-model';
 import type { BlockCounters, BlockProgress } from './types';
 
 export const PREVIEW_ROWS = 20;
@@ -20,6 +21,8 @@ const ETA_MIN_SPAN_S = 0.5;
 /** An ETA is shown once this many rows are done, or `ETA_MIN_MS` have passed with some done. */
 const ETA_MIN_ANSWERS = 20;
 const ETA_MIN_MS = 5_000;
+/** The latency model is refitted at most this often; in between its estimate counts down. */
+const MODEL_EVERY_MS = 500;
 
 export function createCounters(): BlockCounters {
 	return {
@@ -40,6 +43,8 @@ export function createCounters(): BlockCounters {
 
 export class BlockTracker {
 	readonly counters = createCounters();
+	/** API blocks' row start and end times, from which the ETA is modelled (eta-model.ts). */
+	readonly timings = new RowTimings();
 	status: BlockProgress['status'] = 'pending';
 	columns: string[] = [];
 	readonly preview: Row[] = [];
@@ -54,6 +59,8 @@ export class BlockTracker {
 	#firstDone: [number, number] | null = null;
 	/** The last ETA shown, and when. */
 	#lastEta: [number, number] | null = null;
+	/** The latency model's last estimate (s), and when it was made. */
+	#lastModel: [number, number] | null = null;
 
 	constructor(
 		readonly blockId: string,
@@ -167,7 +174,7 @@ export class BlockTracker {
 		const meaningful = done >= ETA_MIN_ANSWERS || (done > 0 && elapsed >= ETA_MIN_MS);
 		const rate = this.#etaRate;
 		if (!meaningful || rate === null || rate <= 0) return this.#lastEta?.[1] ?? null;
-		let eta = remaining / rate;
+		let eta = this.#modelled(now, remaining) ?? remaining / rate;
 		if (this.#lastEta) {
 			const [at, previous] = this.#lastEta;
 			const dt = Math.max(0, now - at);
@@ -178,6 +185,26 @@ export class BlockTracker {
 		const rounded = Math.ceil(eta);
 		this.#lastEta = [now, rounded];
 		return rounded;
+	}
+
+	/**
+	 * An API block's time left from its rows' latencies (see eta-model.ts), never less than the
+	 * key's rate limit allows for the requests still to make; null when too few rows were timed.
+	 */
+	#modelled(now: number, remaining: number): number | null {
+		if (!BLOCKS[this.blockType].usesApi) return null;
+		const last = this.#lastModel;
+		if (last && now - last[1] < MODEL_EVERY_MS) return Math.max(0, last[0] - (now - last[1]) / 1000);
+		const queued = Math.max(0, remaining - this.counters.inFlight);
+		const modelled = this.timings.estimateRemaining(queued, now);
+		if (modelled === null) return null;
+		const c = this.counters;
+		const limit = this.rateLimit();
+		const requestsPerRow = c.answered > 0 ? Math.max(1, c.requests / c.answered) : 1;
+		const atLimit = limit !== null && limit > 0 ? (remaining * requestsPerRow * 60) / limit : 0;
+		const eta = Math.max(modelled, atLimit);
+		this.#lastModel = [eta, now];
+		return eta;
 	}
 }
 

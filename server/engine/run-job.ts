@@ -89,6 +89,7 @@ export async function runJob(options: RunJobOptions): Promise<RunJobResult> {
 				options: runOptions,
 				enrichment,
 				counters: tracker.counters,
+				timings: tracker.timings,
 				rowError: (row, message) => {
 					tracker.counters.errors++;
 					if (rowErrorEvents++ < MAX_ROW_ERROR_EVENTS) {

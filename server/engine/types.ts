@@ -6,6 +6,7 @@ import type * as v from 'valibot';
 import type { BlockProgressSchema, FinalJobStatusSchema, JobStatusSchema, RunEventSchema } from '../../src/lib/workflow/protocol';
 import type { BlockType, ParamsOf, Row, RunOptions, Workflow } from '../../src/lib/workflow/schema';
 import type { EnrichmentService } from '../enrichment/types';
+import type { RowTimings } from './eta-model';
 import type { RowCellSink } from './row-cells';
 
 /** Rows travel between blocks in batches of at most this many. */
@@ -48,6 +49,8 @@ export interface BlockRunContext {
 	options: RunOptions;
 	enrichment: EnrichmentService;
 	counters: BlockCounters;
+	/** When each row's call started and settled (API blocks), from which the block's ETA is modelled. */
+	timings?: RowTimings;
 	/** Report a row-level failure (also written to the row's `_error`). */
 	rowError: (rowIndex: number, message: string) => void;
 	/** Where save_csv writes: the runner sets it so the job knows its output. */

@@ -4,9 +4,10 @@
  *
  * - Every event is applied to the room's state first, so a joiner's snapshot is exactly what the
  *   others have been sent (plus progress they are about to get).
- * - `block_progress` is never sent on arrival: the room keeps the latest one per block (serialised
- *   once) and a timer sends each client at most one progress message per job per tick (100 ms →
- *   ≤ 10/s), oldest pending block first.
+ * - `block_progress` and `row_cells` are never sent on arrival: the room keeps the latest progress
+ *   per block (serialised once) and each client's unsent cells, and a timer sends each client at
+ *   most one of them per job per tick (100 ms → ≤ 10 messages/s), oldest pending block first;
+ *   when both progress and cells wait, they take turns.
  * - Everything else is sent at once, in order, to everyone. A client whose socket buffer is over
  *   `slowClientBytes` gets no progress until it drains (it then gets the latest); one over
  *   `maxClientBufferBytes` is cut off (it reconnects and gets a fresh snapshot). Nothing a slow
@@ -35,6 +36,8 @@ export interface LiveClient {
 	readonly sent: Map<string, Map<string, SentProgress>>;
 	/** Per job: grid cells not yet sent to this client (issue 12), see `PendingCells`. */
 	readonly cells: Map<string, PendingCells>;
+	/** Per job: whether this client's last tick message was cells (then progress goes first next). */
+	readonly cellsWentLast: Set<string>;
 }
 
 /**
@@ -135,7 +138,7 @@ export class LiveRoom {
 
 	/** Adds a watcher: `hello` now, the snapshot as soon as the room is loaded, then deltas. */
 	join(socket: LiveSocket, access: Access): LiveClient {
-		const client: LiveClient = { socket, access, ready: false, sent: new Map(), cells: new Map() };
+		const client: LiveClient = { socket, access, ready: false, sent: new Map(), cells: new Map(), cellsWentLast: new Set() };
 		this.clients.add(client);
 		this.#send(client, { type: 'hello', version: PROTOCOL_VERSION, workflow_id: this.workflowId, access });
 		if (this.#loaded) this.#greet(client);
@@ -202,6 +205,7 @@ export class LiveRoom {
 					// The last cells go out before the job's end, so a grid is complete when it sees it.
 					if (event.type !== 'job_started' && client.ready) this.#sendCells(client, jobId);
 					client.cells.delete(jobId);
+					client.cellsWentLast.delete(jobId);
 				}
 				break;
 		}
@@ -210,8 +214,9 @@ export class LiveRoom {
 	}
 
 	/**
-	 * One tick: each client gets at most one progress message per job — of the pending block it
-	 * heard about least recently, so concurrently running blocks take turns.
+	 * One tick: each client gets at most one message per job — progress of the pending block it
+	 * heard about least recently (so concurrently running blocks take turns), or its pending grid
+	 * cells; when both wait, whichever did not go last time.
 	 */
 	#flush(): void {
 		const tick = ++this.#tick;
@@ -219,40 +224,47 @@ export class LiveRoom {
 		for (const client of this.clients) {
 			if (!client.ready) continue;
 			const slow = client.socket.bufferedAmount > this.#options.slowClientBytes;
-			for (const [jobId, blocks] of this.#progress) {
-				let sent = client.sent.get(jobId);
-				if (!sent) client.sent.set(jobId, (sent = new Map()));
-				let next: { blockId: string; progress: PendingProgress; lastTick: number } | null = null;
-				let waiting = 0;
-				for (const [blockId, progress] of blocks) {
-					const last = sent.get(blockId);
-					if (last && progress.seq <= last.seq) continue;
-					waiting++;
-					const lastTick = last?.tick ?? -1;
-					if (!next || lastTick < next.lastTick) next = { blockId, progress, lastTick };
-				}
-				if (!next) continue;
+			for (const jobId of new Set([...this.#progress.keys(), ...client.cells.keys()])) {
+				const progress = this.#nextProgress(client, jobId);
+				const cells = client.cells.get(jobId);
+				const hasCells = cells !== undefined && (cells.cells.size > 0 || cells.resync !== null);
+				if (!progress && !hasCells) continue;
 				if (slow) {
-					this.#options.counters.progressHeldBack++;
+					if (progress) this.#options.counters.progressHeldBack++;
 					pending = true;
 					continue;
 				}
-				this.#sendText(client, next.progress.text);
-				sent.set(next.blockId, { seq: next.progress.seq, tick });
-				if (waiting > 1) pending = true;
-			}
-			// Cells of jobs whose progress did not go out this tick.
-			for (const [jobId, cells] of client.cells) {
-				if (cells.cells.size === 0 && cells.resync === null) continue;
-				if (slow) {
-					pending = true;
-					continue;
+				if (progress && (!hasCells || client.cellsWentLast.has(jobId))) {
+					this.#sendText(client, progress.progress.text);
+					client.sent.get(jobId)?.set(progress.blockId, { seq: progress.progress.seq, tick });
+					client.cellsWentLast.delete(jobId);
+					if (progress.waiting > 1 || hasCells) pending = true;
+				} else {
+					this.#sendCells(client, jobId);
+					client.cellsWentLast.add(jobId);
+					if (progress) pending = true;
 				}
-				// Cells have their own turn: at most one cells message per job per tick, beside its progress.
-				this.#sendCells(client, jobId);
 			}
 		}
 		if (!pending) this.#stopTimer();
+	}
+
+	/** The job's progress this client should get next: of the block it heard about least recently. */
+	#nextProgress(client: LiveClient, jobId: string): { blockId: string; progress: PendingProgress; waiting: number } | null {
+		const blocks = this.#progress.get(jobId);
+		if (!blocks) return null;
+		let sent = client.sent.get(jobId);
+		if (!sent) client.sent.set(jobId, (sent = new Map()));
+		let next: { blockId: string; progress: PendingProgress; lastTick: number } | null = null;
+		let waiting = 0;
+		for (const [blockId, progress] of blocks) {
+			const last = sent.get(blockId);
+			if (last && progress.seq <= last.seq) continue;
+			waiting++;
+			const lastTick = last?.tick ?? -1;
+			if (!next || lastTick < next.lastTick) next = { blockId, progress, lastTick };
+		}
+		return next && { blockId: next.blockId, progress: next.progress, waiting };
 	}
 
 	/** Adds cells to the client's pending map of the job; past the cap they become a resync range. */
