@@ -28,8 +28,8 @@ export const INSTANT_MS = 20;
 /** Latencies kept for the fit (the most recent ones; older ones say less about the API now). */
 const MAX_SAMPLES = 2_000;
 /** Queued rows simulated one by one; more are added at the mean pace of the slots. */
-const MAX_SIMULATED_ROWS = 2_000;
-const SIMULATIONS = 24;
+const MAX_SIMULATED_ROWS = 500;
+const SIMULATIONS = 16;
 const EM_ROUNDS = 60;
 /** Settled (timed) rows needed before the fit means anything. */
 const MIN_SETTLED = 8;
@@ -213,25 +213,34 @@ export function normalCdf(z: number): number {
 
 /** Φ⁻¹(p) for 0 < p < 1 (P. J. Acklam's rational approximation, relative error < 1.2e-9). */
 export function normalQuantile(p: number): number {
-	const a = [
-		-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239
-	];
-	const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-	const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-	const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
-	const low = 0.02425;
-	const poly = (k: number[], x: number) => k.reduce((acc, coefficient) => acc * x + coefficient, 0);
-	if (p < low) {
+	if (p < QUANTILE_LOW) {
 		const q = Math.sqrt(-2 * Math.log(p));
-		return poly(c, q) / (poly(d, q) * q + 1);
+		return horner(QUANTILE_C, q) / (horner(QUANTILE_D, q) * q + 1);
 	}
-	if (p > 1 - low) {
+	if (p > 1 - QUANTILE_LOW) {
 		const q = Math.sqrt(-2 * Math.log(1 - p));
-		return -poly(c, q) / (poly(d, q) * q + 1);
+		return -horner(QUANTILE_C, q) / (horner(QUANTILE_D, q) * q + 1);
 	}
 	const q = p - 0.5;
 	const r = q * q;
-	return (poly(a, r) * q) / (poly(b, r) * r + 1);
+	return (horner(QUANTILE_A, r) * q) / (horner(QUANTILE_B, r) * r + 1);
+}
+
+const QUANTILE_LOW = 0.02425;
+const QUANTILE_A = [
+	-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239
+];
+const QUANTILE_B = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+const QUANTILE_C = [
+	-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783
+];
+const QUANTILE_D = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+
+/** The polynomial with `coefficients` (highest power first) at x. */
+function horner(coefficients: readonly number[], x: number): number {
+	let acc = 0;
+	for (const coefficient of coefficients) acc = acc * x + coefficient;
+	return acc;
 }
 
 /** A small deterministic PRNG: the same state gives the same ETA, so it does not jitter between snapshots. */

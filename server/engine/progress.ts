@@ -22,7 +22,7 @@ const ETA_MIN_SPAN_S = 0.5;
 const ETA_MIN_ANSWERS = 20;
 const ETA_MIN_MS = 5_000;
 /** The latency model is refitted at most this often; in between its estimate counts down. */
-const MODEL_EVERY_MS = 500;
+const MODEL_EVERY_MS = 1_000;
 
 export function createCounters(): BlockCounters {
 	return {
