@@ -3,9 +3,15 @@
  * Only `job_created` names the workflow, so the feed remembers it per job; for a job it never saw
  * created (resumed after a restart) it asks `workflowOf` once and holds that job's events, in
  * order, until the answer comes. Jobs without a workflow (posted as JSON) are not broadcast.
+ * It forgets a job when it finishes or pauses (a resumed one is asked about again), and never
+ * remembers more than `MAX_REMEMBERED_JOBS`: a job whose worker vanished mid-run, in scale-out,
+ * never finishes here, and must not stay for the life of the process.
  */
 import type { LiveEvent } from '../../src/lib/workflow/protocol';
 import type { LiveHub } from './live-hub';
+
+/** Jobs whose workflow the feed keeps at once (the oldest is forgotten first: asked again if it speaks). */
+export const MAX_REMEMBERED_JOBS = 10_000;
 
 export interface JobFeedOptions {
 	/** The job manager's `subscribe`. */
@@ -33,13 +39,17 @@ export function forwardJobEvents(options: JobFeedOptions): () => void {
 		hub.publish(workflowId, event.type === 'job_finished' ? { ...event, output_path: publicPath(event.output_path) } : event);
 	};
 	const forget = (event: LiveEvent) => {
-		if (event.type === 'job_finished') workflowOfJob.delete(event.job_id);
+		if (event.type === 'job_finished' || event.type === 'job_paused') workflowOfJob.delete(event.job_id);
+	};
+	const remember = (jobId: string, workflowId: string | null) => {
+		workflowOfJob.set(jobId, workflowId);
+		if (workflowOfJob.size > MAX_REMEMBERED_JOBS) workflowOfJob.delete(workflowOfJob.keys().next().value!);
 	};
 
 	return options.subscribe((event) => {
 		const jobId = event.job_id;
 		if (event.type === 'job_created') {
-			workflowOfJob.set(jobId, event.workflow_id);
+			remember(jobId, event.workflow_id);
 			return send(event.workflow_id, event);
 		}
 		if (workflowOfJob.has(jobId)) {
@@ -61,7 +71,7 @@ export function forwardJobEvents(options: JobFeedOptions): () => void {
 	function release(jobId: string, workflowId: string | null) {
 		const queue = held.get(jobId) ?? [];
 		held.delete(jobId);
-		workflowOfJob.set(jobId, workflowId);
+		remember(jobId, workflowId);
 		for (const event of queue) {
 			send(workflowId, event);
 			forget(event);

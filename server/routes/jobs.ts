@@ -30,7 +30,7 @@ import type { EstimateVsActualAnswer, GridPageAnswer, JobQueuePlace, JobsPage, R
 import { failedGridRows, readGridPage } from '../jobs/grid-rows';
 import { compareWithEstimate } from '../jobs/estimate-vs-actual';
 import type { RequestModel } from '../jobs/estimate';
-import { RowSelectionSchema } from '../../src/lib/workflow/schema';
+import { MAX_SELECTED_ROWS, RowSelectionSchema } from '../../src/lib/workflow/schema';
 import { toIssues } from '../http-error';
 import { queryInt, queryParams } from './validate';
 import { requestToken, type WorkflowGuard } from './workflow-guard';
@@ -225,12 +225,22 @@ export function createJobRoutes(options: JobRoutesOptions) {
 			if (job.status === 'paused') throw new HttpError(409, 'conflict', 'The job is paused: resume it or cancel it');
 			const asked = await retryBody(c);
 			let rows = asked.rows;
+			let failedRowsLeft = 0;
 			if (asked.failed) {
-				rows = (await failedGridRows(store, job)).slice(0, 10_000);
-				if (rows.length === 0) throw new HttpError(409, 'conflict', 'No row of this job failed: nothing to retry');
+				const failed = await failedGridRows(store, job);
+				if (failed.length === 0) throw new HttpError(409, 'conflict', 'No row of this job failed: nothing to retry');
+				rows = failed.slice(0, MAX_SELECTED_ROWS);
+				failedRowsLeft = failed.length - rows.length;
 			}
 			const next = await jobs.retry(job.id, rows);
-			const body: RetryAnswer = { job_id: next!.id, status: next!.status, retry_of: job.id, workflow_id: next!.workflowId };
+			const body: RetryAnswer = {
+				job_id: next!.id,
+				status: next!.status,
+				retry_of: job.id,
+				workflow_id: next!.workflowId,
+				rows_retried: rows?.length ?? null,
+				failed_rows_left: failedRowsLeft
+			};
 			return c.json(body);
 		})
 		.post('/jobs/:id/resume', async (c) => {

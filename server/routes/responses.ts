@@ -240,7 +240,14 @@ export const RetryAnswerSchema = v.object({
 	job_id: v.string(),
 	status: JobStatusSchema,
 	retry_of: v.string(),
-	workflow_id: v.nullable(v.string())
+	workflow_id: v.nullable(v.string()),
+	/** How many rows the new job runs (null: all of them). */
+	rows_retried: v.nullable(Count),
+	/**
+	 * With `{ "failed": true }`: failed rows left out of this retry, which takes at most 10,000
+	 * (the first ones); retry failed rows again on the new job for the rest. 0 otherwise.
+	 */
+	failed_rows_left: Count
 });
 export type RetryAnswer = v.InferOutput<typeof RetryAnswerSchema>;
 

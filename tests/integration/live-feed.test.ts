@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { forwardJobEvents } from '../../server/live/job-feed';
+import { forwardJobEvents, MAX_REMEMBERED_JOBS } from '../../server/live/job-feed';
 import { createLiveJobsLoader } from '../../server/live/load-live-jobs';
 import { publicPath } from '../../server/jobs/job-progress';
 import type { JobEvent } from '../../server/jobs/job-manager';
@@ -95,6 +95,27 @@ describe('forwardJobEvents', () => {
 		await new Promise((resolve) => setTimeout(resolve, 0));
 		expect(hub.published).toEqual([]);
 		expect(errors).toHaveLength(1);
+	});
+
+	it('keeps a bounded memory of jobs: the oldest are forgotten, a paused one is asked about again', async () => {
+		const source = eventSource();
+		const hub = recordingHub();
+		const asked: string[] = [];
+		forwardJobEvents({ subscribe: source.subscribe, hub, workflowOf: async (jobId) => (asked.push(jobId), 'again') });
+		// Jobs that never finish here (their worker vanished): one more than the feed keeps.
+		for (let i = 0; i <= MAX_REMEMBERED_JOBS; i++) {
+			source.emit({ type: 'job_created', job_id: `j${i}`, at: 1, workflow_id: `w${i}`, retry_of: null });
+		}
+		source.emit(jobEvents(`j${MAX_REMEMBERED_JOBS}`).started() as JobEvent);
+		source.emit(jobEvents('j0').started() as JobEvent);
+		await new Promise((resolve) => setTimeout(resolve, 0));
+		expect(asked).toEqual(['j0']); // the newest was still known; the oldest had been forgotten
+		expect(hub.published.at(-1)![0]).toBe('again');
+
+		source.emit({ type: 'job_paused', job_id: `j${MAX_REMEMBERED_JOBS}`, at: 2, message: 'budget', blocks: [] });
+		source.emit(jobEvents(`j${MAX_REMEMBERED_JOBS}`).started() as JobEvent);
+		await new Promise((resolve) => setTimeout(resolve, 0));
+		expect(asked).toEqual(['j0', `j${MAX_REMEMBERED_JOBS}`]);
 	});
 
 	it('stops when told to', () => {

@@ -20,6 +20,7 @@ const answered = new Map<string, number>();
 const api: EnrichmentService = {
 	async enrichLead(request: EnrichLeadRequest, { meter }: CallOptions) {
 		const name = String(request.lead_info.name);
+		if (name.startsWith('Broken ')) throw new Error(`the API could not find ${name}`);
 		const row = Number(name.split(' ')[1]);
 		if (FAILING.has(row) && !healed) throw new Error(`the API could not find ${name}`);
 		// A lead answered before comes "from the cache" (as the real cache would serve it).
@@ -143,7 +144,9 @@ describe('re-running some rows', () => {
 		healed = true;
 		const res = await retry(jobId, { failed: true });
 		expect(res.status).toBe(200);
-		const next = ((await res.json()) as { job_id: string }).job_id;
+		const answer = (await res.json()) as { job_id: string; rows_retried: number | null; failed_rows_left: number };
+		expect(answer).toMatchObject({ rows_retried: 3, failed_rows_left: 0 });
+		const next = answer.job_id;
 		expect((await settle(next)).status).toBe('completed');
 		const errors = await cells(next, '?errors=only');
 		expect(errors.total).toBe(0);
@@ -158,6 +161,33 @@ describe('re-running some rows', () => {
 		expect(again.status).toBe(409);
 		expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(/No row of this job failed/);
 	});
+
+	it('retries at most 10,000 failed rows at once and says how many are left', async () => {
+		const csv = ['name,company', ...Array.from({ length: 10_004 }, (_, i) => `Broken ${i},Acme`)].join('\n');
+		const up = await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(csv) });
+		const path = ((await up.json()) as { file_path: string }).file_path;
+		const run = await t.app.request('/api/workflows/run', {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({
+				workflow: {
+					name: 'all broken',
+					blocks: [
+						{ id: 'read', type: 'read_csv', params: { path } },
+						{ id: 'enrich', type: 'enrich_lead', params: { struct: { title: 'Job title' } } }
+					]
+				}
+			})
+		});
+		const failedJob = ((await run.json()) as { job_id: string }).job_id;
+		expect((await settle(failedJob)).status).toBe('completed');
+		const res = await retry(failedJob, { failed: true });
+		expect(res.status).toBe(200);
+		const answer = (await res.json()) as { job_id: string };
+		expect(answer).toMatchObject({ rows_retried: 10_000, failed_rows_left: 4 });
+		// The retry runs those 10,000 (they fail again): the next test starts on an idle queue.
+		expect((await settle(answer.job_id)).status).toBe('completed');
+	}, 60_000);
 
 	it('refuses bad row lists with a 400 naming the field path, and saves nothing', async () => {
 		const cases: [unknown, string][] = [

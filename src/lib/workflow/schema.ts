@@ -43,6 +43,9 @@ export type Workflow = v.InferOutput<typeof WorkflowSchema>;
 /** A workflow as people write it (defaults not yet applied). */
 export type WorkflowInput = v.InferInput<typeof WorkflowSchema>;
 
+/** Most rows one run or retry may select (a retry of failed rows takes the first this many). */
+export const MAX_SELECTED_ROWS = 10_000;
+
 /** Input rows by index (0 = the first data row): a selection in the grid, the failed rows, one row to retry. */
 export const RowSelectionSchema = v.pipe(
 	v.array(
@@ -54,7 +57,7 @@ export const RowSelectionSchema = v.pipe(
 		)
 	),
 	v.minLength(1, 'Give at least one row'),
-	v.maxLength(10_000, 'Give at most 10,000 rows (run the first N rows for more)'),
+	v.maxLength(MAX_SELECTED_ROWS, 'Give at most 10,000 rows (run the first N rows for more)'),
 	v.check((rows) => new Set(rows).size === rows.length, 'Each row may be given once')
 );
 
