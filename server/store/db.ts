@@ -130,7 +130,15 @@ export const MIGRATIONS: string[] = [
 		cell TEXT NOT NULL,
 		PRIMARY KEY (job_id, idx, block_id)
 	) WITHOUT ROWID;
-	CREATE INDEX job_cells_by_state ON job_cells (job_id, state, idx);`
+	CREATE INDEX job_cells_by_state ON job_cells (job_id, state, idx);`,
+	// 8 (grid search): what a search looks in — the cell's values and its error, lower-cased — so
+	// that searching "done" or "values" no longer matches every cell's JSON keys and states.
+	// Cells stored before are filled in from their JSON (SQLite's own lower() folds ASCII only:
+	// `unicode_lower` is JavaScript's, registered by `migrate`).
+	`ALTER TABLE job_cells ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+	UPDATE job_cells SET search_text = unicode_lower(
+		coalesce((SELECT group_concat(value, char(10)) FROM json_each(job_cells.cell, '$.values') WHERE value IS NOT NULL), '')
+		|| char(10) || coalesce(json_extract(cell, '$.error'), ''));`
 ];
 
 /** Opens (and migrates) the database at `path`; `:memory:` for tests. */
@@ -147,6 +155,7 @@ export function openDatabase(path: string): Db {
 
 function migrate(db: Db): void {
 	const current = db.pragma('user_version', { simple: true }) as number;
+	db.function('unicode_lower', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
 	for (let i = current; i < MIGRATIONS.length; i++) {
 		db.transaction(() => {
 			db.exec(MIGRATIONS[i]);

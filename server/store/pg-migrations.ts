@@ -130,5 +130,10 @@ export const PG_MIGRATIONS: string[] = [
 		cell TEXT NOT NULL,
 		PRIMARY KEY (job_id, idx, block_id)
 	);
-	CREATE INDEX job_cells_by_state ON job_cells (job_id, state, idx);`
+	CREATE INDEX job_cells_by_state ON job_cells (job_id, state, idx);`,
+	// 8 (grid search): the cell's values and error, lower-cased (see db.ts)
+	`ALTER TABLE job_cells ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+	UPDATE job_cells SET search_text = lower(
+		coalesce((SELECT string_agg(value, E'\n') FROM jsonb_each_text(cell::jsonb -> 'values') WHERE value IS NOT NULL), '')
+		|| E'\n' || coalesce(cell::jsonb ->> 'error', ''));`
 ];

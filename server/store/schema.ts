@@ -136,6 +136,8 @@ export interface JobCellsTable {
 	state: string;
 	/** JSON text: the RowCell without its row and block. */
 	cell: string;
+	/** What the grid's search looks in: the cell's values and error, lower-cased, one per line. */
+	search_text: string;
 }
 
 /** The health probe's scratch row (created by the probe itself, see health.ts). */

@@ -278,7 +278,8 @@ export function createJobStore(store: Store): JobStore {
 					idx: row,
 					block_id: blockId,
 					state: rest.state,
-					cell: JSON.stringify(rest)
+					cell: JSON.stringify(rest),
+					search_text: searchText(rest)
 				});
 			}
 			await db.transaction().execute(async (trx) => {
@@ -287,9 +288,11 @@ export function createJobStore(store: Store): JobStore {
 						.insertInto('job_cells')
 						.values(part)
 						.onConflict((oc) =>
-							oc
-								.columns(['job_id', 'idx', 'block_id'])
-								.doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), cell: eb.ref('excluded.cell') }))
+							oc.columns(['job_id', 'idx', 'block_id']).doUpdateSet((eb) => ({
+								state: eb.ref('excluded.state'),
+								cell: eb.ref('excluded.cell'),
+								search_text: eb.ref('excluded.search_text')
+							}))
 						)
 						.execute();
 				}
@@ -314,14 +317,10 @@ export function createJobStore(store: Store): JobStore {
 			if (query.blockId !== undefined) select = select.where('block_id', '=', query.blockId);
 			if (query.state !== undefined) select = select.where('state', '=', query.state);
 			if (query.search !== undefined && query.search !== '') {
-				// The cell is stored as JSON: search its text as JSON writes it. Case-insensitive (for
-				// ASCII) on both: SQLite's LIKE is, PostgreSQL needs ILIKE.
-				const text = JSON.stringify(query.search).slice(1, -1);
-				const pattern = `%${text.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-				select =
-					store.dialect === 'postgres'
-						? select.where(sql<boolean>`cell ilike ${pattern} escape '\\'`)
-						: select.where(sql<boolean>`cell like ${pattern} escape '\\'`);
+				// In the values and errors only (not the JSON's keys or states), lower-cased on both sides:
+				// the same on both databases, for any alphabet (SQLite's LIKE folds ASCII only).
+				const pattern = `%${query.search.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+				select = select.where(sql<boolean>`search_text like ${pattern} escape '\\'`);
 			}
 			const found = await select.orderBy('idx').execute();
 			return found.map((r) => r.idx);
@@ -357,4 +356,10 @@ export function createJobStore(store: Store): JobStore {
  */
 export function createSqliteJobStore(db: Db | StoreHandle): JobStore {
 	return createJobStore(asStore(db));
+}
+
+/** What a search finds a cell by: its values and its error, lower-cased, one per line. */
+function searchText(cell: Omit<RowCell, 'row' | 'block_id'>): string {
+	const values = Object.values(cell.values ?? {}).filter((v) => v !== null && v !== undefined);
+	return [...values.map(String), cell.error ?? ''].join('\n').toLowerCase();
 }

@@ -5,6 +5,7 @@
  * processes start together, and an unusable DATABASE_URL is one line without its password.
  */
 import { copyFile } from 'node:fs/promises';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -95,6 +96,56 @@ describe('migrations', () => {
 		cleanups.push(() => again.close());
 		expect(again.sqlite!.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
 		expect(await createJobStore(again).get('job-1')).not.toBeNull();
+	});
+});
+
+/** A grid cell as migration 7 stored it: JSON only, no search text yet. */
+const OLD_CELL = JSON.stringify({ state: 'done', values: { title: 'Directrice d’École', score: 7 } });
+const OLD_ERROR = JSON.stringify({ state: 'error', error: 'HTTP 502 from Sixtyfour' });
+const SEARCH_TEXT_MIGRATION = 7; // the index of migration 8
+
+describe('grid cells stored before the search text (migration 8)', () => {
+	const check = async (store: Store) => {
+		const jobs = createJobStore(store);
+		expect(await jobs.listCellRows('old', { search: 'école' })).toEqual([0]);
+		expect(await jobs.listCellRows('old', { search: '502' })).toEqual([1]);
+		expect(await jobs.listCellRows('old', { search: 'done' })).toEqual([]);
+		expect(await jobs.listCellRows('old', { search: 'values' })).toEqual([]);
+	};
+
+	it('are searchable by their values and errors after the upgrade (SQLite)', async () => {
+		const temp: TempDir = await makeTempDir();
+		cleanups.push(() => temp.cleanup());
+		const raw = new Database(join(temp.dir, 'app.db'));
+		for (const migration of MIGRATIONS.slice(0, SEARCH_TEXT_MIGRATION)) raw.exec(migration);
+		raw.pragma(`user_version = ${SEARCH_TEXT_MIGRATION}`);
+		const insert = raw.prepare('INSERT INTO job_cells (job_id, idx, block_id, state, cell) VALUES (?, ?, ?, ?, ?)');
+		insert.run('old', 0, 'enrich', 'done', OLD_CELL);
+		insert.run('old', 1, 'enrich', 'error', OLD_ERROR);
+		raw.close();
+		const store = await openStore({ dataDir: temp.dir });
+		cleanups.push(() => store.close());
+		await check(store);
+	});
+
+	it.runIf(withPostgres())('are searchable by their values and errors after the upgrade (PostgreSQL)', async () => {
+		const database = await freshPostgres();
+		cleanups.push(() => database.drop());
+		const client = new pg.Client({ connectionString: database.url });
+		await client.connect();
+		try {
+			for (const migration of PG_MIGRATIONS.slice(0, SEARCH_TEXT_MIGRATION)) await client.query(migration);
+			await client.query('CREATE TABLE leadflow_schema (version INTEGER NOT NULL)');
+			await client.query('INSERT INTO leadflow_schema (version) VALUES ($1)', [SEARCH_TEXT_MIGRATION]);
+			const insert = 'INSERT INTO job_cells (job_id, idx, block_id, state, cell) VALUES ($1, $2, $3, $4, $5)';
+			await client.query(insert, ['old', 0, 'enrich', 'done', OLD_CELL]);
+			await client.query(insert, ['old', 1, 'enrich', 'error', OLD_ERROR]);
+		} finally {
+			await client.end();
+		}
+		const store = await openPostgresStore(database.url);
+		cleanups.push(() => store.close());
+		await check(store);
 	});
 });
 

@@ -88,7 +88,11 @@ describe.each(testBackends())('the repositories on $name', (backend) => {
 				row,
 				block_id: 'read',
 				state: 'done',
-				values: { name: row === 42 ? 'Ada_Lovelace 100%' : `Lead ${row}`, quote: row === 7 ? 'say "hi"' : '' }
+				values: {
+					name: row === 42 ? 'Ada_Lovelace 100%' : `Lead ${row}`,
+					quote: row === 7 ? 'say "hi"' : '',
+					school: row === 9 ? 'École Polytechnique' : null
+				}
 			}));
 			await jobs.saveCells('g', read);
 			await jobs.saveCells('g', [
@@ -127,6 +131,12 @@ describe.each(testBackends())('the repositories on $name', (backend) => {
 			expect(await jobs.listCellRows('g', { search: 'cto', blockId: 'enrich' })).toEqual([1_100]);
 			expect(await jobs.listCellRows('g', { search: 'nobody' })).toEqual([]);
 			expect(await jobs.listCellRows('g', { search: '' })).toHaveLength(1_200);
+			// Only values and errors are searched: not the stored JSON's keys or states.
+			for (const word of ['done', 'values', 'state', 'error', 'cached', 'true', '":"', '{']) {
+				expect(await jobs.listCellRows('g', { search: word }), word).toEqual([]);
+			}
+			expect(await jobs.listCellRows('g', { search: 'http 5' })).toEqual([3]); // an error's reason is
+			expect(await jobs.listCellRows('g', { search: 'ÉCOLE' })).toEqual([9]); // beyond ASCII, case-folded
 
 			expect(await jobs.countCellRows('g', 'read')).toEqual({ count: 1_200, max: 1_199 });
 			expect(await jobs.countCellRows('g', 'enrich')).toEqual({ count: 3, max: 1_100 });
