@@ -253,6 +253,11 @@ interface WriteBehind {
 
 /** Answers per multi-row insert (5 parameters each). */
 const ANSWERS_PER_INSERT = 400;
+/** After a failed write, the answers are kept and written again after this long, doubling up to `MAX_RETRY_MS`. */
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 30_000;
+/** Answers kept in memory while the database refuses them; past this the oldest are given up (they were paid, not lost to their callers). */
+export const MAX_UNFLUSHED_ANSWERS = 50_000;
 
 /** One writer per database, so every cache over it sees the answers not yet written. */
 const writers = new WeakMap<Store, WriteBehind>();
@@ -261,13 +266,17 @@ const writers = new WeakMap<Store, WriteBehind>();
  * Answers are written behind, in one transaction per turn of the event loop: at hundreds of
  * answers a second, a transaction each was the engine's largest cost. An answer waits at most
  * until the next `setImmediate` (plus the write before it) — less time than the calls still in
- * flight, which a crash loses too — and is served from `unflushed` meanwhile.
+ * flight, which a crash loses too — and is served from `unflushed` meanwhile. When the database
+ * fails (PostgreSQL failing over), the answers stay in `unflushed` — still served — and are written
+ * again with a growing delay: a paid answer is not dropped for a blip.
  */
 function writeBehindFor(store: Store, figures: CacheStats): WriteBehind {
 	const existing = writers.get(store);
 	if (existing) return existing;
 	const unflushed = new Map<string, Unflushed>();
 	let scheduled = false;
+	/** Delay before writing again after a failure (0: the last write worked). */
+	let retryMs = 0;
 	/** Writes run one after another, so `flush()` also waits for the one under way. */
 	let writing: Promise<void> = Promise.resolve();
 
@@ -322,9 +331,21 @@ function writeBehindFor(store: Store, figures: CacheStats): WriteBehind {
 				const entries = [...unflushed];
 				try {
 					await writeAll(entries);
+					retryMs = 0;
 				} catch {
-					// The answers are paid for and were handed to their callers; they just won't be reused.
 					figures.storeErrors += entries.length;
+					// Kept for the next attempt. Past the bound the oldest go: paid for and handed to their
+					// callers, they just won't be reused.
+					for (const key of unflushed.keys()) {
+						if (unflushed.size <= MAX_UNFLUSHED_ANSWERS) break;
+						unflushed.delete(key);
+					}
+					retryMs = Math.min(MAX_RETRY_MS, retryMs === 0 ? FIRST_RETRY_MS : retryMs * 2);
+					if (!scheduled) {
+						scheduled = true;
+						setTimeout(() => void writer.flush(), retryMs).unref?.();
+					}
+					return;
 				}
 				for (const [key, entry] of entries) if (unflushed.get(key) === entry) unflushed.delete(key);
 			});

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createResponseCache, type MissContext } from '../../server/enrichment/cache';
 import { normaliseRequest, requestKey } from '../../server/enrichment/request-key';
@@ -8,10 +9,15 @@ import { testBackends } from '../helpers/backends';
 /** Answers reach the database once the write behind them (one turn of the event loop later) is done. */
 const writtenBehind = (cache: { flush(): Promise<void> }) => cache.flush();
 
-/** Waits (turn by turn, no clock) until `ready()` holds: a lookup may be a PostgreSQL round trip. */
+/**
+ * Waits, turn by turn, until `ready()` holds: a lookup may be a PostgreSQL round trip, which on a
+ * loaded machine outlasts any fixed number of turns (10,000 turns once took less than one), so
+ * the give-up bound is generous wall time — a hang guard, not a speed check.
+ */
 async function until(ready: () => boolean): Promise<void> {
-	for (let turn = 0; !ready(); turn++) {
-		if (turn > 10_000) throw new Error('never became ready');
+	const deadline = Date.now() + 20_000;
+	while (!ready()) {
+		if (Date.now() > deadline) throw new Error('never became ready');
 		await new Promise((resolve) => setImmediate(resolve));
 	}
 }
@@ -108,6 +114,26 @@ describe.each(testBackends())('the response cache on $name', (backend) => {
 			const restarted = createResponseCache({ db: await backend.reopen() });
 			expect(await restarted.getOrCall('/find-email', REQUEST, call(), miss)).toEqual({ email: 'ada@ae.example' });
 			expect(calls).toHaveLength(1);
+		});
+
+		it('keeps a paid answer whose write failed (the database blipped) and writes it once it can', async () => {
+			const cache = createResponseCache({ db });
+			// The write behind the answer also clears its task checkpoint: without that table, the write fails.
+			await sql`ALTER TABLE pending_tasks RENAME TO pending_away`.execute(db.db);
+			try {
+				expect(await cache.getOrCall('/find-email', REQUEST, call(), async () => ({ value: 'paid', costCents: 5 }))).toBe('paid');
+				await writtenBehind(cache);
+				expect(cache.stats().storeErrors).toBeGreaterThan(0);
+				// Not written, not dropped: still served, without a second call.
+				expect(await cache.peek('/find-email', REQUEST)).toBe('paid');
+			} finally {
+				await sql`ALTER TABLE pending_away RENAME TO pending_tasks`.execute(db.db);
+			}
+			await writtenBehind(cache);
+			expect(await db.db.selectFrom('cache').select(['endpoint', 'cost_cents']).execute()).toEqual([
+				{ endpoint: '/find-email', cost_cents: 5 }
+			]);
+			expect(await createResponseCache({ db: await backend.reopen() }).peek('/find-email', REQUEST)).toBe('paid');
 		});
 
 		it('does not cache errors', async () => {
