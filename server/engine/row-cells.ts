@@ -130,13 +130,21 @@ export class RowCellBuffer {
 	}
 
 	sinkFor(blockId: string): RowCellSink {
+		/**
+		 * Rows whose cell in this block failed. After Enrich Company's Find people, one input row is
+		 * several people, all under the row's number: a later person's success must not hide an
+		 * earlier one's error from "only errors" and "retry failed rows". Only failed rows are kept.
+		 */
+		const failed = new Set<number>();
 		const put = (input: Row, make: (row: number) => RowCell) => {
 			const row = rowIndexOf(input);
-			if (row === null) return;
+			if (row === null || failed.has(row)) return;
+			const cell = make(row);
+			if (cell.state === 'error') failed.add(row);
 			const key = `${row}:${blockId}`;
 			// Re-inserted so a settled cell goes out after a still-pending start of the same row.
 			this.#pending.delete(key);
-			this.#pending.set(key, make(row));
+			this.#pending.set(key, cell);
 		};
 		return {
 			started: (input) => put(input, (row) => ({ row, block_id: blockId, state: 'running' satisfies CellState })),

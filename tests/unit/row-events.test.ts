@@ -190,4 +190,22 @@ describe('row cell helpers', () => {
 		expect(buffer.take()).toEqual([{ row: 7, block_id: 'b', state: 'done', values: { x: 2 } }]);
 		expect(buffer.size).toBe(0);
 	});
+
+	it("one person's error under an expanded row (Find people) is not hidden by the next person's answer", () => {
+		const buffer = new RowCellBuffer();
+		const sink = buffer.sinkFor('email');
+		// Three people from company row 4, all tagged with the company's row number.
+		const people: Row[] = [{ name: 'Ada' }, { name: 'Bob' }, { name: 'Cy' }];
+		for (const person of people) tagRow(person, 4);
+		sink.started(people[0]!);
+		sink.settled(people[0]!, [{ name: 'Ada', email: 'ada@x.example' }]);
+		sink.started(people[1]!);
+		sink.settled(people[1]!, [{ name: 'Bob', _error: 'Find Email: HTTP 500' }]);
+		sink.started(people[2]!);
+		sink.settled(people[2]!, [{ name: 'Cy', email: 'cy@x.example' }]);
+		expect(buffer.take()).toEqual([{ row: 4, block_id: 'email', state: 'error', error: 'Find Email: HTTP 500' }]);
+		// Later news of that row in this block does not replace the error either.
+		sink.started(people[2]!);
+		expect(buffer.take()).toEqual([]);
+	});
 });
