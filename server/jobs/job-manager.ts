@@ -129,6 +129,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 	const executing = new Set<string>();
 	/** Cancels that arrived while their job was starting (running, but no controller yet). */
 	const cancelRequested = new Set<string>();
+	/** Each job's latest execution here: a second one of the same job waits for the first (see `execute`). */
+	const inProgress = new Map<string, Promise<unknown>>();
 
 	const queue = (options.createQueue ?? defaultQueue(options.maxConcurrentJobs, logger))({
 		worker: execute,
@@ -173,11 +175,33 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		for (const resolve of list) resolve(job);
 	}
 
-	async function execute(jobId: string): Promise<void | 'requeue'> {
+	/**
+	 * Runs a job the queue handed out. A shared queue may hand the same job to this process again
+	 * while its first run is still unwinding (its lock was judged stalled): the second execution
+	 * waits for the first to settle and then looks at the job afresh — never two runs of one job in
+	 * one process, whose cleanup would take the other's controller (and a cancel would find nothing).
+	 */
+	function execute(jobId: string): Promise<void | 'requeue'> {
+		const earlier = inProgress.get(jobId);
+		const run = (async () => {
+			if (earlier) await earlier.catch(() => {});
+			return executeOnce(jobId);
+		})();
+		inProgress.set(jobId, run);
+		const forget = () => {
+			if (inProgress.get(jobId) === run) inProgress.delete(jobId);
+		};
+		run.then(forget, forget);
+		return run;
+	}
+
+	async function executeOnce(jobId: string): Promise<void | 'requeue'> {
 		const job = await store.get(jobId);
 		// A shared queue hands out a job left `running` by a worker that died (or lost its lock): the
 		// fenced claim in runAndRecord lets exactly one worker take it over.
-		if (!job || !(job.status === 'pending' || (shared && job.status === 'running')) || stopping) return;
+		if (!job || !(job.status === 'pending' || (shared && job.status === 'running'))) return;
+		// Stopping: not run here, and not "done" either — back in the line (another worker, or the next start).
+		if (stopping) return 'requeue';
 		const log = logger.child({ job_id: jobId });
 		let controller: AbortController | null = null;
 		executing.add(jobId);

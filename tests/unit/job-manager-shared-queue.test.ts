@@ -114,6 +114,22 @@ describe('job manager on a shared queue', () => {
 		expect((await store.get(job.id))?.status).toBe('completed');
 	});
 
+	it('a job handed to the same worker again while it runs there waits, then is not run twice; a cancel still reaches it', async () => {
+		const { one, run, workerOf, store } = setup();
+		const job = await one.submit({ workflow });
+		const first = workerOf(0).worker(job.id);
+		await expect.poll(() => run.starts.length).toBe(1);
+		// The queue judged the lock stalled and handed the job to this same process again.
+		const second = workerOf(0).worker(job.id);
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		expect(run.starts).toHaveLength(1);
+		// The first run's controller is intact: the cancel stops it (no hang waiting for a run nobody can abort).
+		expect((await one.cancel(job.id))?.status).toBe('cancelled');
+		await Promise.all([first, second]);
+		expect(run.starts).toEqual([job.id]);
+		expect((await store.get(job.id))?.status).toBe('cancelled');
+	});
+
 	it('a job left running by a dead worker is taken over by exactly one of two', async () => {
 		const { one, run, workerOf, store } = setup();
 		const job = await one.submit({ workflow });
