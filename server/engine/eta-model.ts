@@ -23,6 +23,8 @@
  * `INSTANT_MS` count apart, as a share of the rows (measured only over rows old enough to tell).
  */
 
+import { mulberry32 } from '../seeded-random';
+
 /** A row settled this fast was not an API call's latency (a cache hit, an input error). */
 export const INSTANT_MS = 20;
 /** Latencies kept for the fit (the most recent ones; older ones say less about the API now). */
@@ -241,18 +243,6 @@ function horner(coefficients: readonly number[], x: number): number {
 	let acc = 0;
 	for (const coefficient of coefficients) acc = acc * x + coefficient;
 	return acc;
-}
-
-/** A small deterministic PRNG: the same state gives the same ETA, so it does not jitter between snapshots. */
-export function mulberry32(seed: number): () => number {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-	};
 }
 
 /** A binary min-heap of numbers (slot free times). */

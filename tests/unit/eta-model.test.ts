@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BlockTracker } from '../../server/engine/progress';
-import { fitCensoredLogNormal, mulberry32, normalCdf, normalQuantile, RowTimings } from '../../server/engine/eta-model';
+import { fitCensoredLogNormal, normalCdf, normalQuantile, RowTimings } from '../../server/engine/eta-model';
+import { mulberry32 } from '../../server/seeded-random';
 
 /** Issue 12's latency: median 2 s, p95 10 s. */
 const MU = Math.log(2);

@@ -4,9 +4,9 @@
  * stream (so a test that sets `seed` sees the same sequence of faults every run).
  */
 import { createHash } from 'node:crypto';
+import { mulberry32, type Rng } from '../../seeded-random';
 
-/** A source of uniform numbers in [0, 1). */
-export type Rng = () => number;
+export { mulberry32, type Rng };
 
 /** JSON with object keys sorted and `undefined` dropped: equal values give equal text. */
 export function stableStringify(value: unknown): string {
@@ -28,18 +28,6 @@ export function hashKey(...parts: unknown[]): string {
 /** A 32-bit seed for any JSON-like value. */
 export function seedOf(...parts: unknown[]): number {
 	return Number.parseInt(hashKey(...parts).slice(0, 8), 16) >>> 0;
-}
-
-/** mulberry32: a small, fast PRNG with a 32-bit state; good enough for fake data and faults. */
-export function mulberry32(seed: number): Rng {
-	let state = seed >>> 0;
-	return () => {
-		state = (state + 0x6d2b79f5) >>> 0;
-		let t = state;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-	};
 }
 
 /** A PRNG whose sequence is fixed by `parts` (e.g. the simulator seed plus a request hash). */
