@@ -106,7 +106,10 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 		}
 		const loaded = registry.retain(workflowId);
 		// The room loads asynchronously (the store may be PostgreSQL; scaled out it subscribes to its
-		// relay first): what the client sends meanwhile waits, in order.
+		// relay first): what the client sends meanwhile waits, in order. The socket is paused until
+		// then, so that wait is bounded by what was already read (one TCP read), not by how fast the
+		// client sends while a slow database answers: it waits in the kernel, and the client slows.
+		ws.pause();
 		const early: [WebSocket.RawData, boolean][] = [];
 		const hold = (data: WebSocket.RawData, isBinary: boolean) => void early.push([data, isBinary]);
 		// `ws` closes the socket itself on a bad frame; without a listener its 'error' would be uncaught.
@@ -125,6 +128,7 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 				}
 				serve(ws, workflowId, access, room);
 				for (const [data, isBinary] of early) ws.emit('message', data, isBinary);
+				ws.resume();
 			},
 			(error: unknown) => {
 				ws.off('message', hold);

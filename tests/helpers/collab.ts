@@ -12,6 +12,7 @@ import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { createCollabServer, type Access, type CollabLimits, type CollabServer } from '../../server/collab';
+import type { MessageBus } from '../../server/scale/bus';
 import { openDatabase, type Db } from '../../server/store/db';
 import { sqliteStore, type Store } from '../../server/store/store';
 import { docToWorkflow } from '../../src/lib/workflow/doc';
@@ -32,6 +33,8 @@ export interface CollabHarnessOptions {
 	allowedOrigins?: string[];
 	/** Port on 127.0.0.1 (default: any free one); a restart on the same port lets clients reconnect. */
 	port?: number;
+	/** Scale-out's message bus (e.g. a test's own, to hold a room's loading up). */
+	bus?: MessageBus;
 }
 
 export interface CollabHarness {
@@ -72,6 +75,7 @@ export async function startCollab(options: CollabHarnessOptions): Promise<Collab
 		db: store,
 		allowedOrigins: options.allowedOrigins,
 		limits: options.limits,
+		...(options.bus ? { bus: options.bus } : {}),
 		authorize: async (workflowId, token) => {
 			const grant = options.tokens[token];
 			if (!grant) return null;
