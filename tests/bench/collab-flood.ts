@@ -45,6 +45,8 @@ export interface CollabFloodResult {
 	throttledFrames: number;
 	pausedReads: number;
 	floods: number;
+	/** CPU the server process used from the start of the flood until the last transaction arrived (and the bystander's edits meanwhile), ms. */
+	serverCpuMs: number;
 	bystanderBefore: Latencies;
 	bystanderDuring: Latencies;
 	loadAverage: number;
@@ -84,6 +86,7 @@ export async function benchCollabFlood(options: { transactions?: number } = {}):
 		const text = getParamText(reader, 'f', 'research_plan');
 		await waitUntil(() => text.length >= transactions, 120_000, 'the last transaction');
 		const lastArrivedMs = performance.now() - started;
+		const atLast = await server.stats();
 		const sendLoopMs = await sent;
 		const bystanderDuring = await during.stop();
 		const after = await server.stats();
@@ -97,6 +100,7 @@ export async function benchCollabFlood(options: { transactions?: number } = {}):
 			throttledFrames: after.collab.throttledFrames - before.collab.throttledFrames,
 			pausedReads: after.collab.pausedReads - before.collab.pausedReads,
 			floods: after.collab.floods - before.collab.floods,
+			serverCpuMs: Math.round((atLast.cpu.user + atLast.cpu.system - before.cpu.user - before.cpu.system) / 1_000),
 			bystanderBefore,
 			bystanderDuring,
 			loadAverage: Math.round(loadavg()[0] * 10) / 10,
@@ -114,9 +118,9 @@ export async function benchCollabFlood(options: { transactions?: number } = {}):
 export function formatCollabFlood(r: CollabFloodResult): string {
 	const row = (label: string, l: Latencies) => `| ${label} | ${l.edits} | ${l.p50} | ${l.p99} | ${l.max} | ${l.lost} |`;
 	return [
-		'| transactions | sender loop ms | last one at 2nd client ms | target ms | appends | frames throttled | socket pauses | fast client closed | floods |',
-		'|---:|---:|---:|---:|---:|---:|---:|---|---:|',
-		`| ${r.transactions} | ${r.sendLoopMs} | ${r.lastArrivedMs} | ≤ ${FLOOD_LAST_TARGET_MS} | ${r.appends} | ${r.throttledFrames} | ${r.pausedReads} | ${r.fastClientCloses.length === 0 ? 'never' : r.fastClientCloses.join(', ')} | ${r.floods} |`,
+		'| transactions | sender loop ms | last one at 2nd client ms | target ms | appends | frames throttled | socket pauses | fast client closed | floods | server CPU ms |',
+		'|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
+		`| ${r.transactions} | ${r.sendLoopMs} | ${r.lastArrivedMs} | ≤ ${FLOOD_LAST_TARGET_MS} | ${r.appends} | ${r.throttledFrames} | ${r.pausedReads} | ${r.fastClientCloses.length === 0 ? 'never' : r.fastClientCloses.join(', ')} | ${r.floods} | ${r.serverCpuMs} |`,
 		'',
 		`| bystander room (an edit every ${BYSTANDER_EVERY_MS} ms) | edits | p50 ms | p99 ms | max ms | lost |`,
 		'|---|---:|---:|---:|---:|---:|',
