@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createCollabServer, type CollabStats } from '../../server/collab';
 import { openDatabase } from '../../server/store/db';
@@ -179,12 +180,20 @@ async function runScenario(server: ServerProcess, spec: ScenarioSpec): Promise<C
 
 export interface ServerProcess {
 	base: string;
-	stats(): Promise<{ cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats }>;
+	/** `loopDelay`: the server's event-loop delay (ms) since the previous `stats()` call. */
+	stats(): Promise<{ cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats; loopDelay: LoopDelay }>;
 	close(): Promise<void>;
 }
 
 type ToServer = { type: 'stats' } | { type: 'exit' };
-type FromServer = { type: 'ready'; port: number } | { type: 'stats'; cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats };
+/** How late the server's event loop ran timers (ms): what any room's message waited at worst. */
+export interface LoopDelay {
+	p99: number;
+	max: number;
+}
+
+type FromServer =
+	{ type: 'ready'; port: number } | { type: 'stats'; cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats; loopDelay: LoopDelay };
 
 /** The room server in a child process of its own (so its CPU and RSS are its own). */
 export async function spawnServer(): Promise<ServerProcess> {
@@ -220,8 +229,8 @@ export async function spawnServer(): Promise<ServerProcess> {
 		async stats() {
 			const reply = next('stats');
 			send({ type: 'stats' });
-			const { cpu, rss, collab } = await reply;
-			return { cpu, rss, collab };
+			const { cpu, rss, collab, loopDelay } = await reply;
+			return { cpu, rss, collab, loopDelay };
 		},
 		async close() {
 			if (child.exitCode !== null) return;
@@ -242,9 +251,13 @@ async function serve(): Promise<void> {
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const reply = (message: FromServer) => process.send!(message);
+	const loop = monitorEventLoopDelay({ resolution: 5 });
+	loop.enable();
 	process.on('message', async (message: ToServer) => {
 		if (message.type === 'stats') {
-			reply({ type: 'stats', cpu: process.cpuUsage(), rss: process.memoryUsage().rss, collab: collab.stats() });
+			const loopDelay = { p99: round1(loop.percentile(99) / 1e6), max: round1(loop.max / 1e6) };
+			loop.reset();
+			reply({ type: 'stats', cpu: process.cpuUsage(), rss: process.memoryUsage().rss, collab: collab.stats(), loopDelay });
 		} else if (message.type === 'exit') {
 			await collab.close();
 			server.closeAllConnections();
