@@ -47,10 +47,21 @@ export class Inbox {
 
 	/** Takes up to `count` frames, oldest first. */
 	take(count: number): Uint8Array[] {
+		const taken = this.peek(count);
+		this.drop(taken.length);
+		return taken;
+	}
+
+	/** Up to `count` frames, oldest first, left in the inbox (`drop` them once handled). */
+	peek(count: number): Uint8Array[] {
+		return this.#frames.slice(this.#head, Math.min(this.#frames.length, this.#head + count));
+	}
+
+	/** Removes up to `count` frames, oldest first. */
+	drop(count: number): void {
 		const end = Math.min(this.#frames.length, this.#head + count);
-		const taken = this.#frames.slice(this.#head, end);
+		for (let i = this.#head; i < end; i++) this.#bytes -= this.#frames[i].byteLength;
 		this.#head = end;
-		for (const frame of taken) this.#bytes -= frame.byteLength;
 		if (this.#head === this.#frames.length) {
 			this.#frames = [];
 			this.#head = 0;
@@ -58,7 +69,6 @@ export class Inbox {
 			this.#frames = this.#frames.slice(this.#head);
 			this.#head = 0;
 		}
-		return taken;
 	}
 
 	/** Low enough to read the socket again. */

@@ -15,12 +15,13 @@
 import { sql } from 'kysely';
 import * as Y from 'yjs';
 import { asStore, chunks, toBuffer, type Store, type StoreHandle } from '../store/store';
+import { createGroupCommit } from './group-commit';
 
 /** A document's stored state, as the room needs it. */
 export interface DocPersistence {
 	/** Applies the stored state of `workflowId` to `doc`; returns how many log entries were replayed. */
 	load(workflowId: string, doc: Y.Doc): Promise<{ replayed: number; skipped: number }>;
-	/** Appends one update to the log; durable when it resolves. */
+	/** Appends one update to the log; durable when it resolves (appends of one turn share a statement). */
 	appendUpdate(workflowId: string, update: Uint8Array): Promise<void>;
 	/** Folds snapshot + log + `doc` into one snapshot (`doc` must hold every update this process logged). */
 	compact(workflowId: string, doc: Y.Doc): Promise<void>;
@@ -43,9 +44,32 @@ function decodes(update: Uint8Array): boolean {
 	}
 }
 
+/**
+ * `stored` (snapshot and log entries) merged with `state` into one update. Entries that do not
+ * decode are left out; they are rare, so they are looked for only when the merge of everything
+ * throws, instead of decoding every entry an extra time on each compaction.
+ */
+function mergeStored(stored: Uint8Array[], state: Uint8Array): Uint8Array {
+	if (stored.length === 0) return state;
+	try {
+		return Y.mergeUpdates([...stored, state]);
+	} catch {
+		const parts = [...stored.filter(decodes), state];
+		return parts.length === 1 ? state : Y.mergeUpdates(parts);
+	}
+}
+
 /** The document store over a Store (SQLite or PostgreSQL). */
 export function createDocPersistence(store: Store): DocPersistence {
 	const { db } = store;
+	// Appends of one turn of the event loop go in one statement (group-commit.ts).
+	const append = createGroupCommit(async (rows) => {
+		const now = Date.now();
+		await db
+			.insertInto('doc_updates')
+			.values(rows.map((r) => ({ workflow_id: r.workflowId, update_data: toBuffer(r.update), created_at: now })))
+			.execute();
+	});
 	return {
 		async load(workflowId, doc) {
 			let replayed = 0;
@@ -75,11 +99,8 @@ export function createDocPersistence(store: Store): DocPersistence {
 			}
 			return { replayed, skipped };
 		},
-		async appendUpdate(workflowId, update) {
-			await db
-				.insertInto('doc_updates')
-				.values({ workflow_id: workflowId, update_data: toBuffer(update), created_at: Date.now() })
-				.execute();
+		appendUpdate(workflowId, update) {
+			return append({ workflowId, update });
 		},
 		async compact(workflowId, doc) {
 			const state = Y.encodeStateAsUpdate(doc);
@@ -96,8 +117,7 @@ export function createDocPersistence(store: Store): DocPersistence {
 					.select(['id', 'update_data'])
 					.where('workflow_id', '=', workflowId)
 					.execute();
-				const parts = [...(snapshot ? [snapshot.state] : []), ...log.map((r) => r.update_data), state].filter(decodes);
-				const merged = parts.length === 1 ? state : Y.mergeUpdates(parts);
+				const merged = mergeStored([...(snapshot ? [snapshot.state] : []), ...log.map((r) => r.update_data)], state);
 				await trx
 					.insertInto('doc_snapshots')
 					.values({ workflow_id: workflowId, state: toBuffer(merged), updated_at: Date.now() })

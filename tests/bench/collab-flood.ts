@@ -16,7 +16,7 @@ import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { getParamText, workflowToDoc } from '../../src/lib/workflow/doc';
-import { spawnServer } from './collab';
+import { spawnServer, type LoopDelay } from './collab';
 
 export const FLOOD_LAST_TARGET_MS = 10_000;
 export const BYSTANDER_P99_TARGET_MS = 100;
@@ -45,6 +45,10 @@ export interface CollabFloodResult {
 	throttledFrames: number;
 	pausedReads: number;
 	floods: number;
+	/** CPU the server process used from the start of the flood until the last transaction arrived (and the bystander's edits meanwhile), ms. */
+	serverCpuMs: number;
+	/** The server's event-loop delay over the same span (ms): how long any room's message could wait there. */
+	serverLoopDelay: LoopDelay;
 	bystanderBefore: Latencies;
 	bystanderDuring: Latencies;
 	loadAverage: number;
@@ -84,6 +88,7 @@ export async function benchCollabFlood(options: { transactions?: number } = {}):
 		const text = getParamText(reader, 'f', 'research_plan');
 		await waitUntil(() => text.length >= transactions, 120_000, 'the last transaction');
 		const lastArrivedMs = performance.now() - started;
+		const atLast = await server.stats();
 		const sendLoopMs = await sent;
 		const bystanderDuring = await during.stop();
 		const after = await server.stats();
@@ -97,6 +102,8 @@ export async function benchCollabFlood(options: { transactions?: number } = {}):
 			throttledFrames: after.collab.throttledFrames - before.collab.throttledFrames,
 			pausedReads: after.collab.pausedReads - before.collab.pausedReads,
 			floods: after.collab.floods - before.collab.floods,
+			serverLoopDelay: atLast.loopDelay,
+			serverCpuMs: Math.round((atLast.cpu.user + atLast.cpu.system - before.cpu.user - before.cpu.system) / 1_000),
 			bystanderBefore,
 			bystanderDuring,
 			loadAverage: Math.round(loadavg()[0] * 10) / 10,
@@ -114,9 +121,9 @@ export async function benchCollabFlood(options: { transactions?: number } = {}):
 export function formatCollabFlood(r: CollabFloodResult): string {
 	const row = (label: string, l: Latencies) => `| ${label} | ${l.edits} | ${l.p50} | ${l.p99} | ${l.max} | ${l.lost} |`;
 	return [
-		'| transactions | sender loop ms | last one at 2nd client ms | target ms | appends | frames throttled | socket pauses | fast client closed | floods |',
-		'|---:|---:|---:|---:|---:|---:|---:|---|---:|',
-		`| ${r.transactions} | ${r.sendLoopMs} | ${r.lastArrivedMs} | ≤ ${FLOOD_LAST_TARGET_MS} | ${r.appends} | ${r.throttledFrames} | ${r.pausedReads} | ${r.fastClientCloses.length === 0 ? 'never' : r.fastClientCloses.join(', ')} | ${r.floods} |`,
+		'| transactions | sender loop ms | last one at 2nd client ms | target ms | appends | frames throttled | socket pauses | fast client closed | floods | server CPU ms |',
+		'|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
+		`| ${r.transactions} | ${r.sendLoopMs} | ${r.lastArrivedMs} | ≤ ${FLOOD_LAST_TARGET_MS} | ${r.appends} | ${r.throttledFrames} | ${r.pausedReads} | ${r.fastClientCloses.length === 0 ? 'never' : r.fastClientCloses.join(', ')} | ${r.floods} | ${r.serverCpuMs} |`,
 		'',
 		`| bystander room (an edit every ${BYSTANDER_EVERY_MS} ms) | edits | p50 ms | p99 ms | max ms | lost |`,
 		'|---|---:|---:|---:|---:|---:|',
@@ -126,6 +133,7 @@ export function formatCollabFlood(r: CollabFloodResult): string {
 		`Targets: last transaction ≤ ${FLOOD_LAST_TARGET_MS / 1000} s — ${r.lastArrivedMs <= FLOOD_LAST_TARGET_MS ? 'met' : 'NOT met'}; ` +
 			`bystander p99 ≤ ${BYSTANDER_P99_TARGET_MS} ms during the flood — ${r.bystanderDuring.p99 <= BYSTANDER_P99_TARGET_MS ? 'met' : 'NOT met'} ` +
 			`(${ratio(r.bystanderDuring.p99, r.bystanderBefore.p99)} the baseline). ` +
+			`Server event-loop delay during the flood: p99 ${r.serverLoopDelay.p99} ms, max ${r.serverLoopDelay.max} ms. ` +
 			`Machine load average: ${r.loadAverage} on ${r.cores} cores.`
 	].join('\n');
 }

@@ -13,14 +13,14 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { WebSocket } from 'ws';
-import { WebsocketProvider } from 'y-websocket';
-import * as Y from 'yjs';
 import { createCollabServer, type CollabStats } from '../../server/collab';
 import { openDatabase } from '../../server/store/db';
+import type * as Y from 'yjs';
 import { getParamText, workflowToDoc } from '../../src/lib/workflow/doc';
 import { makeTempDir } from '../helpers/temp-dir';
+import { connectEditClient, destroyClients, quantile, round1, timeEdit, waitUntil, type EditClient } from './edit-latency';
 
 export const COLLAB_P99_TARGET_MS = 50;
 /** Unmeasured rounds first, so JIT compilation is not counted as latency. */
@@ -109,18 +109,11 @@ interface ScenarioSpec {
 	rounds: number;
 }
 
-interface BenchClient {
-	doc: Y.Doc;
-	provider: WebsocketProvider;
-	/** Highest edit sequence number this client has applied. */
-	seen: number;
-}
-
 async function runScenario(server: ServerProcess, spec: ScenarioSpec): Promise<CollabScenarioResult> {
-	const rooms: BenchClient[][] = [];
+	const rooms: EditClient[][] = [];
 	const prefix = `bench-${spec.rooms}x${spec.perRoom}`;
 	for (let r = 0; r < spec.rooms; r++) {
-		const clients = Array.from({ length: spec.perRoom }, () => connect(server.base, `${prefix}-${r}`));
+		const clients = Array.from({ length: spec.perRoom }, () => connectEditClient(server.base, `${prefix}-${r}`, 'bench'));
 		rooms.push(clients);
 	}
 	const all = rooms.flat();
@@ -143,35 +136,28 @@ async function runScenario(server: ServerProcess, spec: ScenarioSpec): Promise<C
 			started = performance.now();
 		}
 		seq++;
-		const pending: Promise<void>[] = [];
-		rooms.forEach((clients) => {
-			const sentAt = performance.now();
+		const edit = (doc: Y.Doc) => getParamText(doc, 'f', 'research_plan').insert(0, 'x');
+		const pending = rooms.map((clients) => {
 			const sender = clients[(round + WARMUP_ROUNDS) % clients.length];
-			const receivers = clients.filter((c) => c !== sender);
-			pending.push(
-				...receivers.map((c) =>
-					arrival(c, seq, 5_000).then(
-						(at) => void latencies.push(at - sentAt),
-						() => void lost++
-					)
-				)
+			return timeEdit(
+				sender,
+				clients.filter((c) => c !== sender),
+				seq,
+				edit
 			);
-			sender.doc.transact(() => {
-				getParamText(sender.doc, 'f', 'research_plan').insert(0, 'x');
-				sender.doc.getMap('bench').set('seq', seq);
-			});
-			sender.seen = seq;
 		});
-		await Promise.all(pending);
+		for (const arrivals of await Promise.all(pending)) {
+			for (const at of arrivals) {
+				if (at === null) lost++;
+				else latencies.push(at);
+			}
+		}
 		await new Promise((resolve) => setTimeout(resolve, 2));
 	}
 	const elapsedMs = performance.now() - started;
 	const after = await server.stats();
 
-	for (const c of all) {
-		c.provider.destroy();
-		c.doc.destroy();
-	}
+	destroyClients(all);
 	latencies.sort((a, b) => a - b);
 	const cpuMs = (after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system) / 1_000;
 	return {
@@ -190,57 +176,40 @@ async function runScenario(server: ServerProcess, spec: ScenarioSpec): Promise<C
 	};
 }
 
-function connect(base: string, room: string): BenchClient {
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(base, room, doc, {
-		params: { token: 'bench' },
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		disableBc: true
-	});
-	const client: BenchClient = { doc, provider, seen: 0 };
-	doc.on('update', () => {
-		const seq = doc.getMap('bench').get('seq');
-		if (typeof seq === 'number' && seq > client.seen) {
-			client.seen = seq;
-			doc.emit('bench-seq' as never, [seq] as never);
-		}
-	});
-	return client;
-}
-
-/** Resolves with the time client `c` applied edit `seq`. */
-function arrival(c: BenchClient, seq: number, timeoutMs: number): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const timer = setTimeout(() => {
-			c.doc.off('bench-seq' as never, on as never);
-			reject(new Error('lost'));
-		}, timeoutMs);
-		function on(got: number) {
-			if (got < seq) return;
-			clearTimeout(timer);
-			c.doc.off('bench-seq' as never, on as never);
-			resolve(performance.now());
-		}
-		c.doc.on('bench-seq' as never, on as never);
-	});
-}
-
 // ─── the server process ─────────────────────────────────────────────────────────────────────
 
 export interface ServerProcess {
 	base: string;
-	stats(): Promise<{ cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats }>;
+	/** `loopDelay`: the server's event-loop delay (ms) since the previous `stats()` call. */
+	stats(): Promise<{ cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats; loopDelay: LoopDelay }>;
 	close(): Promise<void>;
 }
 
 type ToServer = { type: 'stats' } | { type: 'exit' };
-type FromServer = { type: 'ready'; port: number } | { type: 'stats'; cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats };
+/** How late the server's event loop ran timers (ms): what any room's message waited at worst. */
+export interface LoopDelay {
+	p99: number;
+	max: number;
+}
+
+type FromServer =
+	{ type: 'ready'; port: number } | { type: 'stats'; cpu: NodeJS.CpuUsage; rss: number; collab: CollabStats; loopDelay: LoopDelay };
 
 /** The room server in a child process of its own (so its CPU and RSS are its own). */
 export async function spawnServer(): Promise<ServerProcess> {
-	const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
-		stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-	});
+	const child: ChildProcess = spawn(
+		process.execPath,
+		[
+			...(process.env.PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.PROF_DIR] : []),
+			'--import',
+			'tsx',
+			fileURLToPath(import.meta.url),
+			'--serve'
+		],
+		{
+			stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+		}
+	);
 	const next = <T extends FromServer['type']>(type: T) =>
 		new Promise<Extract<FromServer, { type: T }>>((resolve, reject) => {
 			const onExit = (code: number | null) => reject(new Error(`collab bench server exited with ${code}`));
@@ -260,8 +229,8 @@ export async function spawnServer(): Promise<ServerProcess> {
 		async stats() {
 			const reply = next('stats');
 			send({ type: 'stats' });
-			const { cpu, rss, collab } = await reply;
-			return { cpu, rss, collab };
+			const { cpu, rss, collab, loopDelay } = await reply;
+			return { cpu, rss, collab, loopDelay };
 		},
 		async close() {
 			if (child.exitCode !== null) return;
@@ -282,9 +251,13 @@ async function serve(): Promise<void> {
 	});
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const reply = (message: FromServer) => process.send!(message);
+	const loop = monitorEventLoopDelay({ resolution: 5 });
+	loop.enable();
 	process.on('message', async (message: ToServer) => {
 		if (message.type === 'stats') {
-			reply({ type: 'stats', cpu: process.cpuUsage(), rss: process.memoryUsage().rss, collab: collab.stats() });
+			const loopDelay = { p99: round1(loop.percentile(99) / 1e6), max: round1(loop.max / 1e6) };
+			loop.reset();
+			reply({ type: 'stats', cpu: process.cpuUsage(), rss: process.memoryUsage().rss, collab: collab.stats(), loopDelay });
 		} else if (message.type === 'exit') {
 			await collab.close();
 			server.closeAllConnections();
@@ -296,23 +269,6 @@ async function serve(): Promise<void> {
 	});
 	reply({ type: 'ready', port: (server.address() as AddressInfo).port });
 }
-
-// ─── helpers ────────────────────────────────────────────────────────────────────────────────
-
-async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-	const start = Date.now();
-	while (!predicate()) {
-		if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
-}
-
-function quantile(sorted: number[], q: number): number {
-	if (sorted.length === 0) return 0;
-	return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
-
-const round1 = (x: number) => Math.round(x * 10) / 10;
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
 	if (process.argv[2] === '--serve') await serve();

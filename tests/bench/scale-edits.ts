@@ -10,13 +10,12 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { WebSocket } from 'ws';
-import { WebsocketProvider } from 'y-websocket';
-import * as Y from 'yjs';
-import { getParamText } from '../../src/lib/workflow/doc';
+import type * as Y from 'yjs';
+import { setParam } from '../../src/lib/workflow/doc';
 import { freshPostgres, freshRedis } from '../helpers/scale-services';
 import { spawnServer, testServerEnv, type ServerProcess } from '../helpers/server';
 import { makeTempDir } from '../helpers/temp-dir';
+import { connectEditClient, destroyClients, quantile, round1, timeEdit, waitUntil, type EditClient } from './edit-latency';
 
 export const SCALE_EDITS_P99_TARGET_MS = 50;
 const CLIENTS = 50;
@@ -43,19 +42,14 @@ export interface ScaleEditsResult {
 	cores: number;
 }
 
-interface BenchClient {
-	doc: Y.Doc;
-	provider: WebsocketProvider;
-	process: number;
-	seen: number;
-}
-
 export async function benchScaleEdits(options: { edits?: number } = {}): Promise<ScaleEditsResult> {
 	const edits = options.edits ?? 200;
 	process.setMaxListeners(Math.max(process.getMaxListeners(), 1_000));
 	const [redis, postgres, temp] = await Promise.all([freshRedis(), freshPostgres(), makeTempDir('leadflow-scale-bench-')]);
 	const servers: ServerProcess[] = [];
-	const clients: BenchClient[] = [];
+	const clients: EditClient[] = [];
+	/** Which server each client is on (index into `servers`). */
+	const on = new Map<EditClient, number>();
 	try {
 		for (let i = 0; i < 2; i++) {
 			const env = testServerEnv(temp.dir, null, { REDIS_URL: redis.url, DATABASE_URL: postgres.url });
@@ -77,7 +71,11 @@ export async function benchScaleEdits(options: { edits?: number } = {}): Promise
 		});
 		if (res.status !== 201) throw new Error(`could not create the workflow: ${res.status} ${await res.text()}`);
 		const wf = (await res.json()) as { id: string; edit_token: string };
-		for (let i = 0; i < CLIENTS; i++) clients.push(connect(servers[i % 2].url, wf.id, wf.edit_token, i % 2));
+		for (let i = 0; i < CLIENTS; i++) {
+			const client = connectEditClient(`${servers[i % 2].url.replace(/^http/, 'ws')}/yjs`, wf.id, wf.edit_token);
+			clients.push(client);
+			on.set(client, i % 2);
+		}
 		await waitUntil(() => clients.every((c) => c.provider.synced && c.doc.getMap('blocks').size === 2), 60_000, 'clients sync');
 
 		const across: number[] = [];
@@ -86,23 +84,15 @@ export async function benchScaleEdits(options: { edits?: number } = {}): Promise
 		for (let seq = 1; seq <= WARMUP + edits; seq++) {
 			const measured = seq > WARMUP;
 			const sender = clients[seq % clients.length];
-			const sentAt = performance.now();
-			const pending = clients
-				.filter((c) => c !== sender)
-				.map((c) =>
-					arrival(c, seq, 5_000).then(
-						(at) => {
-							if (measured) (c.process === sender.process ? same : across).push(at - sentAt);
-						},
-						() => void (measured && lost++)
-					)
-				);
-			sender.doc.transact(() => {
-				getParamText(sender.doc, 'f', 'expression').insert(0, 'x');
-				sender.doc.getMap('bench').set('seq', seq);
-			});
-			sender.seen = seq;
-			await Promise.all(pending);
+			const receivers = clients.filter((c) => c !== sender);
+			// A keystroke in the filter expression, which the doc stores as a whole value (issue 13).
+			const arrivals = await timeEdit(sender, receivers, seq, (doc: Y.Doc) => setParam(doc, 'f', 'expression', `employees > ${seq}`));
+			if (measured) {
+				arrivals.forEach((at, i) => {
+					if (at === null) lost++;
+					else (on.get(receivers[i]) === on.get(sender) ? same : across).push(at);
+				});
+			}
 			await new Promise((resolve) => setTimeout(resolve, 2));
 		}
 		const acrossProcesses = figures(across);
@@ -118,10 +108,7 @@ export async function benchScaleEdits(options: { edits?: number } = {}): Promise
 			cores: cpus().length
 		};
 	} finally {
-		for (const c of clients) {
-			c.provider.destroy();
-			c.doc.destroy();
-		}
+		destroyClients(clients);
 		for (const s of servers) {
 			s.child.kill('SIGTERM');
 			await s.exited;
@@ -146,54 +133,10 @@ export function formatScaleEdits(r: ScaleEditsResult): string {
 	].join('\n');
 }
 
-function connect(url: string, workflowId: string, token: string, processIndex: number): BenchClient {
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(`${url.replace(/^http/, 'ws')}/yjs`, workflowId, doc, {
-		params: { token },
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		disableBc: true
-	});
-	const client: BenchClient = { doc, provider, process: processIndex, seen: 0 };
-	doc.on('update', () => {
-		const seq = doc.getMap('bench').get('seq');
-		if (typeof seq === 'number' && seq > client.seen) {
-			client.seen = seq;
-			doc.emit('bench-seq' as never, [seq] as never);
-		}
-	});
-	return client;
-}
-
-/** Resolves with the time client `c` applied edit `seq`. */
-function arrival(c: BenchClient, seq: number, timeoutMs: number): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const timer = setTimeout(() => {
-			c.doc.off('bench-seq' as never, on as never);
-			reject(new Error('lost'));
-		}, timeoutMs);
-		function on(got: number) {
-			if (got < seq) return;
-			clearTimeout(timer);
-			c.doc.off('bench-seq' as never, on as never);
-			resolve(performance.now());
-		}
-		c.doc.on('bench-seq' as never, on as never);
-	});
-}
-
 function figures(samples: number[]): LatencyFigures {
 	const sorted = [...samples].sort((a, b) => a - b);
-	const q = (p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]);
-	const r = (x: number) => Math.round(x * 10) / 10;
-	return { samples: sorted.length, p50: r(q(0.5)), p95: r(q(0.95)), p99: r(q(0.99)), max: r(sorted.at(-1) ?? 0) };
-}
-
-async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-	const start = Date.now();
-	while (!predicate()) {
-		if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting for ${what}`);
-		await new Promise((resolve) => setTimeout(resolve, 10));
-	}
+	const q = (p: number) => round1(quantile(sorted, p));
+	return { samples: sorted.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: round1(sorted.at(-1) ?? 0) };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

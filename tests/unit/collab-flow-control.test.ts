@@ -5,13 +5,13 @@
  * leave or a shutdown. The browser side reads the flood close (4529) as "reconnect".
  */
 import * as encoding from 'lib0/encoding';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { Inbox } from '../../server/collab/inbox';
 import { createCounters, resolveLimits, silentLogger, type CollabLimits } from '../../server/collab/limits';
 import type { DocPersistence } from '../../server/collab/persistence';
 import { createMessageBudget } from '../../server/collab/rate-limit';
-import { Room, type CollabSocket } from '../../server/collab/room';
+import { Room, TURN_MS, type CollabSocket } from '../../server/collab/room';
 import { describeClose } from '../../src/lib/collab/close-codes';
 import { COLLAB_CLOSE, describeCollabClose } from '../../src/lib/workflow/collab-close-codes';
 import { waitFor } from '../helpers/collab';
@@ -124,7 +124,7 @@ describe('Room flow control', () => {
 		expect(socket.closes).toEqual([]);
 		expect(counters.throttledFrames).toBeGreaterThan(0);
 		expect(counters.pausedReads).toBe(1);
-		// Merged: at most TURN_FRAMES (128) frames an append, so well under one append per frame.
+		// One append a turn (at most TURN_FRAMES, 128, frames), so well under one append per frame.
 		await room.settled();
 		expect(appended.length).toBeLessThan(100);
 		await room.close();
@@ -156,6 +156,48 @@ describe('Room flow control', () => {
 		expect(counters.floods).toBe(1);
 		expect(room.size).toBe(0);
 		room.close();
+	});
+});
+
+describe('Room turns on a slow machine', () => {
+	it('end after TURN_MS: frames that cost more than usual spread over more turns, none lost or reordered', async () => {
+		// A clock on which every reading is 1 ms later: each frame of a turn "takes" 1 ms.
+		let t = 0;
+		const clock = vi.spyOn(performance, 'now').mockImplementation(() => (t += 1));
+		try {
+			const { room, appended, socket, fake } = setup({ messagesPerSecond: 1_000_000, messageBurst: 1_000_000 });
+			for (const frame of typingFrames(40)) room.receive(fake, frame);
+			await waitFor(() => room.doc.getText('t').length === 40, 'every frame applied', 30_000);
+			await room.settled();
+			expect(room.doc.getText('t').toString()).toBe(typed(40));
+			// At most TURN_MS frames a turn here, so at least 40 / TURN_MS appends (one turn would be one).
+			expect(appended.length).toBeGreaterThanOrEqual(40 / TURN_MS);
+			expect(socket.closes).toEqual([]);
+			await room.close();
+		} finally {
+			clock.mockRestore();
+		}
+	});
+});
+
+describe('Inbox peek and drop', () => {
+	it('peek leaves frames queued; drop removes them oldest first and never more than are there', () => {
+		const inbox = new Inbox({ pauseFrames: 10, pauseBytes: 1_000, maxFrames: 20, maxBytes: 2_000 });
+		for (let i = 0; i < 5; i++) inbox.push(Uint8Array.of(i, i));
+		expect(inbox.peek(3).map((f) => f[0])).toEqual([0, 1, 2]);
+		expect(inbox.length).toBe(5);
+		inbox.drop(2);
+		expect(inbox.peek(10).map((f) => f[0])).toEqual([2, 3, 4]);
+		expect(inbox.bytes).toBe(6);
+		inbox.drop(0);
+		expect(inbox.length).toBe(3);
+		inbox.drop(99);
+		expect(inbox.length).toBe(0);
+		expect(inbox.bytes).toBe(0);
+		expect(inbox.peek(1)).toEqual([]);
+		inbox.drop(1); // nothing left: no-op
+		expect(inbox.push(Uint8Array.of(9))).toBe('ok');
+		expect(inbox.take(5).map((f) => f[0])).toEqual([9]);
 	});
 });
 
