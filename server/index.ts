@@ -40,8 +40,8 @@ import { createSpendBudget } from './jobs/spend-budget';
 import { createUploadStore } from './store/upload-store';
 import type { JobStore } from './store/job-store';
 import { describeDatabaseUrl, openStore, type Store } from './store/store';
-import { createRedisBus, type MessageBus } from './scale/bus';
-import { checkRedis, RedisUnavailableError, ServiceUnreachableError } from './scale/redis';
+import { connectRedisBus, type MessageBus } from './scale/bus';
+import { RedisStartError } from './scale/redis';
 import { relayJobEvents } from './live/job-relay';
 import { publicOutputPath } from './shared-workflows';
 import { startScaleOut, type ScaleOut } from './scale/scale-out';
@@ -138,11 +138,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	// Scale-out (issue 11): rooms and live feeds span the web processes through Redis pub/sub.
 	let bus: MessageBus | undefined;
 	if (config.scaleOut) {
-		await checkRedis(config.scaleOut.redisUrl);
-		const redisBus = createRedisBus({ url: config.scaleOut.redisUrl, onError: () => {} });
-		redisBus.onStatus((status) => logger[status === 'up' ? 'info' : 'warn']({ redis: status }, 'message bus (Redis) ' + status));
-		await new Promise<void>((resolve) => (redisBus.up ? resolve() : redisBus.onStatus((s) => s === 'up' && resolve())));
-		bus = redisBus;
+		try {
+			bus = await connectRedisBus({ url: config.scaleOut.redisUrl, onError: () => {} });
+		} catch (err) {
+			await scale?.close();
+			throw err;
+		}
+		bus.onStatus((status) => logger[status === 'up' ? 'info' : 'warn']({ redis: status }, 'message bus (Redis) ' + status));
 	}
 	const databaseUrl = config.scaleOut?.databaseUrl ?? null;
 	// An unreachable PostgreSQL rejects with a DatabaseStartError: main() prints its one line.
@@ -414,10 +416,7 @@ export async function main(extra: Pick<StartServerOptions, 'pages'> = {}): Promi
 		server = await startServer(config, { logger, ...extra });
 	} catch (err) {
 		// A data dir we cannot write, a Redis we cannot reach: the operator's to fix, one line naming it.
-		const line =
-			err instanceof RedisUnavailableError || err instanceof ServiceUnreachableError
-				? err.message
-				: describeStartupError(err, config.dataDir);
+		const line = err instanceof RedisStartError ? err.message : describeStartupError(err, config.dataDir);
 		if (line) process.stderr.write(`${line}\n`);
 		else logger.fatal({ err }, 'could not start');
 		process.exit(1);

@@ -47,7 +47,7 @@ return n + 1`;
 export interface BullJobQueueOptions {
 	/** Producer connection (short-fused: fails fast while Redis is down). */
 	redis: Redis;
-	/** Blocking connections for the worker and the pub/sub subscriber (`connectRedis(…, { forWorker: true })`). */
+	/** Blocking connections for the worker and the pub/sub subscriber (`connectRedis(url, { whileDown: 'wait' })`). */
 	workerRedis?: Redis;
 	subscriber: Redis;
 	/** Take jobs in this process (ROLE=worker or all). */
