@@ -262,7 +262,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	}
 
 	const metrics = createMetrics({ db: store, jobs, enrichment });
-	const health = createHealthCheck({ db: store });
+	const health = createHealthCheck({
+		db: store,
+		// Scale-out: Redis is up when it answers and the message bus (rooms, live feeds) is connected.
+		redis: scale ? async () => (await scale.ping()) && (bus?.up ?? true) : undefined,
+		secrets: config.scaleOut ? [config.scaleOut.databaseUrl, config.scaleOut.redisUrl] : []
+	});
 	const rateLimits = scale?.rateLimits ?? createApiRateLimit({ ...config.rateLimits, trustProxy: config.trustProxy });
 	/** ROLE=worker serves nothing but its probes. */
 	const servesWeb = !scale || scale.role !== 'worker';
