@@ -75,6 +75,9 @@ export interface RunningServer {
 	close(): Promise<void>;
 }
 
+/** How often a scale-out worker looks for stored jobs missing from the queue (server/jobs/job-manager.ts requeueLost). */
+const LOST_JOB_SWEEP_MS = 30_000;
+
 const SVELTEKIT_HANDLER = fileURLToPath(new URL('../build/handler.js', import.meta.url));
 
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
@@ -246,7 +249,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		defaultConcurrency: config.defaultConcurrency,
 		runJob,
 		runners: RUNNERS,
-		createQueue: scale?.createQueue
+		createQueue: scale?.createQueue,
+		// Scale-out workers put back in the line the jobs a dying web process stored but never queued.
+		sweepIntervalMs: scale?.works ? LOST_JOB_SWEEP_MS : undefined
 	});
 
 	if (bus) {

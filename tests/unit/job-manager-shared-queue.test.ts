@@ -3,7 +3,8 @@
  * store standing for two workers and a fake shared queue that hands jobs out as told: a job handed
  * to both at once runs in one; a job left `running` by a dead worker is taken over by exactly one;
  * a worker that lost a job records nothing for it; a cancel asked of another process reaches the
- * run; a queue that cannot take a job (Redis down) fails the submit and leaves no job pending.
+ * run; a queue that cannot take a job (Redis down) fails the submit and leaves no job pending; a
+ * job handed to a worker that is shutting down goes back in the line.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RUNNERS } from '../../server/blocks';
@@ -181,6 +182,15 @@ describe('job manager on a shared queue', () => {
 		await expect.poll(() => run.starts.length).toBe(1);
 		await two.shutdown();
 		expect(await outcome).toBe('requeue');
+		expect((await store.get(job.id))?.status).toBe('pending');
+	});
+
+	it('a job handed to a worker that is shutting down goes back in the line, untouched (not dropped as done)', async () => {
+		const { one, two, run, workerOf, store } = setup();
+		const job = await one.submit({ workflow });
+		await two.shutdown();
+		expect(await workerOf(1).worker(job.id)).toBe('requeue');
+		expect(run.starts).toEqual([]);
 		expect((await store.get(job.id))?.status).toBe('pending');
 	});
 });
