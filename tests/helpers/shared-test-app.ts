@@ -75,7 +75,15 @@ export async function createSharedTestApp(options: SharedTestAppOptions = {}): P
 	});
 
 	return {
-		...base,
+		dataDir: base.dataDir,
+		store: base.store,
+		// A getter (it throws on PostgreSQL): spreading `base` would call it.
+		get db() {
+			return base.db;
+		},
+		jobs: base.jobs,
+		jobStore: base.jobStore,
+		uploads: base.uploads,
 		app,
 		collab,
 		workflows,

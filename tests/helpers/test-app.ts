@@ -1,7 +1,9 @@
 /**
  * The API app wired like the real server (store, job manager, real runJob) in a temporary data dir,
- * for route tests through `app.request()`: no port, no process. SQLite by default; give it a
- * `backend` from tests/helpers/backends.ts to run the same suite on PostgreSQL too (issue 11).
+ * for route tests through `app.request()`: no port, no process. Its database is the `backend`
+ * given (tests/helpers/backends.ts: a suite runs on each of `testBackends()`), else SQLite — or,
+ * under `LEADFLOW_TEST_POSTGRES=1` (the scale project), PostgreSQL, as `startTestServer` does: a
+ * suite listed in both the unit and the scale project runs on both (issue 11).
  */
 import { RUNNERS } from '../../server/blocks';
 import { join } from 'node:path';
@@ -15,7 +17,7 @@ import type { JobStore } from '../../server/store/job-store';
 import { createJobStore } from '../../server/store/sqlite-job-store';
 import { sqliteStore, type Store } from '../../server/store/store';
 import { createUploadStore, type UploadStore } from '../../server/store/upload-store';
-import type { TestBackend } from './backends';
+import { postgresBackend, withPostgres, type TestBackend } from './backends';
 import type { RunJobOptions, RunJobResult } from '../../server/engine/types';
 import { makeTempDir } from './temp-dir';
 
@@ -35,7 +37,7 @@ export interface TestAppOptions {
 	adminToken?: string;
 	/** Mounts the Sixtyfour webhook route (as PUBLIC_URL does). */
 	webhooks?: AppDeps['webhooks'];
-	/** The database (its `cleanup()` runs at `close()`); default: a SQLite file in the data dir. */
+	/** The database (its `cleanup()` runs at `close()`); default: a SQLite file in the data dir (PostgreSQL under the scale project). */
 	backend?: TestBackend;
 }
 
@@ -53,7 +55,7 @@ export interface TestApp {
 
 /** Builds the app over a fresh temporary data dir; `close()` stops jobs and deletes the dir. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-	const { backend } = options;
+	const backend = options.backend ?? (withPostgres() ? postgresBackend() : undefined);
 	const temp = backend ? null : await makeTempDir();
 	const store = backend ? await backend.open() : sqliteStore(openDatabase(join(temp!.dir, 'app.db')));
 	const dataDir = backend ? backend.location().dataDir : temp!.dir;
