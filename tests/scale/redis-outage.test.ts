@@ -9,9 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from '../helpers/free-port';
 import { writeLeadsCsv } from '../helpers/leads-csv';
 import { createFleet, runsClient, type Fleet } from '../helpers/fleet';
 import { freshPostgres, type TestPostgres } from '../helpers/scale-services';
@@ -24,14 +24,6 @@ let pg: TestPostgres;
 let data: TempDir;
 let fleet: Fleet;
 let web: ServerProcess;
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise((resolve) => server.close(resolve));
-	return port;
-}
 
 /** Starts the private Redis and waits until it answers. */
 async function startRedis(): Promise<void> {
