@@ -6,9 +6,9 @@
  *
  * Two implementations: `createMemoryBus` (one process; tests use one to stand for several), and
  * `connectRedisBus` (Redis pub/sub: one publishing connection, one dedicated subscriber, both
- * reconnecting by themselves; see redis.ts). Pub/sub keeps nothing for a subscriber that is away, so the bus
- * reports its state (`onStatus`): after `'down'` a user must assume it missed messages and reload
- * from the store once it is `'up'` again.
+ * reconnecting by themselves; see redis.ts). Pub/sub keeps nothing for a subscriber that is away,
+ * so the bus reports its state (`onStatus`): after `'down'` a user must assume it missed messages
+ * and reload from the store once it is `'up'` again.
  */
 import type { Redis } from 'ioredis';
 import { connectRedis } from './redis';
