@@ -36,8 +36,10 @@ export default defineConfig({
 			},
 			{
 				// Needs PostgreSQL and Redis on 127.0.0.1 (issue 11): `npm run test:scale`, never part of `npm test`.
-				// With LEADFLOW_TEST_POSTGRES=1 the store-level and server suites listed here run on SQLite and
-				// PostgreSQL (tests/helpers/backends.ts; startTestServer gets a database of its own).
+				// With LEADFLOW_TEST_POSTGRES=1 the store-level, job-manager and route suites listed here run on
+				// SQLite and PostgreSQL (tests/helpers/backends.ts), and the server and test-app suites on
+				// PostgreSQL (startTestServer and createTestApp get a database of their own; the unit and
+				// integration projects run them on SQLite).
 				resolve,
 				test: {
 					name: 'scale',
@@ -46,6 +48,14 @@ export default defineConfig({
 						'tests/unit/cache.test.ts',
 						'tests/unit/store-repos.test.ts',
 						'tests/unit/store-migrations.test.ts',
+						'tests/unit/job-manager-shared-queue.test.ts',
+						'tests/unit/job-manager-store-failures.test.ts',
+						'tests/unit/routes-jobs.test.ts',
+						'tests/unit/routes-grid.test.ts',
+						'tests/unit/routes-uploads.test.ts',
+						'tests/unit/routes-files.test.ts',
+						'tests/integration/live-feed.test.ts',
+						'tests/integration/versions.test.ts',
 						'tests/integration/collab-persistence.test.ts',
 						'tests/integration/server.test.ts',
 						'tests/integration/anonymous-jobs.test.ts',

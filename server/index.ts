@@ -40,8 +40,8 @@ import { createSpendBudget } from './jobs/spend-budget';
 import { createUploadStore } from './store/upload-store';
 import type { JobStore } from './store/job-store';
 import { describeDatabaseUrl, openStore, type Store } from './store/store';
-import { createRedisBus, type MessageBus } from './scale/bus';
-import { checkRedis, RedisUnavailableError, ServiceUnreachableError } from './scale/redis';
+import { connectRedisBus, type MessageBus } from './scale/bus';
+import { RedisStartError } from './scale/redis';
 import { relayJobEvents } from './live/job-relay';
 import { publicOutputPath } from './shared-workflows';
 import { startScaleOut, type ScaleOut } from './scale/scale-out';
@@ -74,6 +74,9 @@ export interface RunningServer {
 	/** Stops taking requests and work, checkpoints running jobs, closes everything. */
 	close(): Promise<void>;
 }
+
+/** How often a scale-out worker looks for stored jobs missing from the queue (server/jobs/job-manager.ts requeueLost). */
+const LOST_JOB_SWEEP_MS = 30_000;
 
 const SVELTEKIT_HANDLER = fileURLToPath(new URL('../build/handler.js', import.meta.url));
 
@@ -138,11 +141,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	// Scale-out (issue 11): rooms and live feeds span the web processes through Redis pub/sub.
 	let bus: MessageBus | undefined;
 	if (config.scaleOut) {
-		await checkRedis(config.scaleOut.redisUrl);
-		const redisBus = createRedisBus({ url: config.scaleOut.redisUrl, onError: () => {} });
-		redisBus.onStatus((status) => logger[status === 'up' ? 'info' : 'warn']({ redis: status }, 'message bus (Redis) ' + status));
-		await new Promise<void>((resolve) => (redisBus.up ? resolve() : redisBus.onStatus((s) => s === 'up' && resolve())));
-		bus = redisBus;
+		try {
+			bus = await connectRedisBus({ url: config.scaleOut.redisUrl, onError: () => {} });
+		} catch (err) {
+			await scale?.close();
+			throw err;
+		}
+		bus.onStatus((status) => logger[status === 'up' ? 'info' : 'warn']({ redis: status }, 'message bus (Redis) ' + status));
 	}
 	const databaseUrl = config.scaleOut?.databaseUrl ?? null;
 	// An unreachable PostgreSQL rejects with a DatabaseStartError: main() prints its one line.
@@ -244,7 +249,9 @@ export async function startServer(config: Config, options: StartServerOptions = 
 		defaultConcurrency: config.defaultConcurrency,
 		runJob,
 		runners: RUNNERS,
-		createQueue: scale?.createQueue
+		createQueue: scale?.createQueue,
+		// Scale-out workers put back in the line the jobs a dying web process stored but never queued.
+		sweepIntervalMs: scale?.works ? LOST_JOB_SWEEP_MS : undefined
 	});
 
 	if (bus) {
@@ -260,7 +267,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
 	}
 
 	const metrics = createMetrics({ db: store, jobs, enrichment });
-	const health = createHealthCheck({ db: store });
+	const health = createHealthCheck({
+		db: store,
+		// Scale-out: Redis is up when it answers and the message bus (rooms, live feeds) is connected.
+		redis: scale ? async () => (await scale.ping()) && (bus?.up ?? true) : undefined,
+		secrets: config.scaleOut ? [config.scaleOut.databaseUrl, config.scaleOut.redisUrl] : []
+	});
 	const rateLimits = scale?.rateLimits ?? createApiRateLimit({ ...config.rateLimits, trustProxy: config.trustProxy });
 	/** ROLE=worker serves nothing but its probes. */
 	const servesWeb = !scale || scale.role !== 'worker';
@@ -414,10 +426,7 @@ export async function main(extra: Pick<StartServerOptions, 'pages'> = {}): Promi
 		server = await startServer(config, { logger, ...extra });
 	} catch (err) {
 		// A data dir we cannot write, a Redis we cannot reach: the operator's to fix, one line naming it.
-		const line =
-			err instanceof RedisUnavailableError || err instanceof ServiceUnreachableError
-				? err.message
-				: describeStartupError(err, config.dataDir);
+		const line = err instanceof RedisStartError ? err.message : describeStartupError(err, config.dataDir);
 		if (line) process.stderr.write(`${line}\n`);
 		else logger.fatal({ err }, 'could not start');
 		process.exit(1);

@@ -57,6 +57,11 @@ export interface JobManagerOptions {
 	createQueue?: (hooks: QueueHooks) => JobQueue;
 	/** With a shared queue: how often a waiter re-reads a job run elsewhere, in case a settle message was lost (default 1 000 ms). */
 	settledPollMs?: number;
+	/**
+	 * With a shared queue, in a process that runs jobs: how often `requeueLost` sweeps (none when
+	 * absent). A sweep is one store query and one Redis round trip.
+	 */
+	sweepIntervalMs?: number;
 	progressIntervalMs?: number;
 }
 
@@ -74,6 +79,14 @@ export interface JobManager {
 	resume(jobId: string): Promise<JobRecord | null>;
 	/** Queues the jobs a crash or shutdown left unfinished; returns their ids. Call once at start. */
 	resumeUnfinished(): Promise<string[]>;
+	/**
+	 * Shared queue only (else none): queues again the `pending` jobs the queue does not hold — stored
+	 * by a web process that died before it queued them — created at least `graceMs` ago (default
+	 * 10 s: a submit in progress is between its two steps). Idempotent: the queue's id is the job's,
+	 * so a job already queued or running is never added twice, and sweeps in several workers at once
+	 * are harmless. Returns the ids queued again.
+	 */
+	requeueLost(graceMs?: number): Promise<string[]>;
 	/** Hears every job event; returns the unsubscribe function. */
 	subscribe(listener: JobListener): () => void;
 	/** The jobs running and waiting now, in the order the waiting ones would start. */
@@ -109,6 +122,8 @@ class BudgetPause extends Error {
 }
 
 const FINAL: JobStatus[] = ['completed', 'failed', 'cancelled'];
+/** How old a `pending` job must be before the sweep may call it lost (its submit has long finished). */
+const LOST_JOB_GRACE_MS = 10_000;
 /** States a job leaves only when someone acts: final ones, and `paused`. */
 const STOPPED: JobStatus[] = [...FINAL, 'paused'];
 
@@ -200,7 +215,8 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		// A shared queue hands out a job left `running` by a worker that died (or lost its lock): the
 		// fenced claim in runAndRecord lets exactly one worker take it over.
 		if (!job || !(job.status === 'pending' || (shared && job.status === 'running'))) return;
-		// Stopping: not run here, and not "done" either — back in the line (another worker, or the next start).
+		// Handed out while this process shuts down: back in the line, not dropped (a shared queue would
+		// count it done and nobody would run it); the in-process one leaves it for the next start.
 		if (stopping) return 'requeue';
 		const log = logger.child({ job_id: jobId });
 		let controller: AbortController | null = null;
@@ -508,6 +524,22 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 			return jobs.map((j) => j.id);
 		},
 
+		async requeueLost(graceMs = LOST_JOB_GRACE_MS) {
+			if (!Number.isFinite(graceMs) || graceMs < 0) throw new RangeError(`graceMs must be a duration in ms, not ${graceMs}`);
+			if (!queue.notQueued || stopping) return [];
+			const before = Date.now() - graceMs;
+			const pending = (await store.listUnfinished()).filter((j) => j.status === 'pending' && j.createdAt <= before);
+			const lost = new Set(await queue.notQueued(pending.map((j) => j.id)));
+			const requeued: string[] = [];
+			for (const job of pending) {
+				if (!lost.has(job.id) || stopping) continue;
+				logger.warn({ job_id: job.id }, 'a stored job was never queued (or the queue lost it): queueing it again');
+				await enqueue(job);
+				requeued.push(job.id);
+			}
+			return requeued;
+		},
+
 		subscribe(listener) {
 			listeners.add(listener);
 			return () => listeners.delete(listener);
@@ -558,12 +590,27 @@ export function createJobManager(options: JobManagerOptions): JobManager {
 		async shutdown() {
 			if (stopping) return;
 			stopping = true;
+			if (sweep) clearInterval(sweep);
 			logger.info({ running: queue.running(), waiting: queue.waiting() }, 'job manager stopping');
 			for (const controller of controllers.values()) controller.abort(new ShutdownAbort());
 			await queue.close();
 			for (const id of [...waiters.keys()]) await notifySettled(id);
 		}
 	};
+	// The lost-job sweep (scale-out workers): one at a time; a failure (Redis or the database away) waits for the next.
+	let sweeping = false;
+	const sweep =
+		shared && queue.notQueued && options.sweepIntervalMs
+			? setInterval(() => {
+					if (sweeping) return;
+					sweeping = true;
+					manager
+						.requeueLost()
+						.catch((err: unknown) => logger.warn({ err }, 'the lost-job sweep failed; it runs again shortly'))
+						.finally(() => (sweeping = false));
+				}, options.sweepIntervalMs)
+			: null;
+	sweep?.unref();
 	return manager;
 }
 

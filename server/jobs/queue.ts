@@ -52,6 +52,8 @@ export interface JobQueue {
 	cancelRequested?(jobId: string): Promise<boolean>;
 	/** Tells every process that `jobId` settled. */
 	announceSettled?(jobId: string): void;
+	/** Which of `jobIds` the queue holds in no state (waiting, running, delayed): for the lost-job sweep. */
+	notQueued?(jobIds: string[]): Promise<string[]>;
 }
 
 export interface InProcessQueueOptions {

@@ -47,7 +47,7 @@ return n + 1`;
 export interface BullJobQueueOptions {
 	/** Producer connection (short-fused: fails fast while Redis is down). */
 	redis: Redis;
-	/** Blocking connections for the worker and the pub/sub subscriber (`connectRedis(…, { forWorker: true })`). */
+	/** Blocking connections for the worker and the pub/sub subscriber (`connectRedis(url, { whileDown: 'wait' })`). */
 	workerRedis?: Redis;
 	subscriber: Redis;
 	/** Take jobs in this process (ROLE=worker or all). */
@@ -165,6 +165,19 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
 				.del(cancelKey(jobId))
 				.then(() => redis.publish(SETTLED_CHANNEL, jobId))
 				.catch((err: Error) => logger.warn({ err: err.message, job_id: jobId }, 'could not announce a settled job'));
+		},
+		async notQueued(jobIds) {
+			if (jobIds.length === 0) return [];
+			// A BullMQ job is a hash under its id while it waits, runs or is delayed (removed once it ends).
+			const pipeline = redis.pipeline();
+			for (const id of jobIds) pipeline.exists(queue.toKey(id));
+			const answers = await pipeline.exec();
+			if (!answers) throw new ServiceUnavailableError('The job queue');
+			return jobIds.filter((_, i) => {
+				const [err, exists] = answers[i]!;
+				if (err) throw new ServiceUnavailableError('The job queue', err);
+				return exists === 0;
+			});
 		},
 		async close() {
 			closed = true;

@@ -5,13 +5,13 @@
  * that must skip its own messages tags them, see collab/relay.ts).
  *
  * Two implementations: `createMemoryBus` (one process; tests use one to stand for several), and
- * `createRedisBus` (Redis pub/sub: one publishing connection, one dedicated subscriber, both
- * reconnecting by themselves). Pub/sub keeps nothing for a subscriber that is away, so the bus
- * reports its state (`onStatus`): after `'down'` a user must assume it missed messages and reload
- * from the store once it is `'up'` again.
+ * `connectRedisBus` (Redis pub/sub: one publishing connection, one dedicated subscriber, both
+ * reconnecting by themselves; see redis.ts). Pub/sub keeps nothing for a subscriber that is away,
+ * so the bus reports its state (`onStatus`): after `'down'` a user must assume it missed messages
+ * and reload from the store once it is `'up'` again.
  */
 import type { Redis } from 'ioredis';
-import { openRedis } from './redis';
+import { connectRedis } from './redis';
 
 export type BusHandler = (payload: Uint8Array) => void;
 export type BusStatus = 'up' | 'down';
@@ -112,22 +112,34 @@ export interface RedisBusOptions {
 }
 
 /**
- * The bus over Redis pub/sub. Payloads are bytes end to end (Buffer channels, no string decoding).
- * @example const bus = createRedisBus({ url: config.scaleOut.redisUrl }); bus.onStatus((s) => …)
+ * The bus over Redis pub/sub, once both its connections answer (rejects with a `RedisStartError`
+ * otherwise). Payloads are bytes end to end (Buffer channels, no string decoding). Commands wait
+ * for a lost connection to come back rather than fail: the bus reports 'down' meanwhile.
+ * @example const bus = await connectRedisBus({ url: config.scaleOut.redisUrl }); bus.onStatus((s) => …)
  */
-export function createRedisBus(options: RedisBusOptions): MessageBus & { readonly connections: { pub: Redis; sub: Redis } } {
+export async function connectRedisBus(
+	options: RedisBusOptions
+): Promise<MessageBus & { readonly connections: { pub: Redis; sub: Redis } }> {
 	const prefix = options.prefix ?? `leadflow:${redisDb(options.url)}:`;
 	const onError = options.onError ?? (() => {});
 	const name = options.name ?? `bus-${process.pid}`;
-	const pub = openRedis(options.url, `${name}-pub`);
-	const sub = openRedis(options.url, `${name}-sub`);
+	const [pub, sub] = await Promise.allSettled([
+		connectRedis(options.url, { name: `${name}-pub`, whileDown: 'wait' }),
+		connectRedis(options.url, { name: `${name}-sub`, whileDown: 'wait' })
+	]).then((results) => {
+		const failed = results.find((r) => r.status === 'rejected');
+		if (!failed) return results.map((r) => (r as PromiseFulfilledResult<Redis>).value);
+		for (const r of results) if (r.status === 'fulfilled') r.value.disconnect();
+		throw (failed as PromiseRejectedResult).reason;
+	});
 	const subscribers = new Subscribers();
 	/** Channel → its SUBSCRIBE command, for callers joining a channel another handler opened. */
 	const subscribing = new Map<string, Promise<unknown>>();
 	const statusListeners = new Set<(status: BusStatus) => void>();
-	let pubReady = false;
-	let subReady = false;
-	let up = false;
+	// Both answered PING: up from the start.
+	let pubReady = pub.status === 'ready';
+	let subReady = sub.status === 'ready';
+	let up = pubReady && subReady;
 	let closed = false;
 
 	const update = () => {

@@ -13,7 +13,7 @@ import type { JobQueue, QueueHooks } from '../jobs/queue';
 import { createBullJobQueue } from './bull-queue';
 import { createRedisClientRateLimit } from './redis-client-rate-limit';
 import { createRedisRateBucket } from './redis-rate-bucket';
-import { connectRedis } from './redis';
+import { connectRedis, pingRedis } from './redis';
 
 /** What a process does: web = HTTP and sockets, worker = runs jobs, all = both. */
 export type ProcessRole = 'web' | 'worker' | 'all';
@@ -38,22 +38,22 @@ export interface ScaleOut {
 	scheduler(key: { baseUrl: string; apiKey: string }, options: Omit<SchedulerOptions, 'bucket'>): Scheduler;
 	/** Per-client limits counted in Redis. */
 	rateLimits: ClientRateLimit<ApiRateLimitRule>;
-	/** Whether Redis answers now (for /healthz). */
+	/** Whether Redis answers now, within a second (for /healthz). Never rejects. */
 	ping(): Promise<boolean>;
 	/** Ends every Redis connection (after the job manager has shut down). */
 	close(): Promise<void>;
 }
 
 /**
- * Connects to Redis (rejects with a `ServiceUnreachableError` when it cannot).
+ * Connects to Redis (rejects with a `RedisStartError` when it cannot).
  * @example const scale = await startScaleOut({ redisUrl, role: 'worker', maxConcurrentJobs: 2, rateLimits, trustProxy: false, logger })
  */
 export async function startScaleOut(options: ScaleOutOptions): Promise<ScaleOut> {
 	const { redisUrl, logger } = options;
 	const works = options.role !== 'web';
 	const connections: Redis[] = [];
-	const open = async (name: string, forWorker = false) => {
-		const redis = await connectRedis(redisUrl, name, { forWorker });
+	const open = async (name: string, whileDown: 'fail' | 'wait' = 'fail') => {
+		const redis = await connectRedis(redisUrl, { name, whileDown });
 		connections.push(redis);
 		// One line per outage and one when back, not one per failed command.
 		let down = false;
@@ -68,9 +68,9 @@ export async function startScaleOut(options: ScaleOutOptions): Promise<ScaleOut>
 		return redis;
 	};
 	try {
-		const main = await open('leadflow');
-		const subscriber = await open('leadflow-control', true);
-		const workerRedis = works ? await open('leadflow-worker', true) : undefined;
+		const main = await open('queue');
+		const subscriber = await open('queue-control', 'wait');
+		const workerRedis = works ? await open('queue-worker', 'wait') : undefined;
 		const schedulers: Scheduler[] = [];
 		return {
 			role: options.role,
@@ -100,11 +100,7 @@ export async function startScaleOut(options: ScaleOutOptions): Promise<ScaleOut>
 				rules: apiRateLimitRules(options.rateLimits),
 				trustProxy: options.trustProxy
 			}),
-			ping: () =>
-				main.ping().then(
-					() => true,
-					() => false
-				),
+			ping: () => pingRedis(main),
 			async close() {
 				for (const s of schedulers) s.close();
 				await Promise.all(connections.map((r) => r.quit().catch(() => r.disconnect())));

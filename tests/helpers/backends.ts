@@ -84,7 +84,8 @@ const TABLES = [
 	'spend'
 ];
 
-function postgresBackend(): TestBackend {
+/** PostgreSQL alone: a database of its own, dropped at `cleanup()` (for helpers that default to it under the scale project). */
+export function postgresBackend(): TestBackend {
 	let database: TestPostgres | null = null;
 	const stores: Store[] = [];
 	const temps: TempDir[] = [];

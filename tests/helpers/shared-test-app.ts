@@ -48,14 +48,14 @@ export interface SharedTestAppOptions extends TestAppOptions {
 
 export async function createSharedTestApp(options: SharedTestAppOptions = {}): Promise<SharedTestApp> {
 	const base = await createTestApp(options);
-	const workflows = createSqliteWorkflowsRepo(base.db);
+	const workflows = createSqliteWorkflowsRepo(base.store);
 	const versions = createVersionHistory({
-		store: createSqliteVersionStore(base.db),
+		store: createSqliteVersionStore(base.store),
 		getDoc: (id) => collab.getDoc(id),
 		...options.versions
 	});
 	const collab = createCollabServer({
-		db: base.db,
+		db: base.store,
 		authorize: async (id, token) => ((await workflows.get(id)) ? ((await workflows.authorize(id, token)) ?? 'forbidden') : null),
 		onEdit: (id, doc, author) => versions.noteEdit(id, doc, author)
 	});
@@ -75,7 +75,15 @@ export async function createSharedTestApp(options: SharedTestAppOptions = {}): P
 	});
 
 	return {
-		...base,
+		dataDir: base.dataDir,
+		store: base.store,
+		// A getter (it throws on PostgreSQL): spreading `base` would call it.
+		get db() {
+			return base.db;
+		},
+		jobs: base.jobs,
+		jobStore: base.jobStore,
+		uploads: base.uploads,
 		app,
 		collab,
 		workflows,

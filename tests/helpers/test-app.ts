@@ -1,6 +1,9 @@
 /**
- * The API app wired like the real server (SQLite store, job manager, real runJob) in a temporary
- * data dir, for route tests through `app.request()`: no port, no process.
+ * The API app wired like the real server (store, job manager, real runJob) in a temporary data dir,
+ * for route tests through `app.request()`: no port, no process. Its database is the `backend`
+ * given (tests/helpers/backends.ts: a suite runs on each of `testBackends()`), else SQLite — or,
+ * under `LEADFLOW_TEST_POSTGRES=1` (the scale project), PostgreSQL, as `startTestServer` does: a
+ * suite listed in both the unit and the scale project runs on both (issue 11).
  */
 import { RUNNERS } from '../../server/blocks';
 import { join } from 'node:path';
@@ -11,8 +14,10 @@ import { createJobManager, type JobManager } from '../../server/jobs/job-manager
 import { createLogger } from '../../server/log';
 import { openDatabase, type Db } from '../../server/store/db';
 import type { JobStore } from '../../server/store/job-store';
-import { createSqliteJobStore } from '../../server/store/sqlite-job-store';
-import { createSqliteUploadStore, type UploadStore } from '../../server/store/upload-store';
+import { createJobStore } from '../../server/store/sqlite-job-store';
+import { sqliteStore, type Store } from '../../server/store/store';
+import { createUploadStore, type UploadStore } from '../../server/store/upload-store';
+import { postgresBackend, withPostgres, type TestBackend } from './backends';
 import type { RunJobOptions, RunJobResult } from '../../server/engine/types';
 import { makeTempDir } from './temp-dir';
 
@@ -32,12 +37,16 @@ export interface TestAppOptions {
 	adminToken?: string;
 	/** Mounts the Sixtyfour webhook route (as PUBLIC_URL does). */
 	webhooks?: AppDeps['webhooks'];
+	/** The database (its `cleanup()` runs at `close()`); default: a SQLite file in the data dir (PostgreSQL under the scale project). */
+	backend?: TestBackend;
 }
 
 export interface TestApp {
 	app: ReturnType<typeof createApp>;
 	dataDir: string;
-	db: Db;
+	store: Store;
+	/** The better-sqlite3 handle; throws on PostgreSQL (use `store`). */
+	readonly db: Db;
 	jobs: JobManager;
 	jobStore: JobStore;
 	uploads: UploadStore;
@@ -46,15 +55,17 @@ export interface TestApp {
 
 /** Builds the app over a fresh temporary data dir; `close()` stops jobs and deletes the dir. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-	const temp = await makeTempDir();
-	const db = openDatabase(join(temp.dir, 'app.db'));
+	const backend = options.backend ?? (withPostgres() ? postgresBackend() : undefined);
+	const temp = backend ? null : await makeTempDir();
+	const store = backend ? await backend.open() : sqliteStore(openDatabase(join(temp!.dir, 'app.db')));
+	const dataDir = backend ? backend.location().dataDir : temp!.dir;
 	const logger = createLogger({ level: 'silent' });
-	const jobStore = createSqliteJobStore(db);
-	const uploads = createSqliteUploadStore(db);
+	const jobStore = createJobStore(store);
+	const uploads = createUploadStore(store);
 	const jobs = createJobManager({
 		runners: RUNNERS,
 		store: jobStore,
-		dataDir: temp.dir,
+		dataDir,
 		enrichment: options.enrichment ?? noEnrichment,
 		logger,
 		maxConcurrentJobs: options.maxConcurrentJobs ?? 2,
@@ -62,7 +73,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 		progressIntervalMs: 20
 	});
 	const app = createApp({
-		dataDir: temp.dir,
+		dataDir,
 		uploadLimitBytes: options.uploadLimitBytes ?? 1024 * 1024,
 		jobs,
 		jobStore,
@@ -74,15 +85,22 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 	});
 	return {
 		app,
-		dataDir: temp.dir,
-		db,
+		dataDir,
+		store,
+		get db(): Db {
+			if (!store.sqlite) throw new Error('this test app runs on PostgreSQL: use `store`');
+			return store.sqlite;
+		},
 		jobs,
 		jobStore,
 		uploads,
 		async close() {
 			await jobs.shutdown();
-			db.close();
-			await temp.cleanup();
+			if (backend) await backend.cleanup();
+			else {
+				await store.close();
+				await temp!.cleanup();
+			}
 		}
 	};
 }

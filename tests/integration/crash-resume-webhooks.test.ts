@@ -5,7 +5,7 @@
  * path are simply refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
+import { freePort } from '../helpers/free-port';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../server/enrichment/simulator';
@@ -18,15 +18,6 @@ const ROWS = 40;
 let sim: RunningSimulator;
 let temp: TempDir;
 const children: ServerProcess[] = [];
-
-/** A port free right now: the server must listen where PUBLIC_URL says, across a restart. */
-async function freePort(): Promise<number> {
-	const probe = createServer();
-	await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-	const { port } = probe.address() as { port: number };
-	await new Promise<void>((resolve) => probe.close(() => resolve()));
-	return port;
-}
 
 beforeAll(async () => {
 	// Long enough that the kill lands between every submit and its webhook.

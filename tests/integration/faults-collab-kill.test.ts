@@ -9,15 +9,14 @@
  *   included; a live watcher sees the same jobs as before.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { WebSocket } from 'ws';
-import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { addBlock, docToWorkflow, getName, orderedBlockIds, setName } from '../../src/lib/workflow/doc';
 import { waitConverged, waitFor } from '../helpers/collab';
+import { freePort } from '../helpers/free-port';
 import { LiveTestClient } from '../helpers/live';
+import { createEditorSet, createSharedWorkflow, type SharedWorkflow } from '../helpers/process-editors';
 import { spawnServer, testServerEnv, type ServerProcess } from '../helpers/server';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir';
 
@@ -26,11 +25,12 @@ const COMPACT_EVERY = 200;
 
 const temps: TempDir[] = [];
 const children: ServerProcess[] = [];
-const editors: Editor[] = [];
+const editors = createEditorSet();
+const editor = editors.open;
 const watchers: LiveTestClient[] = [];
 
 afterAll(async () => {
-	for (const e of editors) e.destroy();
+	editors.destroyAll();
 	for (const w of watchers) w.ws.terminate();
 	for (const p of children) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
 	await Promise.all(children.map((p) => p.exited));
@@ -49,81 +49,10 @@ async function start(dir: string, port = 0): Promise<ServerProcess> {
 	return p;
 }
 
-/** A free loopback port, so a restarted server can come back where its clients left it. */
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const s = createServer();
-		s.once('error', reject);
-		s.listen(0, '127.0.0.1', () => {
-			const { port } = s.address() as { port: number };
-			s.close(() => resolve(port));
-		});
-	});
-}
-
-interface Shared {
-	id: string;
-	edit_token: string;
-	view_token: string;
-}
-
-async function createWorkflow(url: string, from?: unknown): Promise<Shared> {
-	const res = await fetch(`${url}/api/workflows`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify({ name: 'Crash doc', ...(from ? { from } : {}) })
-	});
-	expect(res.status).toBe(201);
-	return res.json();
-}
-
-interface Editor {
-	doc: Y.Doc;
-	provider: WebsocketProvider;
-	closeCodes: number[];
-	synced(): Promise<void>;
-	destroy(): void;
-}
-
-function editor(url: string, wf: Shared): Editor {
-	process.setMaxListeners(Math.max(process.getMaxListeners(), 100));
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(`${url.replace(/^http/, 'ws')}/yjs`, wf.id, doc, {
-		params: { token: wf.edit_token },
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		disableBc: true,
-		maxBackoffTime: 250
-	});
-	const closeCodes: number[] = [];
-	provider.on('connection-close', (event) => {
-		if (event) closeCodes.push(event.code);
-	});
-	const e: Editor = {
-		doc,
-		provider,
-		closeCodes,
-		synced: () =>
-			provider.synced && provider.wsconnected
-				? Promise.resolve()
-				: new Promise<void>((resolve) => {
-						const on = (state: boolean) => {
-							if (!state) return;
-							provider.off('sync', on);
-							resolve();
-						};
-						provider.on('sync', on);
-					}),
-		destroy() {
-			provider.destroy();
-			doc.destroy();
-		}
-	};
-	editors.push(e);
-	return e;
-}
+const createWorkflow = (url: string, from?: unknown) => createSharedWorkflow(url, 'Crash doc', from);
 
 /** What a brand-new client sees on the restarted server. */
-async function freshView(url: string, wf: Shared) {
+async function freshView(url: string, wf: SharedWorkflow) {
 	const carol = editor(url, wf);
 	await carol.synced();
 	const workflow = docToWorkflow(carol.doc);

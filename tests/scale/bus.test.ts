@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createMemoryBus, createRedisBus, type MessageBus } from '../../server/scale/bus';
-import { checkRedis, describeRedisUrl } from '../../server/scale/redis';
+import { connectRedisBus, createMemoryBus, type MessageBus } from '../../server/scale/bus';
+import { connectRedis, RedisStartError } from '../../server/scale/redis';
 import { freshRedis, type TestRedis } from '../helpers/scale-services';
 
 let redis: TestRedis;
@@ -37,14 +37,14 @@ function collect(bus: MessageBus, channel: string, count: number): { done: Promi
 	return { done, ready: bus.subscribe(channel, handler) };
 }
 
-const implementations: { name: string; open: () => MessageBus }[] = [
+const implementations: { name: string; open: () => MessageBus | Promise<MessageBus> }[] = [
 	{ name: 'in-process', open: () => createMemoryBus() },
-	{ name: 'Redis', open: () => createRedisBus({ url: redis.url, name: `test-${randomBytes(4).toString('hex')}` }) }
+	{ name: 'Redis', open: () => connectRedisBus({ url: redis.url, name: `test-${randomBytes(4).toString('hex')}` }) }
 ];
 
 describe.each(implementations)('the $name bus', ({ open }) => {
 	async function bus(): Promise<MessageBus> {
-		const b = open();
+		const b = await open();
 		buses.push(b);
 		if (!b.up) await new Promise<void>((resolve) => b.onStatus((s) => s === 'up' && resolve()));
 		return b;
@@ -98,8 +98,8 @@ describe.each(implementations)('the $name bus', ({ open }) => {
 describe('the Redis bus across connections', () => {
 	it('reports down when its subscriber connection is killed, comes back by itself and carries messages again', async () => {
 		const name = `kill-${randomBytes(4).toString('hex')}`;
-		const victim = createRedisBus({ url: redis.url, name });
-		const sender = createRedisBus({ url: redis.url, name: `${name}-sender` });
+		const victim = await connectRedisBus({ url: redis.url, name });
+		const sender = await connectRedisBus({ url: redis.url, name: `${name}-sender` });
 		buses.push(victim, sender);
 		const statuses: string[] = [];
 		victim.onStatus((s) => statuses.push(s));
@@ -131,8 +131,8 @@ describe('the Redis bus across connections', () => {
 	it('keeps deployments on different db numbers apart (channels get the db as prefix)', async () => {
 		const other = await freshRedis();
 		try {
-			const here = createRedisBus({ url: redis.url, name: 'apart-a' });
-			const there = createRedisBus({ url: other.url, name: 'apart-b' });
+			const here = await connectRedisBus({ url: redis.url, name: 'apart-a' });
+			const there = await connectRedisBus({ url: other.url, name: 'apart-b' });
 			buses.push(here, there);
 			let leaked = 0;
 			await there.subscribe('shared-name', () => void leaked++);
@@ -151,21 +151,44 @@ describe('the Redis bus across connections', () => {
 	});
 });
 
-describe('the start-up check', () => {
-	it('passes for a Redis that answers', async () => {
-		await expect(checkRedis(redis.url)).resolves.toBeUndefined();
+describe("the start-up check (every Redis connection, the bus's included)", () => {
+	it('is up from the start for a Redis that answers', async () => {
+		const bus = await connectRedisBus({ url: redis.url, name: 'start-ok' });
+		buses.push(bus);
+		expect(bus.up).toBe(true);
 	});
 
-	it('names Redis and its address in one line, never the password', async () => {
-		const url = 'redis://user:s3cret-pw@127.0.0.1:1/4';
-		const error = await checkRedis(url, 2_000).then(
-			() => null,
-			(e: unknown) => e as Error
-		);
-		expect(error?.message).toMatch(/^Cannot start: Redis at 127\.0\.0\.1:1\/4 is unreachable/);
-		expect(error?.message).not.toContain('s3cret-pw');
-		expect(error?.message.split('\n')).toHaveLength(1);
-		expect(describeRedisUrl('not a url')).toBe('(an invalid REDIS_URL)');
+	it.each([
+		{
+			what: 'a port nobody listens on',
+			url: 'redis://user:s3cret-pw@127.0.0.1:1/4',
+			start: /^Cannot start: Redis at redis:\/\/127\.0\.0\.1:1\/4 \(REDIS_URL\) is unreachable: /
+		},
+		{
+			what: 'a host that does not resolve',
+			url: 'redis://:s3cret-pw@no-such-host.invalid:6379/0',
+			start: /^Cannot start: Redis at redis:\/\/no-such-host\.invalid:6379\/0 \(REDIS_URL\) is unreachable: /
+		},
+		{
+			what: 'a URL that is not one',
+			url: 'not a url s3cret-pw',
+			start: /^Cannot start: (Redis at an unreadable REDIS_URL|REDIS_URL is not a Redis URL)/
+		}
+	])('names Redis in one line, never the password: $what', async ({ url, start }) => {
+		const attempts = [
+			() => connectRedisBus({ url, name: 'start-bad' }).then((bus) => bus.close()),
+			() => connectRedis(url, { name: 'start-bad', connectTimeoutMs: 2_000 }).then((r) => r.disconnect())
+		];
+		for (const attempt of attempts) {
+			const error = await attempt().then(
+				() => null,
+				(e: unknown) => e as Error
+			);
+			expect(error).toBeInstanceOf(RedisStartError);
+			expect(error?.message).toMatch(start);
+			expect(error?.message).not.toContain('s3cret-pw');
+			expect(error?.message.split('\n')).toHaveLength(1);
+		}
 	});
 });
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createRedisRateBucket, rateBucketKey } from '../../server/scale/redis-rate-bucket';
 import { createRedisClientRateLimit } from '../../server/scale/redis-client-rate-limit';
-import { connectRedis, ServiceUnavailableError, ServiceUnreachableError } from '../../server/scale/redis';
+import { connectRedis, RedisStartError, ServiceUnavailableError } from '../../server/scale/redis';
 import { freshRedis, type TestRedis } from '../helpers/scale-services';
 import { runServerToExit } from '../helpers/server';
 
@@ -18,7 +18,7 @@ let one: Redis;
 let two: Redis;
 beforeAll(async () => {
 	redis = await freshRedis();
-	[one, two] = await Promise.all([connectRedis(redis.url, 'test-one'), connectRedis(redis.url, 'test-two')]);
+	[one, two] = await Promise.all([connectRedis(redis.url, { name: 'test-one' }), connectRedis(redis.url, { name: 'test-two' })]);
 });
 afterAll(async () => {
 	await Promise.all([one?.quit(), two?.quit()]);
@@ -120,7 +120,7 @@ describe('per-client HTTP limits in Redis', () => {
 	});
 
 	it('answer 503 while Redis cannot be reached', async () => {
-		const lost = await connectRedis(redis.url, 'test-lost');
+		const lost = await connectRedis(redis.url, { name: 'test-lost' });
 		lost.disconnect();
 		const web = createRedisClientRateLimit({ redis: lost, rules: { runs: { name: 'runs', perMinute: 3 } } });
 		const failure = await Promise.resolve(web.take('runs', '203.0.113.9')).catch((err: unknown) => err);
@@ -135,8 +135,10 @@ describe('per-client HTTP limits in Redis', () => {
 
 describe('starting without Redis', () => {
 	it('connectRedis names the unreachable Redis, without its password', async () => {
-		const failure = await connectRedis('redis://user:hunter2@127.0.0.1:1/0', 'x', { connectTimeoutMs: 2_000 }).catch((e: unknown) => e);
-		expect(failure).toBeInstanceOf(ServiceUnreachableError);
+		const failure = await connectRedis('redis://user:hunter2@127.0.0.1:1/0', { name: 'x', connectTimeoutMs: 2_000 }).catch(
+			(e: unknown) => e
+		);
+		expect(failure).toBeInstanceOf(RedisStartError);
 		expect((failure as Error).message).toMatch(/REDIS_URL/);
 		expect((failure as Error).message).not.toMatch(/hunter2/);
 	});

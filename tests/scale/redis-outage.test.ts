@@ -1,16 +1,17 @@
 /**
  * Redis gone while a web process runs (issue 11's contract): the requests that need it — posting a
  * run (the queue), the per-client limited routes — answer a clear 503 instead of hanging or
- * crashing, the process stays up, and once Redis is back (same port) it reconnects by itself and
- * the same requests succeed. A private `redis-server` on a free port stands in for the service, so
+ * crashing, /healthz answers 503 with `redis: 'down'` (PostgreSQL still up; no URL in the report),
+ * the process stays up, and once Redis is back (same port) it reconnects by itself and the same
+ * requests succeed, /healthz 200 again. A private `redis-server` on a free port stands in for the service, so
  * stopping it disturbs no other suite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from '../helpers/free-port';
 import { writeLeadsCsv } from '../helpers/leads-csv';
 import { createFleet, runsClient, type Fleet } from '../helpers/fleet';
 import { freshPostgres, type TestPostgres } from '../helpers/scale-services';
@@ -23,14 +24,6 @@ let pg: TestPostgres;
 let data: TempDir;
 let fleet: Fleet;
 let web: ServerProcess;
-
-async function freePort(): Promise<number> {
-	const server = createServer();
-	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-	const { port } = server.address() as { port: number };
-	await new Promise((resolve) => server.close(resolve));
-	return port;
-}
 
 /** Starts the private Redis and waits until it answers. */
 async function startRedis(): Promise<void> {
@@ -87,14 +80,35 @@ afterAll(async () => {
 	await Promise.all([pg?.drop(), data?.cleanup()]);
 });
 
+async function health(): Promise<{ code: number; report: Record<string, unknown> }> {
+	const res = await fetch(`${web.url}/healthz`);
+	return { code: res.status, report: (await res.json()) as Record<string, unknown> };
+}
+
 describe('a web process whose Redis goes away', () => {
 	it('answers 503 on what needs Redis, stays up, and recovers by itself when Redis is back', async () => {
 		const api = runsClient(web.url);
 		const createWorkflow = () =>
 			fetch(`${web.url}/api/workflows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
 		expect((await createWorkflow()).status).toBe(201);
+		expect(await health()).toEqual({
+			code: 200,
+			report: expect.objectContaining({ status: 'ok', db: 'writable', postgresql: 'up', redis: 'up' })
+		});
 
 		await stopRedis();
+		const down = await health();
+		expect(down).toEqual({
+			code: 503,
+			report: expect.objectContaining({
+				status: 'unavailable',
+				db: 'writable',
+				postgresql: 'up',
+				redis: 'down',
+				reason: 'Redis cannot be reached'
+			})
+		});
+		expect(JSON.stringify(down.report)).not.toMatch(new RegExp(`redis://|postgres://|:${port}\\b`));
 		const run = await api.post('/run', { workflow: small });
 		expect(run.status).toBe(503);
 		expect(((await run.json()) as { error: { code: string; message: string } }).error).toMatchObject({
@@ -119,5 +133,13 @@ describe('a web process whose Redis goes away', () => {
 		}
 		const again = await api.post('/run', { workflow: small });
 		expect(again.status).toBe(200);
+		// The message bus reconnects on its own schedule: /healthz turns 200 once it has.
+		let back = await health();
+		while (back.code !== 200) {
+			expect(back.report).toMatchObject({ redis: 'down' });
+			await new Promise((r) => setTimeout(r, 200));
+			back = await health();
+		}
+		expect(back.report).toMatchObject({ status: 'ok', postgresql: 'up', redis: 'up' });
 	}, 120_000);
 });

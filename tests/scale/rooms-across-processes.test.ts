@@ -12,12 +12,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { WebSocket } from 'ws';
-import { WebsocketProvider } from 'y-websocket';
-import * as Y from 'yjs';
 import { addBlock, docToWorkflow, getName, orderedBlockIds, setName } from '../../src/lib/workflow/doc';
 import { awarenessFrame, rawClient, waitConverged, waitFor } from '../helpers/collab';
 import { LiveTestClient } from '../helpers/live';
+import { createEditorSet, createSharedWorkflow, type Editor } from '../helpers/process-editors';
 import { startRoundRobinProxy, type RoundRobinProxy } from '../helpers/round-robin-proxy';
 import { freshPostgres, freshRedis, type TestPostgres, type TestRedis } from '../helpers/scale-services';
 import { runServerToExit, spawnServer, testServerEnv, type ServerProcess } from '../helpers/server';
@@ -27,7 +25,8 @@ let redis: TestRedis;
 let postgres: TestPostgres;
 let temp: TempDir;
 const children: ServerProcess[] = [];
-const editors: Editor[] = [];
+const editors = createEditorSet();
+const editor = editors.open;
 const watchers: LiveTestClient[] = [];
 const proxies: RoundRobinProxy[] = [];
 
@@ -36,7 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-	for (const e of editors) e.destroy();
+	editors.destroyAll();
 	for (const w of watchers) w.ws.terminate();
 	for (const p of proxies) await p.close();
 	for (const p of children) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
@@ -55,66 +54,7 @@ async function startProcesses(count: number, dir = temp.dir): Promise<ServerProc
 	return started;
 }
 
-interface Shared {
-	id: string;
-	edit_token: string;
-	view_token: string;
-}
-
-async function createWorkflow(url: string, from?: unknown): Promise<Shared> {
-	const res = await fetch(`${url}/api/workflows`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify({ name: 'Across processes', ...(from ? { from } : {}) })
-	});
-	expect(res.status).toBe(201);
-	return res.json();
-}
-
-interface Editor {
-	doc: Y.Doc;
-	provider: WebsocketProvider;
-	closeCodes: number[];
-	synced(): Promise<void>;
-	destroy(): void;
-}
-
-function editor(url: string, wf: Shared, token = wf.edit_token): Editor {
-	process.setMaxListeners(Math.max(process.getMaxListeners(), 100));
-	const doc = new Y.Doc();
-	const provider = new WebsocketProvider(`${url.replace(/^http/, 'ws')}/yjs`, wf.id, doc, {
-		params: { token },
-		WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-		disableBc: true,
-		maxBackoffTime: 250
-	});
-	const closeCodes: number[] = [];
-	provider.on('connection-close', (event) => {
-		if (event) closeCodes.push(event.code);
-	});
-	const e: Editor = {
-		doc,
-		provider,
-		closeCodes,
-		synced: () =>
-			provider.synced && provider.wsconnected
-				? Promise.resolve()
-				: new Promise<void>((resolve) => {
-						const on = (state: boolean) => {
-							if (!state) return;
-							provider.off('sync', on);
-							resolve();
-						};
-						provider.on('sync', on);
-					}),
-		destroy() {
-			provider.destroy();
-			doc.destroy();
-		}
-	};
-	editors.push(e);
-	return e;
-}
+const createWorkflow = (url: string, from?: unknown) => createSharedWorkflow(url, 'Across processes', from);
 
 /** The presence states `e` sees, by name. */
 function presence(e: Editor): Map<string, { access?: string; mark?: number }> {

@@ -1,8 +1,8 @@
 /**
  * PostgreSQL going away and coming back (issue 11): an unreachable DATABASE_URL stops the start
  * with one line (exit 1, no password); while running, a query whose connection is killed
- * (pg_terminate_backend) or a database refusing connections answers 503 `database_unavailable`,
- * the server stays up, and the next request succeeds once PostgreSQL is back — the pool
+ * (pg_terminate_backend) or a database refusing connections answers 503 `database_unavailable`
+ * (and /healthz 503 with `postgresql: 'down'`, Redis up, no URL), the server stays up, and the next request succeeds once PostgreSQL is back — the pool
  * reconnects by itself.
  */
 import { spawn } from 'node:child_process';
@@ -123,14 +123,20 @@ describe('PostgreSQL lost while running', () => {
 		expect(await res.json()).toMatchObject({ error: { code: 'database_unavailable' } });
 		const health = await fetch(`${server.url}/healthz`);
 		expect(health.status).toBe(503);
-		expect(await health.json()).toMatchObject({
+		const report = (await health.json()) as Record<string, unknown>;
+		expect(report).toMatchObject({
 			status: 'unavailable',
 			db: 'error',
+			postgresql: 'down',
+			redis: 'up',
 			reason: expect.stringMatching(/cannot be reached/)
 		});
+		expect(JSON.stringify(report)).not.toMatch(/postgres:\/\/|redis:\/\//);
 
 		await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
 		expect((await lookup()).status).toBe(normal);
-		expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+		const healthy = await fetch(`${server.url}/healthz`);
+		expect(healthy.status).toBe(200);
+		expect(await healthy.json()).toMatchObject({ status: 'ok', db: 'writable', postgresql: 'up', redis: 'up' });
 	});
 });
