@@ -30,6 +30,9 @@ import { Inbox } from './inbox';
 import { createMessageBudget, type MessageBudget } from './rate-limit';
 import { RELAY_AWARENESS, RELAY_QUERY_AWARENESS, RELAY_UPDATE, REMOTE, type RelayKind, type RoomRelay } from './relay';
 
+/** Times a sync answer waits behind appends still under way before it goes anyway (see `#answerSyncStep1`). */
+const SYNC_WAITS = 20;
+
 export type { Access } from './presence';
 
 /**
@@ -375,12 +378,7 @@ export class Room {
 			if (sync !== syncProtocol.messageYjsSyncStep1) {
 				throw new Refusal(COLLAB_CLOSE.MALFORMED, `Unknown sync message ${sync}`, 'malformed');
 			}
-			const stateVector = decoding.readVarUint8Array(decoder);
-			const reply = encoding.createEncoder();
-			encoding.writeVarUint(reply, MESSAGE_SYNC);
-			encoding.writeVarUint(reply, syncProtocol.messageYjsSyncStep2);
-			encoding.writeVarUint8Array(reply, Y.encodeStateAsUpdate(this.doc, stateVector));
-			this.#send(conn, encoding.toUint8Array(reply));
+			this.#answerSyncStep1(conn, decoding.readVarUint8Array(decoder));
 			return;
 		}
 		if (updatesOnly) return;
@@ -503,6 +501,25 @@ export class Room {
 		}
 		batch.updates.push(update);
 		batch.bytes += update.byteLength;
+	}
+
+	/**
+	 * Answers a sync step 1 with what `conn` lacks — once the edits applied to the doc are stored:
+	 * a joiner, like everyone else, is sent only stored edits (the doc may hold some whose append is
+	 * still under way). While appends keep coming, the answer waits behind them at most
+	 * `SYNC_WAITS` times, then goes (a flood must not keep a joiner out; what it gets is being stored).
+	 */
+	#answerSyncStep1(conn: Connection, stateVector: Uint8Array, waited = 0): void {
+		if (this.#state !== 'open' || conn.closed) return;
+		if (this.#pendingAppends > 0 && waited < SYNC_WAITS) {
+			void this.#writes.then(() => this.#answerSyncStep1(conn, stateVector, waited + 1));
+			return;
+		}
+		const reply = encoding.createEncoder();
+		encoding.writeVarUint(reply, MESSAGE_SYNC);
+		encoding.writeVarUint(reply, syncProtocol.messageYjsSyncStep2);
+		encoding.writeVarUint8Array(reply, Y.encodeStateAsUpdate(this.doc, stateVector));
+		this.#send(conn, encoding.toUint8Array(reply));
 	}
 
 	/** Tells `conn` how many of its update frames are stored (they were appended before this). */
