@@ -99,6 +99,9 @@ export function redactRedisUrl(url: string): string {
 		const u = new URL(url);
 		u.username = '';
 		u.password = '';
+		// ioredis also reads `?password=` (and other options) from the query: none of it is shown.
+		u.search = '';
+		u.hash = '';
 		return u.toString().replace(/\/$/, '');
 	} catch {
 		return 'an unreadable REDIS_URL';

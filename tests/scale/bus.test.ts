@@ -170,6 +170,11 @@ describe("the start-up check (every Redis connection, the bus's included)", () =
 			start: /^Cannot start: Redis at redis:\/\/no-such-host\.invalid:6379\/0 \(REDIS_URL\) is unreachable: /
 		},
 		{
+			what: 'a password in the query (ioredis reads it there too)',
+			url: 'redis://127.0.0.1:1/4?password=s3cret-pw&db=4',
+			start: /^Cannot start: Redis at redis:\/\/127\.0\.0\.1:1\/4 \(REDIS_URL\) is unreachable: /
+		},
+		{
 			what: 'a URL that is not one',
 			url: 'not a url s3cret-pw',
 			start: /^Cannot start: (Redis at an unreadable REDIS_URL|REDIS_URL is not a Redis URL)/
