@@ -109,6 +109,10 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 		throw new DatabaseStartError(`Cannot start: DATABASE_URL ${where} is not usable (${reason(error, url)}).`);
 	}
 	pool.on('error', (error) => options.onIdleError?.(error));
+	// A connection the server ends while it is checked out (a query just failed on it, not yet
+	// released) emits 'error' with no pool listener on it: unhandled, that would end the process.
+	// The query has its own error already; the pool drops the broken client on release.
+	pool.on('connect', (client) => client.on('error', (error) => options.onIdleError?.(error)));
 	try {
 		await migratePostgres(pool);
 	} catch (error) {
