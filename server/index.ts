@@ -389,11 +389,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
 				const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
 				server.closeIdleConnections();
 				await jobs.shutdown();
-				await scale?.close();
 				metrics.close();
 				for (const close of closers) await close();
 				server.closeAllConnections();
 				await stopped;
+				// Redis (queue, rate limits) last of the services the requests use: a request still
+				// finishing while the rooms closed must not get a 503 for want of its rate limiter.
+				await scale?.close();
 				await enrichment.cache.flush(); // answers are written behind: keep the last ones
 				ledger.close();
 				await store.close();
