@@ -114,6 +114,12 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
 				hooks.lost(id);
 			}
 		});
+		watchLocks(options.workerRedis, (options.lockDurationMs ?? 15_000) / 2, () => {
+			for (const id of running) {
+				logger.warn({ job_id: id }, 'Redis unreachable for half a lock: stopping the job here (it resumes from its checkpoint)');
+				hooks.lost(id);
+			}
+		});
 	}
 
 	options.subscriber.on('message', (channel: string, jobId: string) => {
@@ -182,10 +188,38 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
 		async close() {
 			closed = true;
 			await subscribed;
-			// Waits for the running jobs, which the manager has already told to checkpoint.
-			await worker?.close();
-			await queue.close();
-			await options.subscriber.unsubscribe().catch(() => undefined);
+			// Waits for the running jobs, which the manager has already told to checkpoint — unless
+			// Redis cannot be reached: BullMQ would then wait for it for ever (their locks lapse and
+			// another worker resumes them from their checkpoints).
+			const reachable = [redis, options.workerRedis, options.subscriber].every((r) => r === undefined || r.status === 'ready');
+			await worker?.close(!reachable);
+			if (reachable) {
+				await queue.close();
+				await options.subscriber.unsubscribe().catch(() => undefined);
+			} else void queue.close().catch(() => undefined);
 		}
 	};
+}
+
+/**
+ * Calls `onLapse` when `connection` has been down for `afterMs`. Lock renewals need Redis: when it
+ * cannot be reached, BullMQ only reports an 'error' (never `lockRenewalFailed`, which needs an
+ * answer), while the lock runs out and another worker may take the job over — and two runs of one
+ * job would then pay for the same rows and write the same output. Stopping here after half the
+ * lock's life, before it can lapse, leaves exactly one run: the one that resumes it.
+ */
+function watchLocks(connection: Redis, afterMs: number, onLapse: () => void): void {
+	let timer: ReturnType<typeof setTimeout> | null = null;
+	connection.on('close', () => {
+		if (timer) return;
+		timer = setTimeout(() => {
+			timer = null;
+			onLapse();
+		}, afterMs);
+		timer.unref?.();
+	});
+	connection.on('ready', () => {
+		if (timer) clearTimeout(timer);
+		timer = null;
+	});
 }

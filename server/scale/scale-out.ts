@@ -26,6 +26,8 @@ export interface ScaleOutOptions {
 	rateLimits: Pick<ApiRateLimitOptions, 'workflowsPerMinute' | 'uploadsPerMinute' | 'runsPerMinute'>;
 	trustProxy: boolean;
 	logger: Logger;
+	/** A running job's lock on BullMQ (ms, default 15 000; tests shorten it). */
+	lockDurationMs?: number;
 }
 
 export interface ScaleOut {
@@ -77,7 +79,15 @@ export async function startScaleOut(options: ScaleOutOptions): Promise<ScaleOut>
 			works,
 			createQueue: (hooks) =>
 				createBullJobQueue(
-					{ redis: main, workerRedis, subscriber, work: works, concurrency: options.maxConcurrentJobs, logger },
+					{
+						redis: main,
+						workerRedis,
+						subscriber,
+						work: works,
+						concurrency: options.maxConcurrentJobs,
+						logger,
+						...(options.lockDurationMs === undefined ? {} : { lockDurationMs: options.lockDurationMs })
+					},
 					hooks
 				),
 			scheduler(key, schedulerOptions) {
@@ -103,7 +113,17 @@ export async function startScaleOut(options: ScaleOutOptions): Promise<ScaleOut>
 			ping: () => pingRedis(main),
 			async close() {
 				for (const s of schedulers) s.close();
-				await Promise.all(connections.map((r) => r.quit().catch(() => r.disconnect())));
+				// QUIT waits for an answer: to a Redis that cannot be reached it would wait for ever (the
+				// command queues until a reconnect), and a process being stopped would never stop.
+				await Promise.all(
+					connections.map(async (r) => {
+						if (r.status !== 'ready') return r.disconnect();
+						const quit = r.quit().catch(() => undefined);
+						const late = setTimeout(() => r.disconnect(), 2_000);
+						await quit;
+						clearTimeout(late);
+					})
+				);
 			}
 		};
 	} catch (err) {
