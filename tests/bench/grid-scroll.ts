@@ -8,9 +8,16 @@
  * - wheel: 120 px a frame (a fast mouse wheel or trackpad);
  * - jump: a random position every frame (dragging the scrollbar: nothing cached nearby).
  *
- * Frame times depend on the machine's load as much as on the page, so the same page's idle frames
- * and the load average are printed beside them. `GRID_PROFILE=1` adds the page's hottest functions
- * (a CDP CPU profile of the fling). Standalone: `npx tsx tests/bench/grid-scroll.ts`.
+ * Frame times depend on the machine's load as much as on the page, so the same page's idle frames,
+ * the load average and the range reads made are printed beside them, and each scroll is run again
+ * under a trace to give the CPU it cost per frame on the main, raster and compositor threads
+ * (thread time: it compares two builds fairly even when the load changes between them).
+ *
+ * Standalone: `npx tsx tests/bench/grid-scroll.ts`, with `GRID_REPEATS=n` (default 2);
+ * `GRID_PROFILE=1` (the fling's hottest functions, a CDP CPU profile); `GRID_TRACE=fling|wheel|jump|idle`
+ * (that scroll's main-thread self time by trace event); `GRID_CSS='…'` (extra CSS: what a style
+ * costs, without a rebuild); `GRID_DIAG=1` (DOM size). To compare two commits, build each in its
+ * own checkout (`git archive <commit> | tar -x -C dir`, node_modules linked) and run this file there.
  */
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
