@@ -77,6 +77,14 @@ const BENCHES: Bench[] = [
 		}
 	},
 	{
+		// Chromium (/usr/bin/chromium) on a finished 100,000-row run; about a minute per repeat.
+		name: 'grid-scroll',
+		run: async () => {
+			const m = await import('./grid-scroll');
+			return m.formatGridScroll(await m.benchGridScroll());
+		}
+	},
+	{
 		name: 'fanout',
 		run: async () => {
 			const m = await import('./fanout');

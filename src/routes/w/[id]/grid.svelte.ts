@@ -5,11 +5,17 @@
  * Only the chunks near the viewport are held, so 100,000 rows cost a few hundred in memory.
  *
  * Svelte sees one counter (`version`): the chunks are plain maps, changed in place, and a change
- * bumps the counter, so a tick's hundred cells re-render the visible rows once.
+ * bumps the counter, so a tick's hundred cells re-render the visible rows once. A row object is
+ * never changed once shown: a live cell replaces its row with a new object, so the view can keep
+ * the other rows' objects (and their DOM) untouched — scrolling and live updates then re-render
+ * only the rows that moved into view or changed (`npm run bench -- grid-scroll`).
+ *
+ * When chunks are read is `grid-loads.ts`'s business: not while a fling or a drag is passing them.
  */
 import { getJobCells, type GridCell, type GridPage, type GridRow } from '$lib/api/endpoints';
 import type { CellsMessage } from '$lib/live/live-feed.svelte';
 import type { RowCell } from '$lib/workflow/protocol';
+import { SettledLoads, wantedChunks } from './grid-loads';
 
 /** Rows per range request. */
 export const CHUNK = 200;
@@ -17,6 +23,8 @@ export const CHUNK = 200;
 const MAX_CHUNKS = 12;
 /** A chunk that was short (rows still being read) or is of a running job is read again after this. */
 const STALE_MS = 1_500;
+/** How long the window must rest on the same chunks before they are read (about 5 frames). */
+const SETTLE_MS = 80;
 
 interface Chunk {
 	rows: GridRow[];
@@ -24,9 +32,25 @@ interface Chunk {
 	loading: boolean;
 	/** Holds fewer rows than CHUNK while more may come. */
 	short: boolean;
+	/** The read in flight, to abort when the window has moved on. */
+	ctrl?: AbortController;
 }
 
 const RANK: Record<GridCell['state'], number> = { running: 1, done: 2, error: 2, dropped: 2 };
+
+/** Whether two reads of a row hold the same cells (key order aside). */
+function sameRow(a: GridRow, b: GridRow): boolean {
+	const blocks = Object.keys(a.cells);
+	if (blocks.length !== Object.keys(b.cells).length) return false;
+	return blocks.every((id) => b.cells[id] !== undefined && sameCell(a.cells[id]!, b.cells[id]!));
+}
+
+function sameCell(a: GridCell, b: GridCell): boolean {
+	if (a === b) return true;
+	const keys = Object.keys(a) as (keyof GridCell)[];
+	if (keys.length !== Object.keys(b).length) return false;
+	return keys.every((k) => (k === 'values' ? JSON.stringify(a.values) === JSON.stringify(b.values) : a[k] === b[k]));
+}
 
 export class GridData {
 	/** Bumped on every change the view shows. */
@@ -46,10 +70,11 @@ export class GridData {
 	#search = '';
 	#running = false;
 	#chunks = new Map<number, Chunk>();
-	/** Loaded rows by input index, for live cells. */
-	#byRow = new Map<number, GridRow>();
+	/** Where each loaded row is (by input index), for live cells. */
+	#where = new Map<number, { chunk: Chunk; i: number }>();
 	#generation = 0;
 	#controllers = new Set<AbortController>();
+	#loads = new SettledLoads({ settleMs: SETTLE_MS, load: (chunks) => chunks.forEach((i) => this.#loadIfMissing(i)) });
 
 	constructor(token: string) {
 		this.#token = token;
@@ -86,20 +111,35 @@ export class GridData {
 		return this.#chunks.get(Math.floor(position / CHUNK))?.rows[position % CHUNK];
 	}
 
-	/** Loads what the positions `from`…`to` (exclusive) need. */
+	/** Loads what the positions `from`…`to` (exclusive) need, once the window rests there. */
 	ensure(from: number, to: number): void {
 		if (!this.#jobId) return;
-		const first = Math.floor(Math.max(0, from) / CHUNK);
-		const last = Math.floor(Math.max(0, to - 1) / CHUNK);
-		const now = Date.now();
-		for (let i = first; i <= Math.max(first, last); i++) {
-			const chunk = this.#chunks.get(i);
-			if (chunk?.loading) continue;
-			if (this.loaded && i > 0 && i * CHUNK >= this.total) continue; // past the end
-			const stale = chunk && (chunk.short || this.#running || chunk.at === 0) && now - chunk.at > STALE_MS;
-			if (!chunk || stale) this.#load(i);
+		const wanted = wantedChunks({ from, to, chunk: CHUNK, total: this.loaded ? this.total : null });
+		// Reads of chunks the window has left are dropped (a fling passes them by).
+		for (const [i, chunk] of this.#chunks) {
+			if (!chunk.loading || wanted.includes(i)) continue;
+			chunk.ctrl?.abort();
+			if (chunk.rows.length === 0 && chunk.at === 0) this.#chunks.delete(i);
+			else chunk.loading = false;
 		}
-		this.#forgetFar(first, last);
+		// Nothing read yet: no reason to wait.
+		this.#loads.want(
+			wanted.filter((i) => this.#missing(i)),
+			!this.loaded
+		);
+		this.#forgetFar(Math.floor(Math.max(0, from) / CHUNK), Math.floor(Math.max(0, to - 1) / CHUNK));
+	}
+
+	/** A chunk not held, or held but stale (short, of a running job, or invalidated), and not being read. */
+	#missing(index: number): boolean {
+		const chunk = this.#chunks.get(index);
+		if (!chunk) return true;
+		if (chunk.loading) return false;
+		return (chunk.short || this.#running || chunk.at === 0) && Date.now() - chunk.at > STALE_MS;
+	}
+
+	#loadIfMissing(index: number): void {
+		if (this.#missing(index)) this.#load(index);
 	}
 
 	/** Everything loaded is read again when next shown (a reconnection, the end of a run). */
@@ -127,22 +167,25 @@ export class GridData {
 	}
 
 	#apply(cell: RowCell, jobId: string): boolean {
-		const row = this.#byRow.get(cell.row);
-		if (!row) return false;
+		const at = this.#where.get(cell.row);
+		if (!at) return false;
+		const row = at.chunk.rows[at.i]!;
 		const { row: _row, block_id: blockId, ...rest } = cell;
 		void _row;
 		const known = row.cells[blockId];
 		if (known && known.job_id === jobId && RANK[known.state] > RANK[rest.state]) return false;
-		row.cells[blockId] = { ...rest, job_id: jobId };
+		// A new row object: the view re-renders this row only.
+		at.chunk.rows[at.i] = { ...row, cells: { ...row.cells, [blockId]: { ...rest, job_id: jobId } } };
 		return true;
 	}
 
 	#reset(): void {
 		this.#generation++;
+		this.#loads.cancel();
 		for (const c of this.#controllers) c.abort();
 		this.#controllers.clear();
 		this.#chunks.clear();
-		this.#byRow.clear();
+		this.#where.clear();
 		this.total = 0;
 		this.loaded = false;
 		this.error = null;
@@ -160,14 +203,18 @@ export class GridData {
 		chunk.loading = true;
 		this.#chunks.set(index, chunk);
 		const ctrl = new AbortController();
+		chunk.ctrl = ctrl;
 		this.#controllers.add(ctrl);
 		getJobCells(jobId, { offset: index * CHUNK, limit: CHUNK, errors: this.#errors, q: this.#search }, this.#token, ctrl.signal).then(
 			(page) => {
 				this.#controllers.delete(ctrl);
-				if (generation !== this.#generation) return;
-				for (const row of chunk.rows) this.#byRow.delete(row.row);
-				chunk.rows = page.rows.map((row) => this.#merge(row));
-				for (const row of chunk.rows) this.#byRow.set(row.row, row);
+				if (ctrl.signal.aborted || generation !== this.#generation) return;
+				chunk.ctrl = undefined;
+				// Merged with the live cells held before the old rows are forgotten.
+				const rows = page.rows.map((row) => this.#merge(row));
+				for (const row of chunk.rows) if (this.#where.get(row.row)?.chunk === chunk) this.#where.delete(row.row);
+				chunk.rows = rows;
+				rows.forEach((row, i) => this.#where.set(row.row, { chunk, i }));
 				chunk.at = Date.now();
 				chunk.loading = false;
 				chunk.short = page.rows.length < CHUNK;
@@ -183,6 +230,7 @@ export class GridData {
 			(e: unknown) => {
 				this.#controllers.delete(ctrl);
 				if (ctrl.signal.aborted || generation !== this.#generation) return;
+				chunk.ctrl = undefined;
 				chunk.loading = false;
 				chunk.at = Date.now();
 				this.error = e instanceof Error ? e.message : 'Could not load the rows.';
@@ -191,15 +239,20 @@ export class GridData {
 		);
 	}
 
-	/** A fetched row, keeping live cells that are newer than what the store had. */
+	/**
+	 * A fetched row, keeping live cells that are newer than what the store had. A row that did not
+	 * change keeps its object (a running job's rows are read again every few seconds: the view
+	 * re-renders only the ones that changed).
+	 */
 	#merge(row: GridRow): GridRow {
-		const live = this.#byRow.get(row.row);
+		const at = this.#where.get(row.row);
+		const live = at?.chunk.rows[at.i];
 		if (!live) return row;
 		for (const [blockId, cell] of Object.entries(live.cells)) {
 			const stored = row.cells[blockId];
 			if (!stored || (stored.job_id === cell.job_id && RANK[cell.state] > RANK[stored.state])) row.cells[blockId] = cell;
 		}
-		return row;
+		return sameRow(live, row) ? live : row;
 	}
 
 	#forgetFar(first: number, last: number): void {
@@ -208,7 +261,9 @@ export class GridData {
 			.filter((i) => i < first - 2 || i > last + 2)
 			.sort((a, b) => Math.abs(b - first) - Math.abs(a - first));
 		for (const i of far.slice(0, this.#chunks.size - MAX_CHUNKS)) {
-			for (const row of this.#chunks.get(i)!.rows) this.#byRow.delete(row.row);
+			const chunk = this.#chunks.get(i)!;
+			chunk.ctrl?.abort();
+			for (const row of chunk.rows) if (this.#where.get(row.row)?.chunk === chunk) this.#where.delete(row.row);
 			this.#chunks.delete(i);
 		}
 	}
