@@ -78,7 +78,7 @@ export function flatMapApiRows(rows: RowStream, ctx: BlockRunContext, options: A
 	return flatMapRows(
 		rows,
 		async (row, index, signal) => {
-			const meter = new RowMeter(ctx.counters);
+			const meter = new RowMeter(ctx.counters, ctx.timings && ((at) => ctx.timings?.stillRunning(index, at)));
 			ctx.cells?.started(row);
 			let outputs: Row[];
 			try {

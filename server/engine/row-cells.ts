@@ -55,7 +55,20 @@ export interface RowCellSink {
 export class RowMeter implements CallMeter {
 	ownCalls = 0;
 	ownCached = 0;
-	constructor(readonly base: CallMeter) {}
+	#runningAt: number | undefined;
+	/** `onRunning`: hears each time the row's async task is seen running (the ETA's latency model). */
+	constructor(
+		readonly base: CallMeter,
+		readonly onRunning?: (at: number | undefined) => void
+	) {}
+	/** The row's own, not the block's: when its task was last seen running (see CallMeter). */
+	get runningAt(): number | undefined {
+		return this.#runningAt;
+	}
+	set runningAt(value: number | undefined) {
+		this.#runningAt = value;
+		this.onRunning?.(value);
+	}
 	get calls() {
 		return this.base.calls;
 	}

@@ -58,6 +58,13 @@ export class RelayMeter implements CallMeter {
 		if (this.#target) this.#target.costCents += value - this.#cost;
 		this.#cost = value;
 	}
+	/** Not kept here: the owner of the shared call hears when its task was last seen running. */
+	get runningAt(): number | undefined {
+		return this.#target?.runningAt;
+	}
+	set runningAt(value: number | undefined) {
+		if (this.#target) this.#target.runningAt = value;
+	}
 	get waiting(): number {
 		return this.#waiting;
 	}

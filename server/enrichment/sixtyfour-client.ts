@@ -277,6 +277,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 		// after that, and for a fresh task from the start, the webhook is awaited until the tail.
 		if (hooks && resumed) hooks.expect(taskId);
 		let lastRunningAt: number | null = null;
+		call.meter.runningAt = Date.now() - (now() - started); // running since its submission
 		try {
 			for (let poll = 0; ; poll++) {
 				const waitForHook = hooks !== undefined && !(resumed && poll === 0);
@@ -292,7 +293,10 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 					);
 				}
 				const delivered = waitForHook ? await hooks.wait(taskId, wait, call.signal) : (await sleep(wait, call.signal), null);
-				if (delivered) lastRunningAt = now() - started; // a webhook comes at completion: no uncertainty to split
+				if (delivered) {
+					lastRunningAt = now() - started; // a webhook comes at completion: no uncertainty to split
+					call.meter.runningAt = undefined;
+				}
 				// A webhook body is an API answer too: scrubbed like every answer `request()` parses.
 				const raw = delivered
 					? redactor.json(JSON.stringify(delivered))
@@ -300,6 +304,7 @@ export function createSixtyfourClient(options: SixtyfourClientOptions): Sixtyfou
 				const status = parse(JobStatusSchema, raw, delivered ? 'webhook' : 'GET /job-status');
 				if (status.state === 'running') {
 					lastRunningAt = now() - started;
+					call.meter.runningAt = Date.now();
 					continue;
 				}
 				if (status.state === 'failed') {

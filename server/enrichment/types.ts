@@ -24,6 +24,13 @@ export interface CallMeter {
 	costCents: number;
 	/** Requests currently held back by the rate limiter or a Retry-After. */
 	waiting: number;
+	/**
+	 * When (ms since the epoch) the API last said this call's async task was running: set at its
+	 * submission and at every poll that found it running; its answer came later than that. Unset
+	 * for a synchronous call, and cleared by a webhook (whose time is exact). The ETA's latency
+	 * model reads it (server/engine/eta-model.ts).
+	 */
+	runningAt?: number | undefined;
 }
 
 export interface CallOptions {

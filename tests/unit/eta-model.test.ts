@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BlockTracker } from '../../server/engine/progress';
-import { fitCensoredLogNormal, normalCdf, normalQuantile, RowTimings } from '../../server/engine/eta-model';
+import { fitCensoredLogNormal, fitLogNormal, normalCdf, normalQuantile, RowTimings, type Interval } from '../../server/engine/eta-model';
 import { mulberry32 } from '../../server/seeded-random';
 
 /** Issue 12's latency: median 2 s, p95 10 s. */
@@ -76,6 +76,36 @@ describe('the ETA latency model', () => {
 		// Ignoring the censoring (the rate's mistake, in effect) gets the spread badly wrong.
 		const naive = fitCensoredLogNormal(done, [])!;
 		expect(naive.sigma).toBeLessThan(SIGMA * 0.8);
+	});
+
+	it('reads a polled answer as the interval between two polls, not as the poll time', () => {
+		// Polls at 1.5 s (near the median), then every 0.5 s: an answer is seen at the first poll after it.
+		const seenAt = (x: number) => (x <= 1.5 ? 1.5 : 1.5 + Math.ceil((x - 1.5) / 0.5) * 0.5);
+		const draws = logNormalDraws(4_000, 11);
+		const intervals = draws.map((x): Interval => {
+			const seen = seenAt(x);
+			return [seen === 1.5 ? 0 : seen - 0.5, seen];
+		});
+		const fit = fitLogNormal(intervals)!;
+		expect(fit.mu).toBeCloseTo(MU, 1);
+		expect(fit.sigma).toBeCloseTo(SIGMA, 1);
+		// Taking the poll times as the latencies squeezes the spread (the ETA then comes out short).
+		expect(fitCensoredLogNormal(draws.map(seenAt), [])!.sigma).toBeLessThan(SIGMA * 0.85);
+	});
+
+	it('forgets that a row was seen running when its answer came by webhook (an exact time)', () => {
+		const exact = new RowTimings();
+		const polled = new RowTimings();
+		for (const t of [exact, polled]) for (let row = 0; row < 10; row++) t.started(row, 10, 0);
+		for (let row = 0; row < 10; row++) {
+			polled.stillRunning(row, 1_000);
+			exact.stillRunning(row, 1_000);
+			exact.stillRunning(row, undefined);
+		}
+		for (const t of [exact, polled]) for (let row = 0; row < 10; row++) t.settled(row, 2_000 + row * 200);
+		// Known exactly, the answers (2–3.8 s) say more than "after 1 s": the estimates differ.
+		expect(exact.estimateRemaining(50, 5_000)).not.toBeCloseTo(polled.estimateRemaining(50, 5_000)!, 1);
+		expect(fitLogNormal([[1, 2]])).toBeNull(); // one finite observation: no fit
 	});
 
 	it('is unknown until enough rows were timed, and refuses a fit it cannot make', () => {
