@@ -127,8 +127,10 @@ export function createCollabServer(options: CollabServerOptions): CollabServer {
 					return;
 				}
 				serve(ws, workflowId, access, room);
-				for (const [data, isBinary] of early) ws.emit('message', data, isBinary);
+				// Resumed first: new frames arrive on a later turn, after these; and a pause the room
+				// asks for while taking these (its inbox full) then stands.
 				ws.resume();
+				for (const [data, isBinary] of early) ws.emit('message', data, isBinary);
 			},
 			(error: unknown) => {
 				ws.off('message', hold);

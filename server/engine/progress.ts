@@ -21,8 +21,14 @@ const ETA_MIN_SPAN_S = 0.5;
 /** An ETA is shown once this many rows are done, or `ETA_MIN_MS` have passed with some done. */
 const ETA_MIN_ANSWERS = 20;
 const ETA_MIN_MS = 5_000;
-/** The latency model is refitted at most this often; in between its estimate counts down. */
+/**
+ * The latency model is refitted once this long has passed, or sooner once the answers grew by
+ * `MODEL_AFTER_GROWTH` since the last fit (early in a run each answer changes the fit the most:
+ * an estimate from half the answers, counted down, ran a third short at 20%); in between its
+ * estimate counts down.
+ */
 const MODEL_EVERY_MS = 1_000;
+const MODEL_AFTER_GROWTH = 1.25;
 
 export function createCounters(): BlockCounters {
 	return {
@@ -59,8 +65,8 @@ export class BlockTracker {
 	#firstDone: [number, number] | null = null;
 	/** The last ETA shown, and when. */
 	#lastEta: [number, number] | null = null;
-	/** The latency model's last estimate (s), and when it was made. */
-	#lastModel: [number, number] | null = null;
+	/** The latency model's last estimate (s), when it was made, and the rows answered then. */
+	#lastModel: [number, number, number] | null = null;
 
 	constructor(
 		readonly blockId: string,
@@ -194,16 +200,22 @@ export class BlockTracker {
 	#modelled(now: number, remaining: number): number | null {
 		if (!BLOCKS[this.blockType].usesApi) return null;
 		const last = this.#lastModel;
-		if (last && now - last[1] < MODEL_EVERY_MS) return Math.max(0, last[0] - (now - last[1]) / 1000);
+		const answered = this.counters.answered;
+		if (last && now - last[1] < MODEL_EVERY_MS && answered < last[2] * MODEL_AFTER_GROWTH) {
+			return Math.max(0, last[0] - (now - last[1]) / 1000);
+		}
 		const queued = Math.max(0, remaining - this.counters.inFlight);
 		const modelled = this.timings.estimateRemaining(queued, now);
 		if (modelled === null) return null;
 		const c = this.counters;
 		const limit = this.rateLimit();
-		const requestsPerRow = c.answered > 0 ? Math.max(1, c.requests / c.answered) : 1;
-		const atLimit = limit !== null && limit > 0 ? (remaining * requestsPerRow * 60) / limit : 0;
+		// Requests per row so far, over every row that has started (each spent its submit at least),
+		// for the rows not started yet; the rows in flight are in the simulation.
+		const started = c.answered + c.inFlight;
+		const requestsPerRow = started > 0 ? Math.max(1, c.requests / started) : 1;
+		const atLimit = limit !== null && limit > 0 ? (queued * requestsPerRow * 60) / limit : 0;
 		const eta = Math.max(modelled, atLimit);
-		this.#lastModel = [eta, now];
+		this.#lastModel = [eta, now, answered];
 		return eta;
 	}
 }

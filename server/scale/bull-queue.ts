@@ -69,7 +69,12 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
 	const { redis, logger } = options;
 	const queue = new Queue(JOB_QUEUE_NAME, { connection: redis, prefix: PREFIX });
 	queue.on('error', (err) => logger.warn({ err: err.message }, 'job queue: Redis error'));
-	const running = new Set<string>();
+	/**
+	 * Executions per job id here. The job manager may hold a second execution of a job behind the
+	 * first (BullMQ handed it back): a job counts as running, for the lock watchdog and its owner's
+	 * place in line, until the last of them ends.
+	 */
+	const running = new Map<string, number>();
 	let closed = false;
 	let worker: Worker | null = null;
 
@@ -79,7 +84,7 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
 			JOB_QUEUE_NAME,
 			async (job: Job<{ owner: string }>, token?: string) => {
 				const jobId = job.id!;
-				running.add(jobId);
+				running.set(jobId, (running.get(jobId) ?? 0) + 1);
 				let requeued = false;
 				try {
 					const outcome = await hooks.worker(jobId);
@@ -90,9 +95,11 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
 						throw new WaitingError();
 					}
 				} finally {
-					running.delete(jobId);
+					const left = (running.get(jobId) ?? 1) - 1;
+					if (left > 0) running.set(jobId, left);
+					else running.delete(jobId);
 					// Ended here: no longer counts against its owner's next runs (a requeued one still does).
-					if (!requeued) await redis.srem(ownerKey(job.data.owner), jobId).catch(() => 0);
+					if (!requeued && left === 0) await redis.srem(ownerKey(job.data.owner), jobId).catch(() => 0);
 				}
 			},
 			{
@@ -114,8 +121,8 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
 				hooks.lost(id);
 			}
 		});
-		watchLocks(options.workerRedis, (options.lockDurationMs ?? 15_000) / 2, () => {
-			for (const id of running) {
+		watchLocks(options.workerRedis, (options.lockDurationMs ?? 15_000) / 4, () => {
+			for (const id of running.keys()) {
 				logger.warn({ job_id: id }, 'Redis unreachable for half a lock: stopping the job here (it resumes from its checkpoint)');
 				hooks.lost(id);
 			}
@@ -153,7 +160,7 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
 				throw new ServiceUnavailableError('The job queue', err);
 			}
 		},
-		running: () => [...running],
+		running: () => [...running.keys()],
 		waiting: () => [],
 		async requestCancel(jobId) {
 			try {
@@ -192,10 +199,11 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
 			// Redis cannot be reached: BullMQ would then wait for it for ever (their locks lapse and
 			// another worker resumes them from their checkpoints).
 			const reachable = [redis, options.workerRedis, options.subscriber].every((r) => r === undefined || r.status === 'ready');
-			await worker?.close(!reachable);
-			if (reachable) {
-				await queue.close();
-				await options.subscriber.unsubscribe().catch(() => undefined);
+			// Bounded as well: Redis may go between this check and the end of the close.
+			const bound = options.lockDurationMs ?? 15_000;
+			if (worker && !(await settlesWithin(worker.close(!reachable), bound))) void worker.close(true).catch(() => undefined);
+			if (reachable && (await settlesWithin(queue.close(), bound))) {
+				await settlesWithin(options.subscriber.unsubscribe(), bound);
 			} else void queue.close().catch(() => undefined);
 		}
 	};
@@ -205,8 +213,10 @@ export function createBullJobQueue(options: BullJobQueueOptions, hooks: QueueHoo
  * Calls `onLapse` when `connection` has been down for `afterMs`. Lock renewals need Redis: when it
  * cannot be reached, BullMQ only reports an 'error' (never `lockRenewalFailed`, which needs an
  * answer), while the lock runs out and another worker may take the job over — and two runs of one
- * job would then pay for the same rows and write the same output. Stopping here after half the
- * lock's life, before it can lapse, leaves exactly one run: the one that resumes it.
+ * job would then pay for the same rows and write the same output. BullMQ renews a lock every half
+ * of its life, so when the connection closes as much as half may be left: stopping here after a
+ * quarter, before it can lapse, leaves exactly one run — the one that resumes it. (A half-open
+ * connection that never closes is not seen here; the lock-renewal error then is BullMQ's.)
  */
 function watchLocks(connection: Redis, afterMs: number, onLapse: () => void): void {
 	let timer: ReturnType<typeof setTimeout> | null = null;
@@ -222,4 +232,21 @@ function watchLocks(connection: Redis, afterMs: number, onLapse: () => void): vo
 		if (timer) clearTimeout(timer);
 		timer = null;
 	});
+}
+
+/** True if `promise` settled (either way) within `ms`; false if it is still pending then. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+	try {
+		return await Promise.race([
+			promise.then(
+				() => true as const,
+				() => true as const
+			),
+			late
+		]);
+	} finally {
+		clearTimeout(timer);
+	}
 }

@@ -113,7 +113,15 @@ function redact(message: string, url: string): string {
 	let out = message.split(url).join('REDIS_URL');
 	try {
 		const { password } = new URL(url);
-		if (password) out = out.split(decodeURIComponent(password)).join('***').split(password).join('***');
+		// The raw form first: a malformed %-escape must not stop the plain password being hidden.
+		if (password) out = out.split(password).join('***');
+		if (password) {
+			try {
+				out = out.split(decodeURIComponent(password)).join('***');
+			} catch {
+				// not decodable: the raw form was all there was to hide
+			}
+		}
 	} catch {
 		// not a URL: nothing more to hide
 	}
