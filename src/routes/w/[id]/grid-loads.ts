@@ -11,7 +11,7 @@
  *   with nothing shown yet, goes at once;
  * - reads of chunks no longer wanted are aborted.
  *
- * Plain TypeScript (no runes), so the rules are unit-tested: tests/unit/grid-loads.test.ts.
+ * Plain TypeScript (no runes), so the rules are unit-tested: tests/unit/grid-window.test.ts.
  */
 
 export interface WantedOptions {
