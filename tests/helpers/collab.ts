@@ -117,6 +117,19 @@ export async function startCollab(options: CollabHarnessOptions): Promise<Collab
 	};
 }
 
+/** Resolves once `provider` has synced (again, after a reconnect); `connected`: and its socket is open now. */
+export function whenSynced(provider: WebsocketProvider, { connected = false } = {}): Promise<void> {
+	if (provider.synced && (!connected || provider.wsconnected)) return Promise.resolve();
+	return new Promise<void>((resolve) => {
+		const on = (state: boolean) => {
+			if (!state) return;
+			provider.off('sync', on);
+			resolve();
+		};
+		provider.on('sync', on);
+	});
+}
+
 /** A stock y-websocket provider on `base` (`ws://host:port/yjs`), as the browser opens it. */
 export function connectProvider(
 	base: string,
@@ -135,17 +148,7 @@ export function connectProvider(
 	return {
 		doc,
 		provider,
-		synced: () =>
-			provider.synced
-				? Promise.resolve()
-				: new Promise<void>((resolve) => {
-						const on = (state: boolean) => {
-							if (!state) return;
-							provider.off('sync', on);
-							resolve();
-						};
-						provider.on('sync', on);
-					}),
+		synced: () => whenSynced(provider),
 		destroy() {
 			options.onDestroy?.();
 			provider.destroy();

@@ -8,6 +8,7 @@ import { expect } from 'vitest';
 import { WebSocket } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { whenSynced } from './collab';
 
 /** A workflow created through `POST /api/workflows`, with its two tokens. */
 export interface SharedWorkflow {
@@ -64,17 +65,7 @@ export function createEditorSet(): EditorSet {
 				doc,
 				provider,
 				closeCodes,
-				synced: () =>
-					provider.synced && provider.wsconnected
-						? Promise.resolve()
-						: new Promise<void>((resolve) => {
-								const on = (state: boolean) => {
-									if (!state) return;
-									provider.off('sync', on);
-									resolve();
-								};
-								provider.on('sync', on);
-							}),
+				synced: () => whenSynced(provider, { connected: true }),
 				destroy() {
 					provider.destroy();
 					doc.destroy();
