@@ -104,7 +104,14 @@ export async function openXlsx(file: string, options: OpenXlsxOptions = {}): Pro
 				sheets = all.map((s) => s.name);
 				chosen ??=
 					options.sheet?.trim() || (all.find((s) => s.state !== 'hidden' && s.state !== 'veryHidden') ?? all[0])?.name || null;
-				if ((worksheet as unknown as { name?: string }).name !== chosen) continue;
+				if ((worksheet as unknown as { name?: string }).name !== chosen) {
+					// Read through, not skipped: a sheet exceljs spilled to a temporary file is deleted as
+					// soon as we move on, while the read stream it opened for it may still be opening —
+					// an unhandled ENOENT that would end the process. Reading it first closes that race.
+					const skipped = worksheet[Symbol.asyncIterator]();
+					for (let r = await next(skipped); !r.done; r = await next(skipped)) signal?.throwIfAborted();
+					continue;
+				}
 				const rows = worksheet[Symbol.asyncIterator]();
 				try {
 					for (let r = await next(rows); !r.done; r = await next(rows)) {

@@ -31,6 +31,8 @@ beforeAll(async () => {
 	workbook = Buffer.from(await wb.xlsx.writeBuffer());
 	const res = await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(workbook, 'book.xlsx') });
 	xl = await res.json();
+	// The one upload every xlsx test below builds on: if it failed, say why here.
+	expect(res.status, JSON.stringify(xl)).toBe(200);
 });
 afterAll(() => t.close());
 
@@ -144,7 +146,10 @@ describe('runs: xlsx in, xlsx out', () => {
 			{ id: 'read', type: 'read_csv', params: { path: xl.file_path, sheet: 'Leads' } },
 			{ id: 'save', type: 'save_csv', params: { filename: 'leads.csv', format: 'xlsx' } }
 		]);
-		expect(job).toMatchObject({ status: 'completed', output_path: expect.stringMatching(/-leads\.xlsx$/) });
+		expect(job, JSON.stringify((job as { error?: unknown }).error)).toMatchObject({
+			status: 'completed',
+			output_path: expect.stringMatching(/-leads\.xlsx$/)
+		});
 		const res = await t.app.request(`/api/workflows/jobs/${job.job_id}/download`);
 		expect(res.headers.get('content-type')).toBe('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
 		expect(res.headers.get('content-disposition')).toMatch(/\.xlsx"$/);
