@@ -154,6 +154,25 @@ describe('undo of whole values', () => {
 		expect(getName(bo.doc)).toBe('Bo was here');
 	});
 
+	it("a teammate's form creating an empty research plan in our new block does not block its undo; typing in it does", () => {
+		for (const typed of ['', 'Check LinkedIn first']) {
+			const { ada, bo, sync } = people();
+			ada.edit((d) => addBlock(d, { type: 'enrich_lead', id: 'n' }));
+			sync();
+			// Bo's browser shows the new block: its research-plan field creates the shared text (no undo origin).
+			getParamText(bo.doc, 'n', 'research_plan').insert(0, typed);
+			sync();
+			const outcome = ada.undo.undo();
+			if (typed === '') {
+				expect(outcome).toEqual({ kind: 'done' });
+				expect(getBlock(ada.doc, 'n')).toBeUndefined();
+			} else {
+				expect(outcome).toEqual({ kind: 'skipped', by: bo.doc.clientID });
+				expect(getBlock(ada.doc, 'n')).toBeDefined();
+			}
+		}
+	});
+
 	it('a change made at the same time (not yet seen) skips the undo, whichever of the two won', () => {
 		const { ada, bo, sync } = people();
 		ada.edit((d) => setParam(d, 'f', 'expression', 'a == 1'));

@@ -192,10 +192,15 @@ function isGone(type: SharedType): boolean {
 	return false;
 }
 
-/** The client id of someone other than `me` whose content is (still) in `type`, else null. */
+/**
+ * The client id of someone other than `me` whose content is (still) in `type`, else null. An
+ * empty text is not content: a form creates one for a long-text field as soon as it shows it, in
+ * everyone's browser at once, and a teammate's empty one winning that race is not their writing.
+ */
 function othersIn(type: SharedType, me: number): number | null {
 	const visit = (item: Y.Item | null): number | null => {
 		if (!item || item.deleted) return null;
+		if (item.content instanceof Y.ContentType && item.content.type instanceof Y.Text && item.content.type.length === 0) return null;
 		if (item.id.client !== me) return item.id.client;
 		return item.content instanceof Y.ContentType ? othersIn(item.content.type, me) : null;
 	};
