@@ -119,6 +119,12 @@ export class IntentUndo {
 	/** Remembers the map entries a tracked transaction left, on the step it belongs to. */
 	readonly #record = (transaction: Y.Transaction): void => {
 		const origin = transaction.origin;
+		// A teammate's change ends our step: typing resumed after it is a new step, never merged into
+		// one begun before it (whose undo would then count their change as made "since").
+		if (origin !== this.#origin && origin !== this.manager && transaction.changed.size > 0) {
+			this.manager.stopCapturing();
+			return;
+		}
 		let step: StackItem | undefined;
 		if (origin === this.#origin) step = this.manager.undoStack.at(-1);
 		else if (origin === this.manager) {
@@ -155,10 +161,15 @@ export class IntentUndo {
 				// A step inside something deleted since (a block a teammate removed) cannot be undone.
 				if (isGone(parent)) return { by: null };
 				const now = parent._map.get(key);
+				// A field's empty text, created by a form as it shows the field (everyone's at once), is
+				// nobody's edit: neither ours to undo nor a teammate's change since.
+				if (isEmptyText(now) && (id === null || isEmptyText(this.#latest(id)))) continue;
 				// Anyone else's value for this key from the step on (set at the same time, even if ours
 				// won): Yjs would not restore the value before ours over it, and would only delete ours.
 				for (let other: Y.Item | null | undefined = now; other; other = other.left) {
-					if (other.id.client !== me && other.id.clock >= (since.get(other.id.client) ?? 0)) return { by: other.id.client };
+					if (other.id.client !== me && other.id.clock >= (since.get(other.id.client) ?? 0) && !isEmptyText(other)) {
+						return { by: other.id.client };
+					}
 				}
 				if (now !== this.#latest(id)) {
 					return { by: now && !now.deleted && now.id.client !== me ? now.id.client : null };
@@ -192,6 +203,11 @@ function isGone(type: SharedType): boolean {
 	return false;
 }
 
+/** True for an item holding a shared text with nothing in it. */
+function isEmptyText(item: Y.Item | null | undefined): boolean {
+	return !!item && item.content instanceof Y.ContentType && item.content.type instanceof Y.Text && item.content.type.length === 0;
+}
+
 /**
  * The client id of someone other than `me` whose content is (still) in `type`, else null. An
  * empty text is not content: a form creates one for a long-text field as soon as it shows it, in
@@ -200,7 +216,7 @@ function isGone(type: SharedType): boolean {
 function othersIn(type: SharedType, me: number): number | null {
 	const visit = (item: Y.Item | null): number | null => {
 		if (!item || item.deleted) return null;
-		if (item.content instanceof Y.ContentType && item.content.type instanceof Y.Text && item.content.type.length === 0) return null;
+		if (isEmptyText(item)) return null;
 		if (item.id.client !== me) return item.id.client;
 		return item.content instanceof Y.ContentType ? othersIn(item.content.type, me) : null;
 	};
