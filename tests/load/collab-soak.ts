@@ -82,13 +82,16 @@ const QUICK: Settings = {
  *   history: ≈ 600 bytes in a Y.Doc measured alone, ≈ 400 per edit in our full runs, the finished
  *   runs each live channel keeps — at most 20 per workflow — included). A leak of 1 KiB per message
  *   relayed would add 1 KiB per other client in the room per edit: 2 KiB (quick) to 9 KiB (full).
- *   1.5 KiB per edit lies between.
+ *   The bound was 1.5 KiB; the quick run (25 s, ~1,500 edits, 44 finished runs kept by the live
+ *   channels) measured 1,549 and 1,580 B/edit on 2026-12-07 — the first on the previous session's
+ *   code, so not a new leak: in so short a run the finished runs' summaries weigh on every edit.
+ *   1.75 KiB still sits below the smallest leak it is there to catch (2 KiB per edit).
  * - RSS (sampled each second, fitted after the warm-up): V8 grows its heap in steps before it
  *   collects, which alone moved the fit by up to ≈ 17 MiB/min over three minutes in our runs, so the
  *   RSS bound catches gross growth only (24 MiB/min; the 1 KiB-per-message leak above is ≈ 50 at
  *   full scale) and the heap bound the subtle kind.
  */
-export const COLLAB_SOAK_BOUNDS = { p99Ms: 1_000, rssSlopeMiBPerMin: 24, heapBytesPerEdit: 1_536 };
+export const COLLAB_SOAK_BOUNDS = { p99Ms: 1_000, rssSlopeMiBPerMin: 24, heapBytesPerEdit: 1_792 };
 
 const MARKER = /\[(\d+):(\d+)\]/g;
 
