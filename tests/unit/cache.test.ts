@@ -189,8 +189,11 @@ describe.each(testBackends())('the response cache on $name', (backend) => {
 			const first = new AbortController();
 			const [m1, m2] = [meter(), meter()];
 			const a = cache.getOrCall('/x', REQUEST, call(m1, first.signal), miss).catch((e: unknown) => e);
+			// The second asks once the first's call is under way: on PostgreSQL the two lookups could
+			// otherwise come back in either order, and the second start the call.
+			await until(() => calls.length === 1);
 			const b = cache.getOrCall('/x', REQUEST, call(m2), miss);
-			await until(() => calls.length === 1 && cache.stats().joined === 1);
+			await until(() => cache.stats().joined === 1);
 			calls[0].meter.waiting++; // the shared request is held by the limiter right now
 			expect(m1.waiting).toBe(1);
 			first.abort();
