@@ -71,7 +71,7 @@ describe('failed rows', () => {
 			.evaluateAll((els) => els.map((e) => e.getAttribute('aria-valuenow')))) {
 			expect(value).toBe('100');
 		}
-		await expect.poll(() => page.locator('.results').innerText()).toContain('No row failed');
+		await expect.poll(() => page.locator('.results').innerText(), { timeout: 10_000 }).toContain('No row failed');
 		await page.getByRole('checkbox', { name: /Only rows with errors/ }).uncheck();
 		await expect.poll(() => rows.count()).toBe(10);
 		expect(await page.locator('.results tr.row.error').count()).toBe(0);
