@@ -1,10 +1,10 @@
 /**
  * Migrations for both databases (issue 11): every SQLite migration has its PostgreSQL twin, a
  * data/app.db written by the code before the Kysely layer (PRAGMA user_version 4, the committed
- * fixture tests/fixtures/app-v4.db) opens with nothing lost, PostgreSQL migrates once however many
+ * fixture tests/fixtures/app-v4.sql) opens with nothing lost, PostgreSQL migrates once however many
  * processes start together, and an unusable DATABASE_URL is one line without its password.
  */
-import { copyFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -23,7 +23,18 @@ import { withPostgres } from '../helpers/backends';
 import { freshPostgres } from '../helpers/scale-services';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir';
 
-const FIXTURE = new URL('../fixtures/app-v4.db', import.meta.url).pathname;
+/** The data/app.db the code before the Kysely layer wrote (user_version 4), kept as SQL text: no binary in git. */
+const FIXTURE = new URL('../fixtures/app-v4.sql', import.meta.url).pathname;
+
+/** Writes the fixture's database to `path`. */
+async function writeFixture(path: string): Promise<void> {
+	const db = new Database(path);
+	try {
+		db.exec(await readFile(FIXTURE, 'utf8'));
+	} finally {
+		db.close();
+	}
+}
 const WF = 'wf_fixture0000000000000';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -39,7 +50,7 @@ describe('migrations', () => {
 	it('upgrades a user_version 4 file written by the earlier code, losing nothing', async () => {
 		const temp: TempDir = await makeTempDir();
 		cleanups.push(() => temp.cleanup());
-		await copyFile(FIXTURE, join(temp.dir, 'app.db'));
+		await writeFixture(join(temp.dir, 'app.db'));
 		const store: Store = await openStore({ dataDir: temp.dir });
 		cleanups.push(() => store.close());
 		expect(store.sqlite!.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
@@ -89,7 +100,7 @@ describe('migrations', () => {
 	it('opening a file already at the latest version changes nothing', async () => {
 		const temp = await makeTempDir();
 		cleanups.push(() => temp.cleanup());
-		await copyFile(FIXTURE, join(temp.dir, 'app.db'));
+		await writeFixture(join(temp.dir, 'app.db'));
 		const first = await openStore({ dataDir: temp.dir });
 		await first.close();
 		const again = await openStore({ dataDir: temp.dir });
