@@ -57,27 +57,36 @@ describe.each(testBackends())('the live grid routes on $name', (backend) => {
 			...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 		});
 
-	beforeAll(async () => {
-		t = await createTestApp({ enrichment: api, maxConcurrentJobs: 1, backend });
-		const csv = ['name,company', ...Array.from({ length: ROWS }, (_, i) => `Person ${i},Acme`)].join('\n');
+	/** Uploads `names` as a CSV and runs Read CSV → Enrich Lead on it to the end: the file and the job. */
+	const enrichRun = async (name: string, names: string[]) => {
+		const csv = ['name,company', ...names.map((n) => `${n},Acme`)].join('\n');
 		const up = await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(csv) });
-		filePath = ((await up.json()) as { file_path: string }).file_path;
+		const path = ((await up.json()) as { file_path: string }).file_path;
 		const res = await t.app.request('/api/workflows/run', {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
 			body: JSON.stringify({
 				workflow: {
-					name: 'grid',
+					name,
 					blocks: [
-						{ id: 'read', type: 'read_csv', params: { path: filePath } },
+						{ id: 'read', type: 'read_csv', params: { path } },
 						{ id: 'enrich', type: 'enrich_lead', params: { struct: { title: 'Job title' } } }
 					]
 				}
 			})
 		});
 		expect(res.status).toBe(200);
-		jobId = ((await res.json()) as { job_id: string }).job_id;
-		expect((await settle(jobId)).status).toBe('completed');
+		const job = ((await res.json()) as { job_id: string }).job_id;
+		expect((await settle(job)).status).toBe('completed');
+		return { path, job };
+	};
+
+	beforeAll(async () => {
+		t = await createTestApp({ enrichment: api, maxConcurrentJobs: 1, backend });
+		({ path: filePath, job: jobId } = await enrichRun(
+			'grid',
+			Array.from({ length: ROWS }, (_, i) => `Person ${i}`)
+		));
 	});
 	afterAll(() => t.close());
 
@@ -166,24 +175,10 @@ describe.each(testBackends())('the live grid routes on $name', (backend) => {
 		});
 
 		it('retries at most 10,000 failed rows at once and says how many are left', async () => {
-			const csv = ['name,company', ...Array.from({ length: 10_004 }, (_, i) => `Broken ${i},Acme`)].join('\n');
-			const up = await t.app.request('/api/workflows/upload', { method: 'POST', body: uploadForm(csv) });
-			const path = ((await up.json()) as { file_path: string }).file_path;
-			const run = await t.app.request('/api/workflows/run', {
-				method: 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({
-					workflow: {
-						name: 'all broken',
-						blocks: [
-							{ id: 'read', type: 'read_csv', params: { path } },
-							{ id: 'enrich', type: 'enrich_lead', params: { struct: { title: 'Job title' } } }
-						]
-					}
-				})
-			});
-			const failedJob = ((await run.json()) as { job_id: string }).job_id;
-			expect((await settle(failedJob)).status).toBe('completed');
+			const { job: failedJob } = await enrichRun(
+				'all broken',
+				Array.from({ length: 10_004 }, (_, i) => `Broken ${i}`)
+			);
 			const res = await retry(failedJob, { failed: true });
 			expect(res.status).toBe(200);
 			const answer = (await res.json()) as { job_id: string };
